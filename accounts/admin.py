@@ -1,0 +1,76 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts import services
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
+
+
+@admin.register(Region, Industry, ProductLine)
+class LookupAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+class EmploymentInline(admin.TabularInline):
+    model = Employment
+    extra = 0
+    autocomplete_fields = ["account"]
+    # Positions change through the services (one current position, dates in order).
+    readonly_fields = ["account", "title", "function", "seniority", "start_date", "end_date"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AccountAdminForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = ["name", "region", "industry", "size_tier", "product_lines", "owner", "notes"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        try:
+            services.account_name_check(name=name, exclude_pk=self.instance.pk)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+        return name
+
+
+@admin.register(Account)
+class AccountAdmin(SimpleHistoryAdmin):
+    form = AccountAdminForm
+    list_display = ["name", "region", "industry", "size_tier", "owner"]
+    list_filter = ["region", "industry", "size_tier"]
+    list_select_related = ["region", "industry", "owner"]
+    search_fields = ["name"]
+    autocomplete_fields = ["owner"]
+    filter_horizontal = ["product_lines"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the services, so that the duplicate rule holds here too.
+        data = {f: form.cleaned_data[f] for f in ("name", "region", "industry", "size_tier", "owner", "notes")}
+        if change:
+            services.account_update(account=obj, by=request.user, **data)
+        else:
+            saved = services.account_create(by=request.user, **data)
+            obj.pk, obj.normalized_name = saved.pk, saved.normalized_name
+
+
+@admin.register(Contact)
+class ContactAdmin(SimpleHistoryAdmin):
+    list_display = ["last_name", "first_name", "email"]
+    search_fields = ["first_name", "last_name", "email"]
+    inlines = [EmploymentInline]
+
+
+@admin.register(Employment)
+class EmploymentAdmin(SimpleHistoryAdmin):
+    list_display = ["contact", "account", "title", "start_date", "end_date"]
+    list_select_related = ["contact", "account"]
+    search_fields = ["contact__last_name", "account__name", "title"]
+    readonly_fields = ["contact", "account", "start_date"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,48 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Contact, Industry, Region
+from team.models import User
+
+
+class AccountFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    region = django_filters.ModelChoiceFilter(queryset=Region.objects.all())
+    industry = django_filters.ModelChoiceFilter(queryset=Industry.objects.all())
+    size_tier = django_filters.ChoiceFilter(choices=Account.SizeTier.choices)
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none())
+
+    class Meta:
+        model = Account
+        fields = ["q", "region", "industry", "size_tier", "owner"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.is_rep:
+            # A rep sees only his own accounts, so there is no owner to choose.
+            del self.filters["owner"]
+        else:
+            owners = User.objects.all() if user.is_admin else User.objects.team_of(user)
+            self.filters["owner"].queryset = owners
+        for field in self.form.fields.values():
+            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(notes__icontains=value))
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+
+    class Meta:
+        model = Contact
+        fields = ["q"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(email__icontains=value)
+            | Q(employments__title__icontains=value, employments__end_date__isnull=True)
+        ).distinct()

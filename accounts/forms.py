@@ -1,0 +1,79 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Employment, Industry, ProductLine, Region
+from coachcrm.forms import CrmForm, DateInput
+from team.models import User
+
+
+class AccountForm(CrmForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.all())
+    industry = forms.ModelChoiceField(label=_("Industry"), queryset=Industry.objects.all())
+    size_tier = forms.ChoiceField(label=_("Size tier"), choices=Account.SizeTier.choices, initial=Account.SizeTier.MID)
+    product_lines = forms.ModelMultipleChoiceField(
+        label=_("Product lines"),
+        queryset=ProductLine.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.is_rep:
+            del self.fields["owner"]
+        else:
+            team = User.objects.active() if user.is_admin else User.objects.active().team_of(user)
+            self.fields["owner"].queryset = team
+            self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+
+
+def account_form_initial(account: Account) -> dict:
+    return {
+        "name": account.name,
+        "region": account.region_id,
+        "industry": account.industry_id,
+        "size_tier": account.size_tier,
+        "product_lines": list(account.product_lines.all()),
+        "owner": account.owner_id,
+        "notes": account.notes,
+    }
+
+
+class PositionFields(forms.Form):
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+    title = forms.CharField(label=_("Title"), max_length=120)
+    function = forms.ChoiceField(label=_("Function"), choices=Employment.Function.choices)
+    seniority = forms.ChoiceField(label=_("Seniority"), choices=Employment.Seniority.choices)
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput(), initial=timezone.localdate)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user).only("pk", "name")
+
+
+class ContactForm(CrmForm):
+    first_name = forms.CharField(label=_("First name"), max_length=80)
+    last_name = forms.CharField(label=_("Last name"), max_length=80)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class ContactCreateForm(PositionFields, ContactForm):
+    """A new person and his current position, in one form."""
+
+    field_order = ["first_name", "last_name", "email", "phone", "account", "title", "function", "seniority"]
+
+
+class EmploymentForm(PositionFields, CrmForm):
+    end_date = forms.DateField(
+        label=_("End date"), widget=DateInput(), required=False, help_text=_("Empty for a current position.")
+    )
+
+
+class EmploymentEndForm(CrmForm):
+    end_date = forms.DateField(label=_("End date"), widget=DateInput(), initial=timezone.localdate)

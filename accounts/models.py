@@ -1,0 +1,210 @@
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+# Legal-form words that do not tell two companies apart ("Acme Ltd" is "ACME").
+_LEGAL_SUFFIXES = {
+    "inc", "incorporated", "ltd", "limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sas",
+    "srl", "spa", "bv", "nv", "co", "corp", "corporation", "company", "group", "holding",
+    "holdings", "oy", "ab", "as", "kg", "pty", "the",
+}  # fmt: skip
+_CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+
+
+def normalize_company_name(name: str) -> str:
+    """The key under which two spellings of one company name are the same account."""
+    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    for suffix in _CJK_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+    text = text.replace("&", " and ")
+    words = [w for w in re.split(r"[^\w]+", text) if w]
+    while len(words) > 1 and (words[-1] in _LEGAL_SUFFIXES or words[-1] == "and"):
+        words.pop()
+    if len(words) > 1 and words[0] == "the":
+        words.pop(0)
+    return " ".join(words)
+
+
+class NamedLookup(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Region(NamedLookup):
+    class Meta(NamedLookup.Meta):
+        verbose_name = _("region")
+
+
+class Industry(NamedLookup):
+    class Meta(NamedLookup.Meta):
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+
+
+class ProductLine(NamedLookup):
+    class Meta(NamedLookup.Meta):
+        verbose_name = _("product line")
+
+
+class AccountQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Accounts the user may see: an admin all, a manager his team's, a rep his own."""
+        if user.is_admin:
+            return self
+        if user.is_manager:
+            return self.filter(Q(owner=user) | Q(owner__manager=user))
+        return self.filter(owner=user)
+
+
+class Account(models.Model):
+    class SizeTier(models.TextChoices):
+        KEY = "key", _("Key account")
+        MID = "mid", _("Mid-size")
+        SMALL = "small", _("Small")
+
+    name = models.CharField(_("name"), max_length=200)
+    # Kept by the services from `name`; the unique index is what makes deduplication hold
+    # under concurrent creates.
+    normalized_name = models.CharField(max_length=200, unique=True, editable=False)
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="accounts")
+    industry = models.ForeignKey(
+        Industry, verbose_name=_("industry"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    size_tier = models.CharField(_("size tier"), max_length=8, choices=SizeTier.choices, default=SizeTier.MID)
+    product_lines = models.ManyToManyField(
+        ProductLine, verbose_name=_("product lines"), blank=True, related_name="accounts"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_accounts"
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:account-detail", args=[self.pk])
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Contacts who hold or held a position at an account the user may see."""
+        if user.is_admin:
+            return self
+        accounts = Account.objects.visible_to(user)
+        return self.filter(pk__in=Employment.objects.filter(account__in=accounts).values("contact_id"))
+
+
+class Contact(models.Model):
+    first_name = models.CharField(_("first name"), max_length=80)
+    last_name = models.CharField(_("last name"), max_length=80)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("contact")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_absolute_url(self):
+        return reverse("accounts:contact-detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return str(self)
+
+
+class EmploymentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(end_date__isnull=True)
+
+    def former(self):
+        return self.filter(end_date__isnull=False)
+
+
+class Employment(models.Model):
+    class Function(models.TextChoices):
+        HR = "hr", _("HR")
+        IT = "it", _("IT")
+        FINANCE = "finance", _("Finance")
+        PROCUREMENT = "procurement", _("Procurement")
+        OPERATIONS = "operations", _("Operations")
+        EXECUTIVE = "executive", _("Executive")
+        OTHER = "other", _("Other")
+
+    class Seniority(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        MANAGER = "manager", _("Manager")
+        DIRECTOR = "director", _("Director")
+        VP = "vp", _("Vice president")
+        C_LEVEL = "c_level", _("C-level")
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="employments"
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="employments"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    function = models.CharField(_("function"), max_length=16, choices=Function.choices, default=Function.OTHER)
+    seniority = models.CharField(_("seniority"), max_length=16, choices=Seniority.choices, default=Seniority.STAFF)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = EmploymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        verbose_name = _("position")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="employment_ends_after_start",
+            ),
+            # A person holds one current position; a move ends the old one first.
+            models.UniqueConstraint(
+                fields=["contact"], condition=Q(end_date__isnull=True), name="employment_one_current"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "end_date"])]
+
+    def __str__(self):
+        return f"{self.title} at {self.account}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_date is None

@@ -1,0 +1,96 @@
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Account, Contact, Employment
+from team.models import User
+
+
+def account_get_for_user(*, user: User, pk: int) -> Account:
+    """The account if the user may see it, else 404 (never a hint that it exists)."""
+    return get_object_or_404(Account.objects.visible_to(user), pk=pk)
+
+
+def contact_get_for_user(*, user: User, pk: int) -> Contact:
+    """The contact if the user may see him, else 404."""
+    return get_object_or_404(Contact.objects.visible_to(user), pk=pk)
+
+
+def employment_get_for_user(*, user: User, pk: int) -> Employment:
+    """A position of a contact the user may see, else 404."""
+    return get_object_or_404(
+        Employment.objects.select_related("contact", "account").filter(contact__in=Contact.objects.visible_to(user)),
+        pk=pk,
+    )
+
+
+def account_list(*, user: User) -> QuerySet[Account]:
+    """Accounts for the list page, with what each row shows."""
+    # A correlated subquery rather than a JOIN + GROUP BY: the page's COUNT(*) then drops
+    # it, and only the 25 rows shown pay for it.
+    current_people = (
+        Employment.objects.current()
+        .filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Account.objects.visible_to(user)
+        .select_related("region", "industry", "owner")
+        .annotate(people_count=Coalesce(Subquery(current_people, output_field=IntegerField()), 0))
+        .order_by("name", "pk")
+    )
+
+
+def _current_positions():
+    return Prefetch(
+        "employments",
+        queryset=Employment.objects.current().select_related("account"),
+        to_attr="current_positions",
+    )
+
+
+def contact_list(*, user: User) -> QuerySet[Contact]:
+    """Contacts for the list page, each with his current position."""
+    return (
+        Contact.objects.visible_to(user)
+        .prefetch_related(_current_positions())
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def account_people(*, account: Account) -> dict:
+    """The account's current and former people, one query."""
+    positions = list(account.employments.select_related("contact").order_by("-start_date", "-pk"))
+    return {
+        "current": [p for p in positions if p.end_date is None],
+        "former": [p for p in positions if p.end_date is not None],
+    }
+
+
+def contact_timeline(*, contact: Contact) -> list[Employment]:
+    """Every position the person held, newest first."""
+    return list(contact.employments.select_related("account").order_by("-start_date", "-pk"))
+
+
+def history_entries(*, records, limit: int = 25) -> list[dict]:
+    """Who changed what and when, from simple-history records, newest first.
+
+    The records are read once; each is compared with the one before it in Python, so the
+    page costs one query however long the history is.
+    """
+    records = list(records.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    entries = []
+    for index, record in enumerate(records[:limit]):
+        previous = records[index + 1] if index + 1 < len(records) else None
+        changes = []
+        if previous is not None and record.history_type == "~":
+            delta = record.diff_against(previous, foreign_keys_are_objs=False)
+            changes = [
+                {"field": record.instance._meta.get_field(c.field).verbose_name, "old": c.old, "new": c.new}
+                for c in delta.changes
+            ]
+        entries.append({"record": record, "changes": changes})
+    return entries

@@ -1,0 +1,156 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.filters import AccountFilter, ContactFilter
+from accounts.forms import (
+    AccountForm,
+    ContactCreateForm,
+    ContactForm,
+    EmploymentEndForm,
+    EmploymentForm,
+    account_form_initial,
+)
+from coachcrm.forms import add_service_error
+from coachcrm.pagination import paginate
+
+
+def _form_error(form, error: ValidationError) -> dict:
+    add_service_error(form, error)
+    return {"duplicate": getattr(error, "existing", None)}
+
+
+def account_list(request):
+    filterset = AccountFilter(request.GET, queryset=selectors.account_list(user=request.user), user=request.user)
+    page = paginate(request, filterset.qs)
+    return render(request, "accounts/account_list.html", {"filter": filterset, "page": page})
+
+
+def account_detail(request, pk):
+    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    context = {
+        "account": account,
+        "people": selectors.account_people(account=account),
+        "history": selectors.history_entries(records=account.history.all()),
+    }
+    return render(request, "accounts/account_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    form = AccountForm(request.POST or None, user=request.user)
+    context = {}
+    if form.is_valid():
+        try:
+            account = services.account_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            context = _form_error(form, error)
+        else:
+            messages.success(request, _("Account %(name)s created.") % {"name": account})
+            return redirect(account)
+    return render(request, "accounts/account_form.html", {"form": form, **context})
+
+
+@require_http_methods(["GET", "POST"])
+def account_update(request, pk):
+    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    form = AccountForm(request.POST or None, user=request.user, initial=account_form_initial(account))
+    context = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        if data.get("owner") is None:
+            data.pop("owner", None)
+        try:
+            services.account_update(account=account, by=request.user, **data)
+        except ValidationError as error:
+            context = _form_error(form, error)
+        else:
+            messages.success(request, _("Account %(name)s saved.") % {"name": account})
+            return redirect(account)
+    return render(request, "accounts/account_form.html", {"form": form, "account": account, **context})
+
+
+def contact_list(request):
+    filterset = ContactFilter(request.GET, queryset=selectors.contact_list(user=request.user))
+    page = paginate(request, filterset.qs)
+    return render(request, "accounts/contact_list.html", {"filter": filterset, "page": page})
+
+
+def contact_detail(request, pk):
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    context = {
+        "contact": contact,
+        "timeline": selectors.contact_timeline(contact=contact),
+        "history": selectors.history_entries(records=contact.history.all()),
+        "end_form": EmploymentEndForm(),
+    }
+    return render(request, "accounts/contact_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request):
+    initial = {}
+    if account_pk := request.GET.get("account"):
+        initial["account"] = selectors.account_get_for_user(user=request.user, pk=account_pk).pk
+    form = ContactCreateForm(request.POST or None, user=request.user, initial=initial)
+    context = {}
+    if form.is_valid():
+        try:
+            contact = services.contact_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            context = _form_error(form, error)
+        else:
+            messages.success(request, _("Contact %(name)s created.") % {"name": contact})
+            return redirect(contact)
+    return render(request, "accounts/contact_form.html", {"form": form, **context})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_update(request, pk):
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    initial = {f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "notes")}
+    form = ContactForm(request.POST or None, initial=initial)
+    context = {}
+    if form.is_valid():
+        try:
+            services.contact_update(contact=contact, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            context = _form_error(form, error)
+        else:
+            messages.success(request, _("Contact %(name)s saved.") % {"name": contact})
+            return redirect(contact)
+    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact, **context})
+
+
+@require_http_methods(["GET", "POST"])
+def employment_add(request, pk):
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    form = EmploymentForm(request.POST or None, user=request.user)
+    if form.is_valid():
+        try:
+            services.employment_add(by=request.user, contact=contact, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Position added."))
+            return redirect(contact)
+    return render(request, "accounts/employment_form.html", {"form": form, "contact": contact})
+
+
+@require_POST
+def employment_end(request, pk):
+    employment = selectors.employment_get_for_user(user=request.user, pk=pk)
+    form = EmploymentEndForm(request.POST)
+    if form.is_valid():
+        try:
+            services.employment_end(employment=employment, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Position ended."))
+    else:
+        messages.error(request, _("Enter a valid end date."))
+    return redirect(employment.contact)

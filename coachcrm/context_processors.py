@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation_for(user) -> list[dict]:
+    """The navigation entries the user's role can use."""
+    if not user.is_authenticated:
+        return []
+    items = [
+        {"label": _("Home"), "url": reverse("home")},
+        {"label": _("Accounts"), "url": reverse("accounts:account-list")},
+        {"label": _("Contacts"), "url": reverse("accounts:contact-list")},
+    ]
+    if user.is_admin or user.is_staff:
+        items.append({"label": _("Admin site"), "url": reverse("admin:index")})
+    return items
+
+
+def crm(request):
+    user = getattr(request, "user", None)
+    return {
+        "CRM_CURRENCY": settings.CRM_CURRENCY,
+        "nav_items": navigation_for(user) if user is not None else [],
+    }

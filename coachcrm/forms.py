@@ -1,0 +1,34 @@
+"""Form plumbing shared by every app: run a service and turn its refusal into form errors."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+
+class CrmFormHelper(FormHelper):
+    form_tag = False
+
+
+class CrmForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = CrmFormHelper(self)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def add_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: field errors on their fields, the rest on top."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+__all__ = ["NON_FIELD_ERRORS", "CrmForm", "CrmFormHelper", "DateInput", "add_service_error"]

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from team import views as team_views
+
+urlpatterns = [
+    path("", team_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("locked/", team_views.locked_out, name="locked-out"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServiceCatalogConfig(AppConfig):
+    name = "service_catalog"
+    verbose_name = "Service catalog"

@@ -1,0 +1,32 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from team import services
+from team.models import User
+
+
+@admin.register(User)
+class CrmUserAdmin(UserAdmin):
+    list_display = ["username", "first_name", "last_name", "role", "manager", "status", "is_active"]
+    list_filter = ["role", "status", "is_active"]
+    list_select_related = ["manager"]
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("CoachCRM"), {"fields": ("role", "manager", "selling_style", "status", "departure_date")}),
+    )
+    add_fieldsets = (*UserAdmin.add_fieldsets, (_("CoachCRM"), {"fields": ("role", "manager", "selling_style")}))
+    actions = ["deactivate"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Users are never deleted: their accounts, interactions and grants keep their author.
+        return False
+
+    @admin.action(description=_("Deactivate selected users"))
+    def deactivate(self, request, queryset):
+        for user in queryset:
+            try:
+                services.user_deactivate(user=user, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{user}: {' '.join(error.messages)}", messages.ERROR)

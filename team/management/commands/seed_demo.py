@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import demo as accounts_demo
+from team import demo as team_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation (users, accounts, people). Running it again changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates users with a published password; with DEBUG off pass --force.")
+        today = timezone.localdate()
+        with transaction.atomic():
+            users = team_demo.seed()
+            accounts_demo.seed(users=users, today=today)
+        self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
+        for username, *_rest in team_demo.DEMO_USERS:
+            self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")

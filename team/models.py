@@ -1,0 +1,84 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class UserQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True).exclude(status=User.Status.DEPARTED)
+
+    def reps(self):
+        return self.filter(role=User.Role.REP)
+
+    def team_of(self, manager):
+        """The manager himself and the reps who report to him."""
+        return self.filter(Q(pk=manager.pk) | Q(manager=manager))
+
+
+class CrmUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        REP = "rep", _("Sales rep")
+        MANAGER = "manager", _("Manager")
+        ADMIN = "admin", _("Admin")
+
+    class SellingStyle(models.TextChoices):
+        DRIVER = "driver", _("Driver")
+        ANALYTICAL = "analytical", _("Analytical")
+        EXPRESSIVE = "expressive", _("Expressive")
+        AMIABLE = "amiable", _("Amiable")
+        UNKNOWN = "unknown", _("Unknown")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LEAVING = "leaving", _("Leaving")
+        DEPARTED = "departed", _("Departed")
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.REP)
+    manager = models.ForeignKey(
+        "self",
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    selling_style = models.CharField(
+        _("selling style"), max_length=16, choices=SellingStyle.choices, default=SellingStyle.UNKNOWN
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    departure_date = models.DateField(_("departure date"), null=True, blank=True)
+
+    objects = CrmUserManager()
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="departed") | Q(departure_date__isnull=False),
+                name="user_departed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @property
+    def is_rep(self) -> bool:
+        return self.role == self.Role.REP
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == self.Role.MANAGER
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.is_active and self.status != self.Status.DEPARTED

@@ -1,0 +1,10 @@
+from accounts.models import Account, Contact
+from team.models import User
+
+
+def home_summary(*, user: User) -> dict:
+    """What the home page counts for the user."""
+    return {
+        "account_count": Account.objects.visible_to(user).count(),
+        "contact_count": Contact.objects.visible_to(user).count(),
+    }

@@ -1,0 +1,41 @@
+from accounts import selectors
+from accounts.models import Account, Contact
+from tests import factories
+
+
+def test_rep_sees_only_his_own_accounts(rep, other_rep):
+    mine = factories.AccountFactory(owner=rep)
+    factories.AccountFactory(owner=other_rep)
+    assert list(Account.objects.visible_to(rep)) == [mine]
+
+
+def test_manager_sees_his_team_and_his_own_accounts(manager, rep, other_rep):
+    team_account = factories.AccountFactory(owner=rep)
+    own = factories.AccountFactory(owner=manager)
+    factories.AccountFactory(owner=other_rep)
+    assert set(Account.objects.visible_to(manager)) == {team_account, own}
+
+
+def test_admin_sees_every_account(admin_user, rep, other_rep):
+    factories.AccountFactory(owner=rep)
+    factories.AccountFactory(owner=other_rep)
+    assert Account.objects.visible_to(admin_user).count() == 2
+
+
+def test_contacts_are_visible_through_current_and_former_positions(rep, other_rep):
+    mine = factories.AccountFactory(owner=rep)
+    theirs = factories.AccountFactory(owner=other_rep)
+    current = factories.person_at(mine)
+    former = factories.EmploymentFactory(account=mine, end_date=factories.timezone.localdate()).contact
+    factories.person_at(theirs)
+    assert set(Contact.objects.visible_to(rep)) == {current, former}
+
+
+def test_history_entries_lists_field_changes_with_their_author(rep):
+    account = factories.AccountFactory(owner=rep, notes="")
+    account.notes = "Key prospect"
+    account._change_reason = None
+    account.save()
+    entries = selectors.history_entries(records=account.history.all())
+    assert [e["record"].history_type for e in entries] == ["~", "+"]
+    assert entries[0]["changes"] == [{"field": "notes", "old": "", "new": "Key prospect"}]

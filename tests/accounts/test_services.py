@@ -1,0 +1,163 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts import services
+from accounts.models import Account, Employment
+from tests import factories
+
+
+@pytest.fixture
+def lookups(db):
+    return {"region": factories.RegionFactory(), "industry": factories.IndustryFactory()}
+
+
+def test_account_create_by_rep_is_owned_by_the_rep(rep, lookups):
+    account = services.account_create(by=rep, name="  Acme Tools ", owner=factories.RepFactory(), **lookups)
+    assert account.name == "Acme Tools"
+    assert account.owner == rep
+    assert account.normalized_name == "acme tools"
+
+
+def test_account_create_by_manager_may_choose_the_owner(manager, rep, lookups):
+    account = services.account_create(by=manager, name="Acme", owner=rep, **lookups)
+    assert account.owner == rep
+
+
+def test_account_create_sets_product_lines(rep, lookups):
+    line = factories.ProductLineFactory(name="Cloud")
+    account = services.account_create(by=rep, name="Acme", product_lines=[line], **lookups)
+    assert list(account.product_lines.all()) == [line]
+
+
+def test_account_create_refuses_a_duplicate_name_and_points_to_it(rep, lookups):
+    existing = services.account_create(by=rep, name="Acme Ltd", **lookups)
+    with pytest.raises(services.DuplicateError) as excinfo:
+        services.account_create(by=rep, name="ACME", **lookups)
+    assert excinfo.value.existing == existing
+    assert "already exists" in excinfo.value.messages[0]
+    assert Account.objects.count() == 1
+
+
+def test_account_create_refuses_an_empty_name(rep, lookups):
+    with pytest.raises(ValidationError) as excinfo:
+        services.account_create(by=rep, name=" -- ", **lookups)
+    assert "name" in excinfo.value.error_dict
+
+
+def test_account_update_refuses_renaming_onto_another_account(rep, lookups):
+    services.account_create(by=rep, name="Acme", **lookups)
+    other = services.account_create(by=rep, name="Borealis", **lookups)
+    with pytest.raises(services.DuplicateError):
+        services.account_update(account=other, by=rep, name="Acme Inc")
+    other.refresh_from_db()
+    assert other.name == "Borealis"
+
+
+def test_account_update_keeps_its_own_name(rep, lookups):
+    account = services.account_create(by=rep, name="Acme", **lookups)
+    services.account_update(account=account, by=rep, name="Acme Ltd", notes="big")
+    account.refresh_from_db()
+    assert (account.name, account.notes) == ("Acme Ltd", "big")
+
+
+def test_account_update_by_rep_cannot_change_the_owner(rep, other_rep, lookups):
+    account = services.account_create(by=rep, name="Acme", **lookups)
+    services.account_update(account=account, by=rep, owner=other_rep)
+    account.refresh_from_db()
+    assert account.owner == rep
+
+
+def test_contact_create_records_the_current_position(rep):
+    account = factories.AccountFactory(owner=rep)
+    contact = services.contact_create(
+        by=rep,
+        first_name="Chen",
+        last_name="Li",
+        email="Chen.Li@Example.com",
+        account=account,
+        title="CFO",
+        start_date=datetime.date(2024, 1, 1),
+    )
+    assert contact.email == "chen.li@example.com"
+    position = contact.employments.get()
+    assert (position.account, position.title, position.end_date) == (account, "CFO", None)
+
+
+def test_contact_create_refuses_a_known_email_in_any_case(rep):
+    account = factories.AccountFactory(owner=rep)
+    existing = factories.ContactFactory(email="chen@example.com")
+    with pytest.raises(services.DuplicateError) as excinfo:
+        services.contact_create(
+            by=rep, first_name="C", last_name="L", email="CHEN@example.com", account=account, title="x",
+            start_date=datetime.date(2024, 1, 1),
+        )  # fmt: skip
+    assert excinfo.value.existing == existing
+    assert existing.employments.count() == 0
+
+
+def test_contact_update_refuses_another_contacts_email(rep):
+    factories.ContactFactory(email="taken@example.com")
+    contact = factories.ContactFactory(email="mine@example.com")
+    with pytest.raises(services.DuplicateError):
+        services.contact_update(contact=contact, by=rep, email="Taken@example.com")
+    contact.refresh_from_db()
+    assert contact.email == "mine@example.com"
+
+
+def test_employment_add_refuses_a_second_current_position(rep):
+    position = factories.EmploymentFactory()
+    with pytest.raises(ValidationError, match="already has a current position"):
+        services.employment_add(
+            by=rep, contact=position.contact, account=factories.AccountFactory(), title="CEO",
+            start_date=datetime.date(2025, 1, 1),
+        )  # fmt: skip
+    assert position.contact.employments.count() == 1
+
+
+def test_employment_add_accepts_a_past_position_beside_the_current_one(rep):
+    position = factories.EmploymentFactory()
+    services.employment_add(
+        by=rep, contact=position.contact, account=factories.AccountFactory(), title="Analyst",
+        start_date=datetime.date(2010, 1, 1), end_date=datetime.date(2012, 1, 1),
+    )  # fmt: skip
+    assert position.contact.employments.count() == 2
+
+
+def test_employment_add_refuses_an_end_before_the_start(rep):
+    contact = factories.ContactFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        services.employment_add(
+            by=rep, contact=contact, account=factories.AccountFactory(), title="Analyst",
+            start_date=datetime.date(2012, 1, 1), end_date=datetime.date(2010, 1, 1),
+        )  # fmt: skip
+    assert "end_date" in excinfo.value.error_dict
+    assert not Employment.objects.exists()
+
+
+def test_employment_end_closes_the_position(rep):
+    position = factories.EmploymentFactory(start_date=datetime.date(2020, 1, 1))
+    services.employment_end(employment=position, end_date=datetime.date(2024, 6, 30), by=rep)
+    position.refresh_from_db()
+    assert position.end_date == datetime.date(2024, 6, 30)
+
+
+def test_employment_end_refuses_a_date_before_the_start(rep):
+    position = factories.EmploymentFactory(start_date=datetime.date(2020, 1, 1))
+    with pytest.raises(ValidationError):
+        services.employment_end(employment=position, end_date=datetime.date(2019, 1, 1), by=rep)
+    position.refresh_from_db()
+    assert position.end_date is None
+
+
+def test_employment_end_refuses_an_ended_position(rep):
+    position = factories.EmploymentFactory(start_date=datetime.date(2020, 1, 1), end_date=datetime.date(2021, 1, 1))
+    with pytest.raises(ValidationError, match="already ended"):
+        services.employment_end(employment=position, end_date=datetime.date(2022, 1, 1), by=rep)
+
+
+def test_history_records_who_changed_an_account(rep, lookups):
+    account = services.account_create(by=rep, name="Acme", **lookups)
+    services.account_update(account=account, by=rep, notes="changed")
+    assert account.history.count() == 2

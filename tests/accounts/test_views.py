@@ -1,0 +1,210 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Account, Contact
+from tests import factories
+
+
+@pytest.fixture
+def lookups(db):
+    return {"region": factories.RegionFactory(), "industry": factories.IndustryFactory()}
+
+
+def test_account_list_shows_only_the_reps_accounts(rep_client, rep, other_rep):
+    factories.AccountFactory(owner=rep, name="Mine Ltd")
+    factories.AccountFactory(owner=other_rep, name="Theirs Ltd")
+    response = rep_client.get(reverse("accounts:account-list"))
+    assert response.status_code == 200
+    assert b"Mine Ltd" in response.content
+    assert b"Theirs Ltd" not in response.content
+
+
+def test_account_list_filters_by_search_and_region(rep_client, rep):
+    north, east = factories.RegionFactory(name="North"), factories.RegionFactory(name="East")
+    factories.AccountFactory(owner=rep, name="Acme North", region=north)
+    factories.AccountFactory(owner=rep, name="Acme East", region=east)
+    factories.AccountFactory(owner=rep, name="Borealis", region=north)
+    response = rep_client.get(reverse("accounts:account-list"), {"q": "acme", "region": north.pk})
+    assert [a.name for a in response.context["page"]] == ["Acme North"]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_account_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.AccountFactory(owner=rep)
+    # session, user, count, the region and industry filter choices, and one query for the
+    # page of accounts with region/industry/owner joined and the people count as a
+    # subquery (an N+1 on owner or people would add a query per row).
+    with django_assert_num_queries(6):
+        response = rep_client.get(reverse("accounts:account-list"))
+    assert response.status_code == 200
+
+
+def test_account_detail_of_another_reps_account_is_404(rep_client, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    assert rep_client.get(reverse("accounts:account-detail", args=[account.pk])).status_code == 404
+    assert rep_client.get(reverse("accounts:account-update", args=[account.pk])).status_code == 404
+
+
+def test_account_detail_shows_current_and_former_people_and_history(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    factories.EmploymentFactory(account=account, contact__first_name="Current")
+    factories.EmploymentFactory(account=account, contact__first_name="Formerly", end_date=datetime.date.today())
+    response = rep_client.get(reverse("accounts:account-detail", args=[account.pk]))
+    assert [p.contact.first_name for p in response.context["people"]["current"]] == ["Current"]
+    assert [p.contact.first_name for p in response.context["people"]["former"]] == ["Formerly"]
+    assert b"Change history" in response.content
+
+
+def test_account_create_page_creates_and_redirects(rep_client, rep, lookups):
+    response = rep_client.post(
+        reverse("accounts:account-create"),
+        {"name": "Acme", "region": lookups["region"].pk, "industry": lookups["industry"].pk, "size_tier": "key"},
+    )
+    account = Account.objects.get()
+    assert response.status_code == 302
+    assert response.url == account.get_absolute_url()
+    assert account.owner == rep
+
+
+def test_account_create_page_shows_field_errors(rep_client, lookups):
+    response = rep_client.post(reverse("accounts:account-create"), {"name": "", "size_tier": "key"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"]
+    assert not Account.objects.exists()
+
+
+def test_account_create_page_links_to_the_duplicate(rep_client, rep, lookups):
+    existing = factories.AccountFactory(owner=rep, name="Acme Ltd")
+    response = rep_client.post(
+        reverse("accounts:account-create"),
+        {"name": "ACME", "region": lookups["region"].pk, "industry": lookups["industry"].pk, "size_tier": "key"},
+    )
+    assert response.status_code == 200
+    assert existing.get_absolute_url().encode() in response.content
+    assert Account.objects.count() == 1
+
+
+def test_account_update_page_saves_changes(rep_client, rep, lookups):
+    account = factories.AccountFactory(owner=rep, **lookups)
+    response = rep_client.post(
+        reverse("accounts:account-update", args=[account.pk]),
+        {"name": "Renamed", "region": lookups["region"].pk, "industry": lookups["industry"].pk, "size_tier": "small"},
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.name, account.size_tier) == ("Renamed", "small")
+
+
+def test_manager_can_assign_an_account_to_a_rep(manager_client, rep, lookups):
+    manager_client.post(
+        reverse("accounts:account-create"),
+        {
+            "name": "Acme",
+            "region": lookups["region"].pk,
+            "industry": lookups["industry"].pk,
+            "size_tier": "key",
+            "owner": rep.pk,
+        },
+    )
+    assert Account.objects.get().owner == rep
+
+
+def test_contact_list_shows_current_position(rep_client, rep):
+    account = factories.AccountFactory(owner=rep, name="Acme")
+    factories.EmploymentFactory(account=account, contact__last_name="Zed", title="CFO")
+    response = rep_client.get(reverse("accounts:contact-list"))
+    assert b"Zed" in response.content
+    assert b"CFO" in response.content
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_contact_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    account = factories.AccountFactory(owner=rep)
+    for _ in range(rows):
+        factories.EmploymentFactory(account=account)
+    # session, user, count, page of contacts, one prefetch of current positions with their
+    # accounts (without the prefetch every row would query its position and account).
+    with django_assert_num_queries(5):
+        response = rep_client.get(reverse("accounts:contact-list"))
+    assert response.status_code == 200
+
+
+def test_contact_detail_of_an_invisible_contact_is_404(rep_client, other_rep):
+    contact = factories.person_at(factories.AccountFactory(owner=other_rep))
+    assert rep_client.get(reverse("accounts:contact-detail", args=[contact.pk])).status_code == 404
+    assert rep_client.get(reverse("accounts:employment-create", args=[contact.pk])).status_code == 404
+
+
+def test_contact_create_page_creates_the_person_with_a_position(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    response = rep_client.post(
+        reverse("accounts:contact-create"),
+        {
+            "first_name": "Chen",
+            "last_name": "Li",
+            "email": "chen@example.com",
+            "account": account.pk,
+            "title": "CFO",
+            "function": "finance",
+            "seniority": "c_level",
+            "start_date": "2024-01-01",
+        },
+    )
+    contact = Contact.objects.get()
+    assert response.status_code == 302
+    assert contact.employments.get().account == account
+
+
+def test_contact_create_page_refuses_an_account_out_of_scope(rep_client, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    response = rep_client.post(
+        reverse("accounts:contact-create"),
+        {"first_name": "C", "last_name": "L", "account": account.pk, "title": "CFO", "function": "finance",
+         "seniority": "c_level", "start_date": "2024-01-01"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "account" in response.context["form"].errors
+    assert not Contact.objects.exists()
+
+
+def test_contact_create_prefilled_from_an_invisible_account_is_404(rep_client, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    assert rep_client.get(reverse("accounts:contact-create"), {"account": account.pk}).status_code == 404
+
+
+def test_employment_end_requires_post(rep_client, rep):
+    position = factories.EmploymentFactory(account=factories.AccountFactory(owner=rep))
+    assert rep_client.get(reverse("accounts:employment-end", args=[position.pk])).status_code == 405
+
+
+def test_employment_end_page_ends_the_position(rep_client, rep):
+    position = factories.EmploymentFactory(account=factories.AccountFactory(owner=rep))
+    response = rep_client.post(
+        reverse("accounts:employment-end", args=[position.pk]), {"end_date": datetime.date.today().isoformat()}
+    )
+    assert response.status_code == 302
+    position.refresh_from_db()
+    assert position.end_date == datetime.date.today()
+
+
+def test_employment_end_of_an_invisible_position_is_404(rep_client, other_rep):
+    position = factories.EmploymentFactory(account=factories.AccountFactory(owner=other_rep))
+    response = rep_client.post(reverse("accounts:employment-end", args=[position.pk]), {"end_date": "2025-01-01"})
+    assert response.status_code == 404
+    position.refresh_from_db()
+    assert position.end_date is None
+
+
+def test_employment_add_page_shows_the_service_refusal(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    position = factories.EmploymentFactory(account=account)
+    response = rep_client.post(
+        reverse("accounts:employment-create", args=[position.contact.pk]),
+        {"account": account.pk, "title": "CEO", "function": "executive", "seniority": "c_level",
+         "start_date": "2025-01-01"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "already has a current position" in str(response.context["form"].non_field_errors())

@@ -1,0 +1,101 @@
+"""Shared fixtures, and the rule for tests that need a service.
+
+A test marked `redis` or `browser` skips with a clear reason when that service is absent on
+a developer's machine, and fails instead under CI (CI=true), where every service must be
+there. Tests marked `postgres` run only when the suite runs against PostgreSQL; on SQLite
+they are deselected, not skipped, since that run is not missing anything.
+"""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REDIS_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
+
+
+def _redis_available() -> str | None:
+    url = urlparse(REDIS_URL)
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1):
+            return None
+    except OSError as error:
+        return f"Redis is not reachable at {REDIS_URL} ({error})"
+
+
+def _browser_available() -> str | None:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+SERVICE_CHECKS = {"redis": _redis_available, "browser": _browser_available}
+
+
+def pytest_collection_modifyitems(config, items):
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request):
+    for name, check in SERVICE_CHECKS.items():
+        if request.node.get_closest_marker(name) is None:
+            continue
+        problem = check()
+        if problem:
+            if IN_CI:
+                pytest.fail(f"CI needs this service: {problem}")
+            pytest.skip(problem)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def manager(db):
+    return factories.ManagerFactory()
+
+
+@pytest.fixture
+def rep(manager):
+    return factories.RepFactory(manager=manager)
+
+
+@pytest.fixture
+def other_rep(db):
+    return factories.RepFactory(manager=factories.ManagerFactory())
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory()
+
+
+@pytest.fixture
+def rep_client(client, rep):
+    client.force_login(rep)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client

@@ -1,0 +1,100 @@
+"""Factories for every model, in one place."""
+
+import datetime
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
+from team.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("pw-for-tests")
+    role = User.Role.REP
+
+
+class RepFactory(UserFactory):
+    role = User.Role.REP
+    manager = factory.SubFactory("tests.factories.ManagerFactory")
+
+
+class ManagerFactory(UserFactory):
+    role = User.Role.MANAGER
+
+
+class AdminFactory(UserFactory):
+    role = User.Role.ADMIN
+    is_staff = True
+    is_superuser = True
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ["name"]
+
+    name = factory.Iterator(["North", "East", "West"])
+
+
+class IndustryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Industry
+        django_get_or_create = ["name"]
+
+    name = factory.Iterator(["Manufacturing", "Finance", "Healthcare", "Retail"])
+
+
+class ProductLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLine
+        django_get_or_create = ["name"]
+
+    name = factory.Iterator(["Analytics", "Cloud", "Support"])
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    normalized_name = factory.LazyAttribute(lambda o: normalize_company_name(o.name))
+    region = factory.SubFactory(RegionFactory)
+    industry = factory.SubFactory(IndustryFactory)
+    size_tier = Account.SizeTier.MID
+    owner = factory.SubFactory(RepFactory)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"person{n}@customer.example")
+
+
+class EmploymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Employment
+
+    contact = factory.SubFactory(ContactFactory)
+    account = factory.SubFactory(AccountFactory)
+    title = "Head of IT"
+    function = Employment.Function.IT
+    seniority = Employment.Seniority.DIRECTOR
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=400))
+    end_date = None
+
+
+def person_at(account: Account, **kwargs) -> Contact:
+    """A contact currently working at the account."""
+    return EmploymentFactory(account=account, **kwargs).contact
