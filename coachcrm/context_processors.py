@@ -19,7 +19,10 @@ def navigation_for(user) -> list[dict]:
 
 def crm(request):
     user = getattr(request, "user", None)
+    authenticated = user is not None and user.is_authenticated
     return {
         "CRM_CURRENCY": settings.CRM_CURRENCY,
-        "nav_items": navigation_for(user) if user is not None else [],
+        "nav_items": navigation_for(user) if authenticated else [],
+        # Lazy, so that pages which never render the navigation pay no query for it.
+        "unread_notifications": (lambda: user.notifications.unread().count()) if authenticated else 0,
     }

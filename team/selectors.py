@@ -1,5 +1,7 @@
+from django.db.models import QuerySet
+
 from accounts.models import Account, Contact
-from team.models import User
+from team.models import Notification, User
 
 
 def home_summary(*, user: User) -> dict:
@@ -8,3 +10,8 @@ def home_summary(*, user: User) -> dict:
         "account_count": Account.objects.visible_to(user).count(),
         "contact_count": Contact.objects.visible_to(user).count(),
     }
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    """The user's notices, newest first."""
+    return Notification.objects.filter(user=user)

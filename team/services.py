@@ -1,8 +1,10 @@
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from team.models import User
+from team.models import Notification, User
 
 
 @transaction.atomic
@@ -15,3 +17,25 @@ def user_deactivate(*, user: User, by: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     return user
+
+
+def notify(*, user: User, message: str, link: str = "", email: bool = True) -> Notification:
+    """Tell a user something in the app and, by default, by e-mail once the transaction commits."""
+    notification = Notification.objects.create(user=user, message=message[:500], link=link)
+    if email and user.email:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"CoachCRM: {message[:80]}",
+                message=message + (f"\n\n{link}" if link else ""),
+                from_email=None,
+                recipient_list=[user.email],
+                fail_silently=True,
+            )
+        )
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User) -> int:
+    """Mark all of the user's notices read."""
+    return Notification.objects.filter(user=user).unread().update(read_at=timezone.now())

@@ -34,10 +34,10 @@ def test_account_list_filters_by_search_and_region(rep_client, rep):
 def test_account_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.AccountFactory(owner=rep)
-    # session, user, count, the region and industry filter choices, and one query for the
+    # session, user, count, the region and industry filter choices, one query for the
     # page of accounts with region/industry/owner joined and the people count as a
-    # subquery (an N+1 on owner or people would add a query per row).
-    with django_assert_num_queries(6):
+    # subquery (an N+1 on owner or people would add a query per row), the unread badge.
+    with django_assert_num_queries(7):
         response = rep_client.get(reverse("accounts:account-list"))
     assert response.status_code == 200
 
@@ -126,8 +126,9 @@ def test_contact_list_query_count_does_not_grow_with_rows(rep_client, rep, rows,
     for _ in range(rows):
         factories.EmploymentFactory(account=account)
     # session, user, count, page of contacts, one prefetch of current positions with their
-    # accounts (without the prefetch every row would query its position and account).
-    with django_assert_num_queries(5):
+    # accounts (without the prefetch every row would query its position and account), and
+    # the unread badge.
+    with django_assert_num_queries(6):
         response = rep_client.get(reverse("accounts:contact-list"))
     assert response.status_code == 200
 

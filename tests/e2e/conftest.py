@@ -1,5 +1,6 @@
 """Browser tests: Playwright drives Debian's Chromium against Django's live server."""
 
+import os
 import tempfile
 
 import pytest
@@ -21,15 +22,23 @@ CHROMIUM_ARGS = [
 def _playwright():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        yield playwright
+    # Playwright's sync API keeps an event loop running in this thread for the whole
+    # session; the tests' own ORM calls (and the database flush between tests) are still
+    # synchronous, so Django's async-safety guard would refuse them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
-def page(_require_services, _playwright, live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous, so Django's async-safety guard would refuse them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(_require_services, _playwright, live_server):
     with tempfile.TemporaryDirectory(prefix="coachcrm-chromium-") as profile:
         context = _playwright.chromium.launch_persistent_context(
             profile,
