@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
+    path("language/", team_views.language_set, name="language-set"),
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -39,3 +40,12 @@ def notify(*, user: User, message: str, link: str = "", email: bool = True) -> N
 def notifications_mark_read(*, user: User) -> int:
     """Mark all of the user's notices read."""
     return Notification.objects.filter(user=user).unread().update(read_at=timezone.now())
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Remember the user's interface language ("" follows the browser)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Unknown language: %(code)s.") % {"code": language})
+    user.language = language
+    user.save(update_fields=["language"])
+    return user

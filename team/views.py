@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from coachcrm.pagination import paginate
@@ -24,3 +27,22 @@ def notification_list(request):
 def notifications_mark_read(request):
     services.notifications_mark_read(user=request.user)
     return redirect("team:notification-list")
+
+
+@login_not_required
+@require_POST
+def language_set(request):
+    """Switch the interface language: remembered on the user, and in a cookie before login."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = "/"
+    response = redirect(next_url)
+    if request.user.is_authenticated:
+        try:
+            services.user_set_language(user=request.user, language=language)
+        except ValidationError:
+            return response
+    if language in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+    return response
