@@ -14,7 +14,7 @@ def _manage(*args, **env):
     unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {k: v for k, v in os.environ.items() if k not in unset}
     environment.update(env)
-    return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+    return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
     )
 
