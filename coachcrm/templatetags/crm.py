@@ -1,0 +1,23 @@
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+from django.utils.formats import number_format
+
+register = template.Library()
+
+
+@register.filter
+def money(value) -> str:
+    """An amount in the CRM's currency, grouped and with two decimals for the active locale."""
+    if value is None or value == "":
+        return "—"
+    return f"{number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)} {settings.CRM_CURRENCY}"
+
+
+@register.filter
+def percent(value, decimals: int = 0) -> str:
+    """A ratio (0.42) as a percentage (42%) for the active locale; empty stays a dash."""
+    if value is None or value == "":
+        return "—"
+    return f"{number_format(Decimal(value) * 100, decimal_pos=decimals, use_l10n=True)}%"

@@ -1,0 +1,19 @@
+from decimal import Decimal
+
+from django.utils import translation
+
+from coachcrm.templatetags.crm import money, percent
+
+
+def test_money_groups_thousands_with_two_decimals(settings):
+    settings.CRM_CURRENCY = "EUR"
+    with translation.override("en"):
+        assert money(Decimal("1234567.5")) == "1,234,567.50 EUR"
+    assert money(None) == "—"
+
+
+def test_percent_formats_a_ratio():
+    with translation.override("en"):
+        assert percent(Decimal("0.425"), 1) == "42.5%"
+        assert percent(1) == "100%"
+    assert percent(None) == "—"
