@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from team.models import User
 from tests import factories
 
-PUBLIC_URL_NAMES = {"login", "locked-out", "language-set"}
+PUBLIC_URL_NAMES = {"login", "locked-out", "language-set", "health"}
 
 
 def _walk(patterns, prefix=""):
@@ -85,3 +85,10 @@ def test_admin_cannot_delete_users(client, admin_user):
     response = client.post(reverse("admin:team_user_delete", args=[victim.pk]), {"post": "yes"})
     assert response.status_code == 403
     assert User.objects.filter(pk=victim.pk).exists()
+
+
+@pytest.mark.django_db
+def test_health_answers_without_login_in_one_query(client, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get(reverse("health"))
+    assert response.content == b"ok"
