@@ -48,5 +48,9 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A coachcrm beat --loglevel=info
 
+# The scale benchmark: PostgreSQL from DATABASE_URL; prints JSON and writes bench/results.json.
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
