@@ -31,12 +31,64 @@ SCALE = {
 }
 BATCH = 5_000
 PASSWORD = "bench-password"  # noqa: S105 - benchmark data only
-WORDS = (
-    "Acme Borealis Cedar Delta Evergreen Fjord Granite Harbor Ionic Juniper Kestrel Lumen Maple Nimbus "
-    "Orchid Pioneer Quartz Redwood Summit Tundra Umber Vista Willow Xenon Yarrow Zephyr Atlas Beacon "
-    "Cobalt Drift Ember Falcon Glacier Horizon Iris Jade Krypton Lotus Meridian Nova"
-).split()
-KINDS = "Tools Bank Health Retail Foods Insurance Works Clinics Motors Stores Capital Logistics Pharma Steel".split()
+WORDS = [
+    "Acme",
+    "Borealis",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Fjord",
+    "Granite",
+    "Harbor",
+    "Ionic",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Maple",
+    "Nimbus",
+    "Orchid",
+    "Pioneer",
+    "Quartz",
+    "Redwood",
+    "Summit",
+    "Tundra",
+    "Umber",
+    "Vista",
+    "Willow",
+    "Xenon",
+    "Yarrow",
+    "Zephyr",
+    "Atlas",
+    "Beacon",
+    "Cobalt",
+    "Drift",
+    "Ember",
+    "Falcon",
+    "Glacier",
+    "Horizon",
+    "Iris",
+    "Jade",
+    "Krypton",
+    "Lotus",
+    "Meridian",
+    "Nova",
+]
+KINDS = [
+    "Tools",
+    "Bank",
+    "Health",
+    "Retail",
+    "Foods",
+    "Insurance",
+    "Works",
+    "Clinics",
+    "Motors",
+    "Stores",
+    "Capital",
+    "Logistics",
+    "Pharma",
+    "Steel",
+]
 
 
 def _bulk(model, rows):
