@@ -11,9 +11,7 @@ class GrantFilter(django_filters.FilterSet):
     """Ledger filters. Account, recipient and rep come as ids from the ledger's links."""
 
     account = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
-    recipient = django_filters.NumberFilter(
-        field_name="recipient_id", widget=django_filters.widgets.forms.HiddenInput
-    )
+    recipient = django_filters.NumberFilter(field_name="recipient_id", widget=django_filters.widgets.forms.HiddenInput)
     rep = django_filters.NumberFilter(field_name="rep_id", widget=django_filters.widgets.forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Grant.Status.choices)
     year = django_filters.NumberFilter(label=_("Year"), method="filter_year")

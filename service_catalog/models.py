@@ -77,12 +77,8 @@ class Authority(models.Model):
     )
     per_grant = models.DecimalField(_("limit per grant"), null=True, blank=True, **MONEY)
     per_month = models.DecimalField(_("limit per rep per calendar month"), null=True, blank=True, **MONEY)
-    per_account_year = models.DecimalField(
-        _("limit per account per calendar year"), null=True, blank=True, **MONEY
-    )
-    per_recipient_year = models.DecimalField(
-        _("limit per recipient per calendar year"), null=True, blank=True, **MONEY
-    )
+    per_account_year = models.DecimalField(_("limit per account per calendar year"), null=True, blank=True, **MONEY)
+    per_recipient_year = models.DecimalField(_("limit per recipient per calendar year"), null=True, blank=True, **MONEY)
 
     history = HistoricalRecords()
 
@@ -234,7 +230,7 @@ class Grant(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.item} for {self.recipient}"
+        return f"{self.quantity} \N{MULTIPLICATION SIGN} {self.item} for {self.recipient}"
 
     def get_absolute_url(self):
         return reverse("service_catalog:grant-detail", args=[self.pk])

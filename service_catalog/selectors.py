@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
-from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds, year_bounds
+from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds
 from team.models import User
 
 LIMIT_LABELS = {
@@ -35,10 +35,14 @@ def authority_usage(
 ) -> dict[str, Decimal]:
     """What already counts against each limit (approved grants only), in one query."""
     month_start, month_end = month_bounds(on)
-    return Grant.objects.approved().in_year(on.year).aggregate(
-        per_month=_money_sum(filter=Q(authorised_by=user, created_at__gte=month_start, created_at__lt=month_end)),
-        per_account_year=_money_sum(filter=Q(account=account)) if account else Value(ZERO),
-        per_recipient_year=_money_sum(filter=Q(recipient=recipient)) if recipient else Value(ZERO),
+    return (
+        Grant.objects.approved()
+        .in_year(on.year)
+        .aggregate(
+            per_month=_money_sum(filter=Q(authorised_by=user, created_at__gte=month_start, created_at__lt=month_end)),
+            per_account_year=_money_sum(filter=Q(account=account)) if account else Value(ZERO),
+            per_recipient_year=_money_sum(filter=Q(recipient=recipient)) if recipient else Value(ZERO),
+        )
     )
 
 
@@ -119,9 +123,7 @@ def grant_totals(*, grants: QuerySet[Grant]) -> dict:
 def approval_list(*, user: User) -> QuerySet[Grant]:
     """Pending grants the user may decide, oldest first."""
     return (
-        Grant.objects.awaiting(user)
-        .select_related("item", "account", "recipient", "rep")
-        .order_by("created_at", "pk")
+        Grant.objects.awaiting(user).select_related("item", "account", "recipient", "rep").order_by("created_at", "pk")
     )
 
 

@@ -103,9 +103,7 @@ def authority_set(*, by: User, role: str = "", user: User | None = None, **limit
         name: None if limits.get(name) in (None, "") else _money(limits[name], name, _("a limit"))
         for name in Authority.LIMIT_FIELDS
     }
-    authority, _created = Authority.objects.update_or_create(
-        role="" if user else role, user=user, defaults=values
-    )
+    authority, _created = Authority.objects.update_or_create(role="" if user else role, user=user, defaults=values)
     return authority
 
 
@@ -168,7 +166,10 @@ def grant_request(
         raise ValidationError({"account": _("You can only grant on accounts you work on.")})
     if not Employment.objects.current().filter(contact=recipient, account=account).exists():
         raise ValidationError(
-            {"recipient": _("%(person)s does not currently work at %(account)s.") % {"person": recipient, "account": account}}
+            {
+                "recipient": _("%(person)s does not currently work at %(account)s.")
+                % {"person": recipient, "account": account}
+            }
         )
     item = ServiceItem.objects.get(pk=item.pk)  # the current price and state, not the caller's copy
     if not item.active:
@@ -183,9 +184,7 @@ def grant_request(
 
     _lock_budgets(user=by, account=account, recipient=recipient)
     now = timezone.now()
-    excess = authority_excess(
-        user=by, amount=amount, account=account, recipient=recipient, on=timezone.localdate(now)
-    )
+    excess = authority_excess(user=by, amount=amount, account=account, recipient=recipient, on=timezone.localdate(now))
     grant = Grant(
         item=item,
         quantity=quantity,
@@ -263,7 +262,9 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
     )
     if excess:
         if by.is_admin:
-            raise ValidationError(_("This grant exceeds your own authority: %(over)s.") % {"over": _excess_text(excess)})
+            raise ValidationError(
+                _("This grant exceeds your own authority: %(over)s.") % {"over": _excess_text(excess)}
+            )
         grant.needs_admin = True
         grant.over_limits = [*grant.over_limits, *excess]
         grant.save(update_fields=["needs_admin", "over_limits"])

@@ -235,7 +235,13 @@ def _ledger_subject(request) -> str:
         return str(contact_get_for_user(user=request.user, pk=_int_or_404(pk)))
     if pk := params.get("rep"):
         user = request.user
-        reps = User.objects.all() if user.is_admin else User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
+        reps = (
+            User.objects.all()
+            if user.is_admin
+            else User.objects.team_of(user)
+            if user.is_manager
+            else User.objects.filter(pk=user.pk)
+        )
         return str(get_object_or_404(reps, pk=_int_or_404(pk)))
     return ""
 
