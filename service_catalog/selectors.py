@@ -35,15 +35,14 @@ def authority_usage(
 ) -> dict[str, Decimal]:
     """What already counts against each limit (approved grants only), in one query."""
     month_start, month_end = month_bounds(on)
-    return (
-        Grant.objects.approved()
-        .in_year(on.year)
-        .aggregate(
-            per_month=_money_sum(filter=Q(authorised_by=user, created_at__gte=month_start, created_at__lt=month_end)),
-            per_account_year=_money_sum(filter=Q(account=account)) if account else Value(ZERO),
-            per_recipient_year=_money_sum(filter=Q(recipient=recipient)) if recipient else Value(ZERO),
-        )
-    )
+    sums = {
+        "per_month": _money_sum(filter=Q(authorised_by=user, created_at__gte=month_start, created_at__lt=month_end))
+    }
+    if account is not None:
+        sums["per_account_year"] = _money_sum(filter=Q(account=account))
+    if recipient is not None:
+        sums["per_recipient_year"] = _money_sum(filter=Q(recipient=recipient))
+    return Grant.objects.approved().in_year(on.year).aggregate(**sums)
 
 
 def authority_excess(
