@@ -222,7 +222,7 @@ def grant_request(
     return grant
 
 
-def _lock_pending(*, grant: Grant, by: User) -> Grant:
+def _lock_pending(*, grant: Grant) -> Grant:
     grant = Grant.objects.select_for_update().select_related("item", "rep", "account", "recipient").get(pk=grant.pk)
     if not grant.is_pending:
         raise ValidationError(
@@ -251,7 +251,7 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
     """
     # Same lock order as grant_request (user, account, person), then the grant itself.
     _lock_budgets(user=by, account=grant.account, recipient=grant.recipient)
-    grant = _lock_pending(grant=grant, by=by)
+    grant = _lock_pending(grant=grant)
     _check_decider(grant=grant, by=by)
     excess = authority_excess(
         user=by,
@@ -293,7 +293,7 @@ def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
     note = note.strip()
     if not note:
         raise ValidationError({"note": _("Say why the grant is rejected; the rep sees the note.")})
-    grant = _lock_pending(grant=grant, by=by)
+    grant = _lock_pending(grant=grant)
     _check_decider(grant=grant, by=by)
     grant.status = Grant.Status.REJECTED
     grant.decided_by = by
@@ -311,7 +311,7 @@ def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
 @transaction.atomic
 def grant_cancel(*, grant: Grant, by: User) -> Grant:
     """Withdraw one's own pending grant (approved grants are never changed: a correction is a new entry)."""
-    grant = _lock_pending(grant=grant, by=by)
+    grant = _lock_pending(grant=grant)
     if not grant.can_cancel(by):
         raise ValidationError(_("Only %(rep)s, who asked for it, can cancel this grant.") % {"rep": grant.rep})
     grant.status = Grant.Status.CANCELLED
