@@ -14,6 +14,13 @@ def navigation_for(user) -> list[dict]:
     ]
     if user.is_admin or user.is_staff:
         items.append({"label": _("Admin site"), "url": reverse("admin:index")})
+    if user.is_rep or user.is_manager:
+        items.append({"label": _("What I may give"), "url": reverse("service_catalog:allowance")})
+    if user.is_manager or user.is_admin:
+        items.append({"label": _("Approvals"), "url": reverse("service_catalog:approval-list")})
+    if user.is_admin:
+        items.append({"label": _("Catalog"), "url": reverse("service_catalog:item-list")})
+    items.append({"label": _("Ledger"), "url": reverse("service_catalog:ledger")})
     return items
 
 

@@ -115,6 +115,9 @@ else:
                 "timeout": 20,
                 "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
             },
+            # Tests use a file, not memory: an in-memory SQLite database belongs to one
+            # connection, and the concurrency tests need threads with their own connections.
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

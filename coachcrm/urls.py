@@ -14,4 +14,5 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("catalog/", include("service_catalog.urls")),
 ]

@@ -1,6 +1,7 @@
 """Factories for every model, in one place."""
 
 import datetime
+from decimal import Decimal
 
 import factory
 from django.utils import timezone
@@ -98,3 +99,34 @@ class EmploymentFactory(factory.django.DjangoModelFactory):
 def person_at(account: Account, **kwargs) -> Contact:
     """A contact currently working at the account."""
     return EmploymentFactory(account=account, **kwargs).contact
+
+
+# --- service_catalog ------------------------------------------------------------------------
+
+
+class ServiceItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "service_catalog.ServiceItem"
+
+    name = factory.Sequence(lambda n: f"Service item {n}")
+    category = "service"
+    unit_cost = Decimal("100.00")
+    active = True
+
+
+class GrantFactory(factory.django.DjangoModelFactory):
+    """An approved grant, as if the rep had granted it within his authority."""
+
+    class Meta:
+        model = "service_catalog.Grant"
+
+    item = factory.SubFactory(ServiceItemFactory)
+    quantity = 1
+    unit_cost = factory.LazyAttribute(lambda o: o.item.unit_cost)
+    amount = factory.LazyAttribute(lambda o: o.unit_cost * o.quantity)
+    account = factory.SubFactory(AccountFactory)
+    recipient = factory.LazyAttribute(lambda o: person_at(o.account))
+    rep = factory.LazyAttribute(lambda o: o.account.owner)
+    reason = "relationship"
+    status = "approved"
+    authorised_by = factory.LazyAttribute(lambda o: o.rep if o.status == "approved" else None)

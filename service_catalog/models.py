@@ -1,0 +1,262 @@
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from team.models import User
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+LIMIT_FIELDS = ("per_grant", "per_month", "per_account_year", "per_recipient_year")
+# A recipient whose yearly total reaches this share of the cap is flagged as nearing it.
+NEARING_CAP_SHARE = Decimal("0.8")
+
+
+class ServiceItemQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class ServiceItem(models.Model):
+    """An extra service or gift the company supplies, at a unit cost."""
+
+    class Category(models.TextChoices):
+        SERVICE = "service", _("Service")
+        GIFT = "gift", _("Gift")
+        HOSPITALITY = "hospitality", _("Hospitality")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.SERVICE)
+    description = models.TextField(_("description"), blank=True)
+    unit_cost = models.DecimalField(_("unit cost"), **MONEY)
+    active = models.BooleanField(_("active"), default=True)
+    max_quantity = models.PositiveIntegerField(
+        _("maximum quantity per grant"), null=True, blank=True, help_text=_("Empty for no maximum.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = ServiceItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "name"]
+        verbose_name = _("service item")
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="service_item_unit_cost_non_negative"),
+            models.CheckConstraint(
+                condition=Q(max_quantity__isnull=True) | Q(max_quantity__gte=1), name="service_item_max_quantity_min_1"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Authority(models.Model):
+    """How much a role (or one user, replacing his role's row) may grant without asking.
+
+    An empty limit means "no limit". The month limit counts what the user authorised himself;
+    the account and recipient limits count everything the company gave them that year.
+    """
+
+    LIMIT_FIELDS = LIMIT_FIELDS
+
+    role = models.CharField(_("role"), max_length=16, choices=User.Role.choices, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="authority",
+    )
+    per_grant = models.DecimalField(_("limit per grant"), null=True, blank=True, **MONEY)
+    per_month = models.DecimalField(_("limit per rep per calendar month"), null=True, blank=True, **MONEY)
+    per_account_year = models.DecimalField(_("limit per account per calendar year"), null=True, blank=True, **MONEY)
+    per_recipient_year = models.DecimalField(_("limit per recipient per calendar year"), null=True, blank=True, **MONEY)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user", "role"]
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+        constraints = [
+            # A row is either a role's default or one user's override, never both.
+            models.CheckConstraint(
+                condition=(Q(user__isnull=True) & ~Q(role="")) | (Q(user__isnull=False) & Q(role="")),
+                name="authority_role_xor_user",
+            ),
+            models.UniqueConstraint(fields=["role"], condition=Q(user__isnull=True), name="authority_one_per_role"),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0}),
+                    name=f"authority_{name}_non_negative",
+                )
+                for name in LIMIT_FIELDS
+            ],
+        ]
+
+    def __str__(self):
+        return str(self.user) if self.user_id else self.get_role_display()
+
+    def limits(self) -> dict[str, Decimal | None]:
+        return {name: getattr(self, name) for name in self.LIMIT_FIELDS}
+
+
+class GrantQuerySet(models.QuerySet):
+    def approved(self):
+        return self.filter(status=Grant.Status.APPROVED)
+
+    def pending(self):
+        return self.filter(status=Grant.Status.PENDING)
+
+    def in_month(self, day: datetime.date):
+        return self.in_period(*month_bounds(day))
+
+    def in_year(self, year: int):
+        return self.in_period(*year_bounds(year))
+
+    def in_period(self, start: datetime.datetime, end: datetime.datetime):
+        return self.filter(created_at__gte=start, created_at__lt=end)
+
+    def visible_to(self, user):
+        """Grants the user may see: an admin all; others their own, their team's and their accounts'."""
+        from accounts.models import Account
+
+        if user.is_admin:
+            return self
+        scope = Q(rep=user) | Q(account__in=Account.objects.visible_to(user))
+        if user.is_manager:
+            scope |= Q(rep__manager=user)
+        return self.filter(scope)
+
+    def awaiting(self, user):
+        """Pending grants the user may decide: his reports' (not sent on to an admin); an admin all."""
+        pending = self.pending()
+        if user.is_admin:
+            return pending
+        return pending.filter(approver=user, needs_admin=False)
+
+
+class Grant(models.Model):
+    """One entry of the ledger: an item given to a person at an account. Never edited once approved."""
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        PENDING = "pending", _("Pending approval")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Reason(models.TextChoices):
+        COMPLAINT = "complaint", _("Complaint resolution")
+        RELATIONSHIP = "relationship", _("Relationship")
+        EVENT = "event", _("Event or visit")
+        OTHER = "other", _("Other")
+
+    item = models.ForeignKey(ServiceItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="grants")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    # The price at the time of the grant, so that a later price change leaves the ledger whole.
+    unit_cost = models.DecimalField(_("unit cost"), **MONEY)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="grants"
+    )
+    recipient = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("recipient"), on_delete=models.PROTECT, related_name="grants_received"
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), on_delete=models.PROTECT, related_name="grants"
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    details = models.CharField(_("details"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    # Which limits the request exceeded and by how much, as the rep and the approver see it.
+    over_limits = models.JSONField(_("limits exceeded"), default=list, blank=True)
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approver"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_to_approve",
+    )
+    needs_admin = models.BooleanField(_("needs an admin"), default=False)
+    # Whose authority the approved amount counts against (the rep himself, or who approved it).
+    authorised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("authorised by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_authorised",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_decided",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now, editable=False)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("grant")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="grant_quantity_min_1"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="grant_unit_cost_non_negative"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="grant_amount_non_negative"),
+            models.CheckConstraint(condition=Q(amount=F("unit_cost") * F("quantity")), name="grant_amount_is_cost"),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(authorised_by__isnull=False), name="grant_approved_has_authority"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["authorised_by", "status", "created_at"]),
+            models.Index(fields=["account", "status", "created_at"]),
+            models.Index(fields=["recipient", "status", "created_at"]),
+            models.Index(fields=["status", "approver"]),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} \N{MULTIPLICATION SIGN} {self.item} for {self.recipient}"
+
+    def get_absolute_url(self):
+        return reverse("service_catalog:grant-detail", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def can_decide(self, user) -> bool:
+        """An admin, or the manager it is routed to until it is passed on to an admin."""
+        return self.is_pending and (user.is_admin or (self.approver_id == user.pk and not self.needs_admin))
+
+    def can_cancel(self, user) -> bool:
+        return self.is_pending and self.rep_id == user.pk
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def month_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The calendar month holding `day`, in the organisation's time zone, as [start, end)."""
+    first = day.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return _local_midnight(first), _local_midnight(following)
+
+
+def year_bounds(year: int) -> tuple[datetime.datetime, datetime.datetime]:
+    return _local_midnight(datetime.date(year, 1, 1)), _local_midnight(datetime.date(year + 1, 1, 1))

@@ -1,0 +1,164 @@
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Contact
+from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds
+from team.models import User
+
+LIMIT_LABELS = {
+    "per_grant": _("per grant"),
+    "per_month": _("your grants this month"),
+    "per_account_year": _("the account this year"),
+    "per_recipient_year": _("the recipient this year"),
+}
+ZERO = Decimal("0.00")
+
+
+def _money_sum(field: str = "amount", **kwargs):
+    return Coalesce(Sum(field, **kwargs), Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def authority_for(*, user: User) -> Authority | None:
+    """The user's limits: his own row if an admin set one, else his role's (None: no row, nothing pre-approved)."""
+    rows = Authority.objects.filter(Q(user=user) | Q(user__isnull=True, role=user.role))
+    return rows.order_by(F("user").asc(nulls_last=True)).first()
+
+
+def authority_usage(
+    *, user: User, on: datetime.date, account: Account | None = None, recipient: Contact | None = None
+) -> dict[str, Decimal]:
+    """What already counts against each limit (approved grants only), in one query."""
+    month_start, month_end = month_bounds(on)
+    sums = {
+        "per_month": _money_sum(filter=Q(authorised_by=user, created_at__gte=month_start, created_at__lt=month_end))
+    }
+    if account is not None:
+        sums["per_account_year"] = _money_sum(filter=Q(account=account))
+    if recipient is not None:
+        sums["per_recipient_year"] = _money_sum(filter=Q(recipient=recipient))
+    return Grant.objects.approved().in_year(on.year).aggregate(**sums)
+
+
+def authority_excess(
+    *, user: User, amount: Decimal, account: Account, recipient: Contact, on: datetime.date
+) -> list[dict]:
+    """Every limit of the user's authority that `amount` would exceed, with by how much (empty: it fits)."""
+    authority = authority_for(user=user)
+    limits = authority.limits() if authority else dict.fromkeys(Authority.LIMIT_FIELDS, ZERO)
+    usage = authority_usage(user=user, on=on, account=account, recipient=recipient)
+    excess = []
+    for name, limit in limits.items():
+        if limit is None:
+            continue
+        total = amount + usage.get(name, ZERO)
+        if total > limit:
+            excess.append(
+                {
+                    "authority": str(user),
+                    "limit": name,
+                    "label": str(LIMIT_LABELS[name]),
+                    "limit_value": str(limit),
+                    "total": str(total),
+                    "over": str(total - limit),
+                }
+            )
+    return excess
+
+
+def authority_remaining(*, user: User, on: datetime.date | None = None) -> dict:
+    """The user's limits and what is left of his monthly one, for the "what I may give" page."""
+    on = on or timezone.localdate()
+    authority = authority_for(user=user)
+    limits = authority.limits() if authority else dict.fromkeys(Authority.LIMIT_FIELDS, ZERO)
+    used = authority_usage(user=user, on=on)["per_month"]
+    month_limit = limits["per_month"]
+    return {
+        "limits": limits,
+        "month_used": used,
+        "month_remaining": None if month_limit is None else max(month_limit - used, ZERO),
+        "month": on,
+    }
+
+
+def service_item_list(*, active_only: bool = False) -> QuerySet[ServiceItem]:
+    """Catalog items with how often each was granted (an item ever granted cannot be deleted)."""
+    items = ServiceItem.objects.active() if active_only else ServiceItem.objects.all()
+    return items.annotate(grant_count=Count("grants")).order_by("category", "name", "pk")
+
+
+def grant_get_for_user(*, user: User, pk: int) -> Grant:
+    """The grant if the user may see it, else 404."""
+    queryset = Grant.objects.visible_to(user).select_related(
+        "item", "account", "recipient", "rep", "approver", "decided_by", "authorised_by"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def grant_list(*, user: User) -> QuerySet[Grant]:
+    """Ledger rows the user may see, newest first."""
+    return (
+        Grant.objects.visible_to(user)
+        .select_related("item", "account", "recipient", "rep", "decided_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def grant_totals(*, grants: QuerySet[Grant]) -> dict:
+    """Approved and pending totals of a (filtered) ledger, in one query."""
+    return grants.order_by().aggregate(
+        approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
+        approved_count=Count("pk", filter=Q(status=Grant.Status.APPROVED)),
+        pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
+        pending_count=Count("pk", filter=Q(status=Grant.Status.PENDING)),
+    )
+
+
+def approval_list(*, user: User) -> QuerySet[Grant]:
+    """Pending grants the user may decide, oldest first."""
+    return (
+        Grant.objects.awaiting(user).select_related("item", "account", "recipient", "rep").order_by("created_at", "pk")
+    )
+
+
+LEDGER_GROUPS = {
+    # group: (grant field, label fields for the row)
+    "account": ("account", ["account__name"]),
+    "recipient": ("recipient", ["recipient__first_name", "recipient__last_name"]),
+    "rep": ("rep", ["rep__first_name", "rep__last_name", "rep__username"]),
+}
+
+
+def recipient_cap() -> Decimal | None:
+    """The yearly cap per person that reps work under; recipients near it are flagged."""
+    row = Authority.objects.filter(user__isnull=True, role=User.Role.REP).first()
+    return row.per_recipient_year if row else None
+
+
+def ledger_summary(*, user: User, group: str, year: int) -> list[dict]:
+    """Approved and pending totals for the year per account, recipient or rep, largest first."""
+    field, labels = LEDGER_GROUPS[group]
+    rows = list(
+        Grant.objects.visible_to(user)
+        .in_year(year)
+        .filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING])
+        .order_by()
+        .values(field, *labels)
+        .annotate(
+            approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
+            pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
+            count=Count("pk"),
+        )
+        .order_by("-approved", *labels)
+    )
+    cap = recipient_cap() if group == "recipient" else None
+    for row in rows:
+        row["pk"] = row[field]
+        row["name"] = " ".join(str(row[label]) for label in labels[:2] if row[label]) or row.get(labels[-1], "")
+        row["nearing_cap"] = cap is not None and row["approved"] >= cap * NEARING_CAP_SHARE
+    return rows

@@ -1,0 +1,321 @@
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, Contact, Employment
+from service_catalog.models import Authority, Grant, ServiceItem
+from service_catalog.selectors import authority_excess
+from team.models import User
+from team.services import notify
+
+MAX_AMOUNT = Decimal("9999999999.99")  # what a DecimalField(max_digits=12, decimal_places=2) holds
+
+
+def _require_admin(by: User, action: str) -> None:
+    if not by.is_admin:
+        raise ValidationError(_("Only an admin can %(action)s.") % {"action": action})
+
+
+def _money(value, field: str, label: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationError({field: _("Enter %(label)s as an amount, e.g. 120.00.") % {"label": label}}) from None
+    if amount < 0:
+        raise ValidationError({field: _("%(label)s cannot be negative.") % {"label": label.capitalize()}})
+    if amount > MAX_AMOUNT:
+        raise ValidationError({field: _("%(label)s is too large.") % {"label": label.capitalize()}})
+    return amount
+
+
+def _item_fields(*, name: str, unit_cost, max_quantity, exclude_pk: int | None = None) -> dict:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if ServiceItem.objects.exclude(pk=exclude_pk).filter(name__iexact=name).exists():
+        raise ValidationError({"name": _("The catalog already has an item called %(name)s.") % {"name": name}})
+    if max_quantity is not None and max_quantity < 1:
+        raise ValidationError({"max_quantity": _("The maximum quantity must be at least 1, or empty for none.")})
+    return {"name": name, "unit_cost": _money(unit_cost, "unit_cost", _("the unit cost")), "max_quantity": max_quantity}
+
+
+@transaction.atomic
+def service_item_create(
+    *,
+    by: User,
+    name: str,
+    unit_cost,
+    category: str = ServiceItem.Category.SERVICE,
+    description: str = "",
+    max_quantity: int | None = None,
+    active: bool = True,
+) -> ServiceItem:
+    """Add an item to the catalog."""
+    _require_admin(by, _("edit the catalog"))
+    fields = _item_fields(name=name, unit_cost=unit_cost, max_quantity=max_quantity)
+    return ServiceItem.objects.create(category=category, description=description, active=active, **fields)
+
+
+@transaction.atomic
+def service_item_update(*, item: ServiceItem, by: User, **fields) -> ServiceItem:
+    """Change an item; grants already made keep the unit cost they were made at."""
+    _require_admin(by, _("edit the catalog"))
+    item = ServiceItem.objects.select_for_update().get(pk=item.pk)
+    fields.update(
+        _item_fields(
+            name=fields.get("name", item.name),
+            unit_cost=fields.get("unit_cost", item.unit_cost),
+            max_quantity=fields.get("max_quantity", item.max_quantity),
+            exclude_pk=item.pk,
+        )
+    )
+    for field, value in fields.items():
+        setattr(item, field, value)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def service_item_deactivate(*, item: ServiceItem, by: User) -> ServiceItem:
+    """Take an item out of the catalog; it stays in the ledger (items are never deleted once granted)."""
+    _require_admin(by, _("edit the catalog"))
+    item = ServiceItem.objects.select_for_update().get(pk=item.pk)
+    if not item.active:
+        raise ValidationError(_("%(item)s is already inactive.") % {"item": item})
+    item.active = False
+    item.save(update_fields=["active"])
+    return item
+
+
+@transaction.atomic
+def authority_set(*, by: User, role: str = "", user: User | None = None, **limits) -> Authority:
+    """Set a role's limits, or one user's (replacing his role's row); an empty limit means no limit."""
+    _require_admin(by, _("change the authority matrix"))
+    if bool(role) == (user is not None):
+        raise ValidationError(_("Give either a role or a user, not both."))
+    unknown = set(limits) - set(Authority.LIMIT_FIELDS)
+    if unknown:
+        raise ValidationError(_("Unknown limits: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    values = {
+        name: None if limits.get(name) in (None, "") else _money(limits[name], name, _("a limit"))
+        for name in Authority.LIMIT_FIELDS
+    }
+    authority, _created = Authority.objects.update_or_create(role="" if user else role, user=user, defaults=values)
+    return authority
+
+
+def _lock_budgets(*, user: User, account: Account, recipient: Contact) -> None:
+    """Serialise every grant that draws on the same budgets until this transaction ends.
+
+    The month budget belongs to the user, the yearly ones to the account and the person, so
+    those three rows are locked, always in this order (user, account, person) so that two
+    transactions can never wait on each other in a cycle. FOR NO KEY UPDATE, because the
+    grant and notification rows we insert take FOR KEY SHARE on users: a plain FOR UPDATE
+    here would deadlock against a manager approving (his row locked) while notifying the rep.
+    On SQLite this is a no-op: IMMEDIATE transactions already let one writer in at a time.
+    """
+    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk"))
+    list(Account.objects.select_for_update(no_key=True).filter(pk=account.pk).values_list("pk"))
+    list(Contact.objects.select_for_update(no_key=True).filter(pk=recipient.pk).values_list("pk"))
+
+
+def _whole_quantity(quantity) -> int:
+    try:
+        whole = int(quantity)
+    except (TypeError, ValueError):
+        whole = None
+    if whole is None or isinstance(quantity, bool) or whole != quantity:
+        raise ValidationError({"quantity": _("The quantity must be a whole number, e.g. 2.")})
+    if whole < 1:
+        raise ValidationError({"quantity": _("The quantity must be at least 1.")})
+    return whole
+
+
+def _excess_text(excess: list[dict]) -> str:
+    return "; ".join(
+        _("%(label)s: %(total)s over the limit of %(limit)s by %(over)s")
+        % {"label": e["label"], "total": e["total"], "limit": e["limit_value"], "over": e["over"]}
+        for e in excess
+    )
+
+
+def _notify_admins(*, message: str, link: str) -> None:
+    for admin in User.objects.active().filter(role=User.Role.ADMIN):
+        notify(user=admin, message=message, link=link)
+
+
+@transaction.atomic
+def grant_request(
+    *,
+    by: User,
+    item: ServiceItem,
+    quantity: int,
+    account: Account,
+    recipient: Contact,
+    reason: str,
+    details: str = "",
+) -> Grant:
+    """Grant an item to a person: approved at once within every limit, else pending for the manager."""
+    quantity = _whole_quantity(quantity)
+    if reason not in Grant.Reason.values:
+        raise ValidationError({"reason": _("Choose a reason for the grant.")})
+    if not Account.objects.visible_to(by).filter(pk=account.pk).exists():
+        raise ValidationError({"account": _("You can only grant on accounts you work on.")})
+    if not Employment.objects.current().filter(contact=recipient, account=account).exists():
+        raise ValidationError(
+            {
+                "recipient": _("%(person)s does not currently work at %(account)s.")
+                % {"person": recipient, "account": account}
+            }
+        )
+    item = ServiceItem.objects.get(pk=item.pk)  # the current price and state, not the caller's copy
+    if not item.active:
+        raise ValidationError({"item": _("%(item)s is no longer in the catalog.") % {"item": item}})
+    if item.max_quantity is not None and quantity > item.max_quantity:
+        raise ValidationError(
+            {"quantity": _("At most %(n)s of %(item)s per grant.") % {"n": item.max_quantity, "item": item}}
+        )
+    amount = item.unit_cost * quantity
+    if amount > MAX_AMOUNT:
+        raise ValidationError({"quantity": _("That quantity makes the amount too large.")})
+
+    _lock_budgets(user=by, account=account, recipient=recipient)
+    now = timezone.now()
+    excess = authority_excess(user=by, amount=amount, account=account, recipient=recipient, on=timezone.localdate(now))
+    grant = Grant(
+        item=item,
+        quantity=quantity,
+        unit_cost=item.unit_cost,
+        amount=amount,
+        account=account,
+        recipient=recipient,
+        rep=by,
+        reason=reason,
+        details=details.strip(),
+        created_at=now,
+    )
+    if not excess:
+        grant.status = Grant.Status.APPROVED
+        grant.authorised_by = by
+        grant.save()
+        return grant
+
+    grant.status = Grant.Status.PENDING
+    grant.over_limits = excess
+    grant.approver = by.manager if by.manager_id and by.manager.can_log_in else None
+    grant.needs_admin = grant.approver is None
+    grant.save()
+    message = _("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.") % {
+        "rep": by,
+        "grant": grant,
+        "amount": amount,
+        "account": account,
+        "over": _excess_text(excess),
+    }
+    if grant.needs_admin:
+        _notify_admins(message=message, link=grant.get_absolute_url())
+    else:
+        notify(user=grant.approver, message=message, link=grant.get_absolute_url())
+    return grant
+
+
+def _lock_pending(*, grant: Grant) -> Grant:
+    grant = Grant.objects.select_for_update().select_related("item", "rep", "account", "recipient").get(pk=grant.pk)
+    if not grant.is_pending:
+        raise ValidationError(
+            _("This grant is no longer pending (it is %(status)s).") % {"status": grant.get_status_display().lower()}
+        )
+    return grant
+
+
+def _check_decider(*, grant: Grant, by: User) -> None:
+    if grant.can_decide(by):
+        return
+    if grant.needs_admin:
+        raise ValidationError(_("This grant is over your authority and waits for an admin."))
+    if grant.approver_id != by.pk:
+        raise ValidationError(
+            _("Only %(approver)s (the rep's manager) or an admin can decide this grant.")
+            % {"approver": grant.approver or _("an admin")}
+        )
+
+
+@transaction.atomic
+def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
+    """Approve a pending grant within the approver's own authority; over it, send it on to an admin.
+
+    Returns the grant: approved, or still pending with `needs_admin` set when it went on.
+    """
+    # Same lock order as grant_request (user, account, person), then the grant itself.
+    _lock_budgets(user=by, account=grant.account, recipient=grant.recipient)
+    grant = _lock_pending(grant=grant)
+    _check_decider(grant=grant, by=by)
+    excess = authority_excess(
+        user=by,
+        amount=grant.amount,
+        account=grant.account,
+        recipient=grant.recipient,
+        on=timezone.localdate(grant.created_at),
+    )
+    if excess:
+        if by.is_admin:
+            raise ValidationError(
+                _("This grant exceeds your own authority: %(over)s.") % {"over": _excess_text(excess)}
+            )
+        grant.needs_admin = True
+        grant.over_limits = [*grant.over_limits, *excess]
+        grant.save(update_fields=["needs_admin", "over_limits"])
+        _notify_admins(
+            message=_("%(manager)s passed on %(rep)s's grant of %(grant)s (%(amount)s): over his authority, %(over)s.")
+            % {"manager": by, "rep": grant.rep, "grant": grant, "amount": grant.amount, "over": _excess_text(excess)},
+            link=grant.get_absolute_url(),
+        )
+        return grant
+    grant.status = Grant.Status.APPROVED
+    grant.authorised_by = grant.decided_by = by
+    grant.decided_at = timezone.now()
+    grant.decision_note = note.strip()
+    grant.save(update_fields=["status", "authorised_by", "decided_by", "decided_at", "decision_note"])
+    notify(
+        user=grant.rep,
+        message=_("%(by)s approved your grant of %(grant)s.") % {"by": by, "grant": grant},
+        link=grant.get_absolute_url(),
+    )
+    return grant
+
+
+@transaction.atomic
+def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
+    """Refuse a pending grant, telling the rep why."""
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the grant is rejected; the rep sees the note.")})
+    grant = _lock_pending(grant=grant)
+    _check_decider(grant=grant, by=by)
+    grant.status = Grant.Status.REJECTED
+    grant.decided_by = by
+    grant.decided_at = timezone.now()
+    grant.decision_note = note
+    grant.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    notify(
+        user=grant.rep,
+        message=_("%(by)s rejected your grant of %(grant)s: %(note)s") % {"by": by, "grant": grant, "note": note},
+        link=grant.get_absolute_url(),
+    )
+    return grant
+
+
+@transaction.atomic
+def grant_cancel(*, grant: Grant, by: User) -> Grant:
+    """Withdraw one's own pending grant (approved grants are never changed: a correction is a new entry)."""
+    grant = _lock_pending(grant=grant)
+    if not grant.can_cancel(by):
+        raise ValidationError(_("Only %(rep)s, who asked for it, can cancel this grant.") % {"rep": grant.rep})
+    grant.status = Grant.Status.CANCELLED
+    grant.decided_by = by
+    grant.decided_at = timezone.now()
+    grant.save(update_fields=["status", "decided_by", "decided_at"])
+    return grant

@@ -1,0 +1,332 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from service_catalog import services
+from service_catalog.models import Authority, Grant, ServiceItem
+from tests import factories
+
+D = Decimal
+
+
+@pytest.fixture
+def account(rep):
+    return factories.AccountFactory(owner=rep, name="Acme Tools")
+
+
+@pytest.fixture
+def recipient(account):
+    return factories.person_at(account, contact__first_name="Lena", contact__last_name="Novak")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def pending_grant(rep, account, recipient, cost="350.00"):
+    return services.grant_request(
+        by=rep,
+        item=factories.ServiceItemFactory(unit_cost=D(cost)),
+        quantity=1,
+        account=account,
+        recipient=recipient,
+        reason="relationship",
+    )
+
+
+# --- what I may give -------------------------------------------------------------------------
+
+
+def test_allowance_shows_the_active_catalog_and_what_is_left_this_month(rep_client, rep, account, recipient):
+    factories.ServiceItemFactory(name="Lunch")
+    factories.ServiceItemFactory(name="Retired gift", active=False)
+    factories.GrantFactory(rep=rep, account=account, recipient=recipient, item__unit_cost=D("250.00"))
+    response = rep_client.get(reverse("service_catalog:allowance"))
+    assert b"Lunch" in response.content
+    assert b"Retired gift" not in response.content
+    assert response.context["authority"]["month_remaining"] == D("750.00")  # default 1,000 a month
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_allowance_query_count_does_not_grow_with_items(rep_client, rows, django_assert_num_queries):
+    factories.ServiceItemFactory.create_batch(rows)
+    # session, user, authority row, month usage, items (the grant count is annotated, not
+    # queried per item), unread badge.
+    with django_assert_num_queries(6):
+        assert rep_client.get(reverse("service_catalog:allowance")).status_code == 200
+
+
+# --- catalog (admins) ------------------------------------------------------------------------
+
+
+def test_catalog_pages_are_404_for_a_rep(rep_client):
+    item = factories.ServiceItemFactory()
+    assert rep_client.get(reverse("service_catalog:item-list")).status_code == 404
+    assert rep_client.get(reverse("service_catalog:item-create")).status_code == 404
+    assert rep_client.post(reverse("service_catalog:item-deactivate", args=[item.pk])).status_code == 404
+    assert rep_client.get(reverse("service_catalog:authority-list")).status_code == 404
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_catalog_list_query_count_does_not_grow_with_items(admin_client, rows, django_assert_num_queries):
+    for item in factories.ServiceItemFactory.create_batch(rows):
+        factories.GrantFactory(item=item)
+    # session, user, items with their grant counts in one query (not one count per item),
+    # unread badge.
+    with django_assert_num_queries(4):
+        assert admin_client.get(reverse("service_catalog:item-list")).status_code == 200
+
+
+def test_admin_adds_and_edits_an_item(admin_client):
+    data = {"name": "Lunch", "category": "hospitality", "unit_cost": "60.00", "max_quantity": "6", "active": "on"}
+    response = admin_client.post(reverse("service_catalog:item-create"), data)
+    assert response.status_code == 302
+    item = ServiceItem.objects.get()
+    response = admin_client.post(reverse("service_catalog:item-update", args=[item.pk]), {**data, "unit_cost": "65"})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.unit_cost == D("65.00")
+    page = admin_client.get(reverse("service_catalog:item-update", args=[item.pk]))
+    assert b"Change history" in page.content
+    assert b"65.00" in page.content
+
+
+def test_item_form_shows_errors(admin_client):
+    factories.ServiceItemFactory(name="Lunch")
+    response = admin_client.post(
+        reverse("service_catalog:item-create"), {"name": "lunch", "category": "gift", "unit_cost": "-1"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["unit_cost"]
+    response = admin_client.post(
+        reverse("service_catalog:item-create"), {"name": "lunch", "category": "gift", "unit_cost": "1"}
+    )
+    assert "already has an item" in response.context["form"].errors["name"][0]
+    assert ServiceItem.objects.count() == 1
+
+
+def test_admin_deactivates_an_item_by_post_only(admin_client):
+    item = factories.ServiceItemFactory()
+    url = reverse("service_catalog:item-deactivate", args=[item.pk])
+    assert admin_client.get(url).status_code == 405
+    assert admin_client.post(url).status_code == 302
+    item.refresh_from_db()
+    assert item.active is False
+
+
+def test_admin_sets_a_users_authority(admin_client, rep):
+    response = admin_client.get(reverse("service_catalog:authority-update"), {"role": "rep"})
+    assert response.context["form"].initial["per_grant"] == D("300.00")
+    response = admin_client.post(reverse("service_catalog:authority-update"), {"user": rep.pk, "per_grant": "500"})
+    assert response.status_code == 302
+    assert Authority.objects.get(user=rep).per_grant == D("500.00")
+    assert b"500.00" in admin_client.get(reverse("service_catalog:authority-list")).content
+
+
+def test_authority_form_shows_the_services_refusal(admin_client, rep):
+    response = admin_client.post(reverse("service_catalog:authority-update"), {"role": "rep", "user": rep.pk})
+    assert response.status_code == 200
+    assert "either a role or a user" in str(response.context["form"].non_field_errors())
+
+
+# --- granting --------------------------------------------------------------------------------
+
+
+def grant_data(item, account, recipient, quantity="1"):
+    return {
+        "item": item.pk,
+        "quantity": quantity,
+        "account": account.pk,
+        "recipient": recipient.pk,
+        "reason": "relationship",
+    }
+
+
+def test_grant_under_the_limit_is_approved_and_shown(rep_client, account, recipient):
+    item = factories.ServiceItemFactory(unit_cost=D("60.00"))
+    form = rep_client.get(reverse("service_catalog:grant-create"), {"account": account.pk, "item": item.pk})
+    assert b"Lena Novak \xe2\x80\x94 Acme Tools" in form.content
+    response = rep_client.post(reverse("service_catalog:grant-create"), grant_data(item, account, recipient, "2"))
+    grant = Grant.objects.get()
+    assert response.url == grant.get_absolute_url()
+    assert grant.status == Grant.Status.APPROVED
+    page = rep_client.get(response.url)
+    assert b"Approved" in page.content
+    assert b"120.00" in page.content
+
+
+def test_grant_over_the_limit_shows_which_limit_and_by_how_much(rep_client, account, recipient):
+    item = factories.ServiceItemFactory(unit_cost=D("350.00"))
+    response = rep_client.post(
+        reverse("service_catalog:grant-create"), grant_data(item, account, recipient), follow=True
+    )
+    assert b"Pending approval" in response.content
+    assert b"over by <strong>50.00</strong>" in response.content
+    assert b"Cancel this request" in response.content
+
+
+def test_grant_form_shows_a_field_error(rep_client, account, recipient):
+    item = factories.ServiceItemFactory()
+    response = rep_client.post(reverse("service_catalog:grant-create"), grant_data(item, account, recipient, "1.5"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["quantity"]
+    assert not Grant.objects.exists()
+
+
+def test_grant_form_shows_the_services_refusal(rep_client, rep, account):
+    former = factories.EmploymentFactory(
+        account=account, start_date=datetime.date(2019, 1, 1), end_date=datetime.date(2020, 1, 1)
+    ).contact
+    factories.EmploymentFactory(contact=former, account=factories.AccountFactory(owner=rep))
+    item = factories.ServiceItemFactory()
+    response = rep_client.post(reverse("service_catalog:grant-create"), grant_data(item, account, former))
+    assert "does not currently work at" in response.context["form"].errors["recipient"][0]
+
+
+def test_granting_outside_the_reps_scope_is_404(rep_client, rep, other_rep, account, recipient):
+    item = factories.ServiceItemFactory()
+    theirs = factories.AccountFactory(owner=other_rep)
+    their_person = factories.person_at(theirs)
+    url = reverse("service_catalog:grant-create")
+    assert rep_client.post(url, grant_data(item, theirs, their_person)).status_code == 404
+    assert rep_client.post(url, grant_data(item, account, their_person)).status_code == 404
+    assert rep_client.get(url, {"account": theirs.pk}).status_code == 404
+    assert not Grant.objects.exists()
+
+
+def test_grant_create_refuses_other_methods(rep_client):
+    assert rep_client.put(reverse("service_catalog:grant-create")).status_code == 405
+
+
+def test_grant_detail_of_another_reps_grant_is_404(rep_client, other_rep):
+    grant = factories.GrantFactory(account=factories.AccountFactory(owner=other_rep))
+    assert rep_client.get(reverse("service_catalog:grant-detail", args=[grant.pk])).status_code == 404
+    assert rep_client.post(reverse("service_catalog:grant-cancel", args=[grant.pk])).status_code == 404
+
+
+def test_rep_cancels_his_pending_grant(rep_client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    url = reverse("service_catalog:grant-cancel", args=[grant.pk])
+    assert rep_client.get(url).status_code == 405
+    assert rep_client.post(url).status_code == 302
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.CANCELLED
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+def test_manager_approves_with_htmx_and_gets_the_row_back(manager_client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    response = manager_client.post(
+        reverse("service_catalog:grant-approve", args=[grant.pk]), {"note": "ok"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert f'id="grant-{grant.pk}"'.encode() in response.content
+    assert b"Approved" in response.content
+    assert b"hx-post" not in response.content
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.APPROVED
+
+
+def test_manager_rejects_without_a_note_and_sees_why_in_the_row(manager_client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    response = manager_client.post(
+        reverse("service_catalog:grant-reject", args=[grant.pk]), {"note": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert b"Say why the grant is rejected" in response.content
+    assert b"hx-post" in response.content
+    grant.refresh_from_db()
+    assert grant.is_pending
+
+
+def test_manager_decides_without_htmx_and_is_redirected(manager_client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    response = manager_client.post(reverse("service_catalog:grant-reject", args=[grant.pk]), {"note": "Not now"})
+    assert response.url == grant.get_absolute_url()
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.REJECTED
+
+
+def test_another_manager_cannot_see_or_decide_the_grant(client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    client.force_login(factories.ManagerFactory())
+    assert client.post(reverse("service_catalog:grant-approve", args=[grant.pk])).status_code == 404
+    assert grant.pk not in [g.pk for g in client.get(reverse("service_catalog:approval-list")).context["page"]]
+
+
+def test_approve_refuses_get(manager_client, rep, account, recipient):
+    grant = pending_grant(rep, account, recipient)
+    assert manager_client.get(reverse("service_catalog:grant-approve", args=[grant.pk])).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_approval_list_query_count_does_not_grow_with_rows(manager_client, rep, rows, django_assert_num_queries):
+    for _ in range(rows):
+        account = factories.AccountFactory(owner=rep)
+        factories.GrantFactory(account=account, status="pending", approver=rep.manager)
+    # session, user, count, the page with item/account/recipient/rep joined (each is shown
+    # per row: without select_related that is four queries a row), unread badge.
+    with django_assert_num_queries(5):
+        response = manager_client.get(reverse("service_catalog:approval-list"))
+    assert len(response.context["page"]) == min(rows, 25)
+
+
+# --- ledgers ---------------------------------------------------------------------------------
+
+
+def test_account_ledger_lists_rows_and_adds_them_up(rep_client, rep, account, recipient):
+    factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("100.00"))
+    factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("20.50"))
+    factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("70.00"), status="pending")
+    factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("999.00"), status="rejected")
+    factories.GrantFactory(account=factories.AccountFactory(owner=rep), item__unit_cost=D("5.00"))
+    response = rep_client.get(reverse("service_catalog:grant-list"), {"account": account.pk})
+    assert response.context["subject"] == "Acme Tools"
+    assert response.context["totals"]["approved"] == D("120.50")
+    assert response.context["totals"]["pending"] == D("70.00")
+    assert len(response.context["page"]) == 4
+
+
+def test_ledger_of_an_invisible_account_is_404(rep_client, other_rep):
+    theirs = factories.AccountFactory(owner=other_rep)
+    assert rep_client.get(reverse("service_catalog:grant-list"), {"account": theirs.pk}).status_code == 404
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_grant_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    account = factories.AccountFactory(owner=rep)
+    for _ in range(rows):
+        factories.GrantFactory(account=account, rep=rep)
+    # session, user, count, totals, the page with item/account/recipient/rep joined (without
+    # select_related each row would query all four), unread badge.
+    with django_assert_num_queries(6):
+        assert rep_client.get(reverse("service_catalog:grant-list")).status_code == 200
+
+
+@pytest.mark.parametrize("group", ["account", "recipient", "rep"])
+@pytest.mark.parametrize("rows", [1, 50])
+def test_ledger_summary_query_count_does_not_grow_with_rows(
+    manager_client, rep, group, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        factories.GrantFactory(account=factories.AccountFactory(owner=rep))
+    # session, user, the grouped totals (names come from the same GROUP BY, not a query per
+    # row), the recipient cap for the "nearing" flag on the recipient tab, unread badge.
+    with django_assert_num_queries(5 if group == "recipient" else 4):
+        response = manager_client.get(reverse("service_catalog:ledger"), {"group": group})
+    assert len(response.context["rows"]) == (1 if group == "rep" else rows)
+
+
+def test_ledger_flags_recipients_nearing_their_yearly_cap(rep_client, account, recipient):
+    other = factories.person_at(account, contact__first_name="Far", contact__last_name="Below")
+    factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("400.00"))  # 80% of 500
+    factories.GrantFactory(account=account, recipient=other, item__unit_cost=D("399.99"))
+    response = rep_client.get(reverse("service_catalog:ledger"), {"group": "recipient"})
+    flagged = {row["name"]: row["nearing_cap"] for row in response.context["rows"]}
+    assert flagged == {"Lena Novak": True, "Far Below": False}
+    assert response.content.count(b'data-testid="nearing-cap"') == 1
