@@ -3,7 +3,8 @@
 A test marked `redis` or `browser` skips with a clear reason when that service is absent on
 a developer's machine, and fails instead under CI (CI=true), where every service must be
 there. Tests marked `postgres` run only when the suite runs against PostgreSQL; on SQLite
-they are deselected, not skipped, since that run is not missing anything.
+they are deselected, not skipped, since that run is not missing anything; `sqlite` tests
+likewise run only on SQLite.
 """
 
 import os
@@ -44,12 +45,13 @@ SERVICE_CHECKS = {"redis": _redis_available, "browser": _browser_available}
 
 
 def pytest_collection_modifyitems(config, items):
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    # Tests for one database's behaviour run in that database's pass and are deselected in
+    # the other: nothing is missing there, so they must not count as skipped.
+    other = "sqlite" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "postgres"
+    deselected = [item for item in items if item.get_closest_marker(other)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
 @pytest.fixture(autouse=True)

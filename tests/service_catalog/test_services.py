@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -437,7 +436,7 @@ def test_concurrent_grants_never_overspend_on_postgresql(budget):
     _check_no_overspend(budget)
 
 
-@pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="SQLite run only")
+@pytest.mark.sqlite
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("budget", ["month", "recipient"])
 def test_concurrent_grants_never_overspend_on_sqlite(budget):
