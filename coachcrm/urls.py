@@ -12,4 +12,6 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("coaches/", include("coaches.urls")),
+    path("pipeline/", include("pipeline.urls")),
 ]

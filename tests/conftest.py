@@ -99,3 +99,9 @@ def rep_client(client, rep):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+@pytest.fixture
+def stages(db):
+    """The default pipeline stages by name (Lead, Qualified, Coach confirmed, …, Won, Lost)."""
+    return factories.default_stages()
