@@ -52,12 +52,26 @@ def coach_criteria_initial(coach: Coach) -> dict:
     return {name: getattr(coach, name) for name in CriteriaFields.base_fields}
 
 
-class CoachStatusForm(CrmForm):
+class InlineForm(CrmForm):
+    """A form laid out by hand in a row of the coach page: small Bootstrap controls."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.CheckboxInput):
+                field.widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(field.widget, forms.Select):
+                field.widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                field.widget.attrs.setdefault("class", "form-control form-control-sm")
+
+
+class CoachStatusForm(InlineForm):
     status = forms.ChoiceField(label=_("New status"), choices=Coach.Status.choices)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
 
-class HolderForm(CrmForm):
+class HolderForm(InlineForm):
     user = forms.ModelChoiceField(label=_("Rep"), queryset=User.objects.none())
     is_primary = forms.BooleanField(label=_("Make primary"), required=False)
 
@@ -66,7 +80,7 @@ class HolderForm(CrmForm):
         self.fields["user"].queryset = User.objects.active().exclude(coach_holdings__coach=coach)
 
 
-class InteractionForm(CrmForm):
+class InteractionForm(InlineForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
     occurred_on = forms.DateField(label=_("Date"), widget=DateInput(), initial=timezone.localdate)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
