@@ -32,7 +32,7 @@ def coach_detail(request, pk):
         "favours": selectors.coach_favour_balance(coach=coach),
         "interaction_form": InteractionForm(),
         "holder_form": HolderForm(coach=coach),
-        "status_form": CoachStatusForm(),
+        "status_form": CoachStatusForm(initial={"status": "lapsed" if coach.is_active else "active"}),
         "history": history_entries(records=coach.history.all()),
     }
     return render(request, "coaches/coach_detail.html", context)

@@ -40,7 +40,7 @@ def seed(*, users: dict, today: datetime.date) -> int:
         elif has_coach:
             stage = (gated + open_ungated)[index % (len(gated) + len(open_ungated))]
         else:
-            stage = open_ungated[index % len(open_ungated)]
+            stage = open_ungated[(index // 2) % len(open_ungated)]
             held_back = stage == open_ungated[-1]
         closed = stage.is_closed
         age = datetime.timedelta(days=10 + (index * 7) % 120)

@@ -39,8 +39,12 @@ def opportunity_form_initial(opportunity: Opportunity) -> dict:
 
 
 class OpportunityMoveForm(CrmForm):
-    stage = forms.ModelChoiceField(label=_("Move to"), queryset=Stage.objects.all())
-    reason = forms.CharField(label=_("Note"), max_length=500, required=False)
+    stage = forms.ModelChoiceField(
+        label=_("Move to"), queryset=Stage.objects.all(), widget=forms.Select(attrs={"class": "form-select"})
+    )
+    reason = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
 
 
 class OpportunityOverrideForm(CrmForm):
