@@ -63,12 +63,17 @@ class ProductLine(NamedLookup):
 
 class AccountQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Accounts the user may see: an admin all, a manager his team's, a rep his own."""
+        """Accounts the user may see: an admin all; a rep those he owns or holds a coach at; a manager his team's."""
         if user.is_admin:
             return self
         if user.is_manager:
-            return self.filter(Q(owner=user) | Q(owner__manager=user))
-        return self.filter(owner=user)
+            team = Q(owner=user) | Q(owner__manager=user)
+            holders = Q(coaches__holders__user=user) | Q(coaches__holders__user__manager=user)
+        else:
+            team = Q(owner=user)
+            holders = Q(coaches__holders__user=user)
+        # A pk__in subquery rather than a join, so an account with several coaches is one row.
+        return self.filter(team | Q(pk__in=Account.objects.filter(holders).values("pk")))
 
 
 class Account(models.Model):

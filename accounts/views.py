@@ -16,6 +16,8 @@ from accounts.forms import (
 )
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches import selectors as coach_selectors
+from pipeline import selectors as pipeline_selectors
 
 
 def _form_error(form, error: ValidationError) -> dict:
@@ -35,6 +37,8 @@ def account_detail(request, pk):
         "account": account,
         "people": selectors.account_people(account=account),
         "history": selectors.history_entries(records=account.history.all()),
+        "coaches": coach_selectors.account_coaches(account=account, user=request.user),
+        "opportunities": pipeline_selectors.account_opportunities(account=account, user=request.user),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -86,6 +90,7 @@ def contact_detail(request, pk):
         "timeline": selectors.contact_timeline(contact=contact),
         "history": selectors.history_entries(records=contact.history.all()),
         "end_form": EmploymentEndForm(),
+        "coach_roles": coach_selectors.contact_coach_roles(contact=contact, user=request.user),
     }
     return render(request, "accounts/contact_detail.html", context)
 

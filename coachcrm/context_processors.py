@@ -11,6 +11,10 @@ def navigation_for(user) -> list[dict]:
         {"label": _("Home"), "url": reverse("home")},
         {"label": _("Accounts"), "url": reverse("accounts:account-list")},
         {"label": _("Contacts"), "url": reverse("accounts:contact-list")},
+        {"label": _("My coaches"), "url": reverse("coaches:coach-list")},
+        {"label": _("Pipeline"), "url": reverse("pipeline:opportunity-board")},
+        {"label": _("Opportunities"), "url": reverse("pipeline:opportunity-list")},
+        {"label": _("Needs a coach"), "url": reverse("pipeline:opportunity-held-back")},
     ]
     if user.is_admin or user.is_staff:
         items.append({"label": _("Admin site"), "url": reverse("admin:index")})

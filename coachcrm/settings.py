@@ -158,6 +158,10 @@ USE_TZ = True
 CRM_CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
 # A coach with no interaction for this many days is stale.
 COACH_STALE_DAYS = int(os.environ.get("COACH_STALE_DAYS", "60"))
+# A coach whose criteria nobody confirmed for this many days is unverified.
+COACH_UNVERIFIED_DAYS = int(os.environ.get("COACH_UNVERIFIED_DAYS", "90"))
+# A coach with no interaction for this many days lapses (and the account's gated deals may go back).
+COACH_LAPSE_DAYS = int(os.environ.get("COACH_LAPSE_DAYS", "120"))
 
 # --- Static files ---------------------------------------------------------------------------
 # Bootstrap comes from the XStatic-Bootstrap package and htmx from django-htmx: nothing
@@ -191,6 +195,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# `manage.py run_scheduled` runs every entry in-process (embedded mode has no beat).
+CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
+    "task": "coaches.tasks.coaches_lapse_untouched_task",
+    "schedule": 60 * 60 * 6,
+}
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

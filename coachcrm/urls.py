@@ -15,4 +15,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),
+    path("coaches/", include("coaches.urls")),
+    path("pipeline/", include("pipeline.urls")),
 ]

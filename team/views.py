@@ -8,11 +8,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from coachcrm.pagination import paginate
+from pipeline import selectors as pipeline_selectors
 from team import selectors, services
 
 
 def home(request):
-    return render(request, "team/home.html", selectors.home_summary(user=request.user))
+    page = paginate(request, pipeline_selectors.work_list(user=request.user))
+    return render(request, "team/home.html", {**selectors.home_summary(user=request.user), "page": page})
 
 
 @login_not_required

@@ -101,3 +101,26 @@ def rep_client(client, rep):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+@pytest.fixture
+def stages(db):
+    """The default pipeline stages by name (Lead, Qualified, Coach confirmed, …, Won, Lost)."""
+    return factories.default_stages()
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Tasks run in-process in tests, also when CELERY_BROKER_URL points at Redis (the PostgreSQL run).
+
+    Tests marked `redis` keep the configured broker.
+    """
+    from coachcrm.celery import app
+
+    if request.node.get_closest_marker("redis") is not None:
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,6 +1,7 @@
 """Factories for every model, in one place."""
 
 import datetime
+import importlib
 from decimal import Decimal
 
 import factory
@@ -130,3 +131,89 @@ class GrantFactory(factory.django.DjangoModelFactory):
     reason = "relationship"
     status = "approved"
     authorised_by = factory.LazyAttribute(lambda o: o.rep if o.status == "approved" else None)
+
+
+# --- coaches and pipeline -------------------------------------------------------------------
+
+
+def default_stages() -> dict:
+    """The default stages by name; created if a transactional test flushed the migration's rows."""
+    from pipeline.models import Stage
+
+    module = importlib.import_module("pipeline.migrations.0002_default_stages")
+    stages = {}
+    for name, order, probability, requires_coach, is_won, is_lost in module.DEFAULT_STAGES:
+        stages[name] = Stage.objects.get_or_create(
+            name=name,
+            defaults={
+                "order": order,
+                "probability": probability,
+                "requires_coach": requires_coach,
+                "is_won": is_won,
+                "is_lost": is_lost,
+            },
+        )[0]
+    return stages
+
+
+class CoachFactory(factory.django.DjangoModelFactory):
+    """An active coach; the contact currently works at the account, and `holder` holds it as primary."""
+
+    class Meta:
+        model = "coaches.Coach"
+        skip_postgeneration_save = True
+
+    account = factory.SubFactory(AccountFactory)
+    contact = factory.LazyAttribute(lambda o: person_at(o.account))
+    strength = "coach"
+    credible = True
+    trusts_us = True
+    wants_us_to_win = True
+
+    @factory.post_generation
+    def holder(obj, create, extracted, **kwargs):
+        if create:
+            HolderFactory(coach=obj, user=extracted or obj.account.owner, is_primary=True)
+
+
+class HolderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "coaches.Holder"
+
+    coach = factory.SubFactory(CoachFactory)
+    user = factory.SubFactory(RepFactory)
+    is_primary = False
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "coaches.Interaction"
+
+    coach = factory.SubFactory(CoachFactory)
+    user = factory.LazyAttribute(lambda o: o.coach.account.owner)
+    kind = "meeting"
+    occurred_on = factory.LazyFunction(timezone.localdate)
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """An open deal in Lead (pass `stage=` a Stage to start elsewhere, bypassing the gate)."""
+
+    class Meta:
+        model = "pipeline.Opportunity"
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    product_line = factory.SubFactory(ProductLineFactory)
+    amount = 10000
+    stage = factory.LazyFunction(lambda: default_stages()["Lead"])
+    owner = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.StageChange"
+
+    opportunity = factory.SubFactory(OpportunityFactory)
+    from_stage = None
+    to_stage = factory.LazyAttribute(lambda o: o.opportunity.stage)
+    kind = "advance"

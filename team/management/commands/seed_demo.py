@@ -4,6 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import demo as accounts_demo
+from coaches import demo as coaches_demo
+from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
 
@@ -22,6 +24,8 @@ class Command(BaseCommand):
             users = team_demo.seed()
             accounts_demo.seed(users=users, today=today)
             service_catalog_demo.seed(users=users)
+            coaches_demo.seed(users=users, today=today)
+            pipeline_demo.seed(users=users, today=today)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")

@@ -1,0 +1,47 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from coaches.models import Coach, Holder, Interaction
+
+
+class HolderInline(admin.TabularInline):
+    model = Holder
+    extra = 0
+    can_delete = False
+    readonly_fields = ["user", "is_primary", "since"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Coach)
+class CoachAdmin(SimpleHistoryAdmin):
+    """Read-only: coaches change through the app's services (holders, status, send-back)."""
+
+    list_display = ["contact", "account", "strength", "status", "last_interaction_on", "at_risk"]
+    list_filter = ["status", "strength", "at_risk"]
+    list_select_related = ["contact", "account"]
+    search_fields = ["contact__last_name", "account__name"]
+    inlines = [HolderInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["coach", "kind", "occurred_on", "user"]
+    list_filter = ["kind"]
+    list_select_related = ["coach__contact", "coach__account", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

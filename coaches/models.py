@@ -1,0 +1,250 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+def _days_ago(days: int, today: datetime.date | None = None) -> datetime.date:
+    return (today or timezone.localdate()) - datetime.timedelta(days=days)
+
+
+class CoachQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Coach.Status.ACTIVE)
+
+    def visible_to(self, user):
+        """Coaches the user may see: his own as a holder, his team's as a manager, all as an admin."""
+        if user.is_admin:
+            return self
+        holders = Holder.objects.filter(user=user)
+        if user.is_manager:
+            holders = Holder.objects.filter(Q(user=user) | Q(user__manager=user))
+        return self.filter(pk__in=holders.values("coach_id"))
+
+    def stale(self, today: datetime.date | None = None):
+        """Active coaches without an interaction (or, never touched, since established) for COACH_STALE_DAYS."""
+        return self.active().untouched_since(_days_ago(settings.COACH_STALE_DAYS, today))
+
+    def untouched_since(self, cutoff: datetime.date):
+        """Coaches whose last touch (last interaction, else the established date) is before the cutoff."""
+        return self.filter(_last_touch_before(cutoff))
+
+    def unverified(self, today: datetime.date | None = None):
+        """Active coaches whose criteria nobody confirmed for COACH_UNVERIFIED_DAYS."""
+        cutoff = _days_ago(settings.COACH_UNVERIFIED_DAYS, today)
+        return self.active().filter(
+            Q(last_verified_on__lt=cutoff) | Q(last_verified_on__isnull=True, established_on__lt=cutoff)
+        )
+
+    def single_threaded(self):
+        """Active coaches held by one rep only (or, after a departure, by nobody)."""
+        return self.active().with_holder_count().filter(holder_count__lte=1)
+
+    def at_risk(self):
+        return self.active().filter(at_risk=True)
+
+    def with_holder_count(self):
+        # A correlated subquery, not JOIN + GROUP BY, so it composes with other annotations.
+        count = (
+            Holder.objects.filter(coach=OuterRef("pk")).order_by().values("coach").annotate(n=Count("pk")).values("n")
+        )
+        return self.annotate(holder_count=Coalesce(Subquery(count, output_field=IntegerField()), 0))
+
+    def with_health(self, today: datetime.date | None = None):
+        """Annotate `health_score`: higher is worse (at risk 8, stale 4, single-threaded 2, unverified 1)."""
+        stale_cutoff = _days_ago(settings.COACH_STALE_DAYS, today)
+        verify_cutoff = _days_ago(settings.COACH_UNVERIFIED_DAYS, today)
+
+        def flag(condition, weight):
+            return Case(When(condition, then=Value(weight)), default=Value(0), output_field=IntegerField())
+
+        active = Q(status=Coach.Status.ACTIVE)
+        unverified = Q(last_verified_on__lt=verify_cutoff) | Q(
+            last_verified_on__isnull=True, established_on__lt=verify_cutoff
+        )
+        return (
+            self.with_holder_count()
+            .annotate(
+                health_score=flag(active & Q(at_risk=True), 8)
+                + flag(active & _last_touch_before(stale_cutoff), 4)
+                + flag(active & Q(holder_count__lte=1), 2)
+                + flag(active & unverified, 1)
+            )
+            .annotate(
+                status_rank=Case(
+                    When(status=Coach.Status.ACTIVE, then=Value(0)),
+                    When(status=Coach.Status.LAPSED, then=Value(1)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+
+
+def _last_touch_before(cutoff: datetime.date) -> Q:
+    return Q(last_interaction_on__lt=cutoff) | Q(last_interaction_on__isnull=True, established_on__lt=cutoff)
+
+
+class Coach(models.Model):
+    """A contact acting as our coach at an account."""
+
+    class Strength(models.TextChoices):
+        INFORMANT = "informant", _("Informant")
+        COACH = "coach", _("Coach")
+        CHAMPION = "champion", _("Champion")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LAPSED = "lapsed", _("Lapsed")
+        ENDED = "ended", _("Ended")
+
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="coaches"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("contact"), on_delete=models.PROTECT, related_name="coach_roles"
+    )
+    strength = models.CharField(_("strength"), max_length=16, choices=Strength.choices, default=Strength.COACH)
+    # The three validity criteria of a real coach, plus power: each a yes/no with a note.
+    credible = models.BooleanField(_("credible with the buying influences"), default=False)
+    credible_note = models.CharField(_("note"), max_length=300, blank=True)
+    trusts_us = models.BooleanField(_("trusts us"), default=False)
+    trusts_us_note = models.CharField(_("note"), max_length=300, blank=True)
+    wants_us_to_win = models.BooleanField(_("wants us to win"), default=False)
+    wants_us_to_win_note = models.CharField(_("note"), max_length=300, blank=True)
+    has_power = models.BooleanField(_("has power and influence"), default=False)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(_("reason for the status"), max_length=300, blank=True)
+    established_on = models.DateField(_("established"), default=timezone.localdate)
+    last_verified_on = models.DateField(_("last verified"), null=True, blank=True)
+    # The last touch, kept by the interaction service.
+    last_interaction_on = models.DateField(_("last interaction"), null=True, blank=True)
+    at_risk = models.BooleanField(_("at risk"), default=False)
+    at_risk_reason = models.CharField(_("why at risk"), max_length=300, blank=True)
+    at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = CoachQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-established_on", "-pk"]
+        verbose_name = _("coach")
+        constraints = [
+            # One contact is coach at one account at a time; lapsed and ended records stay as history.
+            models.UniqueConstraint(
+                fields=["contact"], condition=Q(status="active"), name="coach_one_active_per_contact"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "status"])]
+
+    def __str__(self):
+        return f"{self.contact} ({self.account})"
+
+    def get_absolute_url(self):
+        return reverse("coaches:coach-detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def last_touch(self) -> datetime.date:
+        return self.last_interaction_on or self.established_on
+
+    @property
+    def is_stale(self) -> bool:
+        return self.is_active and self.last_touch < _days_ago(settings.COACH_STALE_DAYS)
+
+    @property
+    def is_unverified(self) -> bool:
+        return self.is_active and (self.last_verified_on or self.established_on) < _days_ago(
+            settings.COACH_UNVERIFIED_DAYS
+        )
+
+    @property
+    def is_single_threaded(self) -> bool:
+        """Held by one rep only; reads the `holder_count` annotation when the query has it."""
+        count = getattr(self, "holder_count", None)
+        if count is None:
+            count = self.holders.count()
+        return self.is_active and count <= 1
+
+    @property
+    def criteria_met(self) -> int:
+        return sum([self.credible, self.trusts_us, self.wants_us_to_win])
+
+    def health_issues(self) -> list[str]:
+        """What is wrong with this relationship, worst first (empty: healthy)."""
+        issues = []
+        if self.is_active and self.at_risk:
+            issues.append(_("at risk"))
+        if self.is_stale:
+            issues.append(_("stale"))
+        if self.is_single_threaded:
+            issues.append(_("single-threaded"))
+        if self.is_unverified:
+            issues.append(_("unverified"))
+        return issues
+
+
+class Holder(models.Model):
+    """A rep who holds the relationship with a coach."""
+
+    coach = models.ForeignKey(Coach, verbose_name=_("coach"), on_delete=models.CASCADE, related_name="holders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="coach_holdings"
+    )
+    is_primary = models.BooleanField(_("primary"), default=False)
+    since = models.DateField(_("since"), default=timezone.localdate)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-is_primary", "since", "pk"]
+        verbose_name = _("holder")
+        constraints = [
+            models.UniqueConstraint(fields=["coach", "user"], name="holder_once_per_coach"),
+            # At most one primary in the database; the services keep it at exactly one.
+            models.UniqueConstraint(fields=["coach"], condition=Q(is_primary=True), name="holder_one_primary"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.coach}"
+
+
+class Interaction(models.Model):
+    class Kind(models.TextChoices):
+        MEETING = "meeting", _("Meeting")
+        CALL = "call", _("Call")
+        MESSAGE = "message", _("Message")
+        FAVOUR_GIVEN = "favour_given", _("Favour given")
+        FAVOUR_RECEIVED = "favour_received", _("Favour received")
+        INSIGHT = "insight", _("Insight")
+
+    coach = models.ForeignKey(Coach, verbose_name=_("coach"), on_delete=models.CASCADE, related_name="interactions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="coach_interactions"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    occurred_on = models.DateField(_("date"), default=timezone.localdate)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-occurred_on", "-pk"]
+        verbose_name = _("interaction")
+        indexes = [models.Index(fields=["coach", "occurred_on"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+# Used in `health_score`, kept here so the weights sit next to the flags they rank.
+HEALTH_ORDER = [F("status_rank").asc(), F("health_score").desc(), F("last_interaction_on").asc(nulls_first=True)]

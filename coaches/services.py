@@ -1,0 +1,221 @@
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, Contact
+from coaches.models import Coach, Holder, Interaction
+from coaches.selectors import account_has_active_coach
+from pipeline import services as pipeline_services
+from pipeline.tasks import account_send_back_task
+from team.models import User
+from team.services import notify
+
+CRITERIA = [
+    "strength",
+    "credible",
+    "credible_note",
+    "trusts_us",
+    "trusts_us_note",
+    "wants_us_to_win",
+    "wants_us_to_win_note",
+    "has_power",
+]
+
+
+def _check_coach_can_be_active(*, contact: Contact, account: Account, exclude_pk: int | None = None) -> None:
+    if not contact.employments.current().filter(account=account).exists():
+        raise ValidationError(
+            {
+                "contact": _("%(name)s does not currently work at %(account)s. Add the position first.")
+                % {"name": contact, "account": account}
+            }
+        )
+    other = Coach.objects.active().filter(contact=contact).exclude(pk=exclude_pk).select_related("account").first()
+    if other is not None:
+        raise ValidationError(
+            {
+                "contact": _("%(name)s is already our active coach at %(account)s; end that first.")
+                % {"name": contact, "account": other.account}
+            }
+        )
+
+
+@transaction.atomic
+def coach_record(
+    *,
+    by: User,
+    account: Account,
+    contact: Contact,
+    strength: str = Coach.Strength.COACH,
+    established_on: datetime.date | None = None,
+    **criteria,
+) -> Coach:
+    """Record a contact as our coach at his current account; the recorder becomes the primary holder."""
+    unknown = set(criteria) - set(CRITERIA)
+    if unknown:
+        raise TypeError(f"coach_record() got unexpected fields {sorted(unknown)}")
+    # Lock the person so two simultaneous recordings cannot both pass the one-active-coach check.
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    _check_coach_can_be_active(contact=contact, account=account)
+    today = timezone.localdate()
+    established_on = established_on or today
+    if established_on > today:
+        raise ValidationError({"established_on": _("The established date cannot be in the future.")})
+    coach = Coach.objects.create(
+        account=account, contact=contact, strength=strength, established_on=established_on, **criteria
+    )
+    Holder.objects.create(coach=coach, user=by, is_primary=True, since=today)
+    pipeline_services.account_release_held_back(account=account)
+    return coach
+
+
+@transaction.atomic
+def coach_verify(*, coach: Coach, by: User, **criteria) -> Coach:
+    """Confirm (and correct) the coach's strength and criteria today."""
+    unknown = set(criteria) - set(CRITERIA)
+    if unknown:
+        raise TypeError(f"coach_verify() got unexpected fields {sorted(unknown)}")
+    if not coach.is_active:
+        raise ValidationError(
+            _("Only an active coach can be verified; this one is %(status)s.")
+            % {"status": coach.get_status_display().lower()}
+        )
+    for field, value in criteria.items():
+        setattr(coach, field, value)
+    coach.last_verified_on = timezone.localdate()
+    coach.save()
+    return coach
+
+
+_TRANSITIONS = {
+    Coach.Status.ACTIVE: {Coach.Status.LAPSED, Coach.Status.ENDED},
+    Coach.Status.LAPSED: {Coach.Status.ACTIVE, Coach.Status.ENDED},
+    Coach.Status.ENDED: set(),
+}
+
+
+@transaction.atomic
+def coach_set_status(*, coach: Coach, status: str, reason: str, by: User | None) -> Coach:
+    """Lapse, end or revive a coach; when the account loses its last active coach its gated deals go back."""
+    # The account row is the lock the gate and the send-back take too.
+    Account.objects.select_for_update().filter(pk=coach.account_id).first()
+    coach.refresh_from_db()
+    reason = reason.strip()
+    if status not in _TRANSITIONS[coach.status]:
+        raise ValidationError(
+            _("A coach who is %(old)s cannot become %(new)s.")
+            % {"old": coach.get_status_display().lower(), "new": Coach.Status(status).label.lower()}
+        )
+    if status != Coach.Status.ACTIVE and not reason:
+        raise ValidationError({"reason": _("Say why, so the holders and the deal owners understand.")})
+    if status == Coach.Status.ACTIVE:
+        _check_coach_can_be_active(contact=coach.contact, account=coach.account, exclude_pk=coach.pk)
+    coach.status = status
+    coach.status_reason = reason
+    coach.save(update_fields=["status", "status_reason"])
+    if status == Coach.Status.ACTIVE:
+        pipeline_services.account_release_held_back(account=coach.account)
+    elif not account_has_active_coach(coach.account):
+        account_send_back_task.delay_on_commit(coach.account_id)
+    return coach
+
+
+@transaction.atomic
+def holder_add(*, coach: Coach, user: User, by: User, is_primary: bool = False) -> Holder:
+    """Add a rep to the relationship (a second holder is what keeps a coach when a rep leaves)."""
+    if not User.objects.active().filter(pk=user.pk).exists():
+        raise ValidationError({"user": _("%(name)s is not an active user.") % {"name": user}})
+    if coach.holders.filter(user=user).exists():
+        raise ValidationError({"user": _("%(name)s already holds this coach.") % {"name": user}})
+    holder = Holder.objects.create(coach=coach, user=user, since=timezone.localdate())
+    if is_primary:
+        holder_set_primary(holder=holder, by=by)
+    return holder
+
+
+@transaction.atomic
+def holder_remove(*, holder: Holder, by: User) -> None:
+    """Take a rep off the relationship; the last holder stays, and a removed primary is succeeded."""
+    holders = list(Holder.objects.select_for_update().filter(coach_id=holder.coach_id).order_by("since", "pk"))
+    if len(holders) <= 1:
+        raise ValidationError(_("%(name)s is the only holder; add another holder first.") % {"name": holder.user})
+    removed_pk, was_primary = holder.pk, holder.is_primary
+    holder.delete()
+    if was_primary:
+        successor = next(h for h in holders if h.pk != removed_pk)
+        successor.is_primary = True
+        successor.save(update_fields=["is_primary"])
+
+
+@transaction.atomic
+def holder_set_primary(*, holder: Holder, by: User) -> Holder:
+    """Make this holder the primary one (the previous primary stays a holder)."""
+    # Demote first: the database allows one primary per coach at any moment.
+    Holder.objects.filter(coach_id=holder.coach_id, is_primary=True).exclude(pk=holder.pk).update(is_primary=False)
+    holder.is_primary = True
+    holder.save(update_fields=["is_primary"])
+    return holder
+
+
+@transaction.atomic
+def interaction_log(
+    *, coach: Coach, by: User, kind: str, occurred_on: datetime.date | None = None, note: str = ""
+) -> Interaction:
+    """Log a touch with the coach; it keeps the coach's last touch fresh."""
+    occurred_on = occurred_on or timezone.localdate()
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": _("The date cannot be in the future.")})
+    if coach.status == Coach.Status.ENDED:
+        raise ValidationError(_("This coach relationship has ended; record the person as a coach again."))
+    interaction = Interaction.objects.create(coach=coach, user=by, kind=kind, occurred_on=occurred_on, note=note)
+    if coach.last_interaction_on is None or occurred_on > coach.last_interaction_on:
+        coach.last_interaction_on = occurred_on
+        coach.save(update_fields=["last_interaction_on"])
+    return interaction
+
+
+@transaction.atomic
+def coach_flag_at_risk(*, coach: Coach, reason: str) -> Coach:
+    """Mark the relationship at risk (a holder leaving, a reorganisation), keeping the first since-date."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the relationship is at risk.")})
+    if not coach.at_risk:
+        coach.at_risk_since = timezone.now()
+    coach.at_risk = True
+    coach.at_risk_reason = reason
+    coach.save(update_fields=["at_risk", "at_risk_reason", "at_risk_since"])
+    return coach
+
+
+@transaction.atomic
+def coach_clear_at_risk(*, coach: Coach) -> Coach:
+    coach.at_risk, coach.at_risk_reason, coach.at_risk_since = False, "", None
+    coach.save(update_fields=["at_risk", "at_risk_reason", "at_risk_since"])
+    return coach
+
+
+def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
+    """Lapse every active coach untouched for COACH_LAPSE_DAYS and tell the holders; returns how many."""
+    today = today or timezone.localdate()
+    cutoff = today - datetime.timedelta(days=settings.COACH_LAPSE_DAYS)
+    lapsed = 0
+    for coach in Coach.objects.active().untouched_since(cutoff).select_related("contact", "account"):
+        reason = _("No interaction since %(date)s.") % {"date": coach.last_touch}
+        with transaction.atomic():
+            try:
+                coach_set_status(coach=coach, status=Coach.Status.LAPSED, reason=reason, by=None)
+            except ValidationError:
+                continue  # changed meanwhile (touched, ended, or lapsed by a concurrent run)
+            for holder in coach.holders.select_related("user"):
+                notify(
+                    user=holder.user,
+                    message=_("Your coach %(coach)s lapsed: %(reason)s") % {"coach": coach, "reason": reason},
+                    link=coach.get_absolute_url(),
+                )
+        lapsed += 1
+    return lapsed

@@ -1,0 +1,10 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from coaches import services
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)
+def coaches_lapse_untouched_task() -> int:
+    """Periodic: lapse coaches untouched for COACH_LAPSE_DAYS; the send-back follows per account."""
+    return services.coaches_lapse_untouched()

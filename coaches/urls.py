@@ -1,0 +1,17 @@
+from django.urls import path
+
+from coaches import views
+
+app_name = "coaches"
+
+urlpatterns = [
+    path("", views.coach_list, name="coach-list"),
+    path("new/", views.coach_create, name="coach-create"),
+    path("<int:pk>/", views.coach_detail, name="coach-detail"),
+    path("<int:pk>/verify/", views.coach_verify, name="coach-verify"),
+    path("<int:pk>/status/", views.coach_set_status, name="coach-status"),
+    path("<int:pk>/interactions/new/", views.interaction_log, name="interaction-create"),
+    path("<int:pk>/holders/new/", views.holder_add, name="holder-create"),
+    path("holders/<int:pk>/remove/", views.holder_remove, name="holder-delete"),
+    path("holders/<int:pk>/primary/", views.holder_set_primary, name="holder-primary"),
+]

@@ -1,0 +1,137 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
+from coachcrm.forms import add_service_error
+from coachcrm.pagination import paginate
+from coaches import selectors, services
+from coaches.forms import (
+    CoachForm,
+    CoachStatusForm,
+    CoachVerifyForm,
+    HolderForm,
+    InteractionForm,
+    coach_criteria_initial,
+)
+
+
+def coach_list(request):
+    page = paginate(request, selectors.coach_list(user=request.user))
+    return render(request, "coaches/coach_list.html", {"page": page})
+
+
+def coach_detail(request, pk):
+    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    context = {
+        "coach": coach,
+        "holders": list(coach.holders.select_related("user")),
+        "interactions": selectors.coach_interactions(coach=coach),
+        "favours": selectors.coach_favour_balance(coach=coach),
+        "interaction_form": InteractionForm(),
+        "holder_form": HolderForm(coach=coach),
+        "status_form": CoachStatusForm(initial={"status": "lapsed" if coach.is_active else "active"}),
+        "history": history_entries(records=coach.history.all()),
+    }
+    return render(request, "coaches/coach_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def coach_create(request):
+    account = contact = None
+    if account_pk := request.GET.get("account"):
+        account = account_get_for_user(user=request.user, pk=account_pk)
+    if contact_pk := request.GET.get("contact"):
+        contact = contact_get_for_user(user=request.user, pk=contact_pk)
+    form = CoachForm(request.POST or None, user=request.user, account=account, contact=contact)
+    if form.is_valid():
+        try:
+            coach = services.coach_record(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s recorded as our coach at %(account)s.") % {"name": coach.contact, "account": coach.account},
+            )
+            return redirect(coach)
+    return render(request, "coaches/coach_form.html", {"form": form, "account": account, "contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+def coach_verify(request, pk):
+    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    form = CoachVerifyForm(request.POST or None, initial=coach_criteria_initial(coach))
+    if form.is_valid():
+        try:
+            services.coach_verify(coach=coach, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Coach verified today."))
+            return redirect(coach)
+    return render(request, "coaches/coach_verify.html", {"form": form, "coach": coach})
+
+
+def _run(request, action, success: str) -> None:
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, success)
+
+
+@require_POST
+def coach_set_status(request, pk):
+    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    form = CoachStatusForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            lambda: services.coach_set_status(coach=coach, by=request.user, **form.cleaned_data),
+            _("Status changed."),
+        )
+    else:
+        messages.error(request, _("Choose a valid status."))
+    return redirect(coach)
+
+
+@require_POST
+def interaction_log(request, pk):
+    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        _run(request, lambda: services.interaction_log(coach=coach, by=request.user, **form.cleaned_data), _("Logged."))
+    else:
+        messages.error(request, _("Choose a kind and a valid date."))
+    return redirect(coach)
+
+
+@require_POST
+def holder_add(request, pk):
+    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    form = HolderForm(request.POST, coach=coach)
+    if form.is_valid():
+        _run(
+            request, lambda: services.holder_add(coach=coach, by=request.user, **form.cleaned_data), _("Holder added.")
+        )
+    else:
+        messages.error(request, _("Choose an active user who does not hold this coach yet."))
+    return redirect(coach)
+
+
+@require_POST
+def holder_remove(request, pk):
+    holder = selectors.holder_get_for_user(user=request.user, pk=pk)
+    _run(request, lambda: services.holder_remove(holder=holder, by=request.user), _("Holder removed."))
+    return redirect(holder.coach)
+
+
+@require_POST
+def holder_set_primary(request, pk):
+    holder = selectors.holder_get_for_user(user=request.user, pk=pk)
+    _run(request, lambda: services.holder_set_primary(holder=holder, by=request.user), _("Primary holder changed."))
+    return redirect(holder.coach)

@@ -1,0 +1,96 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from pipeline import services
+from pipeline.models import Opportunity, Stage, StageChange
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "probability", "requires_coach", "is_won", "is_lost"]
+    list_editable = ["order", "probability", "requires_coach"]
+
+
+class StageChangeInline(admin.TabularInline):
+    model = StageChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "from_stage", "to_stage", "kind", "by", "reason"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OpportunityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Opportunity
+        fields = ["account", "name", "product_line", "amount", "stage", "owner", "expected_close"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "stage" in self.fields:
+            # A new deal starts before the gate; it moves on through the "Move to …" actions.
+            self.fields["stage"].queryset = Stage.objects.open().filter(requires_coach=False)
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(SimpleHistoryAdmin):
+    form = OpportunityAdminForm
+    list_display = ["name", "account", "stage", "status", "amount", "owner", "held_back"]
+    list_filter = ["stage", "status", "held_back"]
+    list_select_related = ["account", "stage", "owner"]
+    search_fields = ["name", "account__name"]
+    autocomplete_fields = ["account", "owner"]
+    inlines = [StageChangeInline]
+    readonly_fields = [
+        "status",
+        "held_back",
+        "held_back_reason",
+        "held_back_since",
+        "closed_at",
+        "had_coach_at_close",
+        "stage_entered_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The stage never changes in this form: only opportunity_move and opportunity_override
+        # (the actions below) change it, so the coach gate holds in the admin too.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "account", "stage"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ("name", "product_line", "amount", "owner", "expected_close")}
+        if change:
+            services.opportunity_update(opportunity=obj, by=request.user, **data)
+        else:
+            saved = services.opportunity_create(
+                by=request.user, account=form.cleaned_data["account"], stage=form.cleaned_data["stage"], **data
+            )
+            obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for stage in Stage.objects.all():
+            name = f"move_to_stage_{stage.pk}"
+            actions[name] = (self._mover(stage), name, _("Move selected to %(stage)s") % {"stage": stage})
+        return actions
+
+    @staticmethod
+    def _mover(stage):
+        def move(modeladmin, request, queryset):
+            for opportunity in queryset.select_related("account", "stage", "owner"):
+                try:
+                    services.opportunity_move(opportunity=opportunity, stage=stage, by=request.user)
+                except ValidationError as error:
+                    modeladmin.message_user(request, f"{opportunity}: {' '.join(error.messages)}", messages.ERROR)
+                else:
+                    modeladmin.message_user(request, f"{opportunity}: {stage}", messages.SUCCESS)
+
+        return move

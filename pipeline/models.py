@@ -1,0 +1,169 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Account
+from coaches.models import Coach
+
+
+def default_currency() -> str:
+    return settings.CRM_CURRENCY
+
+
+class StageQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(is_won=False, is_lost=False)
+
+    def gated(self):
+        return self.filter(requires_coach=True)
+
+    def before_gate(self):
+        """The last open stage before the first gated one: where sent-back deals land."""
+        first_gate = self.gated().order_by("order").first()
+        stages = self.open().filter(requires_coach=False)
+        if first_gate is not None:
+            stages = stages.filter(order__lt=first_gate.order)
+        return stages.order_by("order").last()
+
+
+class Stage(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), unique=True)
+    probability = models.PositiveSmallIntegerField(
+        _("win probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    requires_coach = models.BooleanField(
+        _("requires a coach"), default=False, help_text=_("Deals enter this stage only with an active coach.")
+    )
+    is_won = models.BooleanField(_("won"), default=False)
+    is_lost = models.BooleanField(_("lost"), default=False)
+
+    objects = StageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = _("stage")
+        constraints = [
+            models.CheckConstraint(condition=~Q(is_won=True, is_lost=True), name="stage_not_won_and_lost"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_percent"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.is_won or self.is_lost
+
+
+class OpportunityQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=Opportunity.Status.OPEN)
+
+    def gated(self):
+        return self.filter(stage__requires_coach=True)
+
+    def held_back(self):
+        return self.open().filter(held_back=True)
+
+    def visible_to(self, user):
+        """Deals the user may see: on accounts he may see, or owned by him (his team, for a manager)."""
+        if user.is_admin:
+            return self
+        owners = Q(owner=user) | Q(owner__manager=user) if user.is_manager else Q(owner=user)
+        return self.filter(owners | Q(account_id__in=Account.objects.visible_to(user).values("pk")))
+
+    def with_coach_flag(self):
+        """Annotate `has_coach`: the account has an active coach (the gate's question, one subquery)."""
+        return self.annotate(has_coach=Exists(Coach.objects.active().filter(account=OuterRef("account_id"))))
+
+
+class Opportunity(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    product_line = models.ForeignKey(
+        "accounts.ProductLine", verbose_name=_("product line"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency, editable=False)
+    # Changes only through opportunity_move / opportunity_override, which keep the gate.
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    expected_close = models.DateField(_("expected close"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    held_back = models.BooleanField(_("held back"), default=False)
+    held_back_reason = models.CharField(_("why held back"), max_length=300, blank=True)
+    held_back_since = models.DateTimeField(_("held back since"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Whether the account had an active coach when the deal closed: the win-rate comparison reads it.
+    had_coach_at_close = models.BooleanField(_("had a coach at close"), null=True, blank=True)
+    stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [models.Index(fields=["account", "status"]), models.Index(fields=["owner", "status"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pipeline:opportunity-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class StageChange(models.Model):
+    class Kind(models.TextChoices):
+        ADVANCE = "advance", _("Advance")
+        BACK = "back", _("Back")
+        SENT_BACK = "sent_back", _("Sent back")
+        OVERRIDE = "override", _("Override")
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.ForeignKey(
+        Stage, verbose_name=_("from"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    # Empty when the system made the change (a send-back).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stage_changes",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("stage change")
+
+    def __str__(self):
+        return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"

@@ -1,0 +1,261 @@
+"""Every stage change goes through here; the coach gate lives in `_gate_check` and nowhere else."""
+
+import datetime
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, ProductLine
+from coaches.selectors import account_has_active_coach
+from pipeline.models import Opportunity, Stage, StageChange
+from team.models import User
+from team.services import notify
+
+logger = logging.getLogger(__name__)
+
+
+class GateError(ValidationError):
+    """A move refused at the coach gate; `account` is where a coach is missing, for the "Record a coach" link."""
+
+    def __init__(self, message, *, account: Account):
+        super().__init__(message, code="gate")
+        self.account = account
+
+    @property
+    def record_coach_url(self) -> str:
+        return reverse("coaches:coach-create") + f"?account={self.account.pk}"
+
+
+def stage_needs_coach(stage: Stage) -> bool:
+    """Entering this stage needs an active coach: a gated stage, or a win (which passes the gate)."""
+    return stage.requires_coach or (stage.is_won and Stage.objects.gated().exists())
+
+
+def opportunity_gate_overridden(opportunity: Opportunity) -> bool:
+    """A manager let this deal past the gate, and no send-back has undone that since."""
+    last = opportunity.stage_changes.filter(kind__in=[StageChange.Kind.OVERRIDE, StageChange.Kind.SENT_BACK]).first()
+    return last is not None and last.kind == StageChange.Kind.OVERRIDE
+
+
+def _gate_check(*, opportunity: Opportunity, stage: Stage) -> None:
+    if not stage_needs_coach(stage):
+        return
+    if account_has_active_coach(opportunity.account):
+        return
+    if opportunity.pk and opportunity_gate_overridden(opportunity):
+        return
+    raise GateError(
+        _(
+            "%(stage)s needs an active coach at %(account)s, and there is none. "
+            "Record a coach at the account first (or ask your manager for an override)."
+        )
+        % {"stage": stage, "account": opportunity.account},
+        account=opportunity.account,
+    )
+
+
+def _owner_for(*, by: User, owner: User | None) -> User:
+    # A rep always owns what he creates; a manager or admin may name the owner.
+    return owner if owner is not None and not by.is_rep else by
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    by: User,
+    account: Account,
+    name: str,
+    product_line: ProductLine,
+    amount: Decimal,
+    stage: Stage | None = None,
+    owner: User | None = None,
+    expected_close: datetime.date | None = None,
+) -> Opportunity:
+    """Open a deal, in the first stage unless told; a gated stage needs a coach like any move."""
+    stage = stage or Stage.objects.open().order_by("order").first()
+    if stage.is_closed:
+        raise ValidationError({"stage": _("A new opportunity starts in an open stage; close it afterwards.")})
+    if amount < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    opportunity = Opportunity(
+        account=account,
+        name=name.strip(),
+        product_line=product_line,
+        amount=amount,
+        stage=stage,
+        owner=_owner_for(by=by, owner=owner),
+        expected_close=expected_close,
+    )
+    _gate_check(opportunity=opportunity, stage=stage)
+    opportunity.save()
+    StageChange.objects.create(
+        opportunity=opportunity, from_stage=None, to_stage=stage, by=by, kind=StageChange.Kind.ADVANCE
+    )
+    return opportunity
+
+
+UPDATABLE_FIELDS = {"name", "product_line", "amount", "expected_close", "owner"}
+
+
+@transaction.atomic
+def opportunity_update(*, opportunity: Opportunity, by: User, **fields) -> Opportunity:
+    """Change a deal's own fields; the stage only moves through opportunity_move or an override."""
+    if "stage" in fields or "status" in fields:
+        raise ValidationError(_("The stage changes only by moving the opportunity."))
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"opportunity_update() got unexpected fields {sorted(unknown)}")
+    if by.is_rep:
+        fields.pop("owner", None)
+    if fields.get("owner", opportunity.owner) is None:
+        fields.pop("owner")
+    if fields.get("amount", 0) < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+    for field, value in fields.items():
+        setattr(opportunity, field, value)
+    opportunity.save()
+    return opportunity
+
+
+def _lock(opportunity: Opportunity) -> None:
+    # The account row first: coach status changes and the send-back lock it too, so a move
+    # and a send-back for one account never interleave. Then the deal itself, re-read.
+    Account.objects.select_for_update().filter(pk=opportunity.account_id).first()
+    opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
+
+
+def _apply_stage(*, opportunity: Opportunity, stage: Stage, by: User | None, kind: str, reason: str) -> StageChange:
+    now = timezone.now()
+    change = StageChange.objects.create(
+        opportunity=opportunity, from_stage=opportunity.stage, to_stage=stage, by=by, kind=kind, reason=reason, at=now
+    )
+    opportunity.stage = stage
+    opportunity.stage_entered_at = now
+    if stage.is_closed:
+        opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST
+        opportunity.closed_at = now
+        opportunity.had_coach_at_close = account_has_active_coach(opportunity.account)
+    if stage.is_closed or stage_needs_coach(stage):
+        opportunity.held_back, opportunity.held_back_reason, opportunity.held_back_since = False, "", None
+    opportunity.save()
+    return change
+
+
+def _check_movable(*, opportunity: Opportunity, stage: Stage) -> None:
+    if not opportunity.is_open:
+        raise ValidationError(
+            _("This opportunity is closed (%(status)s); closed deals do not move.")
+            % {"status": opportunity.get_status_display().lower()}
+        )
+    if stage.pk == opportunity.stage_id:
+        raise ValidationError(_("The opportunity is already in %(stage)s.") % {"stage": stage})
+
+
+def opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reason: str = "") -> StageChange:
+    """Move a deal to a stage, keeping the coach gate; a refusal at the gate holds the deal back."""
+    try:
+        return _opportunity_move(opportunity=opportunity, stage=stage, by=by, reason=reason)
+    except GateError as error:
+        # Outside the refused move's transaction, so the hold-back is kept though the move is not.
+        opportunity_hold_back(opportunity=opportunity, reason=error.messages[0])
+        raise
+
+
+@transaction.atomic
+def _opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reason: str) -> StageChange:
+    _lock(opportunity)
+    _check_movable(opportunity=opportunity, stage=stage)
+    _gate_check(opportunity=opportunity, stage=stage)
+    current = opportunity.stage
+    kind = StageChange.Kind.ADVANCE if stage.order > current.order else StageChange.Kind.BACK
+    return _apply_stage(opportunity=opportunity, stage=stage, by=by, kind=kind, reason=reason.strip())
+
+
+@transaction.atomic
+def opportunity_hold_back(*, opportunity: Opportunity, reason: str) -> Opportunity:
+    """Mark a deal as waiting for a coach ("Needs a coach"); the first since-date is kept."""
+    opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
+    if not opportunity.held_back:
+        opportunity.held_back_since = timezone.now()
+    opportunity.held_back = True
+    opportunity.held_back_reason = reason[:300]
+    opportunity.save(update_fields=["held_back", "held_back_reason", "held_back_since"])
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_override(*, opportunity: Opportunity, stage: Stage, by: User, reason: str) -> StageChange:
+    """A manager (of the owner) or an admin lets one deal past the gate, with a written reason."""
+    if not (
+        by.is_admin or (by.is_manager and (opportunity.owner_id == by.pk or opportunity.owner.manager_id == by.pk))
+    ):
+        raise ValidationError(_("Only the owner's manager or an admin can override the coach gate."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Write why this deal may pass the gate without a coach.")})
+    _lock(opportunity)
+    _check_movable(opportunity=opportunity, stage=stage)
+    if not stage_needs_coach(stage):
+        raise ValidationError({"stage": _("%(stage)s has no coach gate; move the deal instead.") % {"stage": stage}})
+    change = _apply_stage(opportunity=opportunity, stage=stage, by=by, kind=StageChange.Kind.OVERRIDE, reason=reason)
+    if opportunity.owner_id != by.pk:
+        notify(
+            user=opportunity.owner,
+            message=_("%(by)s let %(deal)s past the coach gate: %(reason)s")
+            % {"by": by, "deal": opportunity, "reason": reason},
+            link=opportunity.get_absolute_url(),
+        )
+    return change
+
+
+@transaction.atomic
+def account_send_back(*, account_id: int) -> int:
+    """Send the account's open gated deals back before the gate when it has no active coach; idempotent."""
+    account = Account.objects.select_for_update().filter(pk=account_id).first()
+    if account is None or account_has_active_coach(account):
+        return 0
+    target = Stage.objects.before_gate()
+    if target is None:
+        logger.warning("No open stage before the coach gate: deals at account %s cannot be sent back.", account_id)
+        return 0
+    reason = _("%(account)s has no active coach any more.") % {"account": account}
+    deals = list(
+        Opportunity.objects.open()
+        .gated()
+        .filter(account=account)
+        .select_related("stage", "owner", "account")
+        .select_for_update(of=("self",))
+    )
+    for deal in deals:
+        _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, reason=reason)
+        opportunity_hold_back(opportunity=deal, reason=reason)
+        notify(
+            user=deal.owner,
+            message=_("%(deal)s was sent back to %(stage)s: %(reason)s Record a coach to move it on.")
+            % {"deal": deal, "stage": target, "reason": reason},
+            link=deal.get_absolute_url(),
+        )
+    return len(deals)
+
+
+@transaction.atomic
+def account_release_held_back(*, account: Account) -> int:
+    """A coach is recorded: clear the account's held-back deals (they do not move) and tell their owners."""
+    deals = list(Opportunity.objects.held_back().filter(account=account).select_related("owner"))
+    for deal in deals:
+        deal.held_back, deal.held_back_reason, deal.held_back_since = False, "", None
+        deal.save(update_fields=["held_back", "held_back_reason", "held_back_since"])
+        notify(
+            user=deal.owner,
+            message=_("%(account)s has an active coach now: %(deal)s may move past the gate.")
+            % {"account": account, "deal": deal},
+            link=deal.get_absolute_url(),
+        )
+    return len(deals)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from pipeline import views
+
+app_name = "pipeline"
+
+urlpatterns = [
+    path("", views.opportunity_board, name="opportunity-board"),
+    path("opportunities/", views.opportunity_list, name="opportunity-list"),
+    path("needs-a-coach/", views.opportunity_held_back, name="opportunity-held-back"),
+    path("opportunities/new/", views.opportunity_create, name="opportunity-create"),
+    path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity-detail"),
+    path("opportunities/<int:pk>/edit/", views.opportunity_update, name="opportunity-update"),
+    path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity-move"),
+    path("opportunities/<int:pk>/override/", views.opportunity_override, name="opportunity-override"),
+]

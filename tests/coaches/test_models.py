@@ -1,0 +1,58 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
+from coaches.models import Coach
+from tests import factories
+
+
+def _days(n):
+    return timezone.localdate() - datetime.timedelta(days=n)
+
+
+def test_health_querysets_and_row_properties_agree(db, settings):
+    settings.COACH_STALE_DAYS, settings.COACH_UNVERIFIED_DAYS = 60, 90
+    fresh = factories.CoachFactory(established_on=_days(10))
+    factories.HolderFactory(coach=fresh)
+    stale = factories.CoachFactory(established_on=_days(100), last_interaction_on=_days(61), last_verified_on=_days(5))
+    unverified = factories.CoachFactory(established_on=_days(200), last_interaction_on=_days(1))
+    at_risk = factories.CoachFactory(at_risk=True)
+    factories.CoachFactory(status=Coach.Status.LAPSED, established_on=_days(300))
+
+    assert set(Coach.objects.stale()) == {stale}
+    assert set(Coach.objects.unverified()) == {unverified}
+    assert set(Coach.objects.single_threaded()) == {stale, unverified, at_risk}
+    assert set(Coach.objects.at_risk()) == {at_risk}
+    assert fresh.health_issues() == []
+    assert stale.is_stale and not stale.is_unverified and stale.is_single_threaded
+    assert unverified.health_issues() == ["single-threaded", "unverified"]
+    assert at_risk.health_issues()[0] == "at risk"
+
+
+def test_visible_to_scopes_coaches_to_holders_their_managers_and_admins(rep, manager, other_rep, admin_user):
+    mine = factories.CoachFactory(holder=rep)
+    theirs = factories.CoachFactory(holder=other_rep)
+    factories.HolderFactory(coach=mine, user=factories.RepFactory(manager=manager))
+    assert list(Coach.objects.visible_to(rep)) == [mine]
+    assert list(Coach.objects.visible_to(manager)) == [mine]
+    assert set(Coach.objects.visible_to(admin_user)) == {mine, theirs}
+
+
+def test_account_visible_to_admits_coach_accounts_once_without_duplicates(rep, manager, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    factories.CoachFactory(account=account, holder=rep)
+    factories.CoachFactory(account=account, holder=rep)
+    assert list(Account.objects.visible_to(rep)) == [account]
+    assert list(Account.objects.visible_to(manager)) == [account]
+    assert not Account.objects.visible_to(factories.RepFactory()).exists()
+
+
+@pytest.mark.django_db
+def test_one_active_coach_role_per_contact_is_a_database_rule():
+    from django.db import IntegrityError, transaction
+
+    coach = factories.CoachFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Coach.objects.create(account=coach.account, contact=coach.contact)

@@ -1,0 +1,281 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from coaches import services
+from coaches.models import Coach, Holder, Interaction
+from pipeline.models import StageChange
+from team.models import Notification
+from tests import factories
+
+
+@pytest.fixture
+def account(rep):
+    return factories.AccountFactory(owner=rep)
+
+
+def test_coach_record_makes_the_recorder_primary_holder(rep, account):
+    contact = factories.person_at(account)
+    coach = services.coach_record(by=rep, account=account, contact=contact, strength="champion", credible=True)
+    assert coach.status == Coach.Status.ACTIVE
+    assert coach.strength == "champion" and coach.credible and not coach.trusts_us
+    assert coach.established_on == timezone.localdate()
+    assert [(h.user, h.is_primary) for h in coach.holders.all()] == [(rep, True)]
+    assert coach.history.count() == 1
+
+
+def test_coach_record_refuses_a_contact_who_does_not_work_at_the_account(rep, account):
+    elsewhere = factories.person_at(factories.AccountFactory())
+    with pytest.raises(ValidationError) as excinfo:
+        services.coach_record(by=rep, account=account, contact=elsewhere)
+    assert "does not currently work at" in excinfo.value.message_dict["contact"][0]
+    assert not Coach.objects.exists()
+
+
+def test_coach_record_refuses_a_former_employee(rep, account):
+    former = factories.EmploymentFactory(account=account, end_date=timezone.localdate()).contact
+    with pytest.raises(ValidationError):
+        services.coach_record(by=rep, account=account, contact=former)
+    assert not Coach.objects.exists()
+
+
+def test_coach_record_refuses_a_second_active_coach_role_for_one_contact(rep, account):
+    coach = factories.CoachFactory(account=account)
+    with pytest.raises(ValidationError) as excinfo:
+        services.coach_record(by=rep, account=account, contact=coach.contact)
+    assert "already our active coach" in excinfo.value.message_dict["contact"][0]
+    assert Coach.objects.count() == 1
+
+
+def test_coach_record_allows_a_new_role_after_the_old_one_ended(rep, account):
+    coach = factories.CoachFactory(account=account, status=Coach.Status.ENDED)
+    again = services.coach_record(by=rep, account=account, contact=coach.contact)
+    assert again.pk != coach.pk
+
+
+def test_coach_record_refuses_a_future_established_date(rep, account):
+    with pytest.raises(ValidationError) as excinfo:
+        services.coach_record(
+            by=rep,
+            account=account,
+            contact=factories.person_at(account),
+            established_on=timezone.localdate() + datetime.timedelta(days=1),
+        )
+    assert "established_on" in excinfo.value.message_dict
+
+
+def test_coach_record_refuses_unknown_fields(rep, account):
+    with pytest.raises(TypeError):
+        services.coach_record(by=rep, account=account, contact=factories.person_at(account), status="ended")
+
+
+def test_coach_record_clears_held_back_deals_and_tells_their_owners(rep, account, stages):
+    held = factories.OpportunityFactory(account=account, held_back=True, held_back_reason="no coach")
+    services.coach_record(by=rep, account=account, contact=factories.person_at(account))
+    held.refresh_from_db()
+    assert not held.held_back and held.held_back_reason == "" and held.held_back_since is None
+    assert held.stage == stages["Lead"]  # it does not move by itself
+    assert "may move past the gate" in Notification.objects.get(user=rep).message
+
+
+def test_coach_verify_sets_the_date_and_corrects_the_criteria(rep):
+    coach = factories.CoachFactory(trusts_us=False)
+    services.coach_verify(coach=coach, by=rep, trusts_us=True, trusts_us_note="asked for our roadmap")
+    coach.refresh_from_db()
+    assert coach.last_verified_on == timezone.localdate()
+    assert coach.trusts_us and coach.trusts_us_note == "asked for our roadmap"
+
+
+def test_coach_verify_refuses_an_inactive_coach(rep):
+    coach = factories.CoachFactory(status=Coach.Status.LAPSED)
+    with pytest.raises(ValidationError, match="Only an active coach"):
+        services.coach_verify(coach=coach, by=rep)
+    coach.refresh_from_db()
+    assert coach.last_verified_on is None
+
+
+@pytest.mark.parametrize("status", [Coach.Status.LAPSED, Coach.Status.ENDED])
+def test_coach_set_status_needs_a_reason(rep, status):
+    coach = factories.CoachFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        services.coach_set_status(coach=coach, status=status, reason="  ", by=rep)
+    assert "reason" in excinfo.value.message_dict
+    coach.refresh_from_db()
+    assert coach.status == Coach.Status.ACTIVE
+
+
+def test_coach_set_status_refuses_reviving_an_ended_coach(rep):
+    coach = factories.CoachFactory(status=Coach.Status.ENDED)
+    with pytest.raises(ValidationError, match="cannot become active"):
+        services.coach_set_status(coach=coach, status=Coach.Status.ACTIVE, reason="", by=rep)
+
+
+def test_coach_set_status_revives_a_lapsed_coach_and_releases_held_back_deals(rep, account, stages):
+    coach = factories.CoachFactory(account=account, status=Coach.Status.LAPSED)
+    held = factories.OpportunityFactory(account=account, held_back=True)
+    services.coach_set_status(coach=coach, status=Coach.Status.ACTIVE, reason="back in touch", by=rep)
+    held.refresh_from_db()
+    assert coach.status == Coach.Status.ACTIVE
+    assert not held.held_back
+
+
+def test_coach_set_status_revival_refuses_a_contact_who_left(rep, account):
+    coach = factories.CoachFactory(account=account, status=Coach.Status.LAPSED)
+    coach.contact.employments.update(end_date=timezone.localdate())
+    with pytest.raises(ValidationError, match="does not currently work"):
+        services.coach_set_status(coach=coach, status=Coach.Status.ACTIVE, reason="", by=rep)
+
+
+def test_ending_the_last_coach_sends_gated_deals_back(rep, account, stages, django_capture_on_commit_callbacks):
+    coach = factories.CoachFactory(account=account)
+    gated = factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+    early = factories.OpportunityFactory(account=account, stage=stages["Lead"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.coach_set_status(coach=coach, status=Coach.Status.ENDED, reason="left the project", by=rep)
+    gated.refresh_from_db()
+    early.refresh_from_db()
+    assert gated.stage == stages["Qualified"] and gated.held_back
+    assert early.stage == stages["Lead"]
+    change = gated.stage_changes.get()
+    assert (change.kind, change.by, change.from_stage) == (StageChange.Kind.SENT_BACK, None, stages["Proposal"])
+    assert "sent back" in Notification.objects.get(user=rep).message
+    assert mail.outbox[0].to == [rep.email]
+
+
+def test_lapsing_one_of_two_coaches_sends_nothing_back(rep, account, stages, django_capture_on_commit_callbacks):
+    coach = factories.CoachFactory(account=account)
+    factories.CoachFactory(account=account)
+    gated = factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.coach_set_status(coach=coach, status=Coach.Status.LAPSED, reason="quiet", by=rep)
+    gated.refresh_from_db()
+    assert gated.stage == stages["Proposal"]
+    assert callbacks == []
+
+
+def test_send_back_is_enqueued_only_on_commit(rep, account, stages, django_capture_on_commit_callbacks):
+    coach = factories.CoachFactory(account=account)
+    gated = factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.coach_set_status(coach=coach, status=Coach.Status.ENDED, reason="left", by=rep)
+    gated.refresh_from_db()
+    assert gated.stage == stages["Proposal"]
+    assert len(callbacks) == 1
+
+
+def test_holder_add_and_primary_switch(rep, other_rep):
+    coach = factories.CoachFactory(holder=rep)
+    holder = services.holder_add(coach=coach, user=other_rep, by=rep)
+    assert not holder.is_primary
+    services.holder_set_primary(holder=holder, by=rep)
+    assert [(h.user, h.is_primary) for h in coach.holders.order_by("pk")] == [(rep, False), (other_rep, True)]
+
+
+def test_holder_add_as_primary_demotes_the_old_primary(rep, other_rep):
+    coach = factories.CoachFactory(holder=rep)
+    services.holder_add(coach=coach, user=other_rep, by=rep, is_primary=True)
+    assert coach.holders.get(is_primary=True).user == other_rep
+
+
+def test_holder_add_refuses_a_duplicate_and_an_inactive_user(rep):
+    coach = factories.CoachFactory(holder=rep)
+    with pytest.raises(ValidationError, match="already holds"):
+        services.holder_add(coach=coach, user=rep, by=rep)
+    gone = factories.RepFactory(is_active=False)
+    with pytest.raises(ValidationError, match="not an active user"):
+        services.holder_add(coach=coach, user=gone, by=rep)
+    assert coach.holders.count() == 1
+
+
+def test_holder_remove_refuses_the_last_holder(rep):
+    coach = factories.CoachFactory(holder=rep)
+    with pytest.raises(ValidationError, match="only holder"):
+        services.holder_remove(holder=coach.holders.get(), by=rep)
+    assert coach.holders.count() == 1
+
+
+def test_holder_remove_of_the_primary_promotes_the_next_holder(rep, other_rep):
+    coach = factories.CoachFactory(holder=rep)
+    services.holder_add(coach=coach, user=other_rep, by=rep)
+    services.holder_remove(holder=coach.holders.get(user=rep), by=rep)
+    assert [(h.user, h.is_primary) for h in coach.holders.all()] == [(other_rep, True)]
+    assert Holder.history.filter(history_type="-").count() == 1
+
+
+def test_interaction_log_refreshes_the_last_touch_but_not_backwards(rep):
+    coach = factories.CoachFactory()
+    today = timezone.localdate()
+    services.interaction_log(coach=coach, by=rep, kind="meeting", occurred_on=today, note="lunch")
+    services.interaction_log(coach=coach, by=rep, kind="call", occurred_on=today - datetime.timedelta(days=9))
+    coach.refresh_from_db()
+    assert coach.last_interaction_on == today
+    assert Interaction.objects.filter(coach=coach).count() == 2
+
+
+def test_interaction_log_refuses_the_future_and_ended_coaches(rep):
+    coach = factories.CoachFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        services.interaction_log(
+            coach=coach, by=rep, kind="call", occurred_on=timezone.localdate() + datetime.timedelta(days=1)
+        )
+    assert "occurred_on" in excinfo.value.message_dict
+    ended = factories.CoachFactory(status=Coach.Status.ENDED)
+    with pytest.raises(ValidationError, match="has ended"):
+        services.interaction_log(coach=ended, by=rep, kind="call")
+    assert not Interaction.objects.exists()
+
+
+def test_flag_at_risk_keeps_the_first_since_and_clear_resets(rep):
+    coach = factories.CoachFactory()
+    with pytest.raises(ValidationError):
+        services.coach_flag_at_risk(coach=coach, reason="")
+    services.coach_flag_at_risk(coach=coach, reason="holder leaving")
+    since = coach.at_risk_since
+    services.coach_flag_at_risk(coach=coach, reason="holder left")
+    assert coach.at_risk and coach.at_risk_since == since and coach.at_risk_reason == "holder left"
+    services.coach_clear_at_risk(coach=coach)
+    coach.refresh_from_db()
+    assert (coach.at_risk, coach.at_risk_reason, coach.at_risk_since) == (False, "", None)
+
+
+def test_lapse_job_lapses_untouched_coaches_notifies_and_sends_back(
+    rep, account, stages, settings, django_capture_on_commit_callbacks
+):
+    settings.COACH_LAPSE_DAYS = 120
+    today = timezone.localdate()
+    old = factories.CoachFactory(account=account, established_on=today - datetime.timedelta(days=400))
+    factories.InteractionFactory(coach=old, occurred_on=today - datetime.timedelta(days=121))
+    old.last_interaction_on = today - datetime.timedelta(days=121)
+    old.save()
+    fresh = factories.CoachFactory(established_on=today - datetime.timedelta(days=400))
+    fresh.last_interaction_on = today - datetime.timedelta(days=119)
+    fresh.save()
+    gated = factories.OpportunityFactory(account=account, stage=stages["Negotiation"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.coaches_lapse_untouched() == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    gated.refresh_from_db()
+    assert old.status == Coach.Status.LAPSED and "No interaction since" in old.status_reason
+    assert fresh.status == Coach.Status.ACTIVE
+    assert gated.stage == stages["Qualified"]
+    assert Notification.objects.filter(user=rep, message__contains="lapsed").exists()
+
+    # A second run changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.coaches_lapse_untouched() == 0
+    assert gated.stage_changes.count() == 1
+
+
+def test_lapse_job_counts_a_never_touched_coach_from_its_established_date(rep, settings):
+    settings.COACH_LAPSE_DAYS = 120
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=130)):
+        coach = factories.CoachFactory()
+    assert services.coaches_lapse_untouched() == 1
+    coach.refresh_from_db()
+    assert coach.status == Coach.Status.LAPSED

@@ -1,0 +1,155 @@
+import pytest
+from django.urls import reverse
+
+from coaches.models import Coach, Holder, Interaction
+from tests import factories
+
+
+@pytest.fixture
+def coach(rep):
+    return factories.CoachFactory(account=factories.AccountFactory(owner=rep), holder=rep)
+
+
+def test_coach_list_shows_the_reps_coaches_worst_health_first(rep_client, rep):
+    healthy = factories.CoachFactory(holder=rep, last_interaction_on=None)
+    factories.HolderFactory(coach=healthy)
+    at_risk = factories.CoachFactory(holder=rep, at_risk=True, at_risk_reason="leaving")
+    factories.CoachFactory()  # someone else's
+    response = rep_client.get(reverse("coaches:coach-list"))
+    assert [c.pk for c in response.context["page"]] == [at_risk.pk, healthy.pk]
+    assert b"single-threaded" in response.content
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_coach_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.CoachFactory(holder=rep)
+    # session, user, count, the page of coaches with account/contact joined and the health
+    # and holder count annotated, one prefetch of all holders with their users (an N+1 on
+    # holders or their names would add one or two queries per row), the unread badge.
+    with django_assert_num_queries(6):
+        response = rep_client.get(reverse("coaches:coach-list"))
+    assert response.status_code == 200
+
+
+def test_coach_detail_shows_timeline_and_favour_balance(rep_client, rep, coach):
+    factories.InteractionFactory(coach=coach, user=rep, kind="favour_given", note="Tickets to the fair")
+    factories.InteractionFactory(coach=coach, user=rep, kind="favour_given")
+    factories.InteractionFactory(coach=coach, user=rep, kind="favour_received")
+    response = rep_client.get(reverse("coaches:coach-detail", args=[coach.pk]))
+    assert response.context["favours"] == {"given": 2, "received": 1, "balance": 1}
+    assert b"Tickets to the fair" in response.content
+    assert b"they owe us one" in response.content
+
+
+def test_coach_pages_are_404_to_the_account_owner_who_is_not_a_holder(client, rep, other_rep):
+    coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep), holder=other_rep)
+    client.force_login(rep)
+    assert client.get(reverse("coaches:coach-detail", args=[coach.pk])).status_code == 404
+    assert client.get(reverse("coaches:coach-verify", args=[coach.pk])).status_code == 404
+    assert client.post(reverse("coaches:interaction-create", args=[coach.pk]), {"kind": "call"}).status_code == 404
+    holder = coach.holders.get()
+    assert client.post(reverse("coaches:holder-delete", args=[holder.pk])).status_code == 404
+    # The account page lists him among its people, but not as our coach.
+    response = client.get(reverse("accounts:account-detail", args=[coach.account_id]))
+    assert response.context["coaches"] == []
+    assert coach.get_absolute_url().encode() not in response.content
+
+
+def test_coach_detail_is_visible_to_the_holders_manager_and_admins_only(client, rep, manager, coach):
+    client.force_login(manager)
+    assert client.get(reverse("coaches:coach-detail", args=[coach.pk])).status_code == 200
+    client.force_login(factories.ManagerFactory())
+    assert client.get(reverse("coaches:coach-detail", args=[coach.pk])).status_code == 404
+    client.force_login(factories.AdminFactory())
+    assert client.get(reverse("coaches:coach-detail", args=[coach.pk])).status_code == 200
+
+
+def test_coach_create_from_the_account_page_records_and_redirects(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    contact = factories.person_at(account)
+    factories.person_at(factories.AccountFactory(owner=rep), contact__last_name="Elsewhere")
+    url = reverse("coaches:coach-create") + f"?account={account.pk}"
+    page = rep_client.get(url)
+    assert list(page.context["form"].fields["contact"].queryset) == [contact]
+    response = rep_client.post(
+        url, {"account": account.pk, "contact": contact.pk, "strength": "champion", "credible": "on"}
+    )
+    coach = Coach.objects.get()
+    assert response.status_code == 302 and response.url == coach.get_absolute_url()
+    assert coach.holders.get().user == rep and coach.credible and not coach.trusts_us
+
+
+def test_coach_create_from_the_contact_page_presets_his_account(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    contact = factories.person_at(account)
+    response = rep_client.get(reverse("coaches:coach-create") + f"?contact={contact.pk}")
+    assert response.context["form"].initial == {"contact": contact.pk, "account": account.pk}
+
+
+def test_coach_create_shows_the_service_error_on_the_field(rep_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    former = factories.EmploymentFactory(account=factories.AccountFactory(owner=rep)).contact
+    response = rep_client.post(
+        reverse("coaches:coach-create"), {"account": account.pk, "contact": former.pk, "strength": "coach"}
+    )
+    assert response.status_code == 200
+    assert "does not currently work at" in response.context["form"].errors["contact"][0]
+    assert not Coach.objects.exists()
+
+
+def test_coach_create_for_an_unseen_account_is_404_and_wrong_method_405(rep_client, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    assert rep_client.get(reverse("coaches:coach-create") + f"?account={account.pk}").status_code == 404
+    assert rep_client.put(reverse("coaches:coach-create")).status_code == 405
+
+
+def test_coach_verify_page_saves_the_criteria(rep_client, coach):
+    url = reverse("coaches:coach-verify", args=[coach.pk])
+    assert rep_client.get(url).status_code == 200
+    response = rep_client.post(url, {"strength": "champion", "credible": "on", "has_power": "on"})
+    coach.refresh_from_db()
+    assert response.status_code == 302
+    assert coach.strength == "champion" and coach.has_power and not coach.trusts_us and coach.last_verified_on
+
+
+def test_coach_verify_page_form_error(rep_client, coach):
+    response = rep_client.post(reverse("coaches:coach-verify", args=[coach.pk]), {"strength": "nonsense"})
+    assert response.status_code == 200 and response.context["form"].errors["strength"]
+
+
+def test_coach_status_change_and_refusal_message(rep_client, coach):
+    url = reverse("coaches:coach-status", args=[coach.pk])
+    assert rep_client.get(url).status_code == 405
+    response = rep_client.post(url, {"status": "ended", "reason": ""}, follow=True)
+    assert b"Say why" in response.content
+    rep_client.post(url, {"status": "ended", "reason": "Retired"})
+    coach.refresh_from_db()
+    assert (coach.status, coach.status_reason) == ("ended", "Retired")
+
+
+def test_interaction_log_page_and_form_error(rep_client, rep, coach):
+    url = reverse("coaches:interaction-create", args=[coach.pk])
+    rep_client.post(url, {"kind": "call", "occurred_on": "2020-01-01", "note": "catch-up"})
+    assert Interaction.objects.get().note == "catch-up"
+    response = rep_client.post(url, {"kind": "telepathy", "occurred_on": "x"}, follow=True)
+    assert b"Choose a kind and a valid date" in response.content
+    assert Interaction.objects.count() == 1
+    assert rep_client.get(url).status_code == 405
+
+
+def test_holder_pages_add_make_primary_and_remove(rep_client, rep, other_rep, coach):
+    rep_client.post(reverse("coaches:holder-create", args=[coach.pk]), {"user": other_rep.pk})
+    added = coach.holders.get(user=other_rep)
+    rep_client.post(reverse("coaches:holder-primary", args=[added.pk]))
+    assert coach.holders.get(is_primary=True) == added
+    rep_client.post(reverse("coaches:holder-delete", args=[added.pk]))
+    assert list(coach.holders.values_list("user", "is_primary")) == [(rep.pk, True)]
+    response = rep_client.post(reverse("coaches:holder-delete", args=[coach.holders.get().pk]), follow=True)
+    assert b"only holder" in response.content
+    assert Holder.objects.filter(coach=coach).count() == 1
+
+
+def test_holder_add_form_error(rep_client, rep, coach):
+    response = rep_client.post(reverse("coaches:holder-create", args=[coach.pk]), {"user": rep.pk}, follow=True)
+    assert b"Choose an active user" in response.content

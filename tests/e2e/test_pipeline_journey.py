@@ -1,0 +1,38 @@
+import pytest
+from playwright.sync_api import expect
+
+from pipeline.models import Opportunity
+from tests import factories
+from tests.e2e.conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
+    stages = factories.default_stages()
+    rep = factories.RepFactory(username="rita")
+    account = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    factories.person_at(account, contact__first_name="Lena", contact__last_name="Novak")
+    deal = factories.OpportunityFactory(account=account, name="Fleet renewal", stage=stages["Qualified"])
+
+    log_in(page, "rita")
+    page.get_by_role("link", name="Pipeline").first.click()
+    card = page.get_by_test_id(f"deal-{deal.pk}")
+    card.get_by_role("button", name="Coach confirmed ▶").click()
+    # The refusal arrives through htmx: the same page, no reload, with the reason and the way out.
+    error = page.get_by_test_id("move-error")
+    expect(error).to_contain_text("needs an active coach at Kestrel Capital")
+    assert page.url.endswith("/pipeline/")
+
+    error.get_by_role("link", name="Record a coach").click()
+    page.get_by_label("Person").select_option(label="Lena Novak")
+    page.get_by_label("Credible with the buying influences").check()
+    page.get_by_label("Wants us to win").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Lena Novak")).to_be_visible()
+
+    page.get_by_role("link", name="Pipeline").first.click()
+    page.get_by_test_id(f"deal-{deal.pk}").get_by_role("button", name="Coach confirmed ▶").click()
+    expect(page.get_by_test_id("column-coach-confirmed").get_by_text("Fleet renewal")).to_be_visible()
+    deal = Opportunity.objects.get(pk=deal.pk)
+    assert deal.stage == stages["Coach confirmed"] and not deal.held_back

@@ -1,0 +1,200 @@
+import pytest
+from django.urls import reverse
+
+from pipeline.models import Opportunity
+from tests import factories
+
+
+@pytest.fixture
+def account(rep):
+    return factories.AccountFactory(owner=rep)
+
+
+@pytest.fixture
+def deal(account, stages):
+    return factories.OpportunityFactory(account=account, stage=stages["Qualified"], name="Fleet deal")
+
+
+def _move(client, deal, stage, **headers):
+    return client.post(reverse("pipeline:opportunity-move", args=[deal.pk]), {"stage": stage.pk}, **headers)
+
+
+def test_board_shows_a_column_per_stage_with_the_reps_deals(rep_client, deal, stages):
+    factories.OpportunityFactory(name="Not mine", stage=stages["Lead"])
+    response = rep_client.get(reverse("pipeline:opportunity-board"))
+    columns = {c["stage"].name: [d.name for d in c["deals"]] for c in response.context["columns"]}
+    assert list(columns) == list(stages)
+    assert columns["Qualified"] == ["Fleet deal"]
+    assert b"Not mine" not in response.content
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_board_query_count_does_not_grow_with_rows(rep_client, account, stages, rows, django_assert_num_queries):
+    for index in range(rows):
+        factories.OpportunityFactory(account=account, stage=list(stages.values())[index % 5])
+    # session, user, stages, the deals with account/owner/stage joined and the coach flag as
+    # a subquery (an N+1 on owner, account or "has a coach" would add queries per card),
+    # the won and lost stages for the buttons, the unread badge.
+    with django_assert_num_queries(7):
+        response = rep_client.get(reverse("pipeline:opportunity-board"))
+    assert response.status_code == 200
+
+
+def test_board_move_refused_at_the_gate_shows_the_reason_without_reload(rep_client, deal, stages):
+    response = _move(rep_client, deal, stages["Coach confirmed"], HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response.templates[0].name == "pipeline/_board.html"
+    assert b'data-testid="move-error"' in response.content
+    assert b"needs an active coach" in response.content
+    assert f"/coaches/new/?account={deal.account_id}".encode() in response.content
+    deal.refresh_from_db()
+    assert deal.stage == stages["Qualified"] and deal.held_back
+
+
+def test_board_move_with_a_coach_moves_the_card(rep_client, deal, stages):
+    factories.CoachFactory(account=deal.account)
+    response = _move(rep_client, deal, stages["Coach confirmed"], HTTP_HX_REQUEST="true")
+    columns = {c["stage"].name: c["deals"] for c in response.context["columns"]}
+    assert [d.pk for d in columns["Coach confirmed"]] == [deal.pk]
+    assert b"move-error" not in response.content
+
+
+def test_move_without_htmx_redirects_with_a_message(rep_client, deal, stages):
+    response = _move(rep_client, deal, stages["Proposal"])
+    assert response.status_code == 302 and response.url == deal.get_absolute_url()
+    response = rep_client.get(response.url)
+    assert b"needs an active coach" in response.content
+    assert b"Record a coach" in response.content
+
+
+def test_move_is_404_out_of_scope_405_on_get_and_400_without_stage(rep_client, deal, stages):
+    theirs = factories.OpportunityFactory(stage=stages["Lead"])
+    assert _move(rep_client, theirs, stages["Qualified"]).status_code == 404
+    assert rep_client.get(reverse("pipeline:opportunity-move", args=[deal.pk])).status_code == 405
+    assert rep_client.post(reverse("pipeline:opportunity-move", args=[deal.pk]), {}).status_code == 400
+
+
+def test_opportunity_list_filters(rep_client, account, stages):
+    factories.OpportunityFactory(account=account, name="Alpha", stage=stages["Lead"])
+    factories.OpportunityFactory(account=account, name="Beta", stage=stages["Qualified"], held_back=True)
+    response = rep_client.get(reverse("pipeline:opportunity-list"), {"held_back": "true"})
+    assert [d.name for d in response.context["page"]] == ["Beta"]
+    response = rep_client.get(reverse("pipeline:opportunity-list"), {"q": "alp", "stage": stages["Lead"].pk})
+    assert [d.name for d in response.context["page"]] == ["Alpha"]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_opportunity_list_query_count(rep_client, account, stages, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.OpportunityFactory(account=account, held_back=True)
+    # session, user, the stage filter's choices, count, the page with account/owner/stage
+    # joined and the coach flag as a subquery (no query per row), the unread badge.
+    with django_assert_num_queries(6):
+        rep_client.get(reverse("pipeline:opportunity-list"))
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_needs_a_coach_query_count(rep_client, account, stages, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.OpportunityFactory(account=account, held_back=True)
+    # session, user, count, the page with its joins and coach flag (no query per row), the unread badge.
+    with django_assert_num_queries(5):
+        response = rep_client.get(reverse("pipeline:opportunity-held-back"))
+    assert len(response.context["page"]) == min(rows, 25)
+    assert b"Record a coach" in response.content
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_home_work_list_query_count(rep_client, account, stages, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.OpportunityFactory(account=account)
+    # session, user, account count, contact count, work-list count, the page with joins and
+    # the coach flag (no query per row), the unread badge.
+    with django_assert_num_queries(7):
+        rep_client.get(reverse("home"))
+
+
+def test_home_work_list_puts_coached_deals_first_then_stage_then_amount(rep_client, rep, stages):
+    plain, coached = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    big_lead = factories.OpportunityFactory(account=plain, amount=900, stage=stages["Qualified"])
+    small = factories.OpportunityFactory(account=coached, amount=1, stage=stages["Lead"])
+    late = factories.OpportunityFactory(account=coached, amount=1, stage=stages["Proposal"])
+    big = factories.OpportunityFactory(account=coached, amount=500, stage=stages["Lead"])
+    factories.OpportunityFactory(account=coached, stage=stages["Won"], status="won")
+    response = rep_client.get(reverse("home"))
+    assert [d.pk for d in response.context["page"]] == [late.pk, big.pk, small.pk, big_lead.pk]
+
+
+def test_opportunity_detail_shows_stage_history_and_404_out_of_scope(rep_client, manager, deal, stages):
+    from pipeline import services
+
+    services.opportunity_override(opportunity=deal, stage=stages["Proposal"], by=manager, reason="Board sponsor")
+    response = rep_client.get(deal.get_absolute_url())
+    assert b"Board sponsor" in response.content and b"Override" in response.content
+    assert b"Override the gate" not in response.content  # reps cannot
+    theirs = factories.OpportunityFactory(stage=stages["Lead"])
+    assert rep_client.get(theirs.get_absolute_url()).status_code == 404
+
+
+def test_opportunity_create_page(rep_client, rep, account, stages):
+    line = factories.ProductLineFactory()
+    response = rep_client.post(
+        reverse("pipeline:opportunity-create"),
+        {"account": account.pk, "name": "New", "product_line": line.pk, "amount": "1200"},
+    )
+    deal = Opportunity.objects.get()
+    assert response.status_code == 302 and response.url == deal.get_absolute_url()
+    assert (deal.owner, deal.stage) == (rep, stages["Lead"])
+
+
+def test_opportunity_create_page_refuses_a_gated_stage_without_coach(rep_client, account, stages):
+    line = factories.ProductLineFactory()
+    response = rep_client.post(
+        reverse("pipeline:opportunity-create"),
+        {"account": account.pk, "name": "New", "product_line": line.pk, "amount": "1", "stage": stages["Proposal"].pk},
+    )
+    assert response.status_code == 200
+    assert "needs an active coach" in response.context["form"].non_field_errors()[0]
+    assert b"Record a coach" in response.content
+    assert not Opportunity.objects.exists()
+
+
+def test_opportunity_create_form_error_and_wrong_method(rep_client, other_rep):
+    response = rep_client.post(reverse("pipeline:opportunity-create"), {"name": ""})
+    assert response.context["form"].errors["name"]
+    assert rep_client.delete(reverse("pipeline:opportunity-create")).status_code == 405
+    account = factories.AccountFactory(owner=other_rep)
+    assert rep_client.get(reverse("pipeline:opportunity-create") + f"?account={account.pk}").status_code == 404
+
+
+def test_opportunity_update_page_never_changes_the_stage(rep_client, deal, stages):
+    url = reverse("pipeline:opportunity-update", args=[deal.pk])
+    response = rep_client.post(
+        url, {"name": "Renamed", "product_line": deal.product_line_id, "amount": "5", "stage": stages["Won"].pk}
+    )
+    deal.refresh_from_db()
+    assert response.status_code == 302
+    assert (deal.name, deal.stage) == ("Renamed", stages["Qualified"])
+    assert rep_client.post(url, {"name": ""}).context["form"].errors["name"]
+
+
+def test_override_page_for_the_manager(manager_client, deal, stages):
+    url = reverse("pipeline:opportunity-override", args=[deal.pk])
+    assert manager_client.get(url).status_code == 200
+    response = manager_client.post(url, {"stage": stages["Proposal"].pk, "reason": "Known sponsor"})
+    deal.refresh_from_db()
+    assert response.status_code == 302 and deal.stage == stages["Proposal"]
+    assert deal.stage_changes.get().kind == "override"
+
+
+def test_override_page_refuses_a_rep_and_a_missing_reason(client, rep, manager, deal, stages):
+    url = reverse("pipeline:opportunity-override", args=[deal.pk])
+    client.force_login(rep)
+    response = client.post(url, {"stage": stages["Proposal"].pk, "reason": "please"})
+    assert b"Only the owner&#x27;s manager or an admin" in response.content
+    client.force_login(manager)
+    response = client.post(url, {"stage": stages["Proposal"].pk, "reason": ""})
+    assert response.context["form"].errors["reason"]
+    deal.refresh_from_db()
+    assert deal.stage == stages["Qualified"]
