@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Employment
 from coachcrm.forms import CrmForm
+from pipeline.models import Opportunity
 from service_catalog.models import MONEY, Authority, Grant, ServiceItem
 from team.models import User
 
@@ -44,6 +45,12 @@ class GrantForm(CrmForm):
     recipient = RecipientChoiceField(
         label=_("Recipient"), queryset=Contact.objects.none(), help_text=_("A person currently at the account.")
     )
+    opportunity = forms.ModelChoiceField(
+        label=_("Opportunity"),
+        queryset=Opportunity.objects.none(),
+        required=False,
+        help_text=_("Optional: the deal this grant supports, at the same account."),
+    )
     reason = forms.ChoiceField(label=_("Reason"), choices=Grant.Reason.choices)
     details = forms.CharField(label=_("Details"), max_length=300, required=False)
 
@@ -51,6 +58,10 @@ class GrantForm(CrmForm):
         super().__init__(*args, **kwargs)
         accounts = Account.objects.visible_to(user)
         self.fields["account"].queryset = accounts.only("pk", "name")
+        self.fields["opportunity"].queryset = (
+            Opportunity.objects.open().filter(account__in=accounts).select_related("account").order_by("name")
+        )
+        self.fields["opportunity"].label_from_instance = lambda deal: f"{deal.name} · {deal.account.name}"
         self.fields["recipient"].queryset = (
             Contact.objects.filter(
                 pk__in=Employment.objects.current().filter(account__in=accounts).values("contact_id")

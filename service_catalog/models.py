@@ -170,6 +170,14 @@ class Grant(models.Model):
     recipient = models.ForeignKey(
         "accounts.Contact", verbose_name=_("recipient"), on_delete=models.PROTECT, related_name="grants_received"
     )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grants",
+    )
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("granted by"), on_delete=models.PROTECT, related_name="grants"
     )

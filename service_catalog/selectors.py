@@ -95,7 +95,7 @@ def service_item_list(*, active_only: bool = False) -> QuerySet[ServiceItem]:
 def grant_get_for_user(*, user: User, pk: int) -> Grant:
     """The grant if the user may see it, else 404."""
     queryset = Grant.objects.visible_to(user).select_related(
-        "item", "account", "recipient", "rep", "approver", "decided_by", "authorised_by"
+        "item", "account", "recipient", "opportunity", "rep", "approver", "decided_by", "authorised_by"
     )
     return get_object_or_404(queryset, pk=pk)
 

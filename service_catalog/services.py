@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Employment
+from pipeline.models import Opportunity
 from service_catalog.models import Authority, Grant, ServiceItem
 from service_catalog.selectors import authority_excess
 from team.models import User
@@ -157,6 +158,7 @@ def grant_request(
     recipient: Contact,
     reason: str,
     details: str = "",
+    opportunity: Opportunity | None = None,
 ) -> Grant:
     """Grant an item to a person: approved at once within every limit, else pending for the manager."""
     quantity = _whole_quantity(quantity)
@@ -170,6 +172,10 @@ def grant_request(
                 "recipient": _("%(person)s does not currently work at %(account)s.")
                 % {"person": recipient, "account": account}
             }
+        )
+    if opportunity is not None and opportunity.account_id != account.pk:
+        raise ValidationError(
+            {"opportunity": _("%(deal)s is not a deal at %(account)s.") % {"deal": opportunity, "account": account}}
         )
     item = ServiceItem.objects.get(pk=item.pk)  # the current price and state, not the caller's copy
     if not item.active:
@@ -192,6 +198,7 @@ def grant_request(
         amount=amount,
         account=account,
         recipient=recipient,
+        opportunity=opportunity,
         rep=by,
         reason=reason,
         details=details.strip(),

@@ -125,6 +125,8 @@ def grant_create(request):
         initial["recipient"] = contact_get_for_user(user=request.user, pk=recipient_pk).pk
     if item_pk := request.GET.get("item"):
         initial["item"] = item_pk
+    if opportunity_pk := request.GET.get("opportunity"):
+        initial["opportunity"] = opportunity_pk
     form = GrantForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST":
         # Out of scope is 404 before any form message, so that a form cannot probe for records.

@@ -441,3 +441,29 @@ def test_concurrent_grants_never_overspend_on_postgresql(budget):
 @pytest.mark.parametrize("budget", ["month", "recipient"])
 def test_concurrent_grants_never_overspend_on_sqlite(budget):
     _check_no_overspend(budget)
+
+
+def test_grant_request_links_a_deal_at_the_same_account(rep, stages):
+    item = factories.ServiceItemFactory(unit_cost=Decimal("10"))
+    account = factories.AccountFactory(owner=rep)
+    recipient = factories.person_at(account)
+    deal = factories.OpportunityFactory(account=account, owner=rep)
+    grant = services.grant_request(
+        by=rep, item=item, quantity=1, account=account, recipient=recipient, reason=Grant.Reason.RELATIONSHIP,
+        opportunity=deal,
+    )  # fmt: skip
+    assert grant.opportunity == deal
+
+
+def test_grant_request_refuses_a_deal_at_another_account(rep, stages):
+    item = factories.ServiceItemFactory(unit_cost=Decimal("10"))
+    account = factories.AccountFactory(owner=rep)
+    recipient = factories.person_at(account)
+    elsewhere = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), owner=rep)
+    with pytest.raises(ValidationError) as excinfo:
+        services.grant_request(
+            by=rep, item=item, quantity=1, account=account, recipient=recipient, reason=Grant.Reason.RELATIONSHIP,
+            opportunity=elsewhere,
+        )  # fmt: skip
+    assert "opportunity" in excinfo.value.error_dict
+    assert not Grant.objects.exists()

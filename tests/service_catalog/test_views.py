@@ -330,3 +330,38 @@ def test_ledger_flags_recipients_nearing_their_yearly_cap(rep_client, account, r
     flagged = {row["name"]: row["nearing_cap"] for row in response.context["rows"]}
     assert flagged == {"Lena Novak": True, "Far Below": False}
     assert response.content.count(b'data-testid="nearing-cap"') == 1
+
+
+def test_grant_form_links_a_deal_from_the_opportunity_page(client, stages):
+    rep = factories.RepFactory()
+    client.force_login(rep)
+    account = factories.AccountFactory(owner=rep)
+    recipient = factories.person_at(account)
+    deal = factories.OpportunityFactory(account=account, owner=rep)
+    item = factories.ServiceItemFactory(unit_cost=Decimal("10"))
+    page = client.get(reverse("service_catalog:grant-create"), {"account": account.pk, "opportunity": deal.pk})
+    assert page.context["form"].initial["opportunity"] == str(deal.pk)
+    response = client.post(
+        reverse("service_catalog:grant-create"),
+        {"item": item.pk, "quantity": 1, "account": account.pk, "recipient": recipient.pk, "opportunity": deal.pk,
+         "reason": "relationship"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert Grant.objects.get().opportunity == deal
+
+
+def test_grant_form_refuses_another_reps_deal(client, stages):
+    rep = factories.RepFactory()
+    client.force_login(rep)
+    account = factories.AccountFactory(owner=rep)
+    recipient = factories.person_at(account)
+    foreign = factories.OpportunityFactory()
+    item = factories.ServiceItemFactory(unit_cost=Decimal("10"))
+    response = client.post(
+        reverse("service_catalog:grant-create"),
+        {"item": item.pk, "quantity": 1, "account": account.pk, "recipient": recipient.pk, "opportunity": foreign.pk,
+         "reason": "relationship"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "opportunity" in response.context["form"].errors
+    assert not Grant.objects.exists()
