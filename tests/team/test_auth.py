@@ -92,3 +92,21 @@ def test_health_answers_without_login_in_one_query(client, django_assert_num_que
     with django_assert_num_queries(1):
         response = client.get(reverse("health"))
     assert response.content == b"ok"
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        ("rep", ["service_catalog:allowance", "pipeline:opportunity-board"], ["service_catalog:approval-list"]),
+        ("manager", ["service_catalog:approval-list", "service_catalog:allowance"], ["service_catalog:item-list"]),
+        ("admin", ["service_catalog:item-list", "service_catalog:approval-list"], ["service_catalog:allowance"]),
+    ],
+)
+def test_navigation_shows_what_the_role_can_do(client, db, role, visible, hidden):
+    user = factories.UserFactory(role=role)
+    client.force_login(user)
+    page = client.get(reverse("home")).content.decode()
+    for name in visible:
+        assert f'href="{reverse(name)}"' in page, name
+    for name in hidden:
+        assert f'href="{reverse(name)}"' not in page, name
