@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -31,6 +32,18 @@ class StageQuerySet(models.QuerySet):
         return stages.order_by("order").last()
 
 
+# The default stages (data migration 0002), so that their names are in the translation catalog.
+DEFAULT_STAGE_NAMES = [
+    gettext_noop("Lead"),
+    gettext_noop("Qualified"),
+    gettext_noop("Coach confirmed"),
+    gettext_noop("Proposal"),
+    gettext_noop("Negotiation"),
+    gettext_noop("Won"),
+    gettext_noop("Lost"),
+]
+
+
 class Stage(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
     order = models.PositiveSmallIntegerField(_("order"), unique=True)
@@ -54,7 +67,12 @@ class Stage(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the user's language: the default stages are in the catalog, others as typed."""
+        return gettext(self.name)
 
     @property
     def is_closed(self) -> bool:

@@ -60,3 +60,9 @@ def log_in(page, username: str, password: str = "pw-for-tests") -> None:  # noqa
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(page.base_url + "/")
+
+
+def navigate(page, menu: str, item: str) -> None:
+    """Open a navigation menu and follow one of its links, as a user would."""
+    page.get_by_role("button", name=menu).click()
+    page.locator(".dropdown-menu.show").get_by_role("link", name=item, exact=True).click()

@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from pipeline.models import Opportunity
 from tests import factories
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, navigate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +16,7 @@ def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
     deal = factories.OpportunityFactory(account=account, name="Fleet renewal", stage=stages["Qualified"])
 
     log_in(page, "rita")
-    page.get_by_role("link", name="Pipeline").first.click()
+    navigate(page, "Pipeline", "Board")
     card = page.get_by_test_id(f"deal-{deal.pk}")
     card.get_by_role("button", name="Coach confirmed ▶").click()
     # The refusal arrives through htmx: the same page, no reload, with the reason and the way out.
@@ -31,7 +31,7 @@ def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Lena Novak")).to_be_visible()
 
-    page.get_by_role("link", name="Pipeline").first.click()
+    navigate(page, "Pipeline", "Board")
     page.get_by_test_id(f"deal-{deal.pk}").get_by_role("button", name="Coach confirmed ▶").click()
     expect(page.get_by_test_id("column-coach-confirmed").get_by_text("Fleet renewal")).to_be_visible()
     deal = Opportunity.objects.get(pk=deal.pk)

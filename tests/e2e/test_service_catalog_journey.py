@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from service_catalog import services
 from service_catalog.models import Grant, ServiceItem
 from tests import factories
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, navigate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     factories.person_at(account, contact__first_name="Lena", contact__last_name="Novak")
 
     log_in(page, "ada")
-    page.get_by_role("link", name="Catalog").click()
+    navigate(page, "Extras", "Catalog")
     page.get_by_role("link", name="New item").click()
     page.get_by_label("Name").fill("Business lunch")
     page.get_by_label("Category").select_option(label="Hospitality")
@@ -32,7 +32,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, "rita")
-    page.get_by_role("link", name="What I may give").click()
+    navigate(page, "Extras", "What I may give")
     expect(page.get_by_test_id("month-remaining")).to_contain_text("1,000.00")
     page.get_by_role("link", name="Grant", exact=True).click()
     page.get_by_label("Quantity").fill("2")
@@ -43,7 +43,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     expect(page.get_by_test_id("status")).to_have_text("Approved")
     expect(page.get_by_test_id("amount")).to_contain_text("120.00")
 
-    page.get_by_role("link", name="What I may give").click()
+    navigate(page, "Extras", "What I may give")
     expect(page.get_by_test_id("month-remaining")).to_contain_text("880.00")
     page.get_by_role("link", name="Grant", exact=True).click()
     page.get_by_label("Quantity").fill("6")
@@ -57,7 +57,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
 
     log_in(page, "max")
     expect(page.get_by_test_id("unread-count")).to_have_text("1")
-    page.get_by_role("link", name="Approvals").click()
+    navigate(page, "Extras", "Approvals")
     row = page.get_by_test_id("approval")
     expect(row).to_contain_text("360.00")
     row.get_by_label("Note").fill("Fine, they had a rough quarter")
@@ -65,7 +65,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     # htmx swapped the row in place: the decision shows without a page load.
     expect(page.get_by_test_id("approval").get_by_test_id("status")).to_have_text("Approved")
 
-    page.get_by_role("link", name="Ledger").click()
+    navigate(page, "Extras", "Ledger")
     expect(page.get_by_role("row", name="Kestrel Capital")).to_contain_text("480.00")
 
     assert ServiceItem.objects.get().name == "Business lunch"
