@@ -242,7 +242,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     closed_q = Q(status__in=[Opportunity.Status.WON, Opportunity.Status.LOST]) & _in_period("closed_at", start, end)
     won, lost = Q(status=Opportunity.Status.WON), Q(status=Opportunity.Status.LOST)
     coached, uncoached = Q(had_coach_at_close=True), Q(had_coach_at_close=False)
-    # × 0.01 rather than / 100: SQLite keeps whole-number amounts as integers and would divide as such.
+    # Times 0.01 rather than / 100: SQLite keeps whole-number amounts as integers and would divide as such.
     weighted = ExpressionWrapper(F("amount") * F("stage__probability") * Value(Decimal("0.01")), output_field=MONEY)
     by_stage = {
         row["stage"]: row
