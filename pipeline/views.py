@@ -190,11 +190,13 @@ def _dashboard_charts(summary: dict) -> dict:
             for index, row in enumerate(funnel)
         ],
         "win": [
-            {"label": label, "group": group, "flag": flag, "x": x, "height": round(96 * (group["rate"] or 0), 1)}
+            # Bars grow up from y=110; the rate sits just above the bar.
+            {"label": label, "group": group, "flag": flag, "x": x, "height": height, "label_y": round(106 - height, 1)}
             for label, group, flag, x in (
                 (_("With a coach"), win["with_coach"], "true", 60),
                 (_("Without a coach"), win["without_coach"], "false", 180),
             )
+            for height in [round(96 * (group["rate"] or 0), 1)]
         ],
         "health": [
             ("active", _("Active coaches"), summary["coach_health"]["active"]),
