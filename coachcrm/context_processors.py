@@ -11,6 +11,7 @@ MENU = [
     (None, _("Home"), "home", EVERYONE),
     (None, _("Accounts"), "accounts:account-list", EVERYONE),
     (None, _("Contacts"), "accounts:contact-list", EVERYONE),
+    (None, _("Dashboard"), "pipeline:dashboard", EVERYONE),
     (_("Pipeline"), _("Board"), "pipeline:opportunity-board", EVERYONE),
     (_("Pipeline"), _("Opportunities"), "pipeline:opportunity-list", EVERYONE),
     (_("Pipeline"), _("Needs a coach"), "pipeline:opportunity-held-back", EVERYONE),

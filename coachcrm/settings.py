@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coachcrm.context_processors.crm",
             ],
+            # coachcrm is not an installed app, so its tag library is named here.
+            "libraries": {"crm": "coachcrm.templatetags.crm"},
         },
     },
 ]

@@ -8,6 +8,7 @@ from accounts.selectors import account_get_for_user, contact_get_for_user, histo
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors, services
+from coaches.filters import CoachFilter
 from coaches.forms import (
     CoachForm,
     CoachStatusForm,
@@ -19,8 +20,9 @@ from coaches.forms import (
 
 
 def coach_list(request):
-    page = paginate(request, selectors.coach_list(user=request.user))
-    return render(request, "coaches/coach_list.html", {"page": page})
+    filterset = CoachFilter(request.GET, queryset=selectors.coach_list(user=request.user))
+    page = paginate(request, filterset.qs)
+    return render(request, "coaches/coach_list.html", {"page": page, "filter": filterset})
 
 
 def coach_detail(request, pk):

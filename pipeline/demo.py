@@ -76,3 +76,68 @@ def seed(*, users: dict, today: datetime.date) -> int:
             )
         created += 1
     return created
+
+
+# (coached, won, lost): closed deals of the last weeks, for the dashboard's win-rate comparison.
+CLOSED_HISTORY = [(True, 15, 9), (False, 6, 14)]
+
+
+def seed_closed_history(*, users: dict, today: datetime.date) -> int:
+    """Deals won and lost over the last seven weeks with their stage moves; existing ones are left as they are."""
+    stages = {stage.name: stage for stage in Stage.objects.all()}
+    path = [stages[name] for name in ("Lead", "Qualified", "Coach confirmed", "Proposal") if name in stages]
+    won = Stage.objects.filter(is_won=True).first()
+    lost = Stage.objects.filter(is_lost=True).first()
+    coached = set(Coach.objects.active().values_list("account_id", flat=True))
+    accounts = list(Account.objects.filter(owner__in=[users["alice"], users["bob"]]).order_by("pk"))
+    lines = list(ProductLine.objects.order_by("name"))
+    now = timezone.now()
+    created = 0
+    for has_coach, wins, losses in CLOSED_HISTORY:
+        pool = [a for a in accounts if (a.pk in coached) == has_coach]
+        for index in range(wins + losses):
+            account, is_won = pool[index % len(pool)], index < wins
+            name = f"{'Coached' if has_coach else 'Uncoached'} deal {index + 1}"
+            if not pool or Opportunity.objects.filter(account=account, name=name).exists():
+                continue
+            closed_at = now - datetime.timedelta(days=2 + (index * 5) % 48, hours=index)
+            started = closed_at - datetime.timedelta(days=30 + (index * 7) % 40)
+            end = won if is_won else lost
+            deal = Opportunity.objects.create(
+                account=account,
+                name=name,
+                product_line=lines[index % len(lines)],
+                amount=Decimal(8000 + (index * 4100) % 60000),
+                stage=end,
+                owner=account.owner,
+                status="won" if is_won else "lost",
+                closed_at=closed_at,
+                had_coach_at_close=has_coach,
+                stage_entered_at=closed_at,
+                created_at=started,
+            )
+            # Coached deals walk the whole path; uncoached ones stop before the gate (or were let past it).
+            steps = path if has_coach or is_won else path[:2]
+            moments = [started + (closed_at - started) * step / len(steps) for step in range(len(steps))]
+            previous = None
+            for stage, moment in zip(steps, moments, strict=True):
+                kind = (
+                    "override"
+                    if (stage.requires_coach and not has_coach and previous and not previous.requires_coach)
+                    else "advance"
+                )
+                StageChange.objects.create(
+                    opportunity=deal,
+                    from_stage=previous,
+                    to_stage=stage,
+                    by=deal.owner,
+                    kind=kind,
+                    at=moment,
+                    reason="Board sponsor known." if kind == "override" else "",
+                )
+                previous = stage
+            StageChange.objects.create(
+                opportunity=deal, from_stage=previous, to_stage=end, by=deal.owner, kind="advance", at=closed_at
+            )
+            created += 1
+    return created

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, ProductLine
+from accounts.models import Account, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
 from pipeline.models import Opportunity, Stage
 from team.models import User
@@ -56,3 +56,57 @@ class OpportunityOverrideForm(CrmForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = Stage.objects.filter(requires_coach=True) | Stage.objects.filter(is_won=True)
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters; `filters()` gives what `dashboard_summary` takes."""
+
+    start = forms.DateField(label=_("From"), widget=DateInput(), required=False)
+    end = forms.DateField(label=_("To"), widget=DateInput(), required=False)
+    who = forms.ChoiceField(label=_("Rep or team"), required=False)
+    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.all(), required=False)
+    product_line = forms.ModelChoiceField(label=_("Product line"), queryset=ProductLine.objects.all(), required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = {}
+        if user.is_rep:
+            del self.fields["who"]
+        else:
+            # One query for the people the user may pick: a manager his team, an admin every rep and manager.
+            users = User.objects.team_of(user) if user.is_manager else User.objects.filter(role__in=["rep", "manager"])
+            self.people = {person.pk: person for person in users.order_by("first_name", "last_name", "username")}
+            choices = [("", _("My whole team") if user.is_manager else _("Everyone"))]
+            if user.is_admin:
+                choices += [
+                    (f"team:{p.pk}", _("Team of %(name)s") % {"name": p}) for p in self.people.values() if p.is_manager
+                ]
+            choices += [(f"user:{p.pk}", str(p)) for p in self.people.values()]
+            self.fields["who"].choices = choices
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            self.add_error(
+                "end",
+                _("The period ends before it starts: pick an end date on or after %(start)s.")
+                % {"start": data["start"]},
+            )
+        return data
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        kind, _sep, pk = data.get("who", "").partition(":")
+        person = self.people.get(int(pk)) if pk else None
+        return {
+            "start": data.get("start"),
+            "end": data.get("end"),
+            "owner": person if kind == "user" else None,
+            "manager": person if kind == "team" else None,
+            "region": data.get("region"),
+            "product_line": data.get("product_line"),
+        }

@@ -13,4 +13,6 @@ urlpatterns = [
     path("opportunities/<int:pk>/edit/", views.opportunity_update, name="opportunity-update"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity-move"),
     path("opportunities/<int:pk>/override/", views.opportunity_override, name="opportunity-override"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/export/", views.dashboard_export, name="dashboard-export"),
 ]

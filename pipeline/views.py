@@ -1,17 +1,28 @@
+import csv
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.selectors import account_get_for_user, history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from pipeline import selectors, services
+from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
-from pipeline.forms import OpportunityForm, OpportunityMoveForm, OpportunityOverrideForm, opportunity_form_initial
+from pipeline.forms import (
+    DashboardFilterForm,
+    OpportunityForm,
+    OpportunityMoveForm,
+    OpportunityOverrideForm,
+    opportunity_form_initial,
+)
 
 
 def _board_context(user, *, errors=None) -> dict:
@@ -127,3 +138,153 @@ def opportunity_override(request, pk):
             messages.success(request, _("%(name)s let past the gate.") % {"name": opportunity})
             return redirect(opportunity)
     return render(request, "pipeline/opportunity_override.html", {"form": form, "opportunity": opportunity})
+
+
+def _dashboard(request) -> tuple[DashboardFilterForm, dict | None]:
+    start, end = quarter_of(timezone.localdate())
+    data = {"start": start.isoformat(), "end": end.isoformat(), **request.GET.dict()}
+    form = DashboardFilterForm(data, user=request.user)
+    return form, dashboard_summary(user=request.user, filters=form.filters()) if form.is_valid() else None
+
+
+def _dashboard_links(summary: dict) -> dict:
+    """The query strings that make the opportunity and coach lists count what a figure counts."""
+    scope, period = summary["scope"], summary["period"]
+
+    def encode(params):
+        return urlencode({key: value for key, value in params.items() if value is not None})
+
+    return {
+        "deals": encode(
+            {
+                "team": scope["manager_id"],
+                "owner": scope["owner_id"],
+                "region": scope["region_id"],
+                "product_line": scope["product_line_id"],
+            }
+        ),
+        "coaches": encode({"team": scope["manager_id"], "holder": scope["owner_id"], "region": scope["region_id"]}),
+        "closed": encode({"closed_from": period["start"], "closed_to": period["end"]}),
+        "moved": encode({"moved_from": period["start"], "moved_to": period["end"]}),
+    }
+
+
+ROW = 24  # height of one stage row in the dashboard's SVG charts
+
+
+def _dashboard_charts(summary: dict) -> dict:
+    """Bar geometry for the dashboard's SVG charts (the template only draws): a few stage rows, not deals."""
+    funnel, win = summary["funnel"], summary["win_rate"]
+    most = max([row["count"] for row in funnel], default=0) or 1
+    longest = max([row["median_days"] or 0 for row in funnel], default=0) or 1
+    return {
+        "height": ROW * len(funnel),
+        "funnel": [
+            # Centred on x=200, at most 190 wide: a funnel.
+            {"row": row, "y": ROW * index, "x": round(200 - width / 2, 1), "width": width}
+            for index, row in enumerate(funnel)
+            for width in [round(190 * row["count"] / most, 1)]
+        ],
+        "days": [
+            {"row": row, "y": ROW * index, "width": round(160 * (row["median_days"] or 0) / longest, 1)}
+            for index, row in enumerate(funnel)
+        ],
+        "win": [
+            # Bars grow up from y=110; the rate sits just above the bar.
+            {"label": label, "group": group, "flag": flag, "x": x, "height": height, "label_y": round(106 - height, 1)}
+            for label, group, flag, x in (
+                (_("With a coach"), win["with_coach"], "true", 60),
+                (_("Without a coach"), win["without_coach"], "false", 180),
+            )
+            for height in [round(96 * (group["rate"] or 0), 1)]
+        ],
+        "health": [
+            ("active", _("Active coaches"), summary["coach_health"]["active"]),
+            ("single_threaded", _("Single-threaded"), summary["coach_health"]["single_threaded"]),
+            ("stale", _("Stale"), summary["coach_health"]["stale"]),
+            ("at_risk", _("At risk"), summary["coach_health"]["at_risk"]),
+        ],
+    }
+
+
+@require_safe
+def dashboard(request):
+    form, summary = _dashboard(request)
+    context = {"form": form, "summary": summary}
+    if summary is not None:
+        context |= {
+            "links": _dashboard_links(summary),
+            "charts": _dashboard_charts(summary),
+            "export_query": request.GET.urlencode(),
+        }
+    return render(request, "pipeline/dashboard.html", context)
+
+
+@require_safe
+def dashboard_export(request):
+    """The dashboard's tables as one CSV file, a section per table."""
+    form, summary = _dashboard(request)
+    if summary is None:
+        return HttpResponseBadRequest(" ".join(str(e) for errors in form.errors.values() for e in errors))
+    period = summary["period"]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{period["start"]}-{period["end"]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_("Period"), period["start"], period["end"]])
+    writer.writerow([])
+    writer.writerow(
+        [
+            _("Stage"),
+            _("Open deals"),
+            _("Amount"),
+            _("Weighted amount"),
+            _("With a coach"),
+            _("Coach coverage"),
+            _("Entered in period"),
+            _("Moved on"),
+            _("Dropped"),
+            _("Conversion"),
+            _("Drop-off"),
+            _("Left the stage"),
+            _("Sent back"),
+            _("Median days in stage"),
+            _("Median age of open deals (days)"),
+        ]
+    )
+    for row in summary["funnel"]:
+        writer.writerow(
+            [
+                row["name"],
+                row["count"],
+                row["amount"],
+                row["weighted_amount"],
+                row["covered"],
+                row["coverage"],
+                row["entered"],
+                row["advanced"],
+                row["dropped"],
+                row["conversion"],
+                row["drop_off"],
+                row["exits"],
+                row["sent_back"],
+                row["median_days"],
+                row["median_age_days"],
+            ]
+        )
+    win = summary["win_rate"]
+    writer.writerow([])
+    writer.writerow([_("Closed in period"), _("Won"), _("Lost"), _("Win rate"), _("Won amount")])
+    for label, group in ((_("With a coach"), win["with_coach"]), (_("Without a coach"), win["without_coach"])):
+        writer.writerow([label, group["won"], group["lost"], group["rate"], group["won_amount"]])
+    writer.writerow([_("Uplift"), win["uplift"] if win["enough_data"] else _("too few closed deals")])
+    writer.writerow([])
+    held = summary["held_back"]
+    writer.writerow([_("Held back"), held["count"], held["amount"]])
+    writer.writerow([_("Opportunity"), _("Account"), _("Owner"), _("Stage"), _("Amount"), _("Held back since")])
+    for deal in held["oldest"]:
+        writer.writerow([deal["name"], deal["account"], deal["owner"], deal["stage"], deal["amount"], deal["since"]])
+    writer.writerow([])
+    health = summary["coach_health"]
+    writer.writerow([_("Active coaches"), _("Single-threaded"), _("Stale"), _("At risk")])
+    writer.writerow([health["active"], health["single_threaded"], health["stale"], health["at_risk"]])
+    return response

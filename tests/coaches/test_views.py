@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -153,3 +155,25 @@ def test_holder_pages_add_make_primary_and_remove(rep_client, rep, other_rep, co
 def test_holder_add_form_error(rep_client, rep, coach):
     response = rep_client.post(reverse("coaches:holder-create", args=[coach.pk]), {"user": rep.pk}, follow=True)
     assert b"Choose an active user" in response.content
+
+
+def test_coach_list_health_filters_match_the_dashboard(manager_client, manager, rep, other_rep):
+    from django.utils import timezone
+
+    from pipeline.dashboard import dashboard_summary
+
+    today = timezone.localdate()
+    factories.CoachFactory(holder=rep, last_interaction_on=today, at_risk=True)
+    shared = factories.CoachFactory(holder=rep, last_interaction_on=today)
+    factories.HolderFactory(coach=shared, user=manager)
+    factories.CoachFactory(holder=rep, established_on=today - datetime.timedelta(days=300))
+    factories.CoachFactory(holder=rep, status="lapsed")
+    factories.CoachFactory(holder=other_rep, at_risk=True)
+    health = dashboard_summary(user=manager, filters={})["coach_health"]
+    assert health == {"active": 3, "single_threaded": 2, "stale": 1, "at_risk": 1}
+    for key, expected in health.items():
+        response = manager_client.get(reverse("coaches:coach-list"), {"health": key, "team": manager.pk})
+        assert response.context["page"].paginator.count == expected, key
+    held = manager_client.get(reverse("coaches:coach-list"), {"holder": manager.pk})
+    assert [c.pk for c in held.context["page"]] == [shared.pk]
+    assert b'data-testid="drilldown"' in held.content

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from pipeline.models import Opportunity
 from tests import factories
@@ -198,3 +199,156 @@ def test_override_page_refuses_a_rep_and_a_missing_reason(client, rep, manager, 
     assert response.context["form"].errors["reason"]
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"]
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+DASHBOARD = "/pipeline/dashboard/"
+
+
+def _team_pipeline(rep, stages, rows: int) -> None:
+    """`rows` deals in bulk (open across the stages, some closed this quarter), each with its move in."""
+    from pipeline.models import Opportunity, StageChange
+
+    account = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=account)
+    product_line = factories.ProductLineFactory()
+    now = timezone.now()
+    order = list(stages.values())
+    deals = Opportunity.objects.bulk_create(
+        Opportunity(
+            account=account,
+            name=f"Deal {index}",
+            product_line=product_line,
+            amount=1000 + index,
+            stage=order[index % len(order)],
+            owner=rep,
+            status="won"
+            if order[index % len(order)].is_won
+            else "lost"
+            if order[index % len(order)].is_lost
+            else "open",
+            closed_at=now if order[index % len(order)].is_closed else None,
+            had_coach_at_close=index % 2 == 0 if order[index % len(order)].is_closed else None,
+            held_back=index % 7 == 1,
+            held_back_since=now if index % 7 == 1 else None,
+        )
+        for index in range(rows)
+    )
+    StageChange.objects.bulk_create(
+        StageChange(opportunity=deal, from_stage=stages["Lead"], to_stage=deal.stage, at=now, kind="advance")
+        for deal in deals
+    )
+
+
+@pytest.mark.parametrize("rows", [10, 1000])
+def test_dashboard_query_count_is_fixed(manager_client, rep, stages, rows, django_assert_num_queries):
+    _team_pipeline(rep, stages, rows)
+    # session, user, the team for the rep-or-team picker, stages, open-and-closed deals grouped
+    # by stage, moves in, moves out, coach health, the held-back list, the unread badge, the
+    # regions and product lines for the filters. Every figure is an aggregate: looping over
+    # deals (or a query per stage) would grow with the rows.
+    with django_assert_num_queries(12):
+        response = manager_client.get(DASHBOARD)
+    assert response.status_code == 200
+    # Of every seven deals, five are open (Lead … Negotiation) and two closed (Won, Lost).
+    assert response.context["summary"]["totals"]["count"] == sum(1 for index in range(rows) if index % 7 < 5)
+
+
+def test_dashboard_shows_the_teams_funnel_win_rates_and_held_back(manager_client, rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=account)
+    factories.OpportunityFactory(account=account, stage=stages["Proposal"], name="Big one", amount=50000)
+    factories.OpportunityFactory(
+        account=account, stage=stages["Qualified"], held_back=True, held_back_since=timezone.now(), name="Waiting"
+    )
+    response = manager_client.get(DASHBOARD)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count('role="img"') == 3 and "<title" in content
+    assert "Waiting" in content and str(rep) in content
+    assert "Too few closed deals" in content
+    assert f"team={response.wsgi_request.user.pk}" in content
+    assert "Dashboard" in content  # navigation entry
+
+
+def test_dashboard_numbers_match_the_lists_they_link_to(manager_client, manager, rep, other_rep, stages):
+    from pipeline.dashboard import quarter_of
+
+    account = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=account)
+    bare = factories.AccountFactory(owner=rep)
+    for target in (account, bare, bare):
+        deal = factories.OpportunityFactory(account=target, stage=stages["Qualified"])
+        factories.StageChangeFactory(opportunity=deal, from_stage=stages["Lead"], to_stage=stages["Qualified"])
+    factories.OpportunityFactory(
+        account=account, stage=stages["Won"], status="won", closed_at=timezone.now(), had_coach_at_close=True
+    )
+    # Another team's deal on an account the manager's rep holds a coach at: visible in the
+    # list, but not the team's, so the link must leave it out too.
+    factories.OpportunityFactory(account=account, owner=other_rep, stage=stages["Qualified"])
+    summary = manager_client.get(DASHBOARD).context["summary"]
+    start, end = quarter_of(timezone.localdate())
+    team = f"team={manager.pk}"
+    qualified = next(r for r in summary["funnel"] if r["name"] == "Qualified")
+    links = {
+        f"?{team}&status=open&stage={stages['Qualified'].pk}": qualified["count"],
+        f"?{team}&status=open&stage={stages['Qualified'].pk}&has_coach=true": qualified["covered"],
+        f"?{team}&moved_from={start}&moved_to={end}&entered_stage={stages['Qualified'].pk}": qualified["entered"],
+        f"?{team}&closed_from={start}&closed_to={end}&status=won&had_coach=true": summary["win_rate"]["with_coach"][
+            "won"
+        ],
+    }
+    assert list(links.values()) == [3, 1, 3, 1]
+    for query, expected in links.items():
+        response = manager_client.get(reverse("pipeline:opportunity-list") + query)
+        assert response.context["page"].paginator.count == expected, query
+        assert b'data-testid="drilldown"' in response.content
+
+
+def test_a_reps_dashboard_is_limited_to_his_deals(rep_client, rep, other_rep, stages):
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Lead"])
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=other_rep), stage=stages["Lead"])
+    response = rep_client.get(DASHBOARD, {"who": f"user:{other_rep.pk}"})
+    assert response.context["summary"]["totals"]["count"] == 1
+    assert "who" not in response.context["form"].fields
+    assert f"owner={rep.pk}" in response.content.decode()
+    listed = rep_client.get(reverse("pipeline:opportunity-list"), {"owner": rep.pk})
+    assert listed.context["page"].paginator.count == 1
+
+
+def test_dashboard_rejects_an_end_before_the_start(manager_client):
+    response = manager_client.get(DASHBOARD, {"start": "2026-06-30", "end": "2026-04-01"})
+    assert response.status_code == 200 and response.context["summary"] is None
+    assert "ends before it starts" in response.content.decode()
+
+
+def test_a_manager_cannot_pick_another_teams_rep(manager_client, other_rep):
+    response = manager_client.get(DASHBOARD, {"who": f"user:{other_rep.pk}"})
+    assert response.context["summary"] is None
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_an_admin_picks_a_managers_team(admin_client, rep, other_rep, stages):
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Lead"])
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=other_rep), stage=stages["Lead"])
+    assert admin_client.get(DASHBOARD).context["summary"]["totals"]["count"] == 2
+    response = admin_client.get(DASHBOARD, {"who": f"team:{rep.manager_id}"})
+    assert response.context["summary"]["totals"]["count"] == 1
+
+
+def test_dashboard_only_answers_get(manager_client):
+    assert manager_client.post(DASHBOARD).status_code == 405
+    assert manager_client.post(reverse("pipeline:dashboard-export")).status_code == 405
+
+
+def test_dashboard_csv_export(manager_client, rep, stages):
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Proposal"], amount=1234)
+    response = manager_client.get(reverse("pipeline:dashboard-export"), {"start": "2026-01-01", "end": "2026-03-31"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="dashboard-2026-01-01-2026-03-31.csv"' in response["Content-Disposition"]
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "Period,2026-01-01,2026-03-31"
+    assert any(line.startswith("Proposal,1,1234.00,740.40,") for line in lines)
+    bad = manager_client.get(reverse("pipeline:dashboard-export"), {"start": "2026-03-31", "end": "2026-01-01"})
+    assert bad.status_code == 400

@@ -26,6 +26,7 @@ class Command(BaseCommand):
             service_catalog_demo.seed(users=users)
             coaches_demo.seed(users=users, today=today)
             pipeline_demo.seed(users=users, today=today)
+            pipeline_demo.seed_closed_history(users=users, today=today)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")

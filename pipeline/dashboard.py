@@ -1,0 +1,400 @@
+"""The manager's funnel dashboard, computed in the database as plain data.
+
+`dashboard_summary` is the one entry point: the page, its CSV export and the API render what it
+returns. Every figure is an aggregate (conditional counts and sums, grouped by stage); the
+number of queries does not depend on how many deals there are.
+"""
+
+import datetime
+import statistics
+from decimal import Decimal
+
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from coaches.models import Coach, Holder
+from pipeline.models import Opportunity, Stage, StageChange
+from team.models import User
+
+# Fewer closed deals than this in either group and the win-rate comparison means nothing.
+MIN_CLOSED_FOR_RATE = 10
+# The article's figure: a deal with a coach wins 80% more often.
+BENCHMARK_UPLIFT = 0.8
+HELD_BACK_SHOWN = 10
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+
+class Median(Aggregate):
+    """The median of a numeric expression: `percentile_cont` on PostgreSQL, a registered aggregate on SQLite."""
+
+    name = "Median"
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        clone = self.copy()
+        clone.function, clone.template = "crm_median", Aggregate.template
+        return clone.as_sql(compiler, connection, **extra)
+
+
+class SqliteMedian:
+    """SQLite has no median; `pipeline.apps` registers this as `crm_median` on every connection."""
+
+    def __init__(self):
+        self.values = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        # statistics.median averages the two middle values, as percentile_cont(0.5) does.
+        return statistics.median(self.values) if self.values else None
+
+
+class DaysBetween(Func):
+    """Fractional days from the first datetime to the second."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def _parts(self, compiler):
+        start, start_params = compiler.compile(self.source_expressions[0])
+        end, end_params = compiler.compile(self.source_expressions[1])
+        return start, end, (*end_params, *start_params)
+
+    def as_sql(self, compiler, connection, **extra):
+        start, end, params = self._parts(compiler)
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end, params = self._parts(compiler)
+        return f"(julianday({end}) - julianday({start}))", params
+
+
+def quarter_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of the calendar quarter containing `day`."""
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = day.replace(month=first_month, day=1)
+    next_start = (start + datetime.timedelta(days=92)).replace(day=1)
+    return start, next_start - datetime.timedelta(days=1)
+
+
+def _in_period(field: str, start: datetime.date | None, end: datetime.date | None) -> Q:
+    # On the local date, the same lookup the opportunity list's date filters use, so a figure
+    # and the list it links to always agree.
+    q = Q()
+    if start:
+        q &= Q(**{f"{field}__date__gte": start})
+    if end:
+        q &= Q(**{f"{field}__date__lte": end})
+    return q
+
+
+def stage_entries(*, start: datetime.date | None = None, end: datetime.date | None = None) -> QuerySet[StageChange]:
+    """Moves into a stage within the period, annotated with what followed within the period.
+
+    `advanced`: the deal later left that stage forward (a higher open stage, or won);
+    `dropped`: it left backwards (back, sent back) or to lost. Conversion and drop-off read these,
+    and so does the opportunity list when a funnel figure links to it.
+    """
+    later = StageChange.objects.filter(
+        Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")),
+        _in_period("at", None, end),
+        opportunity=OuterRef("opportunity"),
+        from_stage=OuterRef("to_stage"),
+    )
+    forward = Q(to_stage__is_won=True) | Q(to_stage__is_lost=False, to_stage__order__gt=OuterRef("to_stage__order"))
+    backward = Q(to_stage__is_lost=True) | Q(to_stage__is_won=False, to_stage__order__lt=OuterRef("to_stage__order"))
+    return StageChange.objects.filter(_in_period("at", start, end)).annotate(
+        advanced=Exists(later.filter(forward)), dropped=Exists(later.filter(backward))
+    )
+
+
+def stage_exits(*, start: datetime.date | None = None, end: datetime.date | None = None) -> QuerySet[StageChange]:
+    """Moves out of a stage within the period, annotated with `days` spent in it (since the move in)."""
+    entered = (
+        StageChange.objects.filter(
+            Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), pk__lt=OuterRef("pk")),
+            opportunity=OuterRef("opportunity"),
+            to_stage=OuterRef("from_stage"),
+        )
+        .order_by("-at", "-pk")
+        .values("at")[:1]
+    )
+    # A deal imported without its first move counts from its creation.
+    entered_at = Coalesce(Subquery(entered, output_field=DateTimeField()), F("opportunity__created_at"))
+    return StageChange.objects.filter(_in_period("at", start, end), from_stage__isnull=False).annotate(
+        days=DaysBetween(entered_at, F("at"))
+    )
+
+
+def _scope(*, user: User, filters: dict) -> tuple[Q, Q]:
+    """The deals and the coaches the dashboard counts, as filters on Opportunity and on Coach."""
+    deals, coaches = Q(), Q()
+    if user.is_rep:
+        owner, manager = user, None
+    else:
+        owner = filters.get("owner")
+        manager = filters.get("manager") if user.is_admin else user
+    if owner is not None:
+        deals &= Q(owner=owner)
+        coaches &= Q(pk__in=Holder.objects.filter(user=owner).values("coach_id"))
+    if manager is not None:
+        team = User.objects.team_of(manager)
+        deals &= Q(owner__in=team)
+        coaches &= Q(pk__in=Holder.objects.filter(user__in=team).values("coach_id"))
+    if region := filters.get("region"):
+        deals &= Q(account__region=region)
+        coaches &= Q(account__region=region)
+    if product_line := filters.get("product_line"):
+        # Coaches belong to an account, not to a product line: coach health ignores this filter.
+        deals &= Q(product_line=product_line)
+    return deals, coaches
+
+
+def _ratio(part, whole) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _days(value) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def _rate(won: int, lost: int, won_amount) -> dict:
+    closed = won + lost
+    return {"won": won, "lost": lost, "closed": closed, "rate": _ratio(won, closed), "won_amount": _money(won_amount)}
+
+
+def dashboard_summary(*, user: User, filters: dict) -> dict:
+    """The whole dashboard for the user's scope and filters, as plain data; a fixed 6 queries.
+
+    `filters` (all optional): `start`, `end` (dates; default this quarter), `owner` (a User: one
+    rep; ignored for reps, who always see their own deals), `manager` (a User: his team; admins
+    only, a manager always sees his own team), `region` (Region), `product_line` (ProductLine).
+
+    Returns::
+
+        {
+          "period": {"start": date, "end": date},
+          "scope": {"owner_id", "manager_id", "region_id", "product_line_id"},   # ids or None
+          "funnel": [  # one row per open stage, in stage order
+            {"stage_id", "name", "order", "probability", "requires_coach",
+             # open deals now in the stage (a snapshot; the period does not apply)
+             "count", "amount", "weighted_amount",        # Decimal amounts
+             "covered", "coverage",                       # deals whose account has an active coach now; share
+             "median_age_days",                           # how long the open deals have been there
+             # moves within the period (from StageChange rows)
+             "entered", "advanced", "dropped",            # deals that entered; of them, left forward / back or lost
+             "conversion", "drop_off",                    # advanced / entered, dropped / entered
+             "exits", "sent_back", "sent_back_rate",      # deals that left the stage; of them, sent back automatically
+             "median_days"},                              # median days in the stage, over the moves out
+          ],
+          "totals": {"count", "amount", "weighted_amount", "covered", "coverage"},
+          "win_rate": {
+            "with_coach": {"won", "lost", "closed", "rate", "won_amount"},     # had an active coach at close
+            "without_coach": {...},                                             # had none
+            "uplift": float | None,      # rate_with / rate_without - 1; None unless `enough_data`
+            "enough_data": bool,         # both groups have at least `min_closed` closed deals
+            "min_closed": 10, "benchmark": 0.8,
+          },
+          "held_back": {"count", "amount", "oldest": [
+             {"id", "name", "account", "owner", "owner_id", "stage", "amount", "since"}]},   # oldest first
+          "coach_health": {"active", "single_threaded", "stale", "at_risk"},
+        }
+
+    Ratios are floats between 0 and 1 (None when there is nothing to divide by); days are floats.
+    Closed deals count when closed in the period; those with an unknown coach state at close
+    (`had_coach_at_close` empty, e.g. imported) are in neither win-rate group.
+    """
+    default_start, default_end = quarter_of(timezone.localdate())
+    start, end = filters.get("start") or default_start, filters.get("end") or default_end
+    deal_scope, coach_scope = _scope(user=user, filters=filters)
+    deals = Opportunity.objects.filter(deal_scope)
+    now = timezone.now()
+
+    stages = list(Stage.objects.open())
+
+    # One grouped query for today's open deals per stage and the deals closed in the period.
+    open_q = Q(status=Opportunity.Status.OPEN)
+    closed_q = Q(status__in=[Opportunity.Status.WON, Opportunity.Status.LOST]) & _in_period("closed_at", start, end)
+    won, lost = Q(status=Opportunity.Status.WON), Q(status=Opportunity.Status.LOST)
+    coached, uncoached = Q(had_coach_at_close=True), Q(had_coach_at_close=False)
+    # Times 0.01 rather than / 100: SQLite keeps whole-number amounts as integers and would divide as such.
+    weighted = ExpressionWrapper(F("amount") * F("stage__probability") * Value(Decimal("0.01")), output_field=MONEY)
+    by_stage = {
+        row["stage"]: row
+        for row in deals.with_coach_flag()
+        .filter(open_q | closed_q)
+        .values("stage")
+        .annotate(
+            count=Count("pk", filter=open_q),
+            # Not named "amount": F("amount") in `weighted` must mean the field.
+            open_amount=Sum("amount", filter=open_q),
+            open_weighted=Sum(weighted, filter=open_q),
+            covered=Count("pk", filter=open_q & Q(has_coach=True)),
+            held_count=Count("pk", filter=open_q & Q(held_back=True)),
+            held_amount=Sum("amount", filter=open_q & Q(held_back=True)),
+            median_age=Median(
+                DaysBetween(F("stage_entered_at"), Value(now, output_field=DateTimeField())), filter=open_q
+            ),
+            won_with=Count("pk", filter=closed_q & won & coached),
+            lost_with=Count("pk", filter=closed_q & lost & coached),
+            won_without=Count("pk", filter=closed_q & won & uncoached),
+            lost_without=Count("pk", filter=closed_q & lost & uncoached),
+            won_with_amount=Sum("amount", filter=closed_q & won & coached),
+            won_without_amount=Sum("amount", filter=closed_q & won & uncoached),
+        )
+        .order_by()
+    }
+
+    in_scope = Q(opportunity__in=deals.values("pk"))
+    entries = {
+        row["to_stage"]: row
+        for row in stage_entries(start=start, end=end)
+        .filter(in_scope, to_stage__in=[s.pk for s in stages])
+        .values("to_stage")
+        .annotate(
+            entered=Count("opportunity", distinct=True),
+            advanced_n=Count("opportunity", distinct=True, filter=Q(advanced=True)),
+            dropped_n=Count("opportunity", distinct=True, filter=Q(dropped=True, advanced=False)),
+        )
+        .order_by()
+    }
+    exits = {
+        row["from_stage"]: row
+        for row in stage_exits(start=start, end=end)
+        .filter(in_scope, from_stage__in=[s.pk for s in stages])
+        .values("from_stage")
+        .annotate(
+            exits=Count("opportunity", distinct=True),
+            sent_back=Count("opportunity", distinct=True, filter=Q(kind=StageChange.Kind.SENT_BACK)),
+            median_days=Median("days"),
+        )
+        .order_by()
+    }
+
+    funnel = []
+    for stage in stages:
+        snap, moved_in, moved_out = by_stage.get(stage.pk, {}), entries.get(stage.pk, {}), exits.get(stage.pk, {})
+        count, entered, out = snap.get("count", 0), moved_in.get("entered", 0), moved_out.get("exits", 0)
+        funnel.append(
+            {
+                "stage_id": stage.pk,
+                "name": stage.name,
+                "order": stage.order,
+                "probability": stage.probability,
+                "requires_coach": stage.requires_coach,
+                "count": count,
+                "amount": _money(snap.get("open_amount")),
+                "weighted_amount": _money(snap.get("open_weighted")),
+                "covered": snap.get("covered", 0),
+                "coverage": _ratio(snap.get("covered", 0), count),
+                "median_age_days": _days(snap.get("median_age")),
+                "entered": entered,
+                "advanced": moved_in.get("advanced_n", 0),
+                "dropped": moved_in.get("dropped_n", 0),
+                "conversion": _ratio(moved_in.get("advanced_n", 0), entered),
+                "drop_off": _ratio(moved_in.get("dropped_n", 0), entered),
+                "exits": out,
+                "sent_back": moved_out.get("sent_back", 0),
+                "sent_back_rate": _ratio(moved_out.get("sent_back", 0), out),
+                "median_days": _days(moved_out.get("median_days")),
+            }
+        )
+
+    # Summing a handful of per-stage rows, not deals.
+    rows = by_stage.values()
+    totals = {key: sum(row[key] or 0 for row in rows) for key in ("count", "covered", "held_count")}
+    money = {key: _money(sum(row[key] or 0 for row in rows)) for key in ("open_amount", "open_weighted", "held_amount")}
+    closed = {key: sum(row[key] for row in rows) for key in ("won_with", "lost_with", "won_without", "lost_without")}
+    with_coach = _rate(closed["won_with"], closed["lost_with"], sum(row["won_with_amount"] or 0 for row in rows))
+    without_coach = _rate(
+        closed["won_without"], closed["lost_without"], sum(row["won_without_amount"] or 0 for row in rows)
+    )
+    enough = with_coach["closed"] >= MIN_CLOSED_FOR_RATE and without_coach["closed"] >= MIN_CLOSED_FOR_RATE
+    uplift = None
+    if enough and without_coach["rate"]:
+        uplift = round(with_coach["rate"] / without_coach["rate"] - 1, 4)
+
+    oldest = (
+        deals.held_back()
+        .select_related("account", "owner", "stage")
+        .order_by("held_back_since", "pk")[:HELD_BACK_SHOWN]
+    )
+
+    coaches = Coach.objects.filter(coach_scope)
+    stale_ids = Coach.objects.stale().values("pk")
+    single_ids = Coach.objects.single_threaded().values("pk")
+    health = coaches.aggregate(
+        active=Count("pk", filter=Q(status=Coach.Status.ACTIVE)),
+        single_threaded=Count("pk", filter=Q(pk__in=single_ids)),
+        stale=Count("pk", filter=Q(pk__in=stale_ids)),
+        at_risk=Count("pk", filter=Q(status=Coach.Status.ACTIVE, at_risk=True)),
+    )
+
+    return {
+        "period": {"start": start, "end": end},
+        "scope": {
+            "owner_id": user.pk if user.is_rep else getattr(filters.get("owner"), "pk", None),
+            "manager_id": user.pk if user.is_manager else getattr(filters.get("manager"), "pk", None),
+            "region_id": getattr(filters.get("region"), "pk", None),
+            "product_line_id": getattr(filters.get("product_line"), "pk", None),
+        },
+        "funnel": funnel,
+        "totals": {
+            "count": totals["count"],
+            "amount": money["open_amount"],
+            "weighted_amount": money["open_weighted"],
+            "covered": totals["covered"],
+            "coverage": _ratio(totals["covered"], totals["count"]),
+        },
+        "win_rate": {
+            "with_coach": with_coach,
+            "without_coach": without_coach,
+            "uplift": uplift,
+            "enough_data": enough,
+            "min_closed": MIN_CLOSED_FOR_RATE,
+            "benchmark": BENCHMARK_UPLIFT,
+        },
+        "held_back": {
+            "count": totals["held_count"],
+            "amount": money["held_amount"],
+            "oldest": [
+                {
+                    "id": deal.pk,
+                    "name": deal.name,
+                    "account": deal.account.name,
+                    "owner": str(deal.owner),
+                    "owner_id": deal.owner_id,
+                    "stage": deal.stage.name,
+                    "amount": deal.amount,
+                    "since": deal.held_back_since,
+                }
+                for deal in oldest
+            ],
+        },
+        "coach_health": health,
+    }
