@@ -33,6 +33,14 @@ def account_default_owner(*, by: User) -> User:
     return by
 
 
+def account_owner_check(*, by: User, owner: User) -> User:
+    """The owner a manager or admin names must be an active user he may assign to."""
+    allowed = User.objects.active() if by.is_admin else User.objects.active().team_of(by)
+    if not allowed.filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": _("%(name)s cannot own accounts you assign.") % {"name": owner}})
+    return owner
+
+
 @transaction.atomic
 def account_create(
     *,
@@ -49,7 +57,10 @@ def account_create(
     name = name.strip()
     normalized = account_name_check(name=name)
     # A rep always creates his own accounts; a manager or admin may name the owner.
-    account_owner = owner if owner is not None and not by.is_rep else account_default_owner(by=by)
+    if owner is not None and not by.is_rep:
+        account_owner = account_owner_check(by=by, owner=owner)
+    else:
+        account_owner = account_default_owner(by=by)
     account = Account(
         name=name,
         normalized_name=normalized,
@@ -80,6 +91,8 @@ def account_update(*, account: Account, by: User, **fields) -> Account:
         account.normalized_name = account_name_check(name=fields["name"], exclude_pk=account.pk)
     if "owner" in fields and by.is_rep:
         fields.pop("owner")
+    elif fields.get("owner") is not None and fields["owner"].pk != account.owner_id:
+        account_owner_check(by=by, owner=fields["owner"])
     for field, value in fields.items():
         setattr(account, field, value)
     account.save()

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularSwaggerView
 
+from coachcrm.api import SchemaView, api_urls
 from team import views as team_views
 
 urlpatterns = [
@@ -12,4 +14,7 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_urls(), "api"))),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
