@@ -6,32 +6,23 @@ and write through the app's services; a service's `ValidationError` becomes a 40
 for the codes in `CONFLICT_CODES`) in the one error format `{"code", "detail", "fields"}`.
 """
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.urls import path
+from django.urls import path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import api_view, schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
-from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Service refusals that mean "the request is fine but the record's state forbids it".
 CONFLICT_CODES = {"coach_required"}
-
-
-class LoginNotRequired:
-    """API views authenticate themselves (token or session) and answer 401 instead of redirecting to the login page."""
-
-    @classmethod
-    def as_view(cls, *args, **kwargs):
-        return login_not_required(super().as_view(*args, **kwargs))
 
 
 class CrmPagination(PageNumberPagination):
@@ -80,7 +71,7 @@ def _first_code(codes, default: str) -> str:
 def _service_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     """A service's refusal as a DRF error with the same messages and fields."""
     if hasattr(exc, "error_dict"):
-        detail = {("non_field_errors" if f == "__all__" else f): e.messages for f, e in exc.message_dict.items()}
+        detail = {("non_field_errors" if f == "__all__" else f): m for f, m in exc.message_dict.items()}
         codes = [e.code for errors in exc.error_dict.values() for e in errors]
     else:
         detail = exc.messages
@@ -137,11 +128,10 @@ class CrmAutoSchema(AutoSchema):
 # --- Base views ------------------------------------------------------------------------------
 
 
-class CrmViewSet(LoginNotRequired, viewsets.GenericViewSet):
+class CrmViewSet(viewsets.GenericViewSet):
     """Base of every resource. Subclasses call services in `perform_create` / `perform_update`."""
 
     pagination_class = CrmPagination
-    lookup_value_regex = "[0-9]+"
     schema = CrmAutoSchema()
 
     def created(self, instance, serializer_class=None) -> Response:
@@ -149,24 +139,15 @@ class CrmViewSet(LoginNotRequired, viewsets.GenericViewSet):
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
-class CrmAPIView(LoginNotRequired, APIView):
+class CrmAPIView(APIView):
     schema = CrmAutoSchema()
 
 
 # --- URLs -----------------------------------------------------------------------------------
 
 
-class CrmAPIRootView(LoginNotRequired, APIRootView):
-    pass
-
-
 class CrmRouter(DefaultRouter):
-    APIRootView = CrmAPIRootView
     include_format_suffixes = False
-
-
-class SchemaView(LoginNotRequired, SpectacularAPIView):
-    """The OpenAPI schema, for integrators with a token as well as for the docs page."""
 
 
 def api_urls() -> list:
@@ -179,4 +160,15 @@ def api_urls() -> list:
     router.register("accounts", AccountViewSet, basename="account")
     router.register("contacts", ContactViewSet, basename="contact")
     router.register("users", UserViewSet, basename="user")
-    return [path("auth/token/", TokenView.as_view(), name="auth-token"), *router.urls]
+    return [
+        path("auth/token/", TokenView.as_view(), name="auth-token"),
+        *router.urls,
+        # Anything else under the API is a JSON 404, not the site's HTML page.
+        re_path(r"^.+$", not_found),
+    ]
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@schema(None)
+def not_found(request):
+    raise exceptions.NotFound()

@@ -72,7 +72,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         return self.update(request, pk=pk, partial=True)
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path="token", permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["delete"], url_path="token", url_name="token", permission_classes=[IsAuthenticated])
     def revoke_token(self, request, pk=None):
         """Revoke the user's API token: admins anyone's, others only their own."""
         user = self.get_object()
