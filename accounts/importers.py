@@ -64,6 +64,7 @@ def _changes(instance, wanted: dict) -> dict:
 class AccountImporter(Importer):
     kind = "accounts"
     label = gettext_lazy("Accounts")
+    list_url_name = "accounts:account-list"
     columns = ("name", "region", "industry", "size_tier", "product_lines", "owner", "notes")
     required = frozenset({"name", "region", "industry"})
     aliases = {"account": "name", "company": "name", "size": "size_tier", "product_line": "product_lines"}
@@ -122,6 +123,7 @@ class AccountImporter(Importer):
 class ContactImporter(Importer):
     kind = "contacts"
     label = gettext_lazy("Contacts with their current position")
+    list_url_name = "accounts:contact-list"
     columns = (
         "email",
         "first_name",

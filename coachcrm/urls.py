@@ -15,6 +15,7 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("imports/", include("csvio.urls")),
     path("api/v1/", include((api_urls(), "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # A page for people: sent to the login page rather than answered 401.

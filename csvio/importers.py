@@ -88,8 +88,11 @@ class Report:
 
 
 class Importer:
+    # Templates show the class itself (label, columns); they must not try to instantiate it.
+    do_not_call_in_templates = True
     kind: str
     label: str
+    list_url_name: str  # where a confirmed import sends the user
     # Canonical column names, required ones and other spellings seen in spreadsheets.
     columns: tuple[str, ...] = ()
     required: frozenset[str] = frozenset()
