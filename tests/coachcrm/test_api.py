@@ -2,7 +2,9 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -49,7 +51,18 @@ api_schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def explorer_headers(db):
+def _same_db_connection():
+    # Like Django's test client: a real WSGI request would close the connection when it ends,
+    # and with it the test's transaction (PostgreSQL then answers "connection already closed").
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def explorer_headers(db, _same_db_connection):
     """An admin's token over a small organisation, so that every operation has something to find."""
     rep = factories.RepFactory(manager=factories.ManagerFactory())
     account = factories.AccountFactory(owner=rep)
