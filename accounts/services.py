@@ -248,7 +248,8 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
             raise ValidationError({"name": _("%(name)s appears twice.") % {"name": name}})
         seen.add(normalized)
         owner = row.pop("owner", None)
-        owner = account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks) if owner and allowed_pks else by
+        # As in account_create: a rep owns what he creates; others may name an owner in their scope.
+        owner = by if owner is None or by.is_rep else account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks)
         product_lines.append(row.pop("product_lines", ()))
         accounts.append(Account(name=name, normalized_name=normalized, owner=owner, **row))
     if taken := _taken(Account.objects.all(), "normalized_name", seen):

@@ -31,11 +31,6 @@ class CrmPagination(PageNumberPagination):
     max_page_size = 100
 
 
-class IsAdminRole(BasePermission):
-    def has_permission(self, request, view):
-        return request.user.is_authenticated and request.user.is_admin
-
-
 class AdminWritesOnly(BasePermission):
     """Anyone signed in reads; only admins create and change."""
 
@@ -76,8 +71,9 @@ def _service_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     else:
         detail = exc.messages
         codes = [e.code for e in exc.error_list]
-    error = exceptions.ValidationError(detail, code=next((c for c in codes if c), "invalid"))
-    error.service_code = next((c for c in codes if c), "invalid")
+    code = next((c for c in codes if c), "invalid")
+    error = exceptions.ValidationError(detail, code=code)
+    error.service_code = code
     return error
 
 
@@ -129,7 +125,7 @@ class CrmAutoSchema(AutoSchema):
 
 
 class CrmViewSet(viewsets.GenericViewSet):
-    """Base of every resource. Subclasses call services in `perform_create` / `perform_update`."""
+    """Base of every resource: `create` / `update` validate with the serializer, then call a service."""
 
     pagination_class = CrmPagination
     schema = CrmAutoSchema()
