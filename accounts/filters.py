@@ -17,8 +17,10 @@ class AccountFilter(django_filters.FilterSet):
         model = Account
         fields = ["q", "region", "industry", "size_tier", "owner"]
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The API's filter backend passes the request rather than the user.
+        user = user or self.request.user
         if user.is_rep:
             # A rep sees only his own accounts, so there is no owner to choose.
             del self.filters["owner"]
@@ -34,10 +36,14 @@ class AccountFilter(django_filters.FilterSet):
 
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
+    account = django_filters.NumberFilter(label=_("Current account"), method="at_account")
 
     class Meta:
         model = Contact
-        fields = ["q"]
+        fields = ["q", "account"]
+
+    def at_account(self, queryset, name, value):
+        return queryset.filter(employments__account=value, employments__end_date__isnull=True)
 
     def search(self, queryset, name, value):
         return queryset.filter(

@@ -2,7 +2,9 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Contact, Employment, normalize_company_name
 from team.models import User
@@ -33,6 +35,20 @@ def account_default_owner(*, by: User) -> User:
     return by
 
 
+def account_assignable_owners(*, by: User):
+    """Who a manager or admin may make the owner of an account."""
+    return User.objects.active() if by.is_admin else User.objects.active().team_of(by)
+
+
+def account_owner_check(*, by: User, owner: User, allowed_pks: set[int] | None = None) -> User:
+    """The owner a manager or admin names must be an active user he may assign to."""
+    if allowed_pks is None:
+        allowed_pks = set(account_assignable_owners(by=by).filter(pk=owner.pk).values_list("pk", flat=True))
+    if owner.pk not in allowed_pks:
+        raise ValidationError({"owner": _("%(name)s cannot own accounts you assign.") % {"name": owner}})
+    return owner
+
+
 @transaction.atomic
 def account_create(
     *,
@@ -49,7 +65,10 @@ def account_create(
     name = name.strip()
     normalized = account_name_check(name=name)
     # A rep always creates his own accounts; a manager or admin may name the owner.
-    account_owner = owner if owner is not None and not by.is_rep else account_default_owner(by=by)
+    if owner is not None and not by.is_rep:
+        account_owner = account_owner_check(by=by, owner=owner)
+    else:
+        account_owner = account_default_owner(by=by)
     account = Account(
         name=name,
         normalized_name=normalized,
@@ -80,6 +99,8 @@ def account_update(*, account: Account, by: User, **fields) -> Account:
         account.normalized_name = account_name_check(name=fields["name"], exclude_pk=account.pk)
     if "owner" in fields and by.is_rep:
         fields.pop("owner")
+    elif fields.get("owner") is not None and fields["owner"].pk != account.owner_id:
+        account_owner_check(by=by, owner=fields["owner"])
     for field, value in fields.items():
         setattr(account, field, value)
     account.save()
@@ -198,3 +219,91 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
     employment.end_date = end_date
     employment.save(update_fields=["end_date"])
     return employment
+
+
+# Bulk variants for imports: the same rules as account_create / contact_create, checked for
+# the whole batch with a few queries and written with bulk inserts (history included).
+_BULK = 500
+
+
+def _taken(queryset, field: str, values: set[str]) -> set[str]:
+    values, taken = list(values), set()
+    for start in range(0, len(values), _BULK):
+        taken.update(queryset.filter(**{f"{field}__in": values[start : start + _BULK]}).values_list(field, flat=True))
+    return taken
+
+
+@transaction.atomic
+def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
+    """account_create for many new accounts at once (imports), refusing the batch on any duplicate."""
+    allowed_pks = None if by.is_rep else set(account_assignable_owners(by=by).values_list("pk", flat=True))
+    accounts, product_lines, seen = [], [], set()
+    for row in rows:
+        row = dict(row)
+        name = row.pop("name").strip()
+        normalized = normalize_company_name(name)
+        if not normalized:
+            raise ValidationError({"name": _("Enter a company name.")})
+        if normalized in seen:
+            raise ValidationError({"name": _("%(name)s appears twice.") % {"name": name}})
+        seen.add(normalized)
+        owner = row.pop("owner", None)
+        # As in account_create: a rep owns what he creates; others may name an owner in their scope.
+        owner = by if owner is None or by.is_rep else account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks)
+        product_lines.append(row.pop("product_lines", ()))
+        accounts.append(Account(name=name, normalized_name=normalized, owner=owner, **row))
+    if taken := _taken(Account.objects.all(), "normalized_name", seen):
+        raise ValidationError(
+            {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}
+        )
+    bulk_create_with_history(accounts, Account, batch_size=_BULK, default_user=by)
+    through = Account.product_lines.through
+    through.objects.bulk_create(
+        [
+            through(account_id=a.pk, productline_id=p.pk)
+            for a, lines in zip(accounts, product_lines, strict=True)
+            for p in lines
+        ],
+        batch_size=_BULK,
+    )
+    return accounts
+
+
+@transaction.atomic
+def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
+    """contact_create for many new people with their current position (imports); a known e-mail refuses the batch."""
+    contacts, positions, emails = [], [], set()
+    for row in rows:
+        email = row.get("email", "").strip().lower()
+        if email in emails:
+            raise ValidationError({"email": _("%(email)s appears twice.") % {"email": email}})
+        if email:
+            emails.add(email)
+        contacts.append(
+            Contact(
+                first_name=row["first_name"].strip(),
+                last_name=row["last_name"].strip(),
+                email=email,
+                phone=row.get("phone", ""),
+                notes=row.get("notes", ""),
+            )
+        )
+        positions.append(
+            Employment(
+                account=row["account"],
+                title=row["title"].strip(),
+                function=row.get("function", Employment.Function.OTHER),
+                seniority=row.get("seniority", Employment.Seniority.STAFF),
+                start_date=row["start_date"],
+            )
+        )
+    if taken := _taken(Contact.objects.annotate(email_key=Lower("email")), "email_key", emails):
+        raise ValidationError(
+            {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
+        )
+    bulk_create_with_history(contacts, Contact, batch_size=_BULK, default_user=by)
+    # New people have no position yet, so each gets exactly one current position.
+    for contact, position in zip(contacts, positions, strict=True):
+        position.contact = contact
+    bulk_create_with_history(positions, Employment, batch_size=_BULK, default_user=by)
+    return contacts

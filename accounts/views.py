@@ -17,6 +17,7 @@ from accounts.forms import (
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors as coach_selectors
+from csvio.export import csv_response
 from pipeline import selectors as pipeline_selectors
 
 
@@ -29,6 +30,28 @@ def account_list(request):
     filterset = AccountFilter(request.GET, queryset=selectors.account_list(user=request.user), user=request.user)
     page = paginate(request, filterset.qs)
     return render(request, "accounts/account_list.html", {"filter": filterset, "page": page})
+
+
+def account_export(request):
+    filterset = AccountFilter(request.GET, queryset=selectors.account_list(user=request.user), user=request.user)
+    accounts = filterset.qs.prefetch_related("product_lines").iterator(chunk_size=1000)
+    return csv_response(
+        filename="accounts.csv",
+        header=["name", "region", "industry", "size_tier", "product_lines", "owner", "notes", "people_count"],
+        rows=(
+            [
+                a.name,
+                a.region,
+                a.industry,
+                a.size_tier,
+                "|".join(p.name for p in a.product_lines.all()),
+                a.owner.username,
+                a.notes,
+                a.people_count,
+            ]
+            for a in accounts
+        ),
+    )
 
 
 def account_detail(request, pk):
@@ -81,6 +104,24 @@ def contact_list(request):
     filterset = ContactFilter(request.GET, queryset=selectors.contact_list(user=request.user))
     page = paginate(request, filterset.qs)
     return render(request, "accounts/contact_list.html", {"filter": filterset, "page": page})
+
+
+def contact_export(request):
+    filterset = ContactFilter(request.GET, queryset=selectors.contact_list(user=request.user))
+    # The columns of the contact import, so an export can be edited and imported back.
+    header = ["email", "first_name", "last_name", "phone", "account", "title", "function", "seniority", "start_date"]
+    rows = (
+        [c.email, c.first_name, c.last_name, c.phone, *_position_cells(c.current_positions), c.notes]
+        for c in filterset.qs.iterator(chunk_size=1000)
+    )
+    return csv_response(filename="contacts.csv", header=[*header, "notes"], rows=rows)
+
+
+def _position_cells(positions) -> list:
+    if not positions:
+        return ["", "", "", "", ""]
+    p = positions[0]
+    return [p.account.name, p.title, p.function, p.seniority, p.start_date.isoformat()]
 
 
 def contact_detail(request, pk):

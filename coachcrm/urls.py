@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from coachcrm.api import api_urls
 from team import views as team_views
 
 urlpatterns = [
@@ -17,4 +20,9 @@ urlpatterns = [
     path("catalog/", include("service_catalog.urls")),
     path("coaches/", include("coaches.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("imports/", include("csvio.urls")),
+    path("api/v1/", include((api_urls(), "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # A page for people: sent to the login page rather than answered 401.
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]

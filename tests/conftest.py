@@ -124,3 +124,31 @@ def _celery_eager(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # API rate limits count in the cache; each test starts with none spent.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(api_client):
+    """`token_client(user)`: an API client sending the user's token, as an integration would."""
+    from rest_framework.authtoken.models import Token
+
+    def as_user(user):
+        token, _ = Token.objects.get_or_create(user=user)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api_client
+
+    return as_user

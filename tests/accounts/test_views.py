@@ -209,3 +209,71 @@ def test_employment_add_page_shows_the_service_refusal(rep_client, rep):
     )  # fmt: skip
     assert response.status_code == 200
     assert "already has a current position" in str(response.context["form"].non_field_errors())
+
+
+# --- CSV export -----------------------------------------------------------------------------
+
+
+def _csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_account_export_applies_the_page_filters_and_scope(rep_client, rep, other_rep):
+    north, east = factories.RegionFactory(name="North"), factories.RegionFactory(name="East")
+    factories.AccountFactory(owner=rep, name="Acme North", region=north)
+    factories.AccountFactory(owner=rep, name="Acme East", region=east)
+    factories.AccountFactory(owner=other_rep, name="Acme Theirs", region=north)
+    response = rep_client.get(reverse("accounts:account-export"), {"q": "acme", "region": north.pk})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = _csv_rows(response)
+    assert rows[0][:3] == ["name", "region", "industry"]
+    assert [r[0] for r in rows[1:]] == ["Acme North"]
+
+
+def test_export_neutralises_spreadsheet_formulas(rep_client, rep):
+    factories.AccountFactory(owner=rep, name="=HYPERLINK(1)", notes="+cmd")
+    factories.AccountFactory(owner=rep, name="@SUM", notes="-2")
+    factories.AccountFactory(owner=rep, name="\tTab", notes="\rCR")
+    rows = _csv_rows(rep_client.get(reverse("accounts:account-export")))
+    cells = {(r[0], r[6]) for r in rows[1:]}
+    assert cells == {("'=HYPERLINK(1)", "'+cmd"), ("'@SUM", "'-2"), ("'\tTab", "'\rCR")}
+
+
+def test_contact_export_has_the_import_columns_and_current_position(rep_client, rep, other_rep):
+    account = factories.AccountFactory(owner=rep, name="Acme")
+    factories.person_at(account, contact__email="ada@x.example", title="CTO")
+    factories.person_at(factories.AccountFactory(owner=other_rep))
+    rows = _csv_rows(rep_client.get(reverse("accounts:contact-export")))
+    assert rows[0] == [
+        "email", "first_name", "last_name", "phone", "account", "title", "function", "seniority", "start_date", "notes",
+    ]  # fmt: skip
+    assert len(rows) == 2
+    assert (rows[1][0], rows[1][4], rows[1][5]) == ("ada@x.example", "Acme", "CTO")
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_contact_export_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    account = factories.AccountFactory(owner=rep)
+    for _ in range(rows):
+        factories.person_at(account)
+    # session, user, contacts, their current positions with accounts in one prefetch: a
+    # query per contact for his position would be the N+1.
+    with django_assert_num_queries(4):
+        response = rep_client.get(reverse("accounts:contact-export"))
+        assert len(_csv_rows(response)) == rows + 1
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_account_export_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.AccountFactory(owner=rep).product_lines.add(factories.ProductLineFactory())
+    # session, user, accounts with owner/region/industry joined and people counted in a
+    # subquery, one prefetch of product lines: per-row owner or product-line queries are the N+1.
+    with django_assert_num_queries(4):
+        response = rep_client.get(reverse("accounts:account-export"))
+        assert len(_csv_rows(response)) == rows + 1

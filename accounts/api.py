@@ -1,0 +1,210 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.filters import AccountFilter, ContactFilter
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
+from coachcrm.api import CrmViewSet
+from team.models import User
+
+
+def _user(serializer):
+    request = serializer.context.get("request")
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    # Lookups by name, as on the page and in CSV files.
+    region = serializers.SlugRelatedField(slug_field="name", queryset=Region.objects.all())
+    industry = serializers.SlugRelatedField(slug_field="name", queryset=Industry.objects.all())
+    product_lines = serializers.SlugRelatedField(
+        slug_field="name", queryset=ProductLine.objects.all(), many=True, required=False
+    )
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
+    people_count = serializers.IntegerField(read_only=True, help_text="People currently working there.")
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "region",
+            "industry",
+            "size_tier",
+            "product_lines",
+            "owner",
+            "notes",
+            "created_at",
+            "people_count",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        user = _user(self)
+        if user is not None and user.is_rep:
+            # A rep's accounts are his own: an `owner` he sends is ignored, not obeyed.
+            fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        elif user is not None:
+            fields["owner"].queryset = User.objects.visible_to(user)
+        return fields
+
+
+class EmploymentSerializer(serializers.ModelSerializer):
+    account_name = serializers.CharField(source="account.name", read_only=True)
+
+    class Meta:
+        model = Employment
+        fields = ["id", "account", "account_name", "title", "function", "seniority", "start_date", "end_date"]
+        read_only_fields = fields
+
+
+class PositionSerializer(serializers.Serializer):
+    """A position to record: the account must be one the user may see."""
+
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+    title = serializers.CharField(max_length=120)
+    function = serializers.ChoiceField(choices=Employment.Function.choices, default=Employment.Function.OTHER)
+    seniority = serializers.ChoiceField(choices=Employment.Seniority.choices, default=Employment.Seniority.STAFF)
+    start_date = serializers.DateField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if user := _user(self):
+            fields["account"].queryset = Account.objects.visible_to(user)
+        return fields
+
+
+class EmploymentCreateSerializer(PositionSerializer):
+    end_date = serializers.DateField(required=False, allow_null=True, help_text="Empty for a current position.")
+
+
+class EmploymentEndSerializer(serializers.Serializer):
+    end_date = serializers.DateField()
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    current_position = serializers.SerializerMethodField()
+    employments = EmploymentSerializer(many=True, read_only=True, help_text="Every position held, newest first.")
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "notes",
+            "created_at",
+            "current_position",
+            "employments",
+        ]
+
+    @extend_schema(responses=EmploymentSerializer(allow_null=True))
+    def get_current_position(self, contact) -> dict | None:
+        # From the prefetched timeline: no query per row.
+        current = next((e for e in contact.employments.all() if e.end_date is None), None)
+        return EmploymentSerializer(current).data if current else None
+
+
+class ContactCreateSerializer(PositionSerializer, ContactSerializer):
+    """A new person together with his current position."""
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "account", "title", "function", "seniority", "start_date"]
+
+
+class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Accounts the user may see; created and changed through the account services."""
+
+    queryset = Account.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+
+    def get_queryset(self):
+        return selectors.account_list(user=self.request.user).prefetch_related("product_lines")
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_create(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=account.pk))
+
+    def update(self, request, pk=None, partial=False):
+        account = self.get_object()
+        serializer = self.get_serializer(account, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.account_update(account=account, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Contacts the user may see, each with his employment timeline."""
+
+    queryset = Contact.objects.none()  # the model, for the schema; get_queryset() scopes it
+    filterset_class = ContactFilter
+
+    def get_queryset(self):
+        return selectors.contact_list_with_timeline(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return ContactCreateSerializer
+        if self.action == "positions":
+            return EmploymentCreateSerializer
+        if self.action == "end_position":
+            return EmploymentEndSerializer
+        return ContactSerializer
+
+    def _contact(self, pk) -> Response:
+        return Response(ContactSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={201: ContactSerializer})
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_create(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=contact.pk), ContactSerializer)
+
+    def update(self, request, pk=None, partial=False):
+        contact = self.get_object()
+        serializer = self.get_serializer(contact, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.contact_update(contact=contact, by=request.user, **serializer.validated_data)
+        return self._contact(contact.pk)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={201: ContactSerializer})
+    @action(detail=True, methods=["post"])
+    def positions(self, request, pk=None):
+        """Add a position to the person's timeline (a second current one is refused)."""
+        contact = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.employment_add(by=request.user, contact=contact, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=contact.pk), ContactSerializer)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("position_pk", int, OpenApiParameter.PATH)],
+        responses={200: ContactSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path=r"positions/(?P<position_pk>\d+)/end")
+    def end_position(self, request, pk=None, position_pk=None):
+        """Close one of the person's positions on a date."""
+        contact = self.get_object()
+        employment = selectors.employment_get_for_user(user=request.user, pk=position_pk)
+        if employment.contact_id != contact.pk:
+            raise Http404
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.employment_end(employment=employment, by=request.user, **serializer.validated_data)
+        return self._contact(contact.pk)

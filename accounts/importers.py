@@ -1,0 +1,218 @@
+"""CSV importers for accounts and for contacts with their current position.
+
+Each row is checked against what is already in CoachCRM (loaded in bulk by `prepare`) and
+written through the same services as the pages: deduplication by normalised account name and
+by contact e-mail holds here too.
+"""
+
+import datetime
+import re
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts import services
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
+from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError
+from team.models import User
+
+# SQLite allows a limited number of query parameters; look names up in slices.
+_CHUNK = 500
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def _chunks(values):
+    values = list(values)
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _by_name(model) -> dict:
+    return {obj.name.casefold(): obj for obj in model.objects.all()}
+
+
+def _lookup(row: dict, column: str, table: dict, *, required: bool = True):
+    value = row.get(column, "").strip()
+    if not value:
+        if required:
+            raise RowError(column, _("This column is required."))
+        return None
+    try:
+        return table[value.casefold()]
+    except KeyError:
+        raise RowError(column, _("Unknown value %(value)s.") % {"value": value}) from None
+
+
+def _date(row: dict, column: str) -> datetime.date:
+    value = Importer.required_value(row, column)
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(value, date_format).date()
+        except ValueError:
+            continue
+    raise RowError(column, _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value})
+
+
+def _changes(instance, wanted: dict) -> dict:
+    return {f: v for f, v in wanted.items() if v not in (None, "") and getattr(instance, f) != v}
+
+
+class AccountImporter(Importer):
+    kind = "accounts"
+    label = gettext_lazy("Accounts")
+    list_url_name = "accounts:account-list"
+    columns = ("name", "region", "industry", "size_tier", "product_lines", "owner", "notes")
+    required = frozenset({"name", "region", "industry"})
+    aliases = {"account": "name", "company": "name", "size": "size_tier", "product_line": "product_lines"}
+
+    def prepare(self, rows):
+        self.regions, self.industries, self.lines = _by_name(Region), _by_name(Industry), _by_name(ProductLine)
+        owners = User.objects.active() if self.user.is_admin else User.objects.active().team_of(self.user)
+        self.owners = {u.username.casefold(): u for u in owners}
+        names = {normalize_company_name(row.get("name", "")) for row in rows} - {""}
+        self.existing, self.visible = {}, set()
+        for chunk in _chunks(names):
+            found = Account.objects.filter(normalized_name__in=chunk).prefetch_related("product_lines")
+            self.existing.update({a.normalized_name: a for a in found})
+            visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
+            self.visible.update(visible.values_list("pk", flat=True))
+
+    def plan(self, row):
+        name = self.required_value(row, "name")
+        key = normalize_company_name(name)
+        if not key:
+            raise RowError("name", _("Enter a company name."))
+        fields = {
+            "region": _lookup(row, "region", self.regions),
+            "industry": _lookup(row, "industry", self.industries),
+            "size_tier": self.choice(row, "size_tier", Account.SizeTier.choices, ""),
+            "notes": row.get("notes", ""),
+        }
+        line_names = [n for n in re.split(r"[|,]", row.get("product_lines", "")) if n.strip()]
+        product_lines = [_lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
+        # A rep's accounts are his own: an owner column is ignored for him, as in the API.
+        owner = None if self.user.is_rep else _lookup(row, "owner", self.owners, required=False)
+        existing = self.existing.get(key)
+        if existing is None:
+            create = {f: v for f, v in fields.items() if v}
+            return Plan(CREATED, key, create={"name": name, "owner": owner, "product_lines": product_lines, **create})
+        if existing.pk not in self.visible:
+            raise RowError("name", _("An account named %(name)s already exists in another team.") % {"name": existing})
+        changes = _changes(existing, {**fields, "owner": owner})
+        if product_lines and set(product_lines) != set(existing.product_lines.all()):
+            changes["product_lines"] = product_lines
+        if not changes:
+            return Plan(
+                DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
+            )
+        return Plan(
+            UPDATED,
+            key,
+            partial(services.account_update, account=existing, by=self.user, **changes),
+            detail=_("Changes: %(fields)s.") % {"fields": ", ".join(changes)},
+        )
+
+    def create_many(self, creates):
+        services.accounts_create_many(by=self.user, rows=creates)
+
+
+class ContactImporter(Importer):
+    kind = "contacts"
+    label = gettext_lazy("Contacts with their current position")
+    list_url_name = "accounts:contact-list"
+    columns = (
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "account",
+        "title",
+        "function",
+        "seniority",
+        "start_date",
+        "notes",
+    )
+    required = frozenset({"first_name", "last_name", "account", "title", "start_date"})
+    aliases = {"e_mail": "email", "company": "account", "account_name": "account", "position": "title"}
+
+    def row_label(self, row):
+        return f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
+
+    def prepare(self, rows):
+        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
+        self.accounts = {}
+        for chunk in _chunks(names):
+            visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
+            self.accounts.update({a.normalized_name: a for a in visible})
+        emails = {row.get("email", "").lower() for row in rows} - {""}
+        self.existing, self.visible = {}, set()
+        for chunk in _chunks(emails):
+            found = Contact.objects.annotate(email_key=Lower("email")).filter(email_key__in=chunk)
+            self.existing.update({c.email_key: c for c in found.prefetch_related("employments__account")})
+            self.visible.update(
+                Contact.objects.visible_to(self.user).filter(pk__in=found.values("pk")).values_list("pk", flat=True)
+            )
+
+    def plan(self, row):
+        first_name = self.required_value(row, "first_name")
+        last_name = self.required_value(row, "last_name")
+        email = row.get("email", "").lower()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise RowError("email", _("%(value)s is not an e-mail address.") % {"value": email}) from None
+        account_name = self.required_value(row, "account")
+        account = self.accounts.get(normalize_company_name(account_name))
+        if account is None:
+            raise RowError(
+                "account",
+                _("No account named %(name)s among yours; import the accounts first.") % {"name": account_name},
+            )
+        position = {
+            "account": account,
+            "title": self.required_value(row, "title"),
+            "function": self.choice(row, "function", Employment.Function.choices, Employment.Function.OTHER),
+            "seniority": self.choice(row, "seniority", Employment.Seniority.choices, Employment.Seniority.STAFF),
+            "start_date": _date(row, "start_date"),
+        }
+        person = {
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone": row.get("phone", ""),
+            "notes": row.get("notes", ""),
+        }
+        key = email or f"{first_name}|{last_name}|{account.pk}".casefold()
+        existing = self.existing.get(email) if email else None
+        if existing is None:
+            return Plan(CREATED, key, create={"email": email, **person, **position})
+        if existing.pk not in self.visible:
+            raise RowError("email", _("A contact with this e-mail already exists in another team."))
+        current = next((e for e in existing.employments.all() if e.end_date is None), None)
+        if current is not None and current.account_id != account.pk:
+            raise RowError(
+                "account",
+                _("%(name)s currently works at %(account)s; record the job change on his page first.")
+                % {"name": existing, "account": current.account},
+            )
+        changes = _changes(existing, person)
+        if not changes and current is not None:
+            return Plan(
+                DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
+            )
+
+        def apply():
+            if changes:
+                services.contact_update(contact=existing, by=self.user, **changes)
+            if current is None:
+                services.employment_add(by=self.user, contact=existing, **position)
+
+        fields = [*changes, *([] if current else ["position"])]
+        return Plan(UPDATED, key, apply, detail=_("Changes: %(fields)s.") % {"fields": ", ".join(fields)})
+
+    def create_many(self, creates):
+        services.contacts_create_many(by=self.user, rows=creates)

@@ -1,0 +1,170 @@
+"""What every API resource shares: authentication, errors, pagination, permissions, the router.
+
+A resource lives in its app's `api.py` (serializers + viewsets) and is listed in `api_urls()`.
+Viewsets read through `<Model>.objects.visible_to(user)` so that anything out of scope is a 404,
+and write through the app's services; a service's `ValidationError` becomes a 400 (or a 409
+for the codes in `CONFLICT_CODES`) in the one error format `{"code", "detail", "fields"}`.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import api_view, schema
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# Service refusals that mean "the request is fine but the record's state forbids it".
+CONFLICT_CODES = {"coach_required"}
+
+
+class CrmPagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class AdminWritesOnly(BasePermission):
+    """Anyone signed in reads; only admins create and change."""
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or (request.user.is_authenticated and request.user.is_admin)
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+def _flatten(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _flatten(value)]
+    if isinstance(detail, list):
+        return [message for value in detail for message in _flatten(value)]
+    return [str(detail)]
+
+
+def _first_code(codes, default: str) -> str:
+    while isinstance(codes, dict | list):
+        if not codes:
+            return default
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return str(codes or default)
+
+
+def _service_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's refusal as a DRF error with the same messages and fields."""
+    if hasattr(exc, "error_dict"):
+        detail = {("non_field_errors" if f == "__all__" else f): m for f, m in exc.message_dict.items()}
+        codes = [e.code for errors in exc.error_dict.values() for e in errors]
+    else:
+        detail = exc.messages
+        codes = [e.code for e in exc.error_list]
+    code = next((c for c in codes if c), "invalid")
+    error = exceptions.ValidationError(detail, code=code)
+    error.service_code = code
+    return error
+
+
+def exception_handler(exc, context):
+    """Every error as `{"code", "detail"}`, plus `fields` (field → messages) on a 400."""
+    if isinstance(exc, DjangoValidationError):
+        exc = _service_error(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        code = getattr(exc, "service_code", None) or _first_code(exc.get_codes(), "invalid")
+        data = {"code": code, "detail": " ".join(_flatten(exc.detail)) or str(_("Invalid input."))}
+        if isinstance(exc.detail, dict):
+            fields = {field: _flatten(messages) for field, messages in exc.detail.items()}
+            data["fields"] = fields
+            non_field = fields.pop("non_field_errors", None)
+            data["detail"] = " ".join(non_field) if non_field else str(_("Check the fields marked."))
+        if code in CONFLICT_CODES:
+            response.status_code = status.HTTP_409_CONFLICT
+        response.data = data
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = _first_code(exc.get_codes(), "error") if isinstance(exc, exceptions.APIException) else "error"
+        response.data = {"code": code, "detail": " ".join(_flatten(detail))}
+    return response
+
+
+class CrmAutoSchema(AutoSchema):
+    """Documents the error format on every operation, so clients (and schemathesis) know it."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        codes = ["401", "403", "404", "429"]
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            codes.append("400")
+        if self.method == "POST":
+            codes.append("409")
+        for code in codes:
+            responses.setdefault(code, self._get_response_for_code(ErrorSerializer, code, direction=direction))
+        return responses
+
+
+# --- Base views ------------------------------------------------------------------------------
+
+
+class CrmViewSet(viewsets.GenericViewSet):
+    """Base of every resource: `create` / `update` validate with the serializer, then call a service."""
+
+    pagination_class = CrmPagination
+    schema = CrmAutoSchema()
+
+    def created(self, instance, serializer_class=None) -> Response:
+        serializer = (serializer_class or self.get_serializer_class())(instance, context=self.get_serializer_context())
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class CrmAPIView(APIView):
+    schema = CrmAutoSchema()
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+
+class CrmRouter(DefaultRouter):
+    include_format_suffixes = False
+
+
+def api_urls() -> list:
+    """The /api/v1/ URL patterns: one `register` line per resource."""
+    # Imported here, not at the top: every app's api.py imports this module.
+    from accounts.api import AccountViewSet, ContactViewSet
+    from team.api import TokenView, UserViewSet
+
+    router = CrmRouter()
+    router.register("accounts", AccountViewSet, basename="account")
+    router.register("contacts", ContactViewSet, basename="contact")
+    router.register("users", UserViewSet, basename="user")
+    return [
+        path("auth/token/", TokenView.as_view(), name="auth-token"),
+        *router.urls,
+        # Anything else under the API is a JSON 404, not the site's HTML page.
+        re_path(r"^.+$", not_found),
+    ]
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@schema(None)
+def not_found(request):
+    raise exceptions.NotFound()

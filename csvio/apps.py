@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CsvioConfig(AppConfig):
+    name = "csvio"
+    verbose_name = _("CSV import and export")

@@ -1,0 +1,244 @@
+"""The CSV import machinery every kind shares: read, dry run, confirm.
+
+One `Importer` subclass per kind (accounts, contacts; coaches later) says which columns it
+reads and, for one row, what it would do (`plan`) as a callable that writes through the
+kind's services. `run()` does the rest: reads BOM, `,`/`;`/tab separated files with headers in
+any order, flags rows repeated within the file, and either reports (dry run: nothing is
+written) or applies every row in one transaction (confirm: one bad row and nothing is kept).
+"""
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+# kind → importer class; a new kind is one line here and one class in its app's importers.py.
+IMPORTERS = {
+    "accounts": "accounts.importers.AccountImporter",
+    "contacts": "accounts.importers.ContactImporter",
+}
+
+CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
+OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
+
+
+def importer_class(kind: str) -> type["Importer"]:
+    if kind not in IMPORTERS:
+        raise ValidationError(
+            _("Unknown kind of import %(kind)s; choose one of: %(kinds)s.")
+            % {"kind": kind, "kinds": ", ".join(IMPORTERS)}
+        )
+    return import_string(IMPORTERS[kind])
+
+
+class RowError(Exception):
+    """A row that cannot be imported: the column at fault and why."""
+
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
+@dataclass
+class Plan:
+    """What a row would do; `apply` performs it through the services."""
+
+    outcome: str
+    key: str
+    apply: Callable[[], object] | None = None
+    detail: str = ""
+    # For a new record: the arguments of the create service, so all are created in one bulk call.
+    create: dict | None = None
+
+
+@dataclass
+class RowResult:
+    line: int
+    outcome: str
+    label: str = ""
+    column: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    committed: bool = False
+    file_errors: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    rows: list[RowResult] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for row in self.rows:
+            counts[row.outcome] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and not any(r.outcome == ERROR for r in self.rows)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "counts": self.counts, "ok": self.ok}
+
+
+class Importer:
+    # Templates show the class itself (label, columns); they must not try to instantiate it.
+    do_not_call_in_templates = True
+    kind: str
+    label: str
+    list_url_name: str  # where a confirmed import sends the user
+    # Canonical column names, required ones and other spellings seen in spreadsheets.
+    columns: tuple[str, ...] = ()
+    required: frozenset[str] = frozenset()
+    aliases: dict[str, str] = {}
+
+    def __init__(self, *, user):
+        self.user = user
+
+    def prepare(self, rows: list[dict]) -> None:
+        """Load in bulk what `plan` looks up, so a dry run costs a few queries, not a few per row."""
+
+    def plan(self, row: dict) -> Plan:
+        raise NotImplementedError
+
+    def create_many(self, creates: list[dict]) -> None:
+        """Create the new records of the file at once, through the kind's bulk service."""
+        raise NotImplementedError
+
+    def row_label(self, row: dict) -> str:
+        return row.get(self.columns[0], "")
+
+    # Shared cell helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def choice(row: dict, column: str, choices, default: str) -> str:
+        """A TextChoices value given by its value or its label, in any case."""
+        value = row.get(column, "").strip()
+        if not value:
+            return default
+        for choice_value, choice_label in choices:
+            if value.casefold() in (str(choice_value).casefold(), str(choice_label).casefold()):
+                return choice_value
+        allowed = ", ".join(str(v) for v, _label in choices)
+        raise RowError(column, _("%(value)s is not one of: %(allowed)s.") % {"value": value, "allowed": allowed})
+
+    @staticmethod
+    def required_value(row: dict, column: str) -> str:
+        value = row.get(column, "").strip()
+        if not value:
+            raise RowError(column, _("This column is required."))
+        return value
+
+
+def normalise_header(name: str) -> str:
+    return "_".join(name.strip().strip("\ufeff").casefold().replace("-", " ").replace("_", " ").split())
+
+
+def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, dict]]:
+    """(line number, row by canonical column) for each non-empty row; file problems go on the report."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        report.file_errors.append(_("The file is empty."))
+        return []
+    names = []
+    for raw in header:
+        name = normalise_header(raw)
+        name = importer.aliases.get(name, name)
+        if name not in importer.columns:
+            if raw.strip():
+                report.ignored_columns.append(raw.strip())
+            name = ""
+        names.append(name)
+    missing = [c for c in importer.columns if c in importer.required and c not in names]
+    if missing:
+        report.file_errors.append(
+            _("Missing column(s): %(columns)s. The first line must name the columns.") % {"columns": ", ".join(missing)}
+        )
+        return []
+    rows = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            rows.append((reader.line_num, {n: v.strip() for n, v in zip(names, values, strict=False) if n}))
+    except csv.Error as error:
+        report.file_errors.append(
+            _("Line %(line)s cannot be read: %(error)s") % {"line": reader.line_num, "error": error}
+        )
+    return rows
+
+
+def decode(data: bytes) -> str:
+    """Text from an uploaded file: UTF-8 (with or without BOM), else the Windows code page Excel uses."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+class _Refused(Exception):
+    pass
+
+
+def run(importer: Importer, text: str, *, commit: bool) -> Report:
+    """Plan every row; with `commit`, apply them all in one transaction or none at all."""
+    report = Report()
+    rows = read_rows(text, importer, report)
+    if report.file_errors:
+        return report
+    importer.prepare([row for _line, row in rows])
+    planned: list[tuple[RowResult, Plan | None]] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        result = RowResult(line=line, outcome=ERROR, label=importer.row_label(row))
+        plan = None
+        try:
+            plan = importer.plan(row)
+        except RowError as error:
+            result.column, result.detail = error.column, error.message
+        else:
+            if plan.key and plan.key in seen:
+                result.outcome = DUPLICATE
+                result.detail = _("Same as line %(line)s; skipped.") % {"line": seen[plan.key]}
+                plan = None
+            else:
+                seen[plan.key] = line
+                result.outcome, result.detail = plan.outcome, plan.detail
+        planned.append((result, plan))
+        report.rows.append(result)
+    if not commit or not report.ok:
+        return report
+    try:
+        with transaction.atomic():
+            creates = [plan.create for _result, plan in planned if plan is not None and plan.create is not None]
+            if creates:
+                try:
+                    importer.create_many(creates)
+                except ValidationError as error:
+                    report.file_errors.extend(error.messages)
+            for result, plan in planned:
+                if plan is None or plan.apply is None:
+                    continue
+                try:
+                    plan.apply()
+                except ValidationError as error:
+                    result.outcome, result.detail = ERROR, " ".join(error.messages)
+                    if hasattr(error, "error_dict"):
+                        result.column = next(iter(error.error_dict))
+            if not report.ok:
+                # Roll every row back: a confirmed import is all or nothing.
+                raise _Refused
+    except _Refused:
+        return report
+    report.committed = True
+    return report

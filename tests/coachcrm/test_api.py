@@ -1,0 +1,83 @@
+"""The API as a whole: schema, docs, and schemathesis exploring every operation."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests import factories
+
+
+def test_schema_is_served_to_a_token_holder(token_client, rep):
+    response = token_client(rep).get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/accounts/{id}/" in paths
+    assert "404" in paths["/api/v1/accounts/{id}/"]["get"]["responses"]
+
+
+def test_schema_is_not_served_anonymously(api_client):
+    assert api_client.get("/api/schema/").status_code == 401
+
+
+def test_docs_page_loads_swagger_from_the_package_not_a_cdn(rep_client):
+    response = rep_client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+
+
+def test_docs_page_sends_anonymous_users_to_the_login_page(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response.url.startswith("/login/")
+
+
+# The schema as served, generated in-process; schemathesis calls the WSGI app directly, so
+# its requests run inside the test's database transaction.
+api_schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+api_schema.app = get_wsgi_application()
+
+
+@pytest.fixture
+def _same_db_connection():
+    # Like Django's test client: a real WSGI request would close the connection when it ends,
+    # and with it the test's transaction (PostgreSQL then answers "connection already closed").
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def explorer_headers(db, _same_db_connection):
+    """An admin's token over a small organisation, so that every operation has something to find."""
+    rep = factories.RepFactory(manager=factories.ManagerFactory())
+    account = factories.AccountFactory(owner=rep)
+    factories.ProductLineFactory()
+    factories.person_at(account)
+    admin = factories.AdminFactory()
+    return {"Authorization": f"Token {Token.objects.create(user=admin).key}"}
+
+
+@pytest.mark.django_db
+@api_schema.parametrize()
+# Bounded so the suite stays quick on two cores: a handful of examples per operation.
+@settings(max_examples=4, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+def test_api_gives_no_server_error_and_keeps_to_its_schema(case, explorer_headers):
+    case.call_and_validate(
+        headers=explorer_headers,
+        checks=[not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance],
+    )

@@ -1,0 +1,231 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from accounts.models import Account, Contact
+from csvio import services
+from csvio.models import ImportBatch
+from tests import factories
+
+
+@pytest.fixture
+def lookups(db):
+    factories.ProductLineFactory(name="Cloud")
+    return {"region": factories.RegionFactory(name="North"), "industry": factories.IndustryFactory(name="Retail")}
+
+
+def _upload(user, kind, text, encoding="utf-8"):
+    return services.import_batch_create(by=user, kind=kind, filename="f.csv", data=text.encode(encoding))
+
+
+def _outcomes(batch):
+    return [(r["line"], r["outcome"], r["column"]) for r in batch.report["rows"]]
+
+
+def test_dry_run_reports_each_row_and_writes_nothing(rep, lookups):
+    factories.AccountFactory(owner=rep, name="Known Ltd", region=lookups["region"], industry=lookups["industry"])
+    text = (
+        "name,region,industry,size_tier,notes\n"
+        "Acme,North,Retail,key,\n"  # created
+        "Known,North,Retail,,changed\n"  # updated (notes)
+        "ACME Ltd,North,Retail,,\n"  # duplicate of line 2
+        "Bad,Nowhere,Retail,,\n"  # error: region
+        ",North,Retail,,\n"  # error: name
+    )
+    batch = _upload(rep, "accounts", text)
+    assert _outcomes(batch) == [
+        (2, "created", ""),
+        (3, "updated", ""),
+        (4, "duplicate", ""),
+        (5, "error", "region"),
+        (6, "error", "name"),
+    ]
+    assert "Same as line 2" in batch.report["rows"][2]["detail"]
+    assert batch.report["counts"] == {"created": 1, "updated": 1, "duplicate": 1, "error": 2}
+    assert Account.objects.count() == 1
+    assert Account.objects.get().notes == ""
+
+
+def test_reads_bom_semicolons_and_headers_in_any_order(rep, lookups):
+    text = "\ufeffIndustry;Size tier;Name;Region;Product lines\nRetail;Key account;Acme;north;Cloud\n"
+    batch = _upload(rep, "accounts", text)
+    assert _outcomes(batch) == [(2, "created", "")]
+    services.import_batch_confirm(batch=batch, by=rep)
+    account = Account.objects.get()
+    assert (account.name, account.size_tier, account.owner) == ("Acme", "key", rep)
+    assert [p.name for p in account.product_lines.all()] == ["Cloud"]
+    assert account.history.count() == 1
+
+
+def test_reads_a_file_in_excels_windows_encoding(rep, lookups):
+    batch = _upload(rep, "accounts", "name;region;industry\nSociété Générale;North;Retail\n", encoding="cp1252")
+    services.import_batch_confirm(batch=batch, by=rep)
+    assert Account.objects.get().name == "Société Générale"
+
+
+def test_missing_required_column_is_a_file_error(rep, lookups):
+    batch = _upload(rep, "accounts", "name,industry,colour\nAcme,Retail,blue\n")
+    assert "region" in batch.report["file_errors"][0]
+    assert batch.report["ignored_columns"] == ["colour"]
+    assert not batch.report["ok"]
+
+
+def test_confirm_imports_everything(rep, lookups):
+    factories.AccountFactory(owner=rep, name="Known", region=lookups["region"], industry=lookups["industry"])
+    batch = _upload(rep, "accounts", "name,region,industry,notes\nAcme,North,Retail,\nKnown,North,Retail,new note\n")
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert batch.content == ""
+    assert Account.objects.get(name="Known").notes == "new note"
+    assert Account.objects.filter(name="Acme").exists()
+
+
+def test_a_bad_row_blocks_the_whole_confirmed_import(rep, lookups):
+    batch = _upload(rep, "accounts", "name,region,industry\nAcme,North,Retail\nBad,Nowhere,Retail\n")
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.PENDING
+    assert batch.report["counts"]["error"] == 1
+    assert not Account.objects.exists()
+
+
+def test_a_row_refused_at_confirm_time_rolls_everything_back(rep, other_rep, lookups):
+    batch = _upload(rep, "accounts", "name,region,industry\nAcme,North,Retail\nBorealis,North,Retail\n")
+    # Someone else creates Borealis between the dry run and the confirmation.
+    factories.AccountFactory(owner=other_rep, name="Borealis Inc")
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.PENDING
+    assert batch.report["rows"][1]["outcome"] == "error"
+    assert Account.objects.count() == 1
+
+
+def test_confirming_twice_is_refused(rep, lookups):
+    batch = services.import_batch_confirm(
+        batch=_upload(rep, "accounts", "name,region,industry\nA,North,Retail\n"), by=rep
+    )
+    with pytest.raises(ValidationError, match="already imported"):
+        services.import_batch_confirm(batch=batch, by=rep)
+    assert Account.objects.count() == 1
+
+
+def test_only_the_uploader_can_confirm(rep, other_rep, lookups):
+    batch = _upload(rep, "accounts", "name,region,industry\nA,North,Retail\n")
+    with pytest.raises(ValidationError):
+        services.import_batch_confirm(batch=batch, by=other_rep)
+    assert not Account.objects.exists()
+
+
+def test_a_rep_cannot_assign_owners_but_a_manager_can_within_his_team(rep, manager, other_rep, lookups):
+    text = f"name,region,industry,owner\nA,North,Retail,{other_rep.username}\n"
+    services.import_batch_confirm(batch=_upload(rep, "accounts", text), by=rep)
+    assert Account.objects.get().owner == rep
+    batch = _upload(manager, "accounts", f"name,region,industry,owner\nB,North,Retail,{other_rep.username}\n")
+    assert _outcomes(batch) == [(2, "error", "owner")]
+    batch = _upload(manager, "accounts", f"name,region,industry,owner\nB,North,Retail,{rep.username}\n")
+    services.import_batch_confirm(batch=batch, by=manager)
+    assert Account.objects.get(name="B").owner == rep
+
+
+def test_an_account_of_another_team_is_an_error_not_an_update(rep, other_rep, lookups):
+    factories.AccountFactory(owner=other_rep, name="Theirs", notes="")
+    batch = _upload(rep, "accounts", "name,region,industry,notes\nTheirs,North,Retail,mine\n")
+    assert _outcomes(batch) == [(2, "error", "name")]
+
+
+def test_unknown_kind_and_oversized_files_are_refused(rep, settings):
+    with pytest.raises(ValidationError, match="Unknown kind"):
+        _upload(rep, "spaceships", "name\nx\n")
+    settings.CSV_IMPORT_MAX_BYTES = 10
+    with pytest.raises(ValidationError, match="larger than"):
+        _upload(rep, "accounts", "name,region,industry\nAcme,North,Retail\n")
+    assert not ImportBatch.objects.exists()
+
+
+# --- Contacts -------------------------------------------------------------------------------
+
+
+def test_contacts_import_with_current_position_and_dedupe_by_email(rep, other_rep):
+    acme = factories.AccountFactory(owner=rep, name="Acme Ltd")
+    known = factories.person_at(acme, contact__email="known@x.example", contact__phone="")
+    factories.AccountFactory(owner=other_rep, name="Theirs")
+    text = (
+        "e-mail,first name,last name,company,title,start date,function,seniority,phone\n"
+        "ada@x.example,Ada,Lovelace,ACME,CTO,2024-03-01,IT,Director,\n"  # created
+        "KNOWN@x.example,K,N,Acme,CIO,2020-01-01,,,+1 555\n"  # updated (phone)
+        "ada@x.example,Ada,Lovelace,Acme,CTO,2024-03-01,,,\n"  # duplicate of line 2
+        "bob@x.example,Bob,B,Theirs,CEO,2024-03-01,,,\n"  # error: account not his
+        "eve@x.example,Eve,E,Acme,CEO,yesterday,,,\n"  # error: date
+        "x@x.example,X,Y,Acme,CEO,2024-01-01,wizard,,\n"  # error: function
+    )
+    batch = _upload(rep, "contacts", text)
+    assert _outcomes(batch) == [
+        (2, "created", ""),
+        (3, "updated", ""),
+        (4, "duplicate", ""),
+        (5, "error", "account"),
+        (6, "error", "start_date"),
+        (7, "error", "function"),
+    ]
+    assert Contact.objects.count() == 1
+    text = "\n".join(text.splitlines()[:4]) + "\n"
+    batch = services.import_batch_confirm(batch=_upload(rep, "contacts", text), by=rep)
+    assert batch.status == ImportBatch.Status.IMPORTED
+    ada = Contact.objects.get(email="ada@x.example")
+    position = ada.employments.get()
+    assert (position.account, position.title, position.function, position.seniority) == (acme, "CTO", "it", "director")
+    assert position.start_date == datetime.date(2024, 3, 1)
+    known.refresh_from_db()
+    assert known.phone == "+1 555"
+
+
+def test_contact_working_elsewhere_is_not_moved_by_an_import(rep):
+    old, new = factories.AccountFactory(owner=rep, name="Old"), factories.AccountFactory(owner=rep, name="New")
+    factories.person_at(old, contact__email="p@x.example")
+    batch = _upload(
+        rep, "contacts", "email,first_name,last_name,account,title,start_date\np@x.example,P,Q,New,CEO,2025-01-01\n"
+    )
+    assert _outcomes(batch) == [(2, "error", "account")]
+    assert "record the job change" in batch.report["rows"][0]["detail"]
+    assert new.employments.count() == 0
+
+
+def test_import_csv_command_dry_runs_then_commits(rep, admin_user, lookups, tmp_path, capsys):
+    path = tmp_path / "accounts.csv"
+    path.write_text("name;region;industry\nAcme;North;Retail\n", encoding="utf-8-sig")
+    call_command("import_csv", "accounts", str(path))
+    assert "Dry run, nothing written: 1 created" in capsys.readouterr().out
+    assert not Account.objects.exists()
+    call_command("import_csv", "accounts", str(path), "--commit", "--user", rep.username)
+    assert Account.objects.get().owner == rep
+
+
+def test_import_csv_command_fails_on_a_bad_row_and_writes_nothing(admin_user, lookups, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("name,region,industry\nAcme,North,Retail\nBad,Mars,Retail\n")
+    with pytest.raises(CommandError, match="Nothing imported"):
+        call_command("import_csv", "accounts", str(path), "--commit")
+    assert not Account.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["accounts", "contacts"])
+def test_ten_thousand_rows_import_well_under_a_minute(admin_user, lookups, kind, django_assert_max_num_queries):
+    import time
+
+    if kind == "accounts":
+        text = "name,region,industry\n" + "".join(f"Company {i},North,Retail\n" for i in range(10_000))
+    else:
+        for i in range(20):
+            factories.AccountFactory(owner=admin_user, name=f"Company {i}")
+        text = "email,first_name,last_name,account,title,start_date\n" + "".join(
+            f"p{i}@x.example,P,{i},Company {i % 20},CTO,2024-01-01\n" for i in range(10_000)
+        )
+    started = time.monotonic()
+    # Checked and written in slices of 500 (a few queries per slice, for the dry run and the
+    # confirmation); one query per row would be 10,000 or more.
+    with django_assert_max_num_queries(600):
+        batch = services.import_batch_confirm(batch=_upload(admin_user, kind, text), by=admin_user)
+    elapsed = time.monotonic() - started
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert batch.report["counts"]["created"] == 10_000
+    assert elapsed < 30, f"{kind}: {elapsed:.1f}s"

@@ -1,0 +1,178 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from team.models import User
+from tests import factories
+
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+def test_token_login_returns_a_token_that_authenticates(api_client, rep):
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert token == Token.objects.get(user=rep).key
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api_client.get(reverse("api:user-detail", args=[rep.pk])).json()["username"] == rep.username
+
+
+def test_token_login_with_a_wrong_password_is_refused(api_client, rep):
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "wrong"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+    assert not Token.objects.exists()
+
+
+def test_token_login_without_fields_names_them(api_client):
+    response = api_client.post(TOKEN_URL, {})
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"username", "password"}
+
+
+def test_token_login_of_a_departed_user_is_refused(api_client, rep):
+    rep.status, rep.departure_date = User.Status.DEPARTED, datetime.date(2026, 1, 1)
+    rep.save()
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
+    assert response.status_code == 401
+
+
+def test_existing_token_of_a_departed_user_stops_working(token_client, rep):
+    client = token_client(rep)
+    rep.status, rep.departure_date = User.Status.DEPARTED, datetime.date(2026, 1, 1)
+    rep.save()
+    response = client.get(reverse("api:account-list"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_repeated_failed_token_logins_lock_the_user_out_like_the_login_page(api_client, rep, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        api_client.post(TOKEN_URL, {"username": rep.username, "password": "wrong"})
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
+    assert not Token.objects.exists()
+
+
+def test_anonymous_request_is_told_to_authenticate(api_client, rep):
+    response = api_client.get(reverse("api:account-list"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_user_revokes_his_own_token(token_client, rep):
+    client = token_client(rep)
+    assert client.delete(TOKEN_URL).status_code == 204
+    assert not Token.objects.filter(user=rep).exists()
+    assert client.get(reverse("api:account-list")).status_code == 401
+
+
+def test_admin_revokes_anyones_token(token_client, rep, admin_user):
+    Token.objects.create(user=rep)
+    response = token_client(admin_user).delete(reverse("api:user-token", args=[rep.pk]))
+    assert response.status_code == 204
+    assert not Token.objects.filter(user=rep).exists()
+
+
+def test_manager_cannot_revoke_his_reps_token(token_client, rep, manager):
+    Token.objects.create(user=rep)
+    response = token_client(manager).delete(reverse("api:user-token", args=[rep.pk]))
+    assert response.status_code == 403
+    assert Token.objects.filter(user=rep).exists()
+
+
+def test_tokens_are_listed_in_the_django_admin(client, admin_user, rep):
+    Token.objects.create(user=rep)
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:authtoken_tokenproxy_changelist"))
+    assert response.status_code == 200
+    assert str(rep).encode() in response.content
+
+
+def test_rate_limit_answers_429_in_the_error_format(token_client, rep, monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "2/min", "anon": "2/min"})
+    client = token_client(rep)
+    assert [client.get(reverse("api:account-list")).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(reverse("api:account-list")).json()["code"] == "throttled"
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+
+def _ids(response):
+    return sorted(u["id"] for u in response.json()["results"])
+
+
+def test_rep_sees_himself_and_his_manager(token_client, rep, manager, other_rep):
+    factories.RepFactory(manager=manager)
+    assert _ids(token_client(rep).get(reverse("api:user-list"))) == sorted([rep.pk, manager.pk])
+
+
+def test_manager_sees_his_team(token_client, rep, manager, other_rep):
+    teammate = factories.RepFactory(manager=manager)
+    assert _ids(token_client(manager).get(reverse("api:user-list"))) == sorted([rep.pk, manager.pk, teammate.pk])
+
+
+def test_user_out_of_scope_is_404(token_client, rep, other_rep):
+    assert token_client(rep).get(reverse("api:user-detail", args=[other_rep.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_user_list_query_count_does_not_grow_with_rows(token_client, admin_user, rows, django_assert_num_queries):
+    client = token_client(admin_user)
+    manager = factories.ManagerFactory()
+    for _ in range(rows):
+        factories.RepFactory(manager=manager)
+    # token + user, count, page with the manager joined (his manager's id is the only
+    # field read, but select_related keeps a future name column from costing a query a row).
+    with django_assert_num_queries(3):
+        response = client.get(reverse("api:user-list"), {"page_size": 100})
+    assert response.json()["count"] == rows + 2
+
+
+def test_admin_creates_a_user_with_a_validated_password(token_client, admin_user, manager):
+    client = token_client(admin_user)
+    data = {"username": "carol", "role": "rep", "manager": manager.pk, "email": "carol@example.com"}
+    response = client.post(reverse("api:user-list"), {**data, "password": "123"})
+    assert response.status_code == 400
+    assert "password" in response.json()["fields"]
+    response = client.post(reverse("api:user-list"), {**data, "password": "long-enough-pass-42", "status": "departed"})
+    assert response.status_code == 201, response.json()
+    carol = User.objects.get(username="carol")
+    assert carol.check_password("long-enough-pass-42")
+    assert carol.status == User.Status.ACTIVE
+    assert "password" not in response.json()
+
+
+def test_admin_cannot_name_a_rep_as_manager(token_client, admin_user, rep):
+    response = token_client(admin_user).post(
+        reverse("api:user-list"), {"username": "carol", "role": "rep", "manager": rep.pk}
+    )
+    assert response.status_code == 400
+    assert "manager" in response.json()["fields"]
+
+
+def test_admin_updates_a_user_but_not_his_status(token_client, admin_user, rep):
+    response = token_client(admin_user).patch(
+        reverse("api:user-detail", args=[rep.pk]), {"selling_style": "driver", "status": "departed"}
+    )
+    assert response.status_code == 200
+    rep.refresh_from_db()
+    assert (rep.selling_style, rep.status) == ("driver", User.Status.ACTIVE)
+
+
+def test_manager_may_not_create_or_change_users(token_client, manager, rep):
+    client = token_client(manager)
+    assert client.post(reverse("api:user-list"), {"username": "x"}).status_code == 403
+    response = client.patch(reverse("api:user-detail", args=[rep.pk]), {"role": "admin"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    rep.refresh_from_db()
+    assert rep.role == User.Role.REP
