@@ -25,6 +25,7 @@ def navigation_for(user) -> list[dict]:
     if user.is_admin:
         items.append({"label": _("Catalog"), "url": reverse("service_catalog:item-list")})
     items.append({"label": _("Ledger"), "url": reverse("service_catalog:ledger")})
+    items.append({"label": _("Moved coaches"), "url": reverse("coaches:coachmove-list")})
     return items
 
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("opportunities/<int:pk>/edit/", views.opportunity_update, name="opportunity-update"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity-move"),
     path("opportunities/<int:pk>/override/", views.opportunity_override, name="opportunity-override"),
+    path("opportunities/<int:pk>/people/new/", views.opportunity_contact_add, name="opportunitycontact-create"),
+    path("people/<int:pk>/remove/", views.opportunity_contact_remove, name="opportunitycontact-delete"),
 ]
