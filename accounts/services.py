@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, Contact, Employment, normalize_company_name
+from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
 from team.models import User
 
 
@@ -294,6 +294,9 @@ def contact_move(
     )
     coach = Coach.objects.active().filter(contact=contact).first()
     if coach is not None:
+        if not ProductLine.objects.exists():
+            # Checked here so the move is refused whole, rather than the prospect failing after it.
+            raise ValidationError(_("A prospect needs a product line; ask an admin to add one first."))
         coach_set_status(
             coach=coach, status=Coach.Status.ENDED, reason=_("moved to %(account)s") % {"account": account}, by=by
         )

@@ -142,8 +142,11 @@ def opportunity_playbook(*, opportunity: Opportunity, user: User) -> list[dict]:
 def coach_moves(*, user: User, today: datetime.date | None = None) -> QuerySet[CoachMove]:
     """Moves in the last MOVE_WINDOW_DAYS the user may see; `contacted`: an interaction with the new record."""
     since = (today or timezone.localdate()) - datetime.timedelta(days=MOVE_WINDOW_DAYS)
-    contacted = Interaction.objects.filter(coach_id=OuterRef("new_coach_id"))
-    return CoachMove.objects.visible_to(user).filter(start_date__gte=since).annotate(contacted=Exists(contacted))
+    return CoachMove.objects.visible_to(user).filter(start_date__gte=since).annotate(contacted=_contacted())
+
+
+def _contacted() -> Exists:
+    return Exists(Interaction.objects.filter(coach_id=OuterRef("new_coach_id")))
 
 
 def coach_move_list(*, user: User, today: datetime.date | None = None) -> QuerySet[CoachMove]:
@@ -157,8 +160,10 @@ def coach_move_list(*, user: User, today: datetime.date | None = None) -> QueryS
 
 def coach_move_summary(*, user: User, today: datetime.date | None = None) -> dict:
     """How many of the window's moves were contacted, and whether that meets the target share."""
+    # The filter repeats the EXISTS instead of naming the annotation: Django wraps this aggregate
+    # in a subquery that drops the annotation, and SQLite then reads "contacted" as a string.
     counts = coach_moves(user=user, today=today).aggregate(
-        total=Count("pk"), contacted=Count("pk", filter=Q(contacted=True))
+        total=Count("pk"), contacted=Count("pk", filter=_contacted())
     )
     share = counts["contacted"] / counts["total"] if counts["total"] else None
     return {**counts, "share": share, "healthy": share is not None and share >= MOVE_CONTACTED_TARGET}
