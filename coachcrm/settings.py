@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "coaches",
     "pipeline",
     "service_catalog",
+    "coachcrm",  # its template tags ({% load crm %})
 ]
 
 MIDDLEWARE = [

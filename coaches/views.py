@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
 from coachcrm.forms import add_service_error
@@ -153,6 +153,7 @@ def style_report_create(request, pk):
     return render(request, "coaches/stylereport_form.html", {"form": form, "contact": contact})
 
 
+@require_GET
 def coach_move_list(request):
     page = paginate(request, selectors.coach_move_list(user=request.user))
     context = {
