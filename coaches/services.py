@@ -1,5 +1,4 @@
 import datetime
-import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,8 +15,6 @@ from pipeline.models import Opportunity
 from pipeline.tasks import account_send_back_task
 from team.models import User
 from team.services import notify
-
-logger = logging.getLogger(__name__)
 
 CRITERIA = [
     "strength",

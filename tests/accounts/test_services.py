@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import Account, Employment
+from coaches.models import CoachMove
+from pipeline.models import Opportunity
 from tests import factories
 
 
@@ -261,9 +263,6 @@ def test_contact_move_needs_a_title(rep, mover):
 
 
 def test_contact_move_of_a_non_coach_opens_no_prospect(rep, mover, stages, django_capture_on_commit_callbacks):
-    from coaches.models import CoachMove
-    from pipeline.models import Opportunity
-
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = _move(mover, rep, new_account_name="Blue Harbour")
     assert not result.coach_ended and callbacks == []

@@ -3,8 +3,10 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import ProductLine
 from accounts.services import contact_move
 from coaches.models import Coach, CoachMove
 from coaches.tasks import coach_moved_task
@@ -143,17 +145,15 @@ def test_a_lapsed_coach_moving_opens_no_prospect(rep, coach, django_capture_on_c
 
 
 def test_the_task_opens_no_candidate_record_if_he_moved_on_again_meanwhile(rep, coach, stages):
-    from accounts.services import contact_move as move_again
-
     target = factories.AccountFactory(name="Blue Harbour")
     # The task has not run yet (a worker was down); meanwhile the person moved on again.
     contact_move(contact=coach.contact, by=rep, new_account=target, title="CIO", start_date=START)
-    move_again(
+    contact_move(
         contact=coach.contact,
         by=rep,
         new_account_name="Green Field",
         title="CEO",
-        start_date=START.replace() + datetime.timedelta(days=2),
+        start_date=START + datetime.timedelta(days=2),
     )
     coach_moved_task(
         old_coach_id=coach.pk, to_account_id=target.pk, start_date=START.isoformat(), account_created=False
@@ -163,9 +163,7 @@ def test_the_task_opens_no_candidate_record_if_he_moved_on_again_meanwhile(rep, 
 
 
 def test_a_coach_move_without_any_product_line_is_refused_whole(rep, coach, django_capture_on_commit_callbacks):
-    from django.core.exceptions import ValidationError
 
-    from accounts.models import ProductLine
 
     ProductLine.objects.all().delete()
     with pytest.raises(ValidationError, match="needs a product line"):
