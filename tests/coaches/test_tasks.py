@@ -163,8 +163,6 @@ def test_the_task_opens_no_candidate_record_if_he_moved_on_again_meanwhile(rep, 
 
 
 def test_a_coach_move_without_any_product_line_is_refused_whole(rep, coach, django_capture_on_commit_callbacks):
-
-
     ProductLine.objects.all().delete()
     with pytest.raises(ValidationError, match="needs a product line"):
         _move(coach, rep, django_capture_on_commit_callbacks)
