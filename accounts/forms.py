@@ -77,3 +77,45 @@ class EmploymentForm(PositionFields, CrmForm):
 
 class EmploymentEndForm(CrmForm):
     end_date = forms.DateField(label=_("End date"), widget=DateInput(), initial=timezone.localdate)
+
+
+class ContactMoveForm(CrmForm):
+    """Record a move: the new company (picked, or typed and deduplicated) and the new position."""
+
+    new_account = forms.ModelChoiceField(
+        label=_("New company"),
+        queryset=Account.objects.none(),
+        required=False,
+        help_text=_("One of our accounts…"),
+    )
+    new_account_name = forms.CharField(
+        label=_("…or its name"),
+        max_length=200,
+        required=False,
+        help_text=_("A known company under another spelling is found; otherwise the account is created."),
+    )
+    region = forms.ModelChoiceField(
+        label=_("Region of a new account"),
+        queryset=Region.objects.all(),
+        required=False,
+        help_text=_("Empty: the old company's."),
+    )
+    industry = forms.ModelChoiceField(
+        label=_("Industry of a new account"),
+        queryset=Industry.objects.all(),
+        required=False,
+        help_text=_("Empty: the old company's."),
+    )
+    title = forms.CharField(label=_("New title"), max_length=120)
+    function = forms.ChoiceField(label=_("Function"), choices=Employment.Function.choices)
+    seniority = forms.ChoiceField(label=_("Seniority"), choices=Employment.Seniority.choices)
+    start_date = forms.DateField(
+        label=_("Started there on"),
+        widget=DateInput(),
+        initial=timezone.localdate,
+        help_text=_("The current position ends the day before."),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_account"].queryset = Account.objects.visible_to(user).only("pk", "name")

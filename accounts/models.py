@@ -129,6 +129,8 @@ class Contact(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Set when a coach moves and was on deals we won: such people's new prospects come first.
+    past_buyer = models.BooleanField(_("past buyer"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -6,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from accounts.models import Account, Contact, Employment, normalize_company_name
+from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
 from team.models import User
 
 
@@ -307,3 +308,111 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
         position.contact = contact
     bulk_create_with_history(positions, Employment, batch_size=_BULK, default_user=by)
     return contacts
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactMoveResult:
+    employment: Employment
+    account_created: bool
+    coach_ended: bool
+
+
+def _move_target(*, by: User, new_account, new_account_name: str, old_account: Account, region, industry):
+    """The account a person moves to, and whether it was created: an existing one wins over a new one."""
+    if (new_account is None) == (not new_account_name.strip()):
+        raise ValidationError(_("Pick the new company from the accounts, or type its name; one of the two."))
+    if new_account is not None:
+        return new_account, False
+    existing = Account.objects.filter(normalized_name=normalize_company_name(new_account_name)).first()
+    if existing is not None:
+        return existing, False
+    account = account_create(
+        by=by,
+        name=new_account_name,
+        region=region or old_account.region,
+        industry=industry or old_account.industry,
+    )
+    return account, True
+
+
+@transaction.atomic
+def contact_move(
+    *,
+    contact: Contact,
+    by: User,
+    new_account: Account | None = None,
+    new_account_name: str = "",
+    title: str,
+    start_date: datetime.date,
+    function: str = Employment.Function.OTHER,
+    seniority: str = Employment.Seniority.STAFF,
+    region=None,
+    industry=None,
+) -> ContactMoveResult:
+    """A person changes companies: the current position ends the day before the new one starts.
+
+    The new company is an existing account or one created by name (deduplicated). If he was
+    our active coach, that coach record ends (the old account's send-back follows) and a
+    prospect is opened at the new company once this commits (`coach_moved_task`).
+    """
+    # Imported here: the coach and pipeline apps build on accounts, not the other way round.
+    from coaches.models import Coach
+    from coaches.services import coach_set_status
+    from coaches.tasks import coach_moved_task
+
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    current = contact.employments.current().select_related("account").first()
+    if current is None:
+        raise ValidationError(
+            _("%(name)s has no current position to move from; add the new position instead.") % {"name": contact}
+        )
+    if start_date <= current.start_date:
+        raise ValidationError(
+            {
+                "start_date": _(
+                    "The new position must start after the current one began (%(date)s at %(account)s); "
+                    "history is never rewritten."
+                )
+                % {"date": current.start_date, "account": current.account}
+            }
+        )
+    if not title.strip():
+        raise ValidationError({"title": _("Enter the title of the new position.")})
+    account, created = _move_target(
+        by=by,
+        new_account=new_account,
+        new_account_name=new_account_name,
+        old_account=current.account,
+        region=region,
+        industry=industry,
+    )
+    if account.pk == current.account_id:
+        raise ValidationError(
+            _("%(name)s already works at %(account)s; a new role there is a new position, not a move.")
+            % {"name": contact, "account": account}
+        )
+    employment_end(employment=current, end_date=start_date - datetime.timedelta(days=1), by=by)
+    employment = employment_add(
+        by=by,
+        contact=contact,
+        account=account,
+        title=title,
+        function=function,
+        seniority=seniority,
+        start_date=start_date,
+    )
+    coach = Coach.objects.active().filter(contact=contact).first()
+    if coach is not None:
+        if not ProductLine.objects.exists():
+            # Checked here so the move is refused whole, rather than the prospect failing after it.
+            raise ValidationError(_("A prospect needs a product line; ask an admin to add one first."))
+        coach_set_status(
+            coach=coach, status=Coach.Status.ENDED, reason=_("moved to %(account)s") % {"account": account}, by=by
+        )
+        coach_moved_task.delay_on_commit(
+            old_coach_id=coach.pk,
+            to_account_id=account.pk,
+            start_date=start_date.isoformat(),
+            account_created=created,
+        )
+    return ContactMoveResult(employment=employment, account_created=created, coach_ended=coach is not None)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact-update"),
     path("contacts/<int:pk>/positions/new/", views.employment_add, name="employment-create"),
     path("positions/<int:pk>/end/", views.employment_end, name="employment-end"),
+    path("contacts/<int:pk>/move/", views.contact_move, name="contact-move"),
 ]

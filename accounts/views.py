@@ -10,6 +10,7 @@ from accounts.forms import (
     AccountForm,
     ContactCreateForm,
     ContactForm,
+    ContactMoveForm,
     EmploymentEndForm,
     EmploymentForm,
     account_form_initial,
@@ -132,6 +133,7 @@ def contact_detail(request, pk):
         "history": selectors.history_entries(records=contact.history.all()),
         "end_form": EmploymentEndForm(),
         "coach_roles": coach_selectors.contact_coach_roles(contact=contact, user=request.user),
+        "style_reports": coach_selectors.contact_style_reports(contact=contact, user=request.user),
     }
     return render(request, "accounts/contact_detail.html", context)
 
@@ -200,3 +202,24 @@ def employment_end(request, pk):
     else:
         messages.error(request, _("Enter a valid end date."))
     return redirect(employment.contact)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_move(request, pk):
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    form = ContactMoveForm(request.POST or None, user=request.user)
+    if form.is_valid():
+        try:
+            result = services.contact_move(contact=contact, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            account = result.employment.account
+            text = _("%(name)s now works at %(account)s.") % {"name": contact, "account": account}
+            if result.account_created:
+                text += " " + _("The account %(account)s was created.") % {"account": account}
+            if result.coach_ended:
+                text += " " + _("His coach record ended; a prospect is being opened there and the holders are told.")
+            messages.success(request, text)
+            return redirect(contact)
+    return render(request, "accounts/contact_move.html", {"form": form, "contact": contact})

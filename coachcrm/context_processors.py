@@ -16,6 +16,7 @@ MENU = [
     (_("Pipeline"), _("Opportunities"), "pipeline:opportunity-list", EVERYONE),
     (_("Pipeline"), _("Needs a coach"), "pipeline:opportunity-held-back", EVERYONE),
     (_("Coaches"), _("My coaches"), "coaches:coach-list", EVERYONE),
+    (_("Coaches"), _("Moved coaches"), "coaches:coachmove-list", EVERYONE),
     (_("Extras"), _("What I may give"), "service_catalog:allowance", REP | MANAGER),
     (_("Extras"), _("Approvals"), "service_catalog:approval-list", MANAGER | ADMIN),
     (_("Extras"), _("Ledger"), "service_catalog:ledger", EVERYONE),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csvio",
+    "coachcrm",  # its template tags ({% load crm %})
 ]
 
 MIDDLEWARE = [
@@ -99,8 +100,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coachcrm.context_processors.crm",
             ],
-            # coachcrm is not an installed app, so its tag library is named here.
-            "libraries": {"crm": "coachcrm.templatetags.crm"},
         },
     },
 ]

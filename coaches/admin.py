@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from coaches.models import Coach, Holder, Interaction
+from coaches.models import Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
 
 
 class HolderInline(admin.TabularInline):
@@ -45,3 +45,44 @@ class InteractionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PlaybookCard)
+class PlaybookCardAdmin(SimpleHistoryAdmin):
+    """The mirror playbook's text: one card per buying style (and one for an unknown style), edited here."""
+
+    list_display = ["style", "in_short"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records made by the app's services; the admin site only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StyleReport)
+class StyleReportAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "style", "confidence", "reported_on", "coach", "recorded_by"]
+    list_filter = ["style", "confidence"]
+    list_select_related = ["contact", "coach__contact", "coach__account", "recorded_by"]
+    search_fields = ["contact__last_name"]
+
+
+@admin.register(CoachMove)
+class CoachMoveAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "from_account", "to_account", "start_date", "opportunity"]
+    list_select_related = ["contact", "from_account", "to_account", "opportunity"]
+    search_fields = ["contact__last_name", "to_account__name"]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from coachcrm.forms import CrmForm, DateInput
-from coaches.models import Coach, Interaction
+from coaches.models import BuyingStyle, Coach, Interaction, StyleReport
 from team.models import User
 
 
@@ -84,3 +84,23 @@ class InteractionForm(InlineForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
     occurred_on = forms.DateField(label=_("Date"), widget=DateInput(), initial=timezone.localdate)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class StyleReportForm(CrmForm):
+    coach = forms.ModelChoiceField(label=_("Reported by coach"), queryset=Coach.objects.none())
+    style = forms.ChoiceField(label=_("Buying style"), choices=BuyingStyle.choices)
+    confidence = forms.ChoiceField(
+        label=_("Confidence"), choices=StyleReport.Confidence.choices, initial=StyleReport.Confidence.MEDIUM
+    )
+    reported_on = forms.DateField(label=_("Reported on"), widget=DateInput(), initial=timezone.localdate)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user: User, contact: Contact, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Our active coaches where the person works now: the only ones the service accepts.
+        self.fields["coach"].queryset = (
+            Coach.objects.visible_to(user)
+            .active()
+            .filter(account__employments__contact=contact, account__employments__end_date__isnull=True)
+            .select_related("contact", "account")
+        )

@@ -248,3 +248,144 @@ class Interaction(models.Model):
 
 # Used in `health_score`, kept here so the weights sit next to the flags they rank.
 HEALTH_ORDER = [F("status_rank").asc(), F("health_score").desc(), F("last_interaction_on").asc(nulls_first=True)]
+
+
+class BuyingStyle(models.TextChoices):
+    """The four social styles a coach reports; the values match `User.SellingStyle`."""
+
+    DRIVER = "driver", _("Driver")
+    ANALYTICAL = "analytical", _("Analytical")
+    EXPRESSIVE = "expressive", _("Expressive")
+    AMIABLE = "amiable", _("Amiable")
+
+
+class StyleReportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Coach-sourced: seen by whoever may see the reporting coach."""
+        if user.is_admin:
+            return self
+        return self.filter(coach__in=Coach.objects.visible_to(user))
+
+    def high_confidence(self):
+        return self.filter(confidence=StyleReport.Confidence.HIGH)
+
+
+class StyleReport(models.Model):
+    """A decision maker's buying style, as reported by one of our coaches."""
+
+    class Confidence(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("about"), on_delete=models.CASCADE, related_name="style_reports"
+    )
+    style = models.CharField(_("buying style"), max_length=16, choices=BuyingStyle.choices)
+    coach = models.ForeignKey(
+        Coach, verbose_name=_("reported by coach"), on_delete=models.PROTECT, related_name="style_reports"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reported_on = models.DateField(_("reported on"), default=timezone.localdate)
+    confidence = models.CharField(_("confidence"), max_length=8, choices=Confidence.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = StyleReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reported_on", "-pk"]
+        verbose_name = _("style report")
+        indexes = [models.Index(fields=["contact", "confidence", "reported_on"])]
+
+    def __str__(self):
+        return f"{self.contact}: {self.get_style_display()} ({self.get_confidence_display()})"
+
+
+class PlaybookCard(models.Model):
+    """How to sell to one buying style (the mirror playbook); admins edit the text."""
+
+    UNKNOWN = "unknown"
+    STYLE_CHOICES = [*BuyingStyle.choices, (UNKNOWN, _("Unknown"))]
+
+    style = models.CharField(_("buying style"), max_length=16, choices=STYLE_CHOICES, unique=True)
+    in_short = models.CharField(
+        _("in short"), max_length=200, help_text=_("The one-line shift a rep of another style has to make.")
+    )
+    pace = models.TextField(_("pace"))
+    detail = models.TextField(_("level of detail"))
+    bring = models.TextField(_("what to bring"))
+    ask = models.TextField(_("what to ask"))
+    avoid = models.TextField(_("what to avoid"))
+    close = models.TextField(_("how to close"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("playbook card")
+
+    def __str__(self):
+        return self.get_style_display()
+
+
+class CoachMoveQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Moves of coaches the user may see, or whose new prospect he may see."""
+        if user.is_admin:
+            return self
+        from pipeline.models import Opportunity
+
+        return self.filter(
+            Q(old_coach__in=Coach.objects.visible_to(user)) | Q(opportunity__in=Opportunity.objects.visible_to(user))
+        )
+
+
+class CoachMove(models.Model):
+    """A coach who changed companies, and the prospect opened at the new one (made once per move)."""
+
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("person"), on_delete=models.PROTECT, related_name="coach_moves"
+    )
+    from_account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("from"), on_delete=models.PROTECT, related_name="coach_moves_out"
+    )
+    to_account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("to"), on_delete=models.PROTECT, related_name="coach_moves_in"
+    )
+    old_coach = models.ForeignKey(
+        Coach, verbose_name=_("former coach record"), on_delete=models.PROTECT, related_name="moves_out"
+    )
+    new_coach = models.ForeignKey(
+        Coach,
+        verbose_name=_("candidate coach record"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="moves_in",
+    )
+    start_date = models.DateField(_("started there"))
+    opportunity = models.OneToOneField(
+        "pipeline.Opportunity",
+        verbose_name=_("prospect"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coach_move",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = CoachMoveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        verbose_name = _("coach move")
+        constraints = [
+            # The idempotency key of coach_moved_task: a second run finds the row and makes nothing.
+            models.UniqueConstraint(fields=["contact", "to_account", "start_date"], name="coach_move_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact}: {self.from_account} → {self.to_account}"

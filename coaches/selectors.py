@@ -1,9 +1,18 @@
-from django.db.models import Count, Prefetch, Q, QuerySet
+import datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Account, Contact
-from coaches.models import HEALTH_ORDER, Coach, Holder, Interaction
+from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
+from pipeline.models import Opportunity, OpportunityContact
 from team.models import User
+
+# The window of the "Moved coaches" list and of its contacted share.
+MOVE_WINDOW_DAYS = 90
+# A healthy programme contacts at least this share of the moved coaches' new prospects.
+MOVE_CONTACTED_TARGET = 0.5
 
 
 def account_has_active_coach(account: Account) -> bool:
@@ -67,3 +76,94 @@ def account_coaches(*, account: Account, user: User) -> list[Coach]:
 def contact_coach_roles(*, contact: Contact, user: User) -> list[Coach]:
     """Where the contact is or was our coach, as far as the user may see."""
     return list(Coach.objects.visible_to(user).filter(contact=contact).select_related("account").with_holder_count())
+
+
+def contact_style_reports(*, contact: Contact, user: User) -> list[StyleReport]:
+    """The style reports about a person the user may see (coach-sourced), newest first; the current one marked."""
+    reports = list(
+        StyleReport.objects.visible_to(user)
+        .filter(contact=contact)
+        .select_related("coach__contact", "recorded_by")
+        .order_by("-reported_on", "-pk")
+    )
+    current = next((r for r in reports if r.confidence == StyleReport.Confidence.HIGH), None)
+    for report in reports:
+        report.is_current = report is current
+    return reports
+
+
+def current_styles(*, contact_ids, user: User) -> dict[int, StyleReport]:
+    """Each person's current style: his latest high-confidence report that the user may see."""
+    current = {}
+    reports = (
+        StyleReport.objects.visible_to(user)
+        .high_confidence()
+        .filter(contact_id__in=contact_ids)
+        .select_related("coach__contact")
+        .order_by("contact_id", "-reported_on", "-pk")
+    )
+    for report in reports:
+        current.setdefault(report.contact_id, report)
+    return current
+
+
+def opportunity_playbook(*, opportunity: Opportunity, user: User) -> list[dict]:
+    """For each decision maker: his current style, the matching playbook card, and a mismatch with the owner's style.
+
+    Three queries whatever the number of decision makers (people, their styles, the cards).
+    """
+    makers = [
+        role.contact
+        for role in opportunity.contact_roles.filter(role=OpportunityContact.Role.DECISION_MAKER).select_related(
+            "contact"
+        )
+    ]
+    if not makers:
+        return []
+    styles = current_styles(contact_ids=[c.pk for c in makers], user=user)
+    cards = {card.style: card for card in PlaybookCard.objects.all()}
+    seller = opportunity.owner.selling_style
+    entries = []
+    for contact in makers:
+        report = styles.get(contact.pk)
+        style = report.style if report else PlaybookCard.UNKNOWN
+        entries.append(
+            {
+                "contact": contact,
+                "report": report,
+                "card": cards.get(style),
+                # The flag is about the owner, who does the selling; no flag while either style is unknown.
+                "mismatch": report is not None and seller != User.SellingStyle.UNKNOWN and seller != style,
+            }
+        )
+    return entries
+
+
+def coach_moves(*, user: User, today: datetime.date | None = None) -> QuerySet[CoachMove]:
+    """Moves in the last MOVE_WINDOW_DAYS the user may see; `contacted`: an interaction with the new record."""
+    since = (today or timezone.localdate()) - datetime.timedelta(days=MOVE_WINDOW_DAYS)
+    return CoachMove.objects.visible_to(user).filter(start_date__gte=since).annotate(contacted=_contacted())
+
+
+def _contacted() -> Exists:
+    return Exists(Interaction.objects.filter(coach_id=OuterRef("new_coach_id")))
+
+
+def coach_move_list(*, user: User, today: datetime.date | None = None) -> QuerySet[CoachMove]:
+    """ "Moved coaches": past buyers first, then the newest moves, each with its prospect's stage and owner."""
+    return (
+        coach_moves(user=user, today=today)
+        .select_related("contact", "from_account", "to_account", "opportunity__stage", "opportunity__owner")
+        .order_by(F("contact__past_buyer").desc(), "-start_date", "-pk")
+    )
+
+
+def coach_move_summary(*, user: User, today: datetime.date | None = None) -> dict:
+    """How many of the window's moves were contacted, and whether that meets the target share."""
+    # The filter repeats the EXISTS instead of naming the annotation: Django wraps this aggregate
+    # in a subquery that drops the annotation, and SQLite then reads "contacted" as a string.
+    counts = coach_moves(user=user, today=today).aggregate(
+        total=Count("pk"), contacted=Count("pk", filter=_contacted())
+    )
+    share = counts["contacted"] / counts["total"] if counts["total"] else None
+    return {**counts, "share": share, "healthy": share is not None and share >= MOVE_CONTACTED_TARGET}

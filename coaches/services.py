@@ -2,14 +2,16 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, Contact
-from coaches.models import Coach, Holder, Interaction
+from accounts.models import Account, Contact, ProductLine
+from coaches.models import BuyingStyle, Coach, CoachMove, Holder, Interaction, StyleReport
 from coaches.selectors import account_has_active_coach
 from pipeline import services as pipeline_services
+from pipeline.models import Opportunity
 from pipeline.tasks import account_send_back_task
 from team.models import User
 from team.services import notify
@@ -219,3 +221,140 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
                 )
         lapsed += 1
     return lapsed
+
+
+@transaction.atomic
+def style_report_record(
+    *,
+    by: User,
+    contact: Contact,
+    coach: Coach,
+    style: str,
+    confidence: str,
+    reported_on: datetime.date | None = None,
+    note: str = "",
+) -> StyleReport:
+    """Record what a coach told us about how a person at his account buys."""
+    if style not in BuyingStyle.values:
+        raise ValidationError({"style": _("Choose one of the four buying styles.")})
+    if confidence not in StyleReport.Confidence.values:
+        raise ValidationError({"confidence": _("Choose how confident the coach was.")})
+    reported_on = reported_on or timezone.localdate()
+    if reported_on > timezone.localdate():
+        raise ValidationError({"reported_on": _("The date cannot be in the future.")})
+    if not coach.is_active:
+        raise ValidationError(
+            {
+                "coach": _(
+                    "%(coach)s is no longer an active coach (%(status)s); record what an active coach tells you."
+                )
+                % {"coach": coach.contact, "status": coach.get_status_display().lower()}
+            }
+        )
+    if not contact.employments.current().filter(account_id=coach.account_id).exists():
+        raise ValidationError(
+            {
+                "coach": _("%(name)s does not work at %(account)s, where %(coach)s is our coach.")
+                % {"name": contact, "account": coach.account, "coach": coach.contact}
+            }
+        )
+    return StyleReport.objects.create(
+        contact=contact,
+        coach=coach,
+        recorded_by=by,
+        style=style,
+        confidence=confidence,
+        reported_on=reported_on,
+        note=note.strip(),
+    )
+
+
+def _won_with(*, coach: Coach) -> list:
+    """Deals we won with this person: at his account while he was our coach, or where he had a role."""
+    return list(
+        Opportunity.objects.filter(status=Opportunity.Status.WON)
+        .filter(
+            Q(account_id=coach.account_id, closed_at__date__gte=coach.established_on)
+            | Q(contact_roles__contact_id=coach.contact_id)
+        )
+        .distinct()
+        .order_by("-closed_at", "pk")
+    )
+
+
+def coach_move_provenance(*, coach: Coach, won: list) -> str:
+    """ "Former coach at X since …; deals won with them: …" — the prospect's source text."""
+    deals = ", ".join(str(deal) for deal in won) or _("none yet")
+    return _("Former coach at %(account)s (since %(since)s); deals won with them: %(deals)s.") % {
+        "account": coach.account,
+        "since": coach.established_on,
+        "deals": deals,
+    }
+
+
+@transaction.atomic
+def coach_moved(
+    *, old_coach_id: int, to_account_id: int, start_date: datetime.date, account_created: bool
+) -> CoachMove | None:
+    """Open the prospect at a moved coach's new company, once per move (None when already done).
+
+    One prospect in the first stage with its provenance, a candidate coach record (informant,
+    the old holders carried over), notices to the holders and the new owner, and the
+    past-buyer mark if we won deals with him.
+    """
+    old_coach = Coach.objects.select_related("contact", "account").get(pk=old_coach_id)
+    to_account = Account.objects.select_related("owner").get(pk=to_account_id)
+    contact = old_coach.contact
+    try:
+        # The unique key (person, new account, start date) is the idempotency: a second run,
+        # or a concurrent one, fails here and makes nothing. A savepoint keeps the outer
+        # transaction usable after the failed insert.
+        with transaction.atomic():
+            move = CoachMove.objects.create(
+                contact=contact,
+                from_account=old_coach.account,
+                to_account=to_account,
+                old_coach=old_coach,
+                start_date=start_date,
+            )
+    except IntegrityError:
+        return None
+    holders = [h.user for h in old_coach.holders.select_related("user") if h.user.can_log_in]
+    # Until territories route prospects: a company we already had keeps its owner; a company
+    # created by the move goes to the coach's primary holder.
+    owner = holders[0] if account_created and holders else to_account.owner
+    won = _won_with(coach=old_coach)
+    line = next((deal.product_line for deal in won), None) or (
+        to_account.product_lines.order_by("name").first() or ProductLine.objects.order_by("name").first()
+    )
+    if line is None:
+        raise ValidationError(_("Add a product line in the admin site first: a prospect needs one."))
+    move.opportunity = pipeline_services.opportunity_create(
+        by=owner,
+        owner=owner,
+        account=to_account,
+        name=_("%(account)s via %(name)s") % {"account": to_account, "name": contact},
+        product_line=line,
+        amount=0,
+        source=coach_move_provenance(coach=old_coach, won=won),
+    )
+    works_there = contact.employments.current().filter(account=to_account).exists()
+    if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():
+        move.new_coach = coach_record(
+            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT
+        )
+        for user in holders[1:]:
+            holder_add(coach=move.new_coach, user=user, by=holders[0])
+    move.save(update_fields=["opportunity", "new_coach"])
+    if won and not contact.past_buyer:
+        contact.past_buyer = True
+        contact.save(update_fields=["past_buyer"])
+    message = _("%(name)s, our coach at %(old)s, moved to %(new)s: a prospect is open for %(owner)s.") % {
+        "name": contact,
+        "old": old_coach.account,
+        "new": to_account,
+        "owner": owner,
+    }
+    for user in {u.pk: u for u in [*holders, owner]}.values():
+        notify(user=user, message=message, link=move.opportunity.get_absolute_url())
+    return move

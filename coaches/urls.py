@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/holders/new/", views.holder_add, name="holder-create"),
     path("holders/<int:pk>/remove/", views.holder_remove, name="holder-delete"),
     path("holders/<int:pk>/primary/", views.holder_set_primary, name="holder-primary"),
+    path("people/<int:pk>/styles/new/", views.style_report_create, name="stylereport-create"),
+    path("moved/", views.coach_move_list, name="coachmove-list"),
 ]

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
 from coachcrm.forms import add_service_error
@@ -15,6 +15,7 @@ from coaches.forms import (
     CoachVerifyForm,
     HolderForm,
     InteractionForm,
+    StyleReportForm,
     coach_criteria_initial,
 )
 
@@ -137,3 +138,29 @@ def holder_set_primary(request, pk):
     holder = selectors.holder_get_for_user(user=request.user, pk=pk)
     _run(request, lambda: services.holder_set_primary(holder=holder, by=request.user), _("Primary holder changed."))
     return redirect(holder.coach)
+
+
+@require_http_methods(["GET", "POST"])
+def style_report_create(request, pk):
+    contact = contact_get_for_user(user=request.user, pk=pk)
+    form = StyleReportForm(request.POST or None, user=request.user, contact=contact)
+    if form.is_valid():
+        try:
+            services.style_report_record(by=request.user, contact=contact, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Buying style recorded."))
+            return redirect(contact)
+    return render(request, "coaches/stylereport_form.html", {"form": form, "contact": contact})
+
+
+@require_GET
+def coach_move_list(request):
+    page = paginate(request, selectors.coach_move_list(user=request.user))
+    context = {
+        "page": page,
+        "summary": selectors.coach_move_summary(user=request.user),
+        "window_days": selectors.MOVE_WINDOW_DAYS,
+    }
+    return render(request, "coaches/coachmove_list.html", context)

@@ -2,9 +2,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, ProductLine, Region
+from accounts.models import Account, Contact, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
-from pipeline.models import Opportunity, Stage
+from pipeline.models import Opportunity, OpportunityContact, Stage
 from team.models import User
 
 
@@ -110,3 +110,17 @@ class DashboardFilterForm(forms.Form):
             "region": data.get("region"),
             "product_line": data.get("product_line"),
         }
+
+
+class OpportunityContactForm(CrmForm):
+    contact = forms.ModelChoiceField(label=_("Person"), queryset=Contact.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=OpportunityContact.Role.choices)
+
+    def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The people who work at the deal's account now (he may see them: he sees the deal's account).
+        self.fields["contact"].queryset = Contact.objects.filter(
+            employments__account_id=opportunity.account_id, employments__end_date__isnull=True
+        ).order_by("last_name", "first_name")
+        for name, css in (("contact", "form-select form-select-sm"), ("role", "form-select form-select-sm")):
+            self.fields[name].widget.attrs["class"] = css

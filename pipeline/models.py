@@ -130,6 +130,8 @@ class Opportunity(models.Model):
     # Whether the account had an active coach when the deal closed: the win-rate comparison reads it.
     had_coach_at_close = models.BooleanField(_("had a coach at close"), null=True, blank=True)
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
+    # Where the deal came from, e.g. the provenance of a prospect opened when a coach moved.
+    source = models.TextField(_("source"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
@@ -185,3 +187,37 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"
+
+
+class OpportunityContact(models.Model):
+    """A person involved in a deal, with his role in the buying decision."""
+
+    class Role(models.TextChoices):
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        ECONOMIC_BUYER = "economic_buyer", _("Economic buyer")
+        TECHNICAL_EVALUATOR = "technical_evaluator", _("Technical evaluator")
+        USER = "user", _("User")
+        INFLUENCER = "influencer", _("Influencer")
+        COACH = "coach", _("Coach")
+        BLOCKER = "blocker", _("Blocker")
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="contact_roles"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("person"), on_delete=models.PROTECT, related_name="opportunity_roles"
+    )
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["role", "pk"]
+        verbose_name = _("contact role")
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "contact", "role"], name="opportunity_contact_role_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} ({self.get_role_display()})"

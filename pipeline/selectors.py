@@ -5,7 +5,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Account
-from pipeline.models import Opportunity, Stage, StageChange
+from coaches.models import Coach
+from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 
 # Closed deals stay on the board this long, so a fresh win or loss is still in sight.
@@ -92,4 +93,24 @@ def account_opportunities(*, account: Account, user: User) -> list[Opportunity]:
         .filter(account=account)
         .select_related("stage", "owner")
         .order_by("status", "-created_at")
+    )
+
+
+def opportunity_contact_roles(*, opportunity: Opportunity, user: User) -> list[OpportunityContact]:
+    """The people on the deal with their roles; a "coach" role only for those who may see that coach."""
+    rows = opportunity.contact_roles.select_related("contact")
+    if not user.is_admin:
+        # Coach identity is for the coach's holders and their managers, not for everyone on the deal.
+        visible = Coach.objects.visible_to(user).values("contact_id")
+        rows = rows.exclude(Q(role=OpportunityContact.Role.COACH) & ~Q(contact_id__in=visible))
+    return list(rows.order_by("role", "contact__last_name", "pk"))
+
+
+def opportunity_contact_get_for_user(*, user: User, pk: int) -> OpportunityContact:
+    """A person's role on a deal the user may see, else 404."""
+    return get_object_or_404(
+        OpportunityContact.objects.select_related("opportunity", "contact").filter(
+            opportunity__in=Opportunity.objects.visible_to(user)
+        ),
+        pk=pk,
     )

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, ProductLine
+from accounts.models import Account, Contact, ProductLine
 from coaches.selectors import account_has_active_coach
-from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
 
@@ -75,6 +75,7 @@ def opportunity_create(
     stage: Stage | None = None,
     owner: User | None = None,
     expected_close: datetime.date | None = None,
+    source: str = "",
 ) -> Opportunity:
     """Open a deal, in the first stage unless told; a gated stage needs a coach like any move."""
     stage = stage or Stage.objects.open().order_by("order").first()
@@ -90,6 +91,7 @@ def opportunity_create(
         stage=stage,
         owner=_owner_for(by=by, owner=owner),
         expected_close=expected_close,
+        source=source.strip(),
     )
     _gate_check(opportunity=opportunity, stage=stage)
     opportunity.save()
@@ -259,3 +261,29 @@ def account_release_held_back(*, account: Account) -> int:
             link=deal.get_absolute_url(),
         )
     return len(deals)
+
+
+@transaction.atomic
+def opportunity_contact_add(*, opportunity: Opportunity, contact: Contact, role: str, by: User) -> OpportunityContact:
+    """Name a person involved in the deal and his role (a decision maker's style drives the playbook)."""
+    if role not in OpportunityContact.Role.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    if not contact.employments.current().filter(account_id=opportunity.account_id).exists():
+        raise ValidationError(
+            {
+                "contact": _("%(name)s does not work at %(account)s now; add his position there first.")
+                % {"name": contact, "account": opportunity.account}
+            }
+        )
+    if opportunity.contact_roles.filter(contact=contact, role=role).exists():
+        raise ValidationError(
+            _("%(name)s is already listed as %(role)s.")
+            % {"name": contact, "role": OpportunityContact.Role(role).label.lower()}
+        )
+    return OpportunityContact.objects.create(opportunity=opportunity, contact=contact, role=role)
+
+
+@transaction.atomic
+def opportunity_contact_remove(*, contact_role: OpportunityContact, by: User) -> None:
+    """Take a person's role off the deal (the change history keeps it)."""
+    contact_role.delete()

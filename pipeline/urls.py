@@ -15,4 +15,6 @@ urlpatterns = [
     path("opportunities/<int:pk>/override/", views.opportunity_override, name="opportunity-override"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export/", views.dashboard_export, name="dashboard-export"),
+    path("opportunities/<int:pk>/people/new/", views.opportunity_contact_add, name="opportunitycontact-create"),
+    path("people/<int:pk>/remove/", views.opportunity_contact_remove, name="opportunitycontact-delete"),
 ]

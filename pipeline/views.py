@@ -13,11 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.selectors import account_get_for_user, history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches.selectors import opportunity_playbook
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
 from pipeline.forms import (
     DashboardFilterForm,
+    OpportunityContactForm,
     OpportunityForm,
     OpportunityMoveForm,
     OpportunityOverrideForm,
@@ -58,6 +60,9 @@ def opportunity_detail(request, pk):
         "move_form": OpportunityMoveForm(),
         "can_override": not request.user.is_rep,
         "history": history_entries(records=opportunity.history.all()),
+        "contact_roles": selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user),
+        "contact_form": OpportunityContactForm(opportunity=opportunity),
+        "playbook": opportunity_playbook(opportunity=opportunity, user=request.user),
     }
     return render(request, "pipeline/opportunity_detail.html", context)
 
@@ -288,3 +293,27 @@ def dashboard_export(request):
     writer.writerow([_("Active coaches"), _("Single-threaded"), _("Stale"), _("At risk")])
     writer.writerow([health["active"], health["single_threaded"], health["stale"], health["at_risk"]])
     return response
+
+
+@require_POST
+def opportunity_contact_add(request, pk):
+    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    form = OpportunityContactForm(request.POST, opportunity=opportunity)
+    if form.is_valid():
+        try:
+            services.opportunity_contact_add(opportunity=opportunity, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("%(name)s added to the deal.") % {"name": form.cleaned_data["contact"]})
+    else:
+        messages.error(request, _("Choose a person who works at the account and a role."))
+    return redirect(opportunity)
+
+
+@require_POST
+def opportunity_contact_remove(request, pk):
+    contact_role = selectors.opportunity_contact_get_for_user(user=request.user, pk=pk)
+    services.opportunity_contact_remove(contact_role=contact_role, by=request.user)
+    messages.success(request, _("%(name)s removed from the deal.") % {"name": contact_role.contact})
+    return redirect(contact_role.opportunity)

@@ -217,3 +217,58 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     from_stage = None
     to_stage = factory.LazyAttribute(lambda o: o.opportunity.stage)
     kind = "advance"
+
+
+# --- buying styles and coach moves ----------------------------------------------------------
+
+
+def default_playbook() -> dict:
+    """The shipped playbook cards by style; created if a transactional test flushed the migration's rows."""
+    from coaches.models import PlaybookCard
+
+    module = importlib.import_module("coaches.migrations.0003_default_playbook")
+    fields = ["in_short", "pace", "detail", "bring", "ask", "avoid", "close"]
+    return {
+        row[0]: PlaybookCard.objects.get_or_create(style=row[0], defaults=dict(zip(fields, row[1:], strict=True)))[0]
+        for row in module.DEFAULT_CARDS
+    }
+
+
+class StyleReportFactory(factory.django.DjangoModelFactory):
+    """A high-confidence report by an active coach about a person at the coach's account."""
+
+    class Meta:
+        model = "coaches.StyleReport"
+
+    coach = factory.SubFactory(CoachFactory)
+    contact = factory.LazyAttribute(lambda o: person_at(o.coach.account))
+    recorded_by = factory.LazyAttribute(lambda o: o.coach.account.owner)
+    style = "analytical"
+    confidence = "high"
+    reported_on = factory.LazyFunction(timezone.localdate)
+
+
+class OpportunityContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.OpportunityContact"
+
+    opportunity = factory.SubFactory(OpportunityFactory)
+    contact = factory.LazyAttribute(lambda o: person_at(o.opportunity.account))
+    role = "decision_maker"
+
+
+class CoachMoveFactory(factory.django.DjangoModelFactory):
+    """A coach who moved, with the prospect and candidate coach record the task opened (no positions)."""
+
+    class Meta:
+        model = "coaches.CoachMove"
+
+    contact = factory.SubFactory(ContactFactory)
+    old_coach = factory.SubFactory(CoachFactory, contact=factory.SelfAttribute("..contact"), status="ended")
+    from_account = factory.SelfAttribute("old_coach.account")
+    to_account = factory.SubFactory(AccountFactory)
+    new_coach = factory.SubFactory(
+        CoachFactory, account=factory.SelfAttribute("..to_account"), contact=factory.SelfAttribute("..contact")
+    )
+    opportunity = factory.SubFactory(OpportunityFactory, account=factory.SelfAttribute("..to_account"))
+    start_date = factory.LazyFunction(timezone.localdate)

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import Account, Employment
+from coaches.models import CoachMove
+from pipeline.models import Opportunity
 from tests import factories
 
 
@@ -161,3 +163,115 @@ def test_history_records_who_changed_an_account(rep, lookups):
     account = services.account_create(by=rep, name="Acme", **lookups)
     services.account_update(account=account, by=rep, notes="changed")
     assert account.history.count() == 2
+
+
+# --- contact_move -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mover(rep):
+    """A person at one of the rep's accounts since 400 days ago (not a coach)."""
+    old = factories.AccountFactory(owner=rep, name="Old Works")
+    return factories.person_at(old, contact__first_name="Mia", contact__last_name="Berg")
+
+
+def _move(contact, by, start_date=None, **kwargs):
+    kwargs.setdefault("title", "CIO")
+    return services.contact_move(
+        contact=contact, by=by, start_date=start_date or datetime.date.today() - datetime.timedelta(days=3), **kwargs
+    )
+
+
+def test_contact_move_to_an_existing_account_ends_the_old_position_the_day_before(rep, mover):
+    target = factories.AccountFactory(name="Nordlicht AG")
+    start = datetime.date.today() - datetime.timedelta(days=10)
+    result = _move(mover, rep, start_date=start, new_account=target, function="it", seniority="c_level")
+    old, new = mover.employments.order_by("start_date")
+    assert old.end_date == start - datetime.timedelta(days=1) and old.account.name == "Old Works"
+    assert new.account == target and new.start_date == start and new.end_date is None
+    assert (new.title, new.function, new.seniority) == ("CIO", "it", "c_level")
+    assert result.employment == new and not result.account_created and not result.coach_ended
+
+
+def test_contact_move_by_name_reuses_the_account_under_another_spelling(rep, mover):
+    target = factories.AccountFactory(name="Nordlicht AG")
+    result = _move(mover, rep, new_account_name="  nordlicht  ")
+    assert result.employment.account == target and not result.account_created
+    assert Account.objects.filter(normalized_name="nordlicht").count() == 1
+
+
+def test_contact_move_by_a_new_name_creates_the_account_with_the_old_ones_region_and_industry(rep, mover):
+    old = mover.employments.get().account
+    result = _move(mover, rep, new_account_name="Blue Harbour Ltd")
+    account = result.employment.account
+    assert result.account_created and account.name == "Blue Harbour Ltd" and account.normalized_name == "blue harbour"
+    assert (account.region, account.industry, account.owner) == (old.region, old.industry, rep)
+
+
+def test_contact_move_may_name_the_new_accounts_region_and_industry(rep, mover):
+    region, industry = factories.RegionFactory(name="South"), factories.IndustryFactory(name="Energy")
+    account = _move(mover, rep, new_account_name="Volt", region=region, industry=industry).employment.account
+    assert (account.region, account.industry) == (region, industry)
+
+
+def test_two_people_moving_to_one_new_company_make_one_account(rep, mover):
+    other = factories.person_at(mover.employments.get().account)
+    _move(mover, rep, new_account_name="Blue Harbour")
+    second = _move(other, rep, new_account_name="Blue Harbour Ltd.")
+    assert not second.account_created
+    assert Account.objects.filter(normalized_name="blue harbour").count() == 1
+
+
+@pytest.mark.parametrize("days_after_start", [0, -30])
+def test_contact_move_starting_on_or_before_the_current_start_is_refused(rep, mover, days_after_start):
+    current = mover.employments.get()
+    start = current.start_date + datetime.timedelta(days=days_after_start)
+    with pytest.raises(ValidationError) as error:
+        _move(mover, rep, start_date=start, new_account_name="Blue Harbour")
+    assert "must start after the current one began" in error.value.message_dict["start_date"][0]
+    assert str(current.start_date) in error.value.message_dict["start_date"][0]
+    assert mover.employments.get().end_date is None
+    assert not Account.objects.filter(name="Blue Harbour").exists()
+
+
+def test_contact_move_needs_exactly_one_of_account_and_name(rep, mover):
+    with pytest.raises(ValidationError, match="one of the two"):
+        _move(mover, rep)
+    with pytest.raises(ValidationError, match="one of the two"):
+        _move(mover, rep, new_account=factories.AccountFactory(), new_account_name="Blue")
+    assert mover.employments.get().end_date is None
+
+
+def test_contact_move_to_the_same_company_is_refused(rep, mover):
+    with pytest.raises(ValidationError, match="already works at Old Works"):
+        _move(mover, rep, new_account_name="Old Works Ltd")
+    assert mover.employments.count() == 1
+
+
+def test_contact_move_without_a_current_position_is_refused(rep, mover):
+    position = mover.employments.get()
+    services.employment_end(employment=position, end_date=datetime.date.today(), by=rep)
+    with pytest.raises(ValidationError, match="no current position"):
+        _move(mover, rep, new_account_name="Blue Harbour")
+
+
+def test_contact_move_needs_a_title(rep, mover):
+    with pytest.raises(ValidationError) as error:
+        _move(mover, rep, new_account_name="Blue Harbour", title="  ")
+    assert "title" in error.value.message_dict
+    assert not Account.objects.filter(name="Blue Harbour").exists()
+
+
+def test_contact_move_of_a_non_coach_opens_no_prospect(rep, mover, stages, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = _move(mover, rep, new_account_name="Blue Harbour")
+    assert not result.coach_ended and callbacks == []
+    assert not Opportunity.objects.exists() and not CoachMove.objects.exists()
+
+
+def test_contact_move_keeps_every_position_in_the_timeline(rep, mover):
+    _move(mover, rep, new_account_name="Blue Harbour", start_date=datetime.date.today() - datetime.timedelta(days=100))
+    _move(mover, rep, new_account_name="Green Field", start_date=datetime.date.today())
+    names = [e.account.name for e in mover.employments.order_by("start_date")]
+    assert names == ["Old Works", "Blue Harbour", "Green Field"]
+    assert Employment.objects.filter(contact=mover, end_date__isnull=True).count() == 1

@@ -277,3 +277,55 @@ def test_account_export_query_count_does_not_grow_with_rows(rep_client, rep, row
     with django_assert_num_queries(4):
         response = rep_client.get(reverse("accounts:account-export"))
         assert len(_csv_rows(response)) == rows + 1
+
+
+# --- record a move ----------------------------------------------------------------------------
+
+
+def test_contact_move_page_records_the_move(rep_client, rep):
+    account = factories.AccountFactory(owner=rep, name="Old Works")
+    contact = factories.person_at(account)
+    url = reverse("accounts:contact-move", args=[contact.pk])
+    assert rep_client.get(url).status_code == 200
+    assert url.encode() in rep_client.get(contact.get_absolute_url()).content  # the "Record a move" button
+    start = datetime.date.today().isoformat()
+    response = rep_client.post(
+        url,
+        {
+            "new_account_name": "Blue Harbour",
+            "title": "CIO",
+            "function": "it",
+            "seniority": "c_level",
+            "start_date": start,
+        },
+    )
+    assert response.status_code == 302 and response.url == contact.get_absolute_url()
+    assert contact.employments.get(end_date__isnull=True).account.name == "Blue Harbour"
+
+
+def test_contact_move_page_shows_the_services_refusal_on_the_form(rep_client, rep):
+    contact = factories.person_at(factories.AccountFactory(owner=rep))
+    start = contact.employments.get().start_date.isoformat()
+    response = rep_client.post(
+        reverse("accounts:contact-move", args=[contact.pk]),
+        {
+            "new_account_name": "Blue Harbour",
+            "title": "CIO",
+            "function": "it",
+            "seniority": "staff",
+            "start_date": start,
+        },
+    )
+    assert response.status_code == 200
+    assert "must start after the current one began" in response.context["form"].errors["start_date"][0]
+    assert contact.employments.count() == 1
+
+
+def test_contact_move_page_is_404_for_a_person_out_of_scope(rep_client):
+    stranger = factories.person_at(factories.AccountFactory())
+    assert rep_client.get(reverse("accounts:contact-move", args=[stranger.pk])).status_code == 404
+
+
+def test_contact_move_page_refuses_delete(rep_client, rep):
+    contact = factories.person_at(factories.AccountFactory(owner=rep))
+    assert rep_client.delete(reverse("accounts:contact-move", args=[contact.pk])).status_code == 405

@@ -279,3 +279,53 @@ def test_lapse_job_counts_a_never_touched_coach_from_its_established_date(rep, s
     assert services.coaches_lapse_untouched() == 1
     coach.refresh_from_db()
     assert coach.status == Coach.Status.LAPSED
+
+
+# --- style reports --------------------------------------------------------------------------
+
+
+def test_style_report_record_keeps_who_reported_and_who_recorded(rep, account):
+    coach = factories.CoachFactory(account=account, holder=rep)
+    buyer = factories.person_at(account)
+    report = services.style_report_record(
+        by=rep, contact=buyer, coach=coach, style="driver", confidence="high", note=" Decides in the room "
+    )
+    assert (report.contact, report.coach, report.recorded_by) == (buyer, coach, rep)
+    assert report.reported_on == timezone.localdate() and report.note == "Decides in the room"
+
+
+def test_style_report_from_a_coach_who_is_no_longer_active_is_refused(rep, account):
+    coach = factories.CoachFactory(account=account, holder=rep, status="lapsed")
+    with pytest.raises(ValidationError, match="no longer an active coach"):
+        services.style_report_record(
+            by=rep, contact=factories.person_at(account), coach=coach, style="driver", confidence="high"
+        )
+
+
+def test_style_report_about_someone_at_another_company_is_refused(rep, account):
+    coach = factories.CoachFactory(account=account, holder=rep)
+    with pytest.raises(ValidationError) as error:
+        services.style_report_record(
+            by=rep,
+            contact=factories.person_at(factories.AccountFactory()),
+            coach=coach,
+            style="driver",
+            confidence="low",
+        )
+    assert "does not work at" in error.value.message_dict["coach"][0]
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("style", {"style": "bossy"}),
+        ("confidence", {"confidence": "certain"}),
+        ("reported_on", {"reported_on": datetime.date.today() + datetime.timedelta(days=2)}),
+    ],
+)
+def test_style_report_with_bad_input_is_refused(rep, account, field, values):
+    coach = factories.CoachFactory(account=account, holder=rep)
+    kwargs = {"style": "amiable", "confidence": "medium", **values}
+    with pytest.raises(ValidationError) as error:
+        services.style_report_record(by=rep, contact=factories.person_at(account), coach=coach, **kwargs)
+    assert field in error.value.message_dict

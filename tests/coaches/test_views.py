@@ -177,3 +177,65 @@ def test_coach_list_health_filters_match_the_dashboard(manager_client, manager, 
     held = manager_client.get(reverse("coaches:coach-list"), {"holder": manager.pk})
     assert [c.pk for c in held.context["page"]] == [shared.pk]
     assert b'data-testid="drilldown"' in held.content
+
+
+# --- style reports and moved coaches ------------------------------------------------------------
+
+
+def test_style_report_create_records_and_shows_on_the_contact_page(rep_client, rep, coach):
+    buyer = factories.person_at(coach.account)
+    url = reverse("coaches:stylereport-create", args=[buyer.pk])
+    assert list(rep_client.get(url).context["form"].fields["coach"].queryset) == [coach]
+    response = rep_client.post(
+        url, {"coach": coach.pk, "style": "driver", "confidence": "high", "reported_on": "2020-01-01", "note": "Fast"}
+    )
+    assert response.status_code == 302 and response.url == buyer.get_absolute_url()
+    page = rep_client.get(buyer.get_absolute_url())
+    assert [r.style for r in page.context["style_reports"]] == ["driver"]
+    assert b"current" in page.content
+
+
+def test_style_report_create_shows_a_form_error(rep_client, rep, coach):
+    buyer = factories.person_at(coach.account)
+    response = rep_client.post(
+        reverse("coaches:stylereport-create", args=[buyer.pk]), {"coach": coach.pk, "style": "driver"}
+    )
+    assert response.status_code == 200 and response.context["form"].errors["confidence"]
+    assert not buyer.style_reports.exists()
+
+
+def test_style_report_create_is_404_for_a_person_out_of_scope(rep_client):
+    stranger = factories.person_at(factories.AccountFactory())
+    assert rep_client.get(reverse("coaches:stylereport-create", args=[stranger.pk])).status_code == 404
+
+
+def test_style_report_create_refuses_put(rep_client, coach):
+    buyer = factories.person_at(coach.account)
+    assert rep_client.put(reverse("coaches:stylereport-create", args=[buyer.pk])).status_code == 405
+
+
+def test_moved_coaches_page_shows_the_share_and_the_prospects(rep_client, rep, stages):
+    move = factories.CoachMoveFactory(old_coach__holder=rep, contact__past_buyer=True)
+    factories.InteractionFactory(coach=move.new_coach, user=rep)
+    factories.CoachMoveFactory(old_coach__holder=rep)
+    factories.CoachMoveFactory()  # not his
+    response = rep_client.get(reverse("coaches:coachmove-list"))
+    assert response.context["page"][0].pk == move.pk and len(response.context["page"]) == 2
+    assert b"1 of 2 contacted (50%)" in response.content
+    assert move.opportunity.name.encode() in response.content and b"past buyer" in response.content
+
+
+def test_moved_coaches_page_refuses_post(rep_client):
+    assert rep_client.post(reverse("coaches:coachmove-list")).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_moved_coaches_query_count_does_not_grow_with_rows(rep_client, rep, stages, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.CoachMoveFactory(old_coach__holder=rep)
+    # session, user, the share (one aggregate), the page count, the page of moves with person,
+    # both accounts and the prospect's stage and owner joined and `contacted` as an EXISTS
+    # (fetching any of them per row would add a query per move), the unread badge.
+    with django_assert_num_queries(6):
+        response = rep_client.get(reverse("coaches:coachmove-list"))
+    assert response.status_code == 200

@@ -352,3 +352,65 @@ def test_dashboard_csv_export(manager_client, rep, stages):
     assert any(line.startswith("Proposal,1,1234.00,740.40,") for line in lines)
     bad = manager_client.get(reverse("pipeline:dashboard-export"), {"start": "2026-03-31", "end": "2026-01-01"})
     assert bad.status_code == 400
+
+
+# --- people on the deal and the mirror playbook -------------------------------------------------
+
+
+def test_opportunity_page_shows_the_playbook_card_and_the_mismatch_for_its_owner(rep_client, rep, deal):
+    rep.selling_style = "expressive"
+    rep.save()
+    coach = factories.CoachFactory(account=deal.account, holder=rep)
+    buyer = factories.OpportunityContactFactory(opportunity=deal).contact
+    factories.StyleReportFactory(coach=coach, contact=buyer, style="analytical")
+    response = rep_client.get(deal.get_absolute_url())
+    content = response.content.decode()
+    assert "You are Expressive, the buyer is Analytical:" in content
+    assert "slow down, bring the numbers" in content
+    assert 'data-testid="style-mismatch"' in content
+
+
+def test_opportunity_page_asks_the_coach_when_the_style_is_unknown(rep_client, deal):
+    factories.OpportunityContactFactory(opportunity=deal)
+    content = rep_client.get(deal.get_absolute_url()).content.decode()
+    assert "style unknown" in content and "Ask the coach" in content and "style-mismatch" not in content
+
+
+def test_opportunity_contact_add_and_remove(rep_client, account, deal):
+    person = factories.person_at(account)
+    url = reverse("pipeline:opportunitycontact-create", args=[deal.pk])
+    response = rep_client.post(url, {"contact": person.pk, "role": "decision_maker"})
+    assert response.status_code == 302 and response.url == deal.get_absolute_url()
+    row = deal.contact_roles.get()
+    assert (row.contact, row.role) == (person, "decision_maker")
+    assert rep_client.post(reverse("pipeline:opportunitycontact-delete", args=[row.pk])).status_code == 302
+    assert not deal.contact_roles.exists()
+
+
+def test_opportunity_contact_add_refuses_someone_from_elsewhere(rep_client, deal):
+    stranger = factories.person_at(factories.AccountFactory())
+    response = rep_client.post(
+        reverse("pipeline:opportunitycontact-create", args=[deal.pk]),
+        {"contact": stranger.pk, "role": "user"},
+        follow=True,
+    )
+    assert b"Choose a person who works at the account" in response.content
+    assert not deal.contact_roles.exists()
+
+
+def test_opportunity_contact_pages_are_404_out_of_scope_and_405_on_get(client, other_rep, deal):
+    row = factories.OpportunityContactFactory(opportunity=deal)
+    client.force_login(other_rep)
+    assert client.post(reverse("pipeline:opportunitycontact-create", args=[deal.pk])).status_code == 404
+    assert client.post(reverse("pipeline:opportunitycontact-delete", args=[row.pk])).status_code == 404
+    client.force_login(deal.owner)
+    assert client.get(reverse("pipeline:opportunitycontact-create", args=[deal.pk])).status_code == 405
+
+
+def test_a_coach_role_on_the_deal_is_hidden_from_who_may_not_see_the_coach(client, rep, manager, deal):
+    coach = factories.CoachFactory(account=deal.account, holder=factories.RepFactory())
+    factories.OpportunityContactFactory(opportunity=deal, contact=coach.contact, role="coach")
+    client.force_login(rep)  # owns the deal, does not hold the coach
+    assert client.get(deal.get_absolute_url()).context["contact_roles"] == []
+    client.force_login(factories.AdminFactory())
+    assert len(client.get(deal.get_absolute_url()).context["contact_roles"]) == 1

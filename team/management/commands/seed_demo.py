@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts import demo as accounts_demo
 from coaches import demo as coaches_demo
+from coaches import demo_styles as coaches_styles_demo
 from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             coaches_demo.seed(users=users, today=today)
             pipeline_demo.seed(users=users, today=today)
             pipeline_demo.seed_closed_history(users=users, today=today)
+            coaches_styles_demo.seed(users=users, today=today)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")
