@@ -77,3 +77,13 @@ class EmploymentForm(PositionFields, CrmForm):
 
 class EmploymentEndForm(CrmForm):
     end_date = forms.DateField(label=_("End date"), widget=DateInput(), initial=timezone.localdate)
+
+
+class AccountReassignForm(CrmForm):
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("Kept in the account's history."))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = User.objects.available()
+        self.fields["owner"].queryset = people if user.is_admin else people.team_of(user)

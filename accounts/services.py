@@ -2,10 +2,12 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Employment, normalize_company_name
 from team.models import User
+from team.services import notify, territory_route
 
 
 class DuplicateError(ValidationError):
@@ -28,11 +30,6 @@ def account_name_check(*, name: str, exclude_pk: int | None = None) -> str:
     return normalized
 
 
-def account_default_owner(*, by: User) -> User:
-    """Who owns a new account when the form does not say."""
-    return by
-
-
 @transaction.atomic
 def account_create(
     *,
@@ -45,20 +42,22 @@ def account_create(
     owner: User | None = None,
     notes: str = "",
 ) -> Account:
-    """Create an account, refusing a second one under the same normalised name."""
+    """Create an account, refusing a second one under the same normalised name, and route it to its owner."""
     name = name.strip()
     normalized = account_name_check(name=name)
-    # A rep always creates his own accounts; a manager or admin may name the owner.
-    account_owner = owner if owner is not None and not by.is_rep else account_default_owner(by=by)
     account = Account(
-        name=name,
-        normalized_name=normalized,
-        region=region,
-        industry=industry,
-        size_tier=size_tier,
-        owner=account_owner,
-        notes=notes,
+        name=name, normalized_name=normalized, region=region, industry=industry, size_tier=size_tier, notes=notes
     )
+    product_lines = list(product_lines)
+    if owner is not None and not by.is_rep:
+        # A manager or admin may name the owner; everyone else's accounts (a rep's page,
+        # imports, a coach's move) are routed by the territories.
+        account.owner = owner
+        account.assignment_note = _("Owner chosen by %(name)s when the account was created.") % {"name": by}
+    else:
+        account.owner, account.territory, account.assignment_note = territory_route(
+            account=account, by=by, product_line_ids=[line.pk for line in product_lines]
+        )
     try:
         # A savepoint, so that losing a race to a concurrent create leaves the outer
         # transaction usable and the user gets the same message as above.
@@ -68,6 +67,50 @@ def account_create(
         account_name_check(name=name)
         raise
     account.product_lines.set(product_lines)
+    return account
+
+
+@transaction.atomic
+def account_reassign(*, account: Account, owner: User, by: User, reason: str) -> Account:
+    """Give an account to another owner (the fix for a territory conflict), with the reason in its history."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the account changes hands; it goes into its history.")})
+    account = Account.objects.select_for_update().select_related("owner").get(pk=account.pk)
+    if by.is_manager:
+        team = User.objects.team_of(by)
+        if not team.filter(pk=account.owner_id).exists():
+            raise ValidationError(
+                _("%(owner)s is not in your team: ask his manager or an admin to reassign %(account)s.")
+                % {"owner": account.owner, "account": account}
+            )
+        if not team.filter(pk=owner.pk).exists():
+            raise ValidationError({"owner": _("You can hand accounts only to people in your team.")})
+    elif not by.is_admin:
+        raise ValidationError(_("Only a manager or an admin can reassign an account."))
+    if owner.pk == account.owner_id:
+        raise ValidationError({"owner": _("%(name)s already owns %(account)s.") % {"name": owner, "account": account}})
+    if not User.objects.available().filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": _("%(name)s is leaving or has left: choose someone else.") % {"name": owner}})
+    previous = account.owner
+    account.owner = owner
+    account.territory = None
+    account.assignment_note = _("Reassigned from %(previous)s by %(by)s on %(date)s: %(reason)s") % {
+        "previous": previous,
+        "by": by,
+        "date": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
+        "reason": reason,
+    }
+    account.assignment_note = account.assignment_note[:300]
+    account._change_reason = reason[:100]
+    account._history_user = by
+    account.save(update_fields=["owner", "territory", "assignment_note"])
+    notify(
+        user=owner,
+        message=_("%(by)s gave you the account %(account)s: %(reason)s")
+        % {"by": by, "account": account, "reason": reason},
+        link=account.get_absolute_url(),
+    )
     return account
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.account_create, name="account-create"),
     path("<int:pk>/", views.account_detail, name="account-detail"),
     path("<int:pk>/edit/", views.account_update, name="account-update"),
+    path("<int:pk>/reassign/", views.account_reassign, name="account-reassign"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),

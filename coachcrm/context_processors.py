@@ -25,6 +25,10 @@ def navigation_for(user) -> list[dict]:
     if user.is_admin:
         items.append({"label": _("Catalog"), "url": reverse("service_catalog:item-list")})
     items.append({"label": _("Ledger"), "url": reverse("service_catalog:ledger")})
+    if user.is_admin:
+        items.append({"label": _("Territories"), "url": reverse("team:territory-list")})
+    if user.is_manager or user.is_admin:
+        items.append({"label": _("Conflicts"), "url": reverse("team:territory-conflicts")})
     return items
 
 

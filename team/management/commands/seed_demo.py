@@ -8,6 +8,7 @@ from coaches import demo as coaches_demo
 from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
+from team import territory_demo
 
 
 class Command(BaseCommand):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             service_catalog_demo.seed(users=users)
             coaches_demo.seed(users=users, today=today)
             pipeline_demo.seed(users=users, today=today)
+            territory_demo.seed(users=users)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")
