@@ -76,6 +76,7 @@ def _require_admin(request) -> None:
         raise Http404
 
 
+@require_GET
 def territory_list(request):
     _require_admin(request)
     return render(request, "team/territory_list.html", {"territories": selectors.territory_list()})
@@ -160,6 +161,7 @@ def territory_move(request, pk):
     return redirect("team:territory-list")
 
 
+@require_GET
 def conflict_list(request):
     if request.user.is_rep:
         raise Http404

@@ -98,7 +98,9 @@ def test_no_conflict_when_overlapping_territories_have_the_same_members(admin_us
 def test_conflict_owner_outside_every_covering_territory(admin_user, north):
     alice, bob = factories.RepFactory(), factories.RepFactory()
     factories.AccountFactory(name="Outside", owner=bob, region=north)
-    factories.AccountFactory(name="Uncovered", owner=bob, region=factories.RegionFactory(name="East"))  # no territory covers it: no conflict
+    factories.AccountFactory(
+        name="Uncovered", owner=bob, region=factories.RegionFactory(name="East")
+    )  # no territory covers it: no conflict
     factories.TerritoryFactory(region=north, members=[alice])
     assert conflicts(admin_user) == {"Outside": (False, True, False)}
 
