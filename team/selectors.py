@@ -2,6 +2,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, Contact
+from accounts.selectors import history_entries
 from coaches.models import Coach, Holder
 from team.models import Notification, Territory, User, outer_ref
 
@@ -35,6 +36,20 @@ def territory_list() -> QuerySet[Territory]:
         .select_related("region", "product_line", "industry")
         .prefetch_related(_members())
     )
+
+
+def territory_history(*, territory: Territory) -> list[dict]:
+    """The territory's change history, members shown by name rather than as raw link rows."""
+    entries = history_entries(records=territory.history.all())
+    member_changes = [
+        c for e in entries for c in e["changes"] if c["field"] == Territory._meta.get_field("members").verbose_name
+    ]
+    ids = {row["user"] for c in member_changes for side in ("old", "new") for row in (c[side] or [])}
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
+    for change in member_changes:
+        for side in ("old", "new"):
+            change[side] = ", ".join(sorted(names.get(row["user"], "?") for row in change[side] or []))
+    return entries
 
 
 def territory_coverage_count(*, region=None, product_line=None, size_tier: str = "", industry=None) -> int:

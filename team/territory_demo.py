@@ -1,6 +1,7 @@
 """The demo organisation's territories: alice has the North, bob the East, both share the key accounts."""
 
-from accounts.models import Account, Region
+from accounts.models import Account, Industry, Region
+from accounts.services import account_create
 from team.models import Territory
 from team.services import territory_create
 
@@ -29,4 +30,29 @@ def seed(*, users: dict) -> list[Territory]:
                 size_tier=size_tier,
             )
         territories.append(territory)
+    seed_routed_accounts(users=users)
     return territories
+
+
+# name, created by, region, size tier: new accounts the territories route (to bob, then to alice).
+DEMO_ROUTED_ACCOUNTS = [
+    ("Osprey Holdings", "alice", "East", Account.SizeTier.KEY),
+    ("Nordlys Energy", "bob", "North", Account.SizeTier.MID),
+]
+
+
+def seed_routed_accounts(*, users: dict) -> list[Account]:
+    """Create two accounts through the routing, so their pages explain who got them and why."""
+    accounts = []
+    for name, creator, region, size_tier in DEMO_ROUTED_ACCOUNTS:
+        account = Account.objects.filter(name=name).first()
+        if account is None:
+            account = account_create(
+                by=users[creator],
+                name=name,
+                region=Region.objects.get(name=region),
+                industry=Industry.objects.order_by("name").first(),
+                size_tier=size_tier,
+            )
+        accounts.append(account)
+    return accounts

@@ -9,7 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from pipeline import selectors as pipeline_selectors
@@ -114,7 +113,7 @@ def territory_update(request, pk):
         "form": form,
         "territory": territory,
         "preview": _preview_count(form),
-        "history": history_entries(records=territory.history.all()),
+        "history": selectors.territory_history(territory=territory),
     }
     return render(request, "team/territory_form.html", context)
 

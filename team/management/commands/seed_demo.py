@@ -26,8 +26,9 @@ class Command(BaseCommand):
             accounts_demo.seed(users=users, today=today)
             service_catalog_demo.seed(users=users)
             coaches_demo.seed(users=users, today=today)
-            pipeline_demo.seed(users=users, today=today)
+            # Before the deals: the accounts it routes are part of the set the deals spread over.
             territory_demo.seed(users=users)
+            pipeline_demo.seed(users=users, today=today)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")
