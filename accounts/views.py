@@ -20,7 +20,7 @@ from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors as coach_selectors
 from pipeline import selectors as pipeline_selectors
-from team.selectors import territories_covering
+from team.selectors import territories_covering, territory_successor_for
 
 
 def _form_error(form, error: ValidationError) -> dict:
@@ -52,7 +52,9 @@ def account_reassign(request, pk):
     if request.user.is_rep:
         raise Http404
     account = selectors.account_get_for_user(user=request.user, pk=pk)
-    form = AccountReassignForm(request.POST or None, user=request.user)
+    # Suggest who the territory rules would give it to.
+    suggested = territory_successor_for(account=account, exclude_user=account.owner)
+    form = AccountReassignForm(request.POST or None, user=request.user, initial={"owner": suggested})
     if form.is_valid():
         try:
             services.account_reassign(account=account, by=request.user, **form.cleaned_data)

@@ -269,8 +269,10 @@ def test_admin_site_add_routes_when_no_owner_is_given(client, admin_user, lookup
 def test_account_reassign_page_moves_the_account(manager_client, manager, rep):
     colleague = factories.RepFactory(manager=manager)
     account = factories.AccountFactory(owner=rep)
+    factories.TerritoryFactory(members=[colleague])
     url = reverse("accounts:account-reassign", args=[account.pk])
-    assert manager_client.get(url).status_code == 200
+    response = manager_client.get(url)
+    assert response.context["form"].initial["owner"] == colleague  # the territory's suggestion
     response = manager_client.post(url, {"owner": colleague.pk, "reason": "Territory rules"})
     assert response.status_code == 302
     account.refresh_from_db()
