@@ -1,7 +1,10 @@
 import re
+import threading
+from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from accounts import services as account_services
 from accounts.models import Account
@@ -253,3 +256,35 @@ def test_territory_move_refuses_past_the_ends(admin_user):
         services.territory_move(territory=a, by=admin_user, up=True)
     with pytest.raises(ValidationError, match=re.escape("B is already the last.")):
         services.territory_move(territory=b, by=admin_user, up=False)
+
+
+# --- concurrency: accounts created at once share the territory fairly ------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_take_the_members_in_turn():
+    """Twenty accounts created at once in one territory: the row lock keeps the turns exact."""
+    region, industry = factories.RegionFactory(name="North"), factories.IndustryFactory(name="Finance")
+    creator = factories.RepFactory()
+    members = factories.RepFactory.create_batch(4)
+    factories.TerritoryFactory(region=region, members=members)
+    barrier = threading.Barrier(20)
+    errors = []
+
+    def create(index):
+        try:
+            barrier.wait()
+            new_account(creator, region, industry, name=f"Race {index}")
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    owners = Counter(Account.objects.values_list("owner_id", flat=True))
+    assert owners == {member.pk: 5 for member in members}
