@@ -225,6 +225,15 @@ class Territory(models.Model):
     def __str__(self):
         return self.name
 
+    def next_member(self, *, after_id: int | None, exclude: User | None = None) -> User | None:
+        """The member who may take new work after `after_id`, in a fixed order (by id), wrapping."""
+        members = self.members.available().order_by("pk")
+        if exclude is not None:
+            members = members.exclude(pk=exclude.pk)
+        members = list(members)
+        later = [m for m in members if after_id is not None and m.pk > after_id]
+        return (later or members or [None])[0]
+
     def rule_display(self) -> str:
         """The rule in words: "East · Key account · any industry · any product line"."""
         parts = [

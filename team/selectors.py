@@ -79,10 +79,9 @@ def territory_successor_for(*, account: Account, exclude_user: User) -> User | N
     `exclude_user` (by id, wrapping). A read: the round-robin cursor does not move.
     """
     for territory in Territory.objects.covering(account):
-        members = list(territory.members.available().exclude(pk=exclude_user.pk).order_by("pk"))
-        if members:
-            later = [m for m in members if m.pk > exclude_user.pk]
-            return (later or members)[0]
+        successor = territory.next_member(after_id=exclude_user.pk, exclude=exclude_user)
+        if successor is not None:
+            return successor
     return None
 
 

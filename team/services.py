@@ -162,18 +162,6 @@ def territory_move(*, territory: Territory, by: User, up: bool) -> Territory:
     return this
 
 
-def _next_member(territory: Territory, *, after_id: int | None, exclude: User | None = None) -> User | None:
-    """The member after `after_id` in a fixed order (by id), wrapping, among those who may take new work."""
-    members = territory.members.available().order_by("pk")
-    if exclude is not None:
-        members = members.exclude(pk=exclude.pk)
-    members = list(members)
-    if not members:
-        return None
-    later = [m for m in members if after_id is not None and m.pk > after_id]
-    return (later or members)[0]
-
-
 @transaction.atomic
 def territory_route(*, account, by: User, product_line_ids=None) -> tuple[User, Territory | None, str]:
     """Who gets a new account: round-robin in the first matching territory with an available member, else `by`."""
@@ -182,7 +170,7 @@ def territory_route(*, account, by: User, product_line_ids=None) -> tuple[User, 
         # Lock the territory row: two accounts created at once must not both read the same
         # cursor and go to the same member (on SQLite the IMMEDIATE transaction serialises).
         locked = Territory.objects.select_for_update().get(pk=territory.pk)
-        owner = _next_member(locked, after_id=locked.last_assigned_id)
+        owner = locked.next_member(after_id=locked.last_assigned_id)
         if owner is None:
             skipped.append(locked.name)
             continue
