@@ -168,3 +168,14 @@ def test_navigation_shows_territories_to_admins_and_conflicts_to_managers(rep, m
     assert {"Territories", "Conflicts"} <= labels(admin_user)
     assert "Conflicts" in labels(manager) and "Territories" not in labels(manager)
     assert not {"Territories", "Conflicts"} & labels(rep)
+
+
+def test_territory_history_names_the_members(admin_client, admin_user):
+    from team import services
+
+    territory = services.territory_create(
+        by=admin_user, name="North", members=[factories.RepFactory(first_name="Xavi", last_name="Member")]
+    )
+    response = admin_client.get(reverse("team:territory-update", args=[territory.pk]))
+    assert b"Xavi Member" in response.content.split(b"Change history")[1]
+    assert b"'user'" not in response.content
