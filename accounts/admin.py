@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -29,6 +30,13 @@ class AccountAdminForm(forms.ModelForm):
         model = Account
         fields = ["name", "region", "industry", "size_tier", "product_lines", "owner", "notes"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            # Empty: the territories route the new account, as on every other entry point.
+            self.fields["owner"].required = False
+            self.fields["owner"].help_text = _("Leave empty to route it by the territories.")
+
     def clean_name(self):
         name = self.cleaned_data["name"]
         try:
@@ -41,9 +49,10 @@ class AccountAdminForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(SimpleHistoryAdmin):
     form = AccountAdminForm
-    list_display = ["name", "region", "industry", "size_tier", "owner"]
+    list_display = ["name", "region", "industry", "size_tier", "owner", "territory"]
     list_filter = ["region", "industry", "size_tier"]
-    list_select_related = ["region", "industry", "owner"]
+    list_select_related = ["region", "industry", "owner", "territory"]
+    readonly_fields = ["territory", "assignment_note"]
     search_fields = ["name"]
     autocomplete_fields = ["owner"]
     filter_horizontal = ["product_lines"]
@@ -54,8 +63,9 @@ class AccountAdmin(SimpleHistoryAdmin):
         if change:
             services.account_update(account=obj, by=request.user, **data)
         else:
-            saved = services.account_create(by=request.user, **data)
+            saved = services.account_create(by=request.user, product_lines=form.cleaned_data["product_lines"], **data)
             obj.pk, obj.normalized_name = saved.pk, saved.normalized_name
+            obj.owner, obj.territory, obj.assignment_note = saved.owner, saved.territory, saved.assignment_note
 
 
 @admin.register(Contact)

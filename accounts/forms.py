@@ -119,3 +119,13 @@ class ContactMoveForm(CrmForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_account"].queryset = Account.objects.visible_to(user).only("pk", "name")
+
+
+class AccountReassignForm(CrmForm):
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("Kept in the account's history."))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = User.objects.available()
+        self.fields["owner"].queryset = people if user.is_admin else people.team_of(user)

@@ -63,7 +63,8 @@ class ProductLine(NamedLookup):
 
 class AccountQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Accounts the user may see: an admin all; a rep those he owns or holds a coach at; a manager his team's."""
+        """Accounts the user may see: an admin all; a rep those he owns, holds a coach at or his territories
+        cover; a manager his team's."""
         if user.is_admin:
             return self
         if user.is_manager:
@@ -73,7 +74,18 @@ class AccountQuerySet(models.QuerySet):
             team = Q(owner=user)
             holders = Q(coaches__holders__user=user)
         # A pk__in subquery rather than a join, so an account with several coaches is one row.
-        return self.filter(team | Q(pk__in=Account.objects.filter(holders).values("pk")))
+        scope = team | Q(pk__in=Account.objects.filter(holders).values("pk"))
+        # Territories: accounts that an active territory of the user (a manager: of his team)
+        # covers by its rule, whoever owns them. Kept as its own term so it can be read alone.
+        scope |= Q(pk__in=Account.objects.filter(_in_territories_of(user)).values("pk"))
+        return self.filter(scope)
+
+
+def _in_territories_of(user) -> models.Exists:
+    from team.models import Territory
+
+    members = Q(members=user) | Q(members__manager=user) if user.is_manager else Q(members=user)
+    return models.Exists(Territory.objects.covering_ref().filter(members))
 
 
 class Account(models.Model):
@@ -98,6 +110,17 @@ class Account(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_accounts"
     )
     notes = models.TextField(_("notes"), blank=True)
+    # Why the owner owns it ("Owner via territory East, rule 2, round-robin"), set by the
+    # routing in account_create and by account_reassign.
+    territory = models.ForeignKey(
+        "team.Territory",
+        verbose_name=_("territory"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="routed_accounts",
+    )
+    assignment_note = models.CharField(_("why this owner"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()

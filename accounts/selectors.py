@@ -11,6 +11,11 @@ def account_get_for_user(*, user: User, pk: int) -> Account:
     return get_object_or_404(Account.objects.visible_to(user), pk=pk)
 
 
+def account_is_visible(*, user: User, account: Account) -> bool:
+    """Whether the account is in the user's scope (e.g. after routing gave it to someone else)."""
+    return Account.objects.visible_to(user).filter(pk=account.pk).exists()
+
+
 def contact_get_for_user(*, user: User, pk: int) -> Contact:
     """The contact if the user may see him, else 404."""
     return get_object_or_404(Contact.objects.visible_to(user), pk=pk)

@@ -4,11 +4,13 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
 from team.models import User
+from team.services import notify, territory_route, territory_router
 
 
 class DuplicateError(ValidationError):
@@ -29,11 +31,6 @@ def account_name_check(*, name: str, exclude_pk: int | None = None) -> str:
             _("An account with this name already exists: %(name)s.") % {"name": existing.name}, existing=existing
         )
     return normalized
-
-
-def account_default_owner(*, by: User) -> User:
-    """Who owns a new account when the form does not say."""
-    return by
 
 
 def account_assignable_owners(*, by: User):
@@ -62,23 +59,22 @@ def account_create(
     owner: User | None = None,
     notes: str = "",
 ) -> Account:
-    """Create an account, refusing a second one under the same normalised name."""
+    """Create an account, refusing a second one under the same normalised name, and route it to its owner."""
     name = name.strip()
     normalized = account_name_check(name=name)
-    # A rep always creates his own accounts; a manager or admin may name the owner.
-    if owner is not None and not by.is_rep:
-        account_owner = account_owner_check(by=by, owner=owner)
-    else:
-        account_owner = account_default_owner(by=by)
     account = Account(
-        name=name,
-        normalized_name=normalized,
-        region=region,
-        industry=industry,
-        size_tier=size_tier,
-        owner=account_owner,
-        notes=notes,
+        name=name, normalized_name=normalized, region=region, industry=industry, size_tier=size_tier, notes=notes
     )
+    product_lines = list(product_lines)
+    if owner is not None and not by.is_rep:
+        # A manager or admin may name the owner; everyone else's accounts (a rep's page,
+        # imports, a coach's move) are routed by the territories.
+        account.owner = account_owner_check(by=by, owner=owner)
+        account.assignment_note = _("Owner chosen by %(name)s when the account was created.") % {"name": by}
+    else:
+        account.owner, account.territory, account.assignment_note = territory_route(
+            account=account, by=by, product_line_ids=[line.pk for line in product_lines]
+        )
     try:
         # A savepoint, so that losing a race to a concurrent create leaves the outer
         # transaction usable and the user gets the same message as above.
@@ -88,6 +84,50 @@ def account_create(
         account_name_check(name=name)
         raise
     account.product_lines.set(product_lines)
+    return account
+
+
+@transaction.atomic
+def account_reassign(*, account: Account, owner: User, by: User, reason: str) -> Account:
+    """Give an account to another owner (the fix for a territory conflict), with the reason in its history."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the account changes hands; it goes into its history.")})
+    account = Account.objects.select_for_update().select_related("owner").get(pk=account.pk)
+    if by.is_manager:
+        team = User.objects.team_of(by)
+        if not team.filter(pk=account.owner_id).exists():
+            raise ValidationError(
+                _("%(owner)s is not in your team: ask his manager or an admin to reassign %(account)s.")
+                % {"owner": account.owner, "account": account}
+            )
+        if not team.filter(pk=owner.pk).exists():
+            raise ValidationError({"owner": _("You can hand accounts only to people in your team.")})
+    elif not by.is_admin:
+        raise ValidationError(_("Only a manager or an admin can reassign an account."))
+    if owner.pk == account.owner_id:
+        raise ValidationError({"owner": _("%(name)s already owns %(account)s.") % {"name": owner, "account": account}})
+    if not User.objects.available().filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": _("%(name)s is leaving or has left: choose someone else.") % {"name": owner}})
+    previous = account.owner
+    account.owner = owner
+    account.territory = None
+    account.assignment_note = _("Reassigned from %(previous)s by %(by)s on %(date)s: %(reason)s") % {
+        "previous": previous,
+        "by": by,
+        "date": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
+        "reason": reason,
+    }
+    account.assignment_note = account.assignment_note[:300]
+    account._change_reason = reason[:100]
+    account._history_user = by
+    account.save(update_fields=["owner", "territory", "assignment_note"])
+    notify(
+        user=owner,
+        message=_("%(by)s gave you the account %(account)s: %(reason)s")
+        % {"by": by, "account": account, "reason": reason},
+        link=account.get_absolute_url(),
+    )
     return account
 
 
@@ -238,6 +278,7 @@ def _taken(queryset, field: str, values: set[str]) -> set[str]:
 def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
     """account_create for many new accounts at once (imports), refusing the batch on any duplicate."""
     allowed_pks = None if by.is_rep else set(account_assignable_owners(by=by).values_list("pk", flat=True))
+    route = territory_router(by=by)
     accounts, product_lines, seen = [], [], set()
     for row in rows:
         row = dict(row)
@@ -249,10 +290,19 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
             raise ValidationError({"name": _("%(name)s appears twice.") % {"name": name}})
         seen.add(normalized)
         owner = row.pop("owner", None)
-        # As in account_create: a rep owns what he creates; others may name an owner in their scope.
-        owner = by if owner is None or by.is_rep else account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks)
-        product_lines.append(row.pop("product_lines", ()))
-        accounts.append(Account(name=name, normalized_name=normalized, owner=owner, **row))
+        lines = list(row.pop("product_lines", ()))
+        product_lines.append(lines)
+        account = Account(name=name, normalized_name=normalized, **row)
+        # As in account_create: a manager or admin may name an owner in his scope; otherwise
+        # the territories route the account.
+        if owner is not None and not by.is_rep:
+            account.owner = account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks)
+            account.assignment_note = _("Owner chosen by %(name)s when the account was created.") % {"name": by}
+        else:
+            account.owner, account.territory, account.assignment_note = route(
+                account=account, product_line_ids=[line.pk for line in lines]
+            )
+        accounts.append(account)
     if taken := _taken(Account.objects.all(), "normalized_name", seen):
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("export/", views.account_export, name="account-export"),
     path("<int:pk>/", views.account_detail, name="account-detail"),
     path("<int:pk>/edit/", views.account_update, name="account-update"),
+    path("<int:pk>/reassign/", views.account_reassign, name="account-reassign"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/export/", views.contact_export, name="contact-export"),

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -8,6 +9,7 @@ from accounts import selectors, services
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.forms import (
     AccountForm,
+    AccountReassignForm,
     ContactCreateForm,
     ContactForm,
     ContactMoveForm,
@@ -20,6 +22,7 @@ from coachcrm.pagination import paginate
 from coaches import selectors as coach_selectors
 from csvio.export import csv_response
 from pipeline import selectors as pipeline_selectors
+from team.selectors import territories_covering, territory_successor_for
 
 
 def _form_error(form, error: ValidationError) -> dict:
@@ -63,8 +66,32 @@ def account_detail(request, pk):
         "history": selectors.history_entries(records=account.history.all()),
         "coaches": coach_selectors.account_coaches(account=account, user=request.user),
         "opportunities": pipeline_selectors.account_opportunities(account=account, user=request.user),
+        "can_reassign": not request.user.is_rep,
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account_reassign(request, pk):
+    if request.user.is_rep:
+        raise Http404
+    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    # Suggest who the territory rules would give it to.
+    suggested = territory_successor_for(account=account, exclude_user=account.owner)
+    form = AccountReassignForm(request.POST or None, user=request.user, initial={"owner": suggested})
+    if form.is_valid():
+        try:
+            services.account_reassign(account=account, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(account)s now belongs to %(owner)s.") % {"account": account, "owner": form.cleaned_data["owner"]},
+            )
+            return redirect(account)
+    context = {"form": form, "account": account, "covering": territories_covering(account=account)}
+    return render(request, "accounts/account_reassign.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,8 +104,16 @@ def account_create(request):
         except ValidationError as error:
             context = _form_error(form, error)
         else:
-            messages.success(request, _("Account %(name)s created.") % {"name": account})
-            return redirect(account)
+            if selectors.account_is_visible(user=request.user, account=account):
+                messages.success(request, _("Account %(name)s created.") % {"name": account})
+                return redirect(account)
+            # Routed to someone whose account the creator may not see: say where it went.
+            messages.info(
+                request,
+                _("Account %(name)s created and routed to %(owner)s. %(why)s")
+                % {"name": account, "owner": account.owner, "why": account.assignment_note},
+            )
+            return redirect("accounts:account-list")
     return render(request, "accounts/account_form.html", {"form": form, **context})
 
 

@@ -2,9 +2,10 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from team import services
-from team.models import User
+from team.models import Territory, User
 
 
 @admin.register(User)
@@ -30,3 +31,21 @@ class CrmUserAdmin(UserAdmin):
                 services.user_deactivate(user=user, by=request.user)
             except ValidationError as error:
                 self.message_user(request, f"{user}: {' '.join(error.messages)}", messages.ERROR)
+
+
+@admin.register(Territory)
+class TerritoryAdmin(SimpleHistoryAdmin):
+    """Read-only here: territories are edited on the Territories page, through the services."""
+
+    list_display = ["order", "name", "region", "product_line", "size_tier", "industry", "active"]
+    list_select_related = ["region", "product_line", "industry"]
+    ordering = ["order"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

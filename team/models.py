@@ -3,6 +3,9 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Account
 
 
 class UserQuerySet(models.QuerySet):
@@ -11,6 +14,10 @@ class UserQuerySet(models.QuerySet):
 
     def reps(self):
         return self.filter(role=User.Role.REP)
+
+    def available(self):
+        """Users who may be given new work: able to log in and not leaving."""
+        return self.active().filter(status=User.Status.ACTIVE)
 
     def team_of(self, manager):
         """The manager himself and the reps who report to him."""
@@ -122,3 +129,125 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class TerritoryQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+    def in_precedence(self):
+        return self.order_by("order", "pk")
+
+    def covering(self, account, product_line_ids=None):
+        """Active territories whose rule matches the account, first by precedence.
+
+        `product_line_ids` stands in for the account's product lines while it is not saved yet.
+        """
+        if product_line_ids is None:
+            product_line_ids = account.product_lines.values("pk")
+        rule = territory_rule(
+            region=account.region_id,
+            industry=account.industry_id,
+            size_tier=account.size_tier,
+            product_lines=product_line_ids,
+        )
+        return self.active().filter(rule).in_precedence()
+
+    def covering_ref(self, depth: int = 1):
+        """Active territories matching the account of an enclosing query, `depth` queries out."""
+        product_lines = Account.product_lines.through.objects.filter(account_id=outer_ref("pk", depth + 1))
+        rule = territory_rule(
+            region=outer_ref("region_id", depth),
+            industry=outer_ref("industry_id", depth),
+            size_tier=outer_ref("size_tier", depth),
+            product_lines=product_lines.values("productline_id"),
+        )
+        return self.active().filter(rule).in_precedence()
+
+
+def territory_rule(*, region, industry, size_tier, product_lines) -> Q:
+    """A territory matches when each of its four conditions is empty ("any") or equals the account's."""
+    return (
+        (Q(region__isnull=True) | Q(region_id=region))
+        & (Q(industry__isnull=True) | Q(industry_id=industry))
+        & (Q(size_tier="") | Q(size_tier=size_tier))
+        & (Q(product_line__isnull=True) | Q(product_line_id__in=product_lines))
+    )
+
+
+def outer_ref(name: str, depth: int = 1):
+    """A reference to a field of the query `depth` levels out (1 is plain OuterRef)."""
+    ref = name
+    for _level in range(depth):
+        ref = models.OuterRef(ref)
+    return ref
+
+
+class Territory(models.Model):
+    """A rule over region, product line, size tier and industry that routes new accounts to its members."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    # Precedence: the first active territory (lowest order) whose rule matches an account wins it.
+    order = models.PositiveIntegerField(_("precedence"), unique=True)
+    members = models.ManyToManyField(User, verbose_name=_("members"), blank=True, related_name="territories")
+    region = models.ForeignKey(
+        "accounts.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    product_line = models.ForeignKey(
+        "accounts.ProductLine",
+        verbose_name=_("product line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    size_tier = models.CharField(_("size tier"), max_length=8, choices=Account.SizeTier.choices, blank=True)
+    industry = models.ForeignKey(
+        "accounts.Industry",
+        verbose_name=_("industry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    active = models.BooleanField(_("active"), default=True)
+    # The round-robin cursor: the member who got the last routed account. Moved with
+    # queryset.update() under a row lock, so it leaves no history row per account.
+    last_assigned = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    history = HistoricalRecords(m2m_fields=[members], excluded_fields=["last_assigned"])
+    objects = TerritoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+
+    def __str__(self):
+        return self.name
+
+    def next_member(self, *, after_id: int | None, exclude: User | None = None) -> User | None:
+        """The member who may take new work after `after_id`, in a fixed order (by id), wrapping."""
+        members = self.members.available().order_by("pk")
+        if exclude is not None:
+            members = members.exclude(pk=exclude.pk)
+        members = list(members)
+        later = [m for m in members if after_id is not None and m.pk > after_id]
+        return (later or members or [None])[0]
+
+    def rule_display(self) -> str:
+        """The rule in words: "East · Key account · any industry · any product line"."""
+        parts = [
+            str(self.region) if self.region_id else _("any region"),
+            str(self.product_line) if self.product_line_id else _("any product line"),
+            self.get_size_tier_display() if self.size_tier else _("any size"),
+            str(self.industry) if self.industry_id else _("any industry"),
+        ]
+        return " · ".join(str(p) for p in parts)

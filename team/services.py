@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from team.models import Notification, User
+from team.models import Notification, Territory, User
 
 
 @transaction.atomic
@@ -122,3 +122,162 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+# --- territories ----------------------------------------------------------------------------
+
+
+def _require_admin(by: User) -> None:
+    if not by.is_admin:
+        raise ValidationError(_("Only an admin can edit territories."))
+
+
+def _territory_fields(*, name: str, members, territory: Territory | None = None) -> dict:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if Territory.objects.exclude(pk=territory.pk if territory else None).filter(name__iexact=name).exists():
+        raise ValidationError({"name": _("There is already a territory called %(name)s.") % {"name": name}})
+    members = list(members)
+    # Only new members are checked: a member who has since left stays until removed, and
+    # routing skips him, so renaming the territory does not fail over him.
+    current = set(territory.members.values_list("pk", flat=True)) if territory else set()
+    unavailable = [str(m) for m in members if m.pk not in current and not (m.is_rep and m.can_log_in)]
+    if unavailable:
+        raise ValidationError(
+            {"members": _("Only active sales reps can be members: %(names)s.") % {"names": ", ".join(unavailable)}}
+        )
+    return {"name": name, "members": members}
+
+
+@transaction.atomic
+def territory_create(
+    *,
+    by: User,
+    name: str,
+    members=(),
+    region=None,
+    product_line=None,
+    size_tier: str = "",
+    industry=None,
+) -> Territory:
+    """Add a territory at the end of the precedence order."""
+    _require_admin(by)
+    fields = _territory_fields(name=name, members=members)
+    # Lock the last territory so that two admins adding at once do not pick the same order.
+    last = Territory.objects.select_for_update().order_by("-order").first()
+    territory = Territory.objects.create(
+        name=fields["name"],
+        order=(last.order + 1) if last else 1,
+        region=region,
+        product_line=product_line,
+        size_tier=size_tier,
+        industry=industry,
+    )
+    territory.members.set(fields["members"])
+    return territory
+
+
+@transaction.atomic
+def territory_update(*, territory: Territory, by: User, **fields) -> Territory:
+    """Change a territory's name, members or rule; accounts already routed keep their owners."""
+    _require_admin(by)
+    territory = Territory.objects.select_for_update().get(pk=territory.pk)
+    checked = _territory_fields(
+        name=fields.pop("name", territory.name),
+        members=fields.pop("members", territory.members.all()),
+        territory=territory,
+    )
+    territory.name = checked["name"]
+    for field in ("region", "product_line", "size_tier", "industry", "active"):
+        if field in fields:
+            setattr(territory, field, fields.pop(field))
+    if fields:
+        raise ValidationError(_("Unknown territory fields: %(names)s.") % {"names": ", ".join(sorted(fields))})
+    territory.save()
+    territory.members.set(checked["members"])
+    return territory
+
+
+@transaction.atomic
+def territory_deactivate(*, territory: Territory, by: User) -> Territory:
+    """Stop a territory routing accounts and widening visibility; it stays, with its history."""
+    _require_admin(by)
+    territory = Territory.objects.select_for_update().get(pk=territory.pk)
+    if not territory.active:
+        raise ValidationError(_("%(name)s is already inactive.") % {"name": territory})
+    territory.active = False
+    territory.save(update_fields=["active"])
+    return territory
+
+
+@transaction.atomic
+def territory_move(*, territory: Territory, by: User, up: bool) -> Territory:
+    """Swap a territory's precedence with its neighbour above (up) or below."""
+    _require_admin(by)
+    # Lock every territory: a swap touches two rows and must not interleave with another move.
+    territories = list(Territory.objects.select_for_update().order_by("order"))
+    index = next(i for i, t in enumerate(territories) if t.pk == territory.pk)
+    other_index = index - 1 if up else index + 1
+    if not 0 <= other_index < len(territories):
+        raise ValidationError(
+            _("%(name)s is already the %(end)s.") % {"name": territories[index], "end": _("first") if up else _("last")}
+        )
+    this, other = territories[index], territories[other_index]
+    # `order` is unique: park one row on a free number so the swap never collides mid-way.
+    this_order, other_order = this.order, other.order
+    this.order = territories[-1].order + 1
+    this.save(update_fields=["order"])
+    other.order = this_order
+    other.save(update_fields=["order"])
+    this.order = other_order
+    this.save(update_fields=["order"])
+    return this
+
+
+@transaction.atomic
+def territory_route(*, account, by: User, product_line_ids=None) -> tuple[User, Territory | None, str]:
+    """Who gets a new account: round-robin in the first matching territory with an available member, else `by`."""
+    return _route(territories=Territory.objects.covering(account, product_line_ids), by=by)
+
+
+def territory_router(*, by: User):
+    """`territory_route` for many new accounts (imports): the covering territories are read once per kind of account."""
+    covering = {}
+
+    def route(*, account, product_line_ids) -> tuple[User, Territory | None, str]:
+        key = (account.region_id, account.industry_id, account.size_tier, tuple(sorted(product_line_ids)))
+        if key not in covering:
+            covering[key] = list(Territory.objects.covering(account, product_line_ids))
+        return _route(territories=covering[key], by=by)
+
+    return route
+
+
+def _route(*, territories, by: User) -> tuple[User, Territory | None, str]:
+    skipped = []
+    for territory in territories:
+        # Lock the territory row: two accounts created at once must not both read the same
+        # cursor and go to the same member (on SQLite the IMMEDIATE transaction serialises).
+        locked = Territory.objects.select_for_update().get(pk=territory.pk)
+        owner = locked.next_member(after_id=locked.last_assigned_id)
+        if owner is None:
+            skipped.append(locked.name)
+            continue
+        Territory.objects.filter(pk=locked.pk).update(last_assigned=owner)
+        count = locked.members.available().count()
+        how = _("round-robin among %(n)s members") % {"n": count} if count > 1 else _("its only available member")
+        note = _("Owner via territory %(name)s, rule %(order)s, %(how)s.") % {
+            "name": locked.name,
+            "order": locked.order,
+            "how": how,
+        }
+        return owner, locked, _with_skipped(note, skipped)
+    note = _("No territory covers this account: owned by the person who created it, %(name)s.") % {"name": by}
+    return by, None, _with_skipped(note, skipped)
+
+
+def _with_skipped(note: str, skipped: list[str]) -> str:
+    if not skipped:
+        return note
+    return note + " " + _("Skipped (no available member): %(names)s.") % {"names": ", ".join(skipped)}

@@ -5,6 +5,7 @@ import importlib
 from decimal import Decimal
 
 import factory
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
@@ -272,3 +273,25 @@ class CoachMoveFactory(factory.django.DjangoModelFactory):
     )
     opportunity = factory.SubFactory(OpportunityFactory, account=factory.SelfAttribute("..to_account"))
     start_date = factory.LazyFunction(timezone.localdate)
+
+
+# --- territories ----------------------------------------------------------------------------
+
+
+class TerritoryFactory(factory.django.DjangoModelFactory):
+    """An active territory at the end of the precedence order; pass `members=[...]`."""
+
+    class Meta:
+        model = "team.Territory"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Territory {n}")
+    order = factory.LazyFunction(
+        lambda: (importlib.import_module("team.models").Territory.objects.aggregate(m=Max("order"))["m"] or 0) + 1
+    )
+    active = True
+
+    @factory.post_generation
+    def members(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.members.set(extracted)

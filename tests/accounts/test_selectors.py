@@ -39,3 +39,42 @@ def test_history_entries_lists_field_changes_with_their_author(rep):
     entries = selectors.history_entries(records=account.history.all())
     assert [e["record"].history_type for e in entries] == ["~", "+"]
     assert entries[0]["changes"] == [{"field": "notes", "old": "", "new": "Key prospect"}]
+
+
+# --- territories widen the scope ------------------------------------------------------------
+
+
+def test_rep_sees_accounts_his_active_territories_cover(rep, other_rep):
+    north = factories.RegionFactory(name="North")
+    covered = factories.AccountFactory(owner=other_rep, region=north)
+    factories.AccountFactory(owner=other_rep, region=factories.RegionFactory(name="East"))
+    territory = factories.TerritoryFactory(region=north, members=[rep])
+    assert list(Account.objects.visible_to(rep)) == [covered]
+    territory.active = False
+    territory.save()
+    assert list(Account.objects.visible_to(rep)) == []
+
+
+def test_rep_does_not_see_accounts_of_territories_he_is_not_in(rep, other_rep):
+    north = factories.RegionFactory(name="North")
+    factories.AccountFactory(owner=other_rep, region=north)
+    factories.TerritoryFactory(region=north, members=[other_rep])
+    assert list(Account.objects.visible_to(rep)) == []
+
+
+def test_manager_sees_accounts_his_teams_territories_cover(manager, rep, other_rep):
+    north = factories.RegionFactory(name="North")
+    covered = factories.AccountFactory(owner=other_rep, region=north)
+    factories.TerritoryFactory(region=north, members=[rep])
+    assert list(Account.objects.visible_to(manager)) == [covered]
+    assert list(Account.objects.visible_to(other_rep.manager)) == [covered]  # as owner's manager
+    assert Account.objects.visible_to(factories.ManagerFactory()).count() == 0
+
+
+def test_territory_scope_follows_product_lines(rep, other_rep):
+    line = factories.ProductLineFactory(name="Cloud")
+    with_line = factories.AccountFactory(owner=other_rep)
+    with_line.product_lines.set([line])
+    factories.AccountFactory(owner=other_rep)
+    factories.TerritoryFactory(product_line=line, members=[rep])
+    assert list(Account.objects.visible_to(rep)) == [with_line]

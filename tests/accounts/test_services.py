@@ -275,3 +275,66 @@ def test_contact_move_keeps_every_position_in_the_timeline(rep, mover):
     names = [e.account.name for e in mover.employments.order_by("start_date")]
     assert names == ["Old Works", "Blue Harbour", "Green Field"]
     assert Employment.objects.filter(contact=mover, end_date__isnull=True).count() == 1
+
+
+# --- reassign -------------------------------------------------------------------------------
+
+
+def test_account_reassign_by_manager_moves_owner_with_history_and_notice(manager, rep):
+    colleague = factories.RepFactory(manager=manager)
+    territory = factories.TerritoryFactory(members=[rep])
+    account = factories.AccountFactory(owner=rep, territory=territory, assignment_note="Owner via territory X")
+    services.account_reassign(account=account, owner=colleague, by=manager, reason="Bob knows them")
+    account.refresh_from_db()
+    assert account.owner == colleague
+    assert account.territory is None
+    assert account.assignment_note.startswith(f"Reassigned from {rep} by {manager} on ")
+    assert account.assignment_note.endswith(": Bob knows them")
+    latest = account.history.latest()
+    assert (latest.owner_id, latest.history_user, latest.history_change_reason) == (
+        colleague.pk,
+        manager,
+        "Bob knows them",
+    )
+    assert colleague.notifications.get().link == account.get_absolute_url()
+
+
+def test_account_reassign_by_admin_to_anyone(admin_user, rep, other_rep):
+    account = factories.AccountFactory(owner=rep)
+    services.account_reassign(account=account, owner=other_rep, by=admin_user, reason="Territory rule")
+    account.refresh_from_db()
+    assert account.owner == other_rep
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no reason", "Say why the account changes hands"),
+        ("same owner", "already owns"),
+        ("leaving", "is leaving or has left"),
+        ("outside team", "You can hand accounts only to people in your team."),
+        ("not his account", "is not in your team"),
+        ("rep", "Only a manager or an admin can reassign an account."),
+    ],
+)
+def test_account_reassign_refusals_change_nothing(case, message, manager, rep, other_rep):
+    account = factories.AccountFactory(owner=rep)
+    kwargs = {"account": account, "owner": factories.RepFactory(manager=manager), "by": manager, "reason": "why"}
+    if case == "no reason":
+        kwargs["reason"] = "  "
+    elif case == "same owner":
+        kwargs["owner"] = rep
+    elif case == "leaving":
+        kwargs["owner"] = factories.RepFactory(manager=manager, status="leaving")
+    elif case == "outside team":
+        kwargs["owner"] = other_rep
+    elif case == "not his account":
+        kwargs["account"] = factories.AccountFactory(owner=other_rep)
+    elif case == "rep":
+        kwargs["by"] = rep
+    before = kwargs["account"].history.count()
+    with pytest.raises(ValidationError, match=message):
+        services.account_reassign(**kwargs)
+    kwargs["account"].refresh_from_db()
+    assert kwargs["account"].owner != kwargs["owner"] or case == "same owner"
+    assert kwargs["account"].history.count() == before

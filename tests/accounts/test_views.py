@@ -329,3 +329,92 @@ def test_contact_move_page_is_404_for_a_person_out_of_scope(rep_client):
 def test_contact_move_page_refuses_delete(rep_client, rep):
     contact = factories.person_at(factories.AccountFactory(owner=rep))
     assert rep_client.delete(reverse("accounts:contact-move", args=[contact.pk])).status_code == 405
+
+
+# --- routing and reassignment ---------------------------------------------------------------
+
+
+def test_account_create_page_routes_to_the_territory_and_explains(rep_client, rep, lookups):
+    member = factories.RepFactory(first_name="Tess", last_name="Member")
+    factories.TerritoryFactory(name="North", region=lookups["region"], members=[member, rep])
+    response = rep_client.post(
+        reverse("accounts:account-create"),
+        {"name": "Routed Ltd", "region": lookups["region"].pk, "industry": lookups["industry"].pk, "size_tier": "mid"},
+        follow=True,
+    )
+    account = Account.objects.get(name="Routed Ltd")
+    assert account.owner == (member if member.pk < rep.pk else rep)
+    # The rep is a member, so the territory lets him see it: the page explains itself.
+    assert response.context["account"] == account
+    assert b"Why is this mine?" in response.content
+    assert b"Owner via territory North, rule 1, round-robin among 2 members." in response.content
+
+
+def test_account_create_page_routed_out_of_sight_says_where_it_went(rep_client, rep, lookups):
+    member = factories.RepFactory(first_name="Tess", last_name="Member")
+    factories.TerritoryFactory(name="North", region=lookups["region"], members=[member])
+    response = rep_client.post(
+        reverse("accounts:account-create"),
+        {"name": "Away Ltd", "region": lookups["region"].pk, "industry": lookups["industry"].pk, "size_tier": "mid"},
+        follow=True,
+    )
+    assert Account.objects.get(name="Away Ltd").owner == member
+    assert response.request["PATH_INFO"] == reverse("accounts:account-list")
+    assert b"routed to Tess Member" in response.content
+
+
+def test_admin_site_add_routes_when_no_owner_is_given(client, admin_user, lookups):
+    client.force_login(admin_user)
+    line = factories.ProductLineFactory(name="Cloud")
+    member = factories.RepFactory()
+    factories.TerritoryFactory(name="Cloud", product_line=line, members=[member])
+    response = client.post(
+        reverse("admin:accounts_account_add"),
+        {
+            "name": "Admin Made",
+            "region": lookups["region"].pk,
+            "industry": lookups["industry"].pk,
+            "size_tier": "mid",
+            "product_lines": [line.pk],
+            "owner": "",
+            "notes": "",
+        },
+    )
+    assert response.status_code == 302
+    account = Account.objects.get(name="Admin Made")
+    assert (account.owner, account.territory.name) == (member, "Cloud")
+    assert list(account.product_lines.all()) == [line]
+
+
+def test_account_reassign_page_moves_the_account(manager_client, manager, rep):
+    colleague = factories.RepFactory(manager=manager)
+    account = factories.AccountFactory(owner=rep)
+    factories.TerritoryFactory(members=[colleague])
+    url = reverse("accounts:account-reassign", args=[account.pk])
+    response = manager_client.get(url)
+    assert response.context["form"].initial["owner"] == colleague  # the territory's suggestion
+    response = manager_client.post(url, {"owner": colleague.pk, "reason": "Territory rules"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.owner == colleague
+
+
+def test_account_reassign_page_shows_the_service_error(manager_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    response = manager_client.post(
+        reverse("accounts:account-reassign", args=[account.pk]), {"owner": rep.pk, "reason": "Same"}
+    )
+    assert response.status_code == 200
+    assert "already owns" in response.context["form"].errors["owner"][0]
+
+
+def test_account_reassign_page_is_404_out_of_scope_and_for_reps(manager_client, rep_client, rep, other_rep):
+    theirs = factories.AccountFactory(owner=other_rep)
+    mine = factories.AccountFactory(owner=rep)
+    assert manager_client.get(reverse("accounts:account-reassign", args=[theirs.pk])).status_code == 404
+    assert rep_client.get(reverse("accounts:account-reassign", args=[mine.pk])).status_code == 404
+
+
+def test_account_reassign_page_wrong_method_is_405(manager_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    assert manager_client.put(reverse("accounts:account-reassign", args=[account.pk])).status_code == 405

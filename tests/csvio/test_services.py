@@ -209,9 +209,8 @@ def test_import_csv_command_fails_on_a_bad_row_and_writes_nothing(admin_user, lo
 
 
 @pytest.mark.parametrize("kind", ["accounts", "contacts"])
-def test_ten_thousand_rows_import_well_under_a_minute(admin_user, lookups, kind, django_assert_max_num_queries):
-    import time
-
+def test_ten_thousand_rows_import_in_slices_not_row_by_row(admin_user, lookups, kind, django_assert_max_num_queries):
+    # The time it takes is measured by the benchmark (make bench), not here: timed tests flake.
     if kind == "accounts":
         text = "name,region,industry\n" + "".join(f"Company {i},North,Retail\n" for i in range(10_000))
     else:
@@ -220,12 +219,9 @@ def test_ten_thousand_rows_import_well_under_a_minute(admin_user, lookups, kind,
         text = "email,first_name,last_name,account,title,start_date\n" + "".join(
             f"p{i}@x.example,P,{i},Company {i % 20},CTO,2024-01-01\n" for i in range(10_000)
         )
-    started = time.monotonic()
     # Checked and written in slices of 500 (a few queries per slice, for the dry run and the
     # confirmation); one query per row would be 10,000 or more.
     with django_assert_max_num_queries(600):
         batch = services.import_batch_confirm(batch=_upload(admin_user, kind, text), by=admin_user)
-    elapsed = time.monotonic() - started
     assert batch.status == ImportBatch.Status.IMPORTED
     assert batch.report["counts"]["created"] == 10_000
-    assert elapsed < 30, f"{kind}: {elapsed:.1f}s"

@@ -9,6 +9,7 @@ from coaches import demo_styles as coaches_styles_demo
 from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
+from team import territory_demo
 
 
 class Command(BaseCommand):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
             accounts_demo.seed(users=users, today=today)
             service_catalog_demo.seed(users=users)
             coaches_demo.seed(users=users, today=today)
+            # Before the deals: the accounts it routes are part of the set the deals spread over.
+            territory_demo.seed(users=users)
             pipeline_demo.seed(users=users, today=today)
             pipeline_demo.seed_closed_history(users=users, today=today)
             coaches_styles_demo.seed(users=users, today=today)
