@@ -25,6 +25,9 @@ def navigation_for(user) -> list[dict]:
     if user.is_admin:
         items.append({"label": _("Catalog"), "url": reverse("service_catalog:item-list")})
     items.append({"label": _("Ledger"), "url": reverse("service_catalog:ledger")})
+    if user.is_manager or user.is_admin:
+        items.append({"label": _("Team"), "url": reverse("team:team-list")})
+    items.append({"label": _("My handovers"), "url": reverse("team:handover-list")})
     return items
 
 

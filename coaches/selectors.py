@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact
 from coaches.models import HEALTH_ORDER, Coach, Holder, Interaction
+from team import selectors as team_selectors
 from team.models import User
 
 
@@ -67,3 +68,25 @@ def account_coaches(*, account: Account, user: User) -> list[Coach]:
 def contact_coach_roles(*, contact: Contact, user: User) -> list[Coach]:
     """Where the contact is or was our coach, as far as the user may see."""
     return list(Coach.objects.visible_to(user).filter(contact=contact).select_related("account").with_holder_count())
+
+
+def _can_succeed(user: User | None, leaving: User) -> bool:
+    return user is not None and user.pk != leaving.pk and user.is_active and user.status == User.Status.ACTIVE
+
+
+def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, User | None]:
+    """Who takes over from a leaving rep at each account: territory rules, else the owner, else his manager.
+
+    `accounts` should come with `owner` selected. The territory step runs only once the
+    territories feature (issue 7, first half) provides `team.selectors.territory_successor_for`.
+    """
+    territory_successor_for = getattr(team_selectors, "territory_successor_for", None)
+    manager = leaving.manager if leaving.manager_id else None
+    fallback = manager if _can_succeed(manager, leaving) else None
+    successors = {}
+    for account in accounts:
+        successor = territory_successor_for(account=account, exclude_user=leaving) if territory_successor_for else None
+        if not _can_succeed(successor, leaving):
+            successor = account.owner if _can_succeed(account.owner, leaving) else fallback
+        successors[account.pk] = successor
+    return successors

@@ -53,6 +53,9 @@ class User(AbstractUser):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     departure_date = models.DateField(_("departure date"), null=True, blank=True)
+    # Set by the flagging task when it has run for this departure; a periodic sweep enqueues
+    # it again for leaving users still without it (the broker was down when they were marked).
+    departure_flagged_at = models.DateTimeField(_("at-risk coaches flagged"), null=True, blank=True)
     language = models.CharField(
         _("language"),
         max_length=10,
