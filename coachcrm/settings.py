@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coachcrm.context_processors.crm",
             ],
+            # `coachcrm` is not an installed app, so its tag library is registered by name.
+            "libraries": {"crm": "coachcrm.templatetags.crm"},
         },
     },
 ]
