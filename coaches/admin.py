@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from coaches.models import Coach, Holder, Interaction
+from coaches.models import Coach, Handover, Holder, Interaction
 
 
 class HolderInline(admin.TabularInline):
@@ -44,4 +44,22 @@ class InteractionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Handover)
+class HandoverAdmin(SimpleHistoryAdmin):
+    """Read-only: handovers open, change hands and close through the departure services."""
+
+    list_display = ["coach", "from_user", "to_user", "due_on", "status"]
+    list_filter = ["status"]
+    list_select_related = ["coach__contact", "coach__account", "from_user", "to_user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
