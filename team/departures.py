@@ -173,10 +173,10 @@ def handover_reassign(*, handover: Handover, to_user: User, by: User) -> Handove
     return handover
 
 
-def _latest_handover_to(*, user: User, coach_ref: str) -> Subquery:
-    """The successor of the user's latest (not cancelled) handover for the coach(es) matched by `coach_ref`."""
+def _latest_handover_to(*, user: User, **match: OuterRef) -> Subquery:
+    """The successor of the user's latest (not cancelled) handover matching the outer row."""
     return Subquery(
-        Handover.objects.filter(from_user=user, **{coach_ref: OuterRef("pk")})
+        Handover.objects.filter(from_user=user, **match)
         .exclude(status=Handover.Status.CANCELLED)
         .order_by("-created_at", "-pk")
         .values("to_user")[:1]
@@ -190,7 +190,7 @@ def _accounts_move(*, user: User, reason: str) -> int:
     while chunk := list(
         Account.objects.filter(owner=user)
         .select_related("owner")
-        .annotate(handover_to=_latest_handover_to(user=user, coach_ref="coach__account"))
+        .annotate(handover_to=_latest_handover_to(user=user, coach__account=OuterRef("pk")))
         .order_by("pk")[:CHUNK]
     ):
         proposals = successor_propose(accounts=[a for a in chunk if a.handover_to is None], leaving=user)
@@ -229,7 +229,7 @@ def _holders_move(*, user: User, today: datetime.date, reason: str) -> int:
     rows = list(
         Holder.objects.filter(user=user)
         .select_related("coach__account__owner")
-        .annotate(handover_to=_latest_handover_to(user=user, coach_ref="coach"))
+        .annotate(handover_to=_latest_handover_to(user=user, coach=OuterRef("coach_id")))
     )
     others = defaultdict(set)
     for coach_id, holder_id in (
