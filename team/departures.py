@@ -110,7 +110,11 @@ def departure_flag_at_risk(*, user_id: int) -> int:
         Coach.objects.active()
         .filter(holders__user=user)
         .exclude(Exists(kept_warm))
-        .exclude(Exists(Handover.objects.filter(coach=OuterRef("pk"), from_user=user).exclude(status="cancelled")))
+        .exclude(
+            Exists(
+                Handover.objects.filter(coach=OuterRef("pk"), from_user=user).exclude(status=Handover.Status.CANCELLED)
+            )
+        )
         .with_holder_count()
         .select_related("account__owner", "contact")
     )

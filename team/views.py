@@ -14,6 +14,7 @@ from coachcrm.pagination import paginate
 from pipeline import selectors as pipeline_selectors
 from team import departures, selectors, services
 from team.forms import DepartureForm, HandoverReassignForm
+from team.models import User
 
 
 def home(request):
@@ -81,7 +82,7 @@ def _departure_context(request, rep, form=None) -> dict:
         "page": paginate(request, selectors.departure_handovers(rep=rep)),
         "progress": selectors.departure_progress(rep=rep),
         "candidates": list(candidates),
-        "retention": selectors.retention_summary(users_qs=type(rep).objects.filter(pk=rep.pk)),
+        "retention": selectors.retention_summary(users_qs=User.objects.filter(pk=rep.pk)),
     }
 
 
