@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coachcrm.context_processors.crm",
             ],
+            # `coachcrm` is not an installed app, so its tag library is registered by name.
         },
     },
 ]
@@ -168,6 +169,8 @@ COACH_STALE_DAYS = int(os.environ.get("COACH_STALE_DAYS", "60"))
 COACH_UNVERIFIED_DAYS = int(os.environ.get("COACH_UNVERIFIED_DAYS", "90"))
 # A coach with no interaction for this many days lapses (and the account's gated deals may go back).
 COACH_LAPSE_DAYS = int(os.environ.get("COACH_LAPSE_DAYS", "120"))
+# A handover opened by a rep's departure is due this many days later.
+HANDOVER_DUE_DAYS = int(os.environ.get("HANDOVER_DUE_DAYS", "14"))
 
 # --- Static files ---------------------------------------------------------------------------
 # Bootstrap comes from the XStatic-Bootstrap package and htmx from django-htmx: nothing
@@ -205,6 +208,15 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "task": "coaches.tasks.coaches_lapse_untouched_task",
     "schedule": 60 * 60 * 6,
+}
+# Departures: depart reps whose date has come, enqueue flagging a broker outage missed, close done handovers.
+CELERY_BEAT_SCHEDULE["team-departures"] = {
+    "task": "team.tasks.departures_sweep_task",
+    "schedule": 60 * 60 * 24,
+}
+CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
+    "task": "team.tasks.handovers_remind_task",
+    "schedule": 60 * 60 * 24,
 }
 
 # --- E-mail ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from coaches.models import Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
+from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, PlaybookCard, StyleReport
 
 
 class HolderInline(admin.TabularInline):
@@ -62,6 +62,15 @@ class PlaybookCardAdmin(SimpleHistoryAdmin):
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records made by the app's services; the admin site only shows them."""
+
+
+@admin.register(Handover)
+class HandoverAdmin(SimpleHistoryAdmin):
+    """Read-only: handovers open, change hands and close through the departure services."""
+
+    list_display = ["coach", "from_user", "to_user", "due_on", "status"]
+    list_filter = ["status"]
+    list_select_related = ["coach__contact", "coach__account", "from_user", "to_user"]
 
     def has_add_permission(self, request):
         return False

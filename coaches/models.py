@@ -23,9 +23,12 @@ class CoachQuerySet(models.QuerySet):
         if user.is_admin:
             return self
         holders = Holder.objects.filter(user=user)
+        # A successor sees the coaches handed over to him, so he can take them over.
+        handovers = Handover.objects.open().filter(to_user=user)
         if user.is_manager:
             holders = Holder.objects.filter(Q(user=user) | Q(user__manager=user))
-        return self.filter(pk__in=holders.values("coach_id"))
+            handovers = Handover.objects.open().filter(Q(to_user=user) | Q(to_user__manager=user))
+        return self.filter(Q(pk__in=holders.values("coach_id")) | Q(pk__in=handovers.values("coach_id")))
 
     def stale(self, today: datetime.date | None = None):
         """Active coaches without an interaction (or, never touched, since established) for COACH_STALE_DAYS."""
@@ -244,6 +247,73 @@ class Interaction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+class HandoverQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=Handover.Status.OPEN)
+
+    def visible_to(self, user):
+        """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
+        if user.is_admin:
+            return self
+        mine = Q(from_user=user) | Q(to_user=user)
+        if user.is_manager:
+            mine |= Q(from_user__manager=user) | Q(to_user__manager=user)
+        return self.filter(mine)
+
+    def due_by(self, day: datetime.date):
+        """Open handovers due on or before the day (overdue ones included)."""
+        return self.open().filter(due_on__lte=day)
+
+
+def _handover_due_on() -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=settings.HANDOVER_DUE_DAYS)
+
+
+class Handover(models.Model):
+    """A leaving rep's coach relationship passed to a successor; done when the successor holds and touched it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    coach = models.ForeignKey(Coach, verbose_name=_("coach"), on_delete=models.PROTECT, related_name="handovers")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.PROTECT, related_name="handovers_given"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.PROTECT, related_name="handovers_taken"
+    )
+    reason = models.CharField(_("why at risk"), max_length=300, blank=True)
+    due_on = models.DateField(_("due"), default=_handover_due_on)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now, editable=False)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # The day the successor was last reminded, so a second reminder run on one day sends nothing.
+    reminded_on = models.DateField(_("last reminded"), null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = HandoverQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("handover")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coach", "from_user"], condition=Q(status="open"), name="handover_one_open_per_coach_and_from"
+            ),
+            models.CheckConstraint(condition=~Q(from_user=F("to_user")), name="handover_to_someone_else"),
+        ]
+        indexes = [models.Index(fields=["to_user", "status"]), models.Index(fields=["from_user", "status"])]
+
+    def __str__(self):
+        return f"{self.coach_id}: {self.from_user_id} → {self.to_user_id}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_on < timezone.localdate()
 
 
 # Used in `health_score`, kept here so the weights sit next to the flags they rank.

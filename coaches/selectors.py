@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact
 from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
 from pipeline.models import Opportunity, OpportunityContact
+from team import selectors as team_selectors
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -167,3 +168,24 @@ def coach_move_summary(*, user: User, today: datetime.date | None = None) -> dic
     )
     share = counts["contacted"] / counts["total"] if counts["total"] else None
     return {**counts, "share": share, "healthy": share is not None and share >= MOVE_CONTACTED_TARGET}
+
+
+def _can_succeed(user: User | None, leaving: User) -> bool:
+    return user is not None and user.pk != leaving.pk and user.is_active and user.status == User.Status.ACTIVE
+
+
+def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, User | None]:
+    """Who takes over from a leaving rep at each account: territory rules, else the owner, else his manager.
+
+    `accounts` should come with `owner` selected.
+    """
+    by_territory = team_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
+    manager = leaving.manager if leaving.manager_id else None
+    fallback = manager if _can_succeed(manager, leaving) else None
+    successors = {}
+    for account in accounts:
+        successor = by_territory[account.pk]
+        if not _can_succeed(successor, leaving):
+            successor = account.owner if _can_succeed(account.owner, leaving) else fallback
+        successors[account.pk] = successor
+    return successors

@@ -3,12 +3,13 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, ProductLine
-from coaches.models import BuyingStyle, Coach, CoachMove, Holder, Interaction, StyleReport
+from coaches.models import BuyingStyle, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from coaches.selectors import account_has_active_coach
 from pipeline import services as pipeline_services
 from pipeline.models import Opportunity
@@ -136,6 +137,7 @@ def holder_add(*, coach: Coach, user: User, by: User, is_primary: bool = False) 
     holder = Holder.objects.create(coach=coach, user=user, since=timezone.localdate())
     if is_primary:
         holder_set_primary(holder=holder, by=by)
+    handovers_mark_done(coach_ids=[coach.pk])
     return holder
 
 
@@ -177,21 +179,32 @@ def interaction_log(
     if coach.last_interaction_on is None or occurred_on > coach.last_interaction_on:
         coach.last_interaction_on = occurred_on
         coach.save(update_fields=["last_interaction_on"])
+    handovers_mark_done(coach_ids=[coach.pk])
     return interaction
 
 
 @transaction.atomic
 def coach_flag_at_risk(*, coach: Coach, reason: str) -> Coach:
     """Mark the relationship at risk (a holder leaving, a reorganisation), keeping the first since-date."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the relationship is at risk.")})
-    if not coach.at_risk:
-        coach.at_risk_since = timezone.now()
-    coach.at_risk = True
-    coach.at_risk_reason = reason
-    coach.save(update_fields=["at_risk", "at_risk_reason", "at_risk_since"])
+    coaches_flag_at_risk(flags=[(coach, reason)])
     return coach
+
+
+@transaction.atomic
+def coaches_flag_at_risk(*, flags: list[tuple[Coach, str]], batch_size: int = 500) -> int:
+    """Flag many coaches at risk, each with its reason, in bulk writes (with history rows)."""
+    now = timezone.now()
+    for coach, reason in flags:
+        reason = reason.strip()
+        if not reason:
+            raise ValidationError({"reason": _("Say why the relationship is at risk.")})
+        if not coach.at_risk:
+            coach.at_risk_since = now
+        coach.at_risk = True
+        coach.at_risk_reason = reason
+    coaches = [coach for coach, _reason in flags]
+    bulk_update_with_history(coaches, Coach, ["at_risk", "at_risk_reason", "at_risk_since"], batch_size=batch_size)
+    return len(coaches)
 
 
 @transaction.atomic
@@ -199,6 +212,41 @@ def coach_clear_at_risk(*, coach: Coach) -> Coach:
     coach.at_risk, coach.at_risk_reason, coach.at_risk_since = False, "", None
     coach.save(update_fields=["at_risk", "at_risk_reason", "at_risk_since"])
     return coach
+
+
+@transaction.atomic
+def handovers_mark_done(*, coach_ids: list[int] | None = None) -> int:
+    """Close the open handovers whose successor holds the coach and logged an interaction since it opened.
+
+    A coach whose last open handover closes is no longer at risk. Called by the holder and
+    interaction services for one coach, and by the daily sweep for all (`coach_ids=None`).
+    """
+    handovers = Handover.objects.open().filter(
+        Exists(Holder.objects.filter(coach=OuterRef("coach"), user=OuterRef("to_user"))),
+        Exists(
+            Interaction.objects.filter(
+                coach=OuterRef("coach"), user=OuterRef("to_user"), created_at__gte=OuterRef("created_at")
+            )
+        ),
+    )
+    if coach_ids is not None:
+        handovers = handovers.filter(coach_id__in=coach_ids)
+    done = list(handovers)
+    if not done:
+        return 0
+    now = timezone.now()
+    for handover in done:
+        handover.status, handover.done_at = Handover.Status.DONE, now
+    bulk_update_with_history(done, Handover, ["status", "done_at"], batch_size=500)
+    safe = list(
+        Coach.objects.filter(pk__in={h.coach_id for h in done}, at_risk=True).exclude(
+            Exists(Handover.objects.open().filter(coach=OuterRef("pk")))
+        )
+    )
+    for coach in safe:
+        coach.at_risk, coach.at_risk_reason, coach.at_risk_since = False, "", None
+    bulk_update_with_history(safe, Coach, ["at_risk", "at_risk_reason", "at_risk_since"], batch_size=500)
+    return len(done)
 
 
 def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:

@@ -68,6 +68,9 @@ class User(AbstractUser):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     departure_date = models.DateField(_("departure date"), null=True, blank=True)
+    # Set by the flagging task when it has run for this departure; a periodic sweep enqueues
+    # it again for leaving users still without it (the broker was down when they were marked).
+    departure_flagged_at = models.DateTimeField(_("at-risk coaches flagged"), null=True, blank=True)
     language = models.CharField(
         _("language"),
         max_length=10,
@@ -233,14 +236,25 @@ class Territory(models.Model):
     def __str__(self):
         return self.name
 
-    def next_member(self, *, after_id: int | None, exclude: User | None = None) -> User | None:
-        """The member who may take new work after `after_id`, in a fixed order (by id), wrapping."""
-        members = self.members.available().order_by("pk")
-        if exclude is not None:
-            members = members.exclude(pk=exclude.pk)
-        members = list(members)
+    def next_member(self, *, after_id: int | None, exclude: User | None = None, members=None) -> User | None:
+        """The member who may take new work after `after_id`, in a fixed order (by id), wrapping.
+
+        `members`: the territory's available members by id, when the caller read them already.
+        """
+        if members is None:
+            members = self.members.available().order_by("pk")
+        members = [m for m in members if exclude is None or m.pk != exclude.pk]
         later = [m for m in members if after_id is not None and m.pk > after_id]
         return (later or members or [None])[0]
+
+    def matches(self, *, region_id, industry_id, size_tier: str, product_line_ids) -> bool:
+        """The rule of `territory_rule`, for accounts already in memory (bulk work)."""
+        return (
+            self.region_id in (None, region_id)
+            and self.industry_id in (None, industry_id)
+            and self.size_tier in ("", size_tier)
+            and (self.product_line_id is None or self.product_line_id in product_line_ids)
+        )
 
     def rule_display(self) -> str:
         """The rule in words: "East · Key account · any industry · any product line"."""

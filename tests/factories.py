@@ -295,3 +295,18 @@ class TerritoryFactory(factory.django.DjangoModelFactory):
     def members(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.members.set(extracted)
+
+
+# --- departures -----------------------------------------------------------------------------
+
+
+class HandoverFactory(factory.django.DjangoModelFactory):
+    """An open handover of a coach from its holder to his manager."""
+
+    class Meta:
+        model = "coaches.Handover"
+
+    coach = factory.SubFactory(CoachFactory)
+    from_user = factory.LazyAttribute(lambda o: o.coach.holders.get(is_primary=True).user)
+    to_user = factory.LazyAttribute(lambda o: o.from_user.manager or ManagerFactory())
+    reason = "Leaving and the only holder."
