@@ -32,6 +32,7 @@ from django.utils import timezone
 from coaches.models import Coach, Holder
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
+from team.selectors import retention_summary
 
 # Fewer closed deals than this in either group and the win-rate comparison means nothing.
 MIN_CLOSED_FOR_RATE = 10
@@ -223,6 +224,8 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
           "held_back": {"count", "amount", "oldest": [
              {"id", "name", "account", "owner", "owner_id", "stage", "amount", "since"}]},   # oldest first
           "coach_health": {"active", "single_threaded", "stale", "at_risk"},
+          "retention": team.selectors.retention_summary's data for the scope's departed reps,
+                       or None on a rep's own dashboard,
         }
 
     Ratios are floats between 0 and 1 (None when there is nothing to divide by); days are floats.
@@ -397,4 +400,16 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
             ],
         },
         "coach_health": health,
+        "retention": _retention(user=user, filters=filters),
     }
+
+
+def _retention(*, user: User, filters: dict) -> dict | None:
+    """Coaches kept after the departures in the scope (a manager's team, an admin's pick); none for a rep."""
+    if user.is_rep:
+        return None
+    manager = filters.get("manager") if user.is_admin else user
+    people = User.objects.team_of(manager) if manager is not None else User.objects.all()
+    if owner := filters.get("owner"):
+        people = people.filter(pk=owner.pk)
+    return retention_summary(users_qs=people)

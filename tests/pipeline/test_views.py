@@ -246,9 +246,9 @@ def test_dashboard_query_count_is_fixed(manager_client, rep, stages, rows, djang
     _team_pipeline(rep, stages, rows)
     # session, user, the team for the rep-or-team picker, stages, open-and-closed deals grouped
     # by stage, moves in, moves out, coach health, the held-back list, the unread badge, the
-    # regions and product lines for the filters. Every figure is an aggregate: looping over
-    # deals (or a query per stage) would grow with the rows.
-    with django_assert_num_queries(12):
+    # regions and product lines for the filters, the retention of the team's departures. Every
+    # figure is an aggregate: looping over deals (or a query per stage) would grow with the rows.
+    with django_assert_num_queries(13):
         response = manager_client.get(DASHBOARD)
     assert response.status_code == 200
     # Of every seven deals, five are open (Lead … Negotiation) and two closed (Won, Lost).
@@ -414,3 +414,29 @@ def test_a_coach_role_on_the_deal_is_hidden_from_who_may_not_see_the_coach(clien
     assert client.get(deal.get_absolute_url()).context["contact_roles"] == []
     client.force_login(factories.AdminFactory())
     assert len(client.get(deal.get_absolute_url()).context["contact_roles"]) == 1
+
+
+def test_dashboard_shows_the_retention_of_the_teams_departures(manager_client, manager, rep):
+    import datetime
+
+    from django.utils import timezone
+
+    from coaches.models import Handover
+
+    departed = factories.RepFactory(
+        manager=manager, status="departed", departure_date=timezone.localdate() - datetime.timedelta(days=100)
+    )
+    coach = factories.CoachFactory(holder=rep)
+    handover = Handover.objects.create(coach=coach, from_user=departed, to_user=rep, due_on=timezone.localdate())
+    Handover.objects.filter(pk=handover.pk).update(created_at=timezone.now() - datetime.timedelta(days=95))
+    factories.InteractionFactory(coach=coach, user=rep, occurred_on=timezone.localdate() - datetime.timedelta(days=20))
+    response = manager_client.get(DASHBOARD)
+    retention = response.context["summary"]["retention"]
+    assert retention["departures"][0]["kept"] == 1
+    assert b'data-testid="retention"' in response.content
+
+
+def test_a_reps_dashboard_has_no_retention_card(rep_client):
+    response = rep_client.get(DASHBOARD)
+    assert response.context["summary"]["retention"] is None
+    assert b'data-testid="retention"' not in response.content
