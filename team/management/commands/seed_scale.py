@@ -270,6 +270,10 @@ def seed_interactions(state):
     Coach.objects.bulk_update(last, ["last_interaction_on"], batch_size=BATCH)
 
 
+# The share of steps taken back and forward again: brings the history to ~5 changes a deal.
+BACK_SHARE = 0.65
+
+
 def _stage_path(rnd, stages, has_coach):
     """The stages a deal went through, and how it ended (won, lost or still open)."""
     lead, qualified, confirmed, proposal, negotiation, won, lost = stages
@@ -305,7 +309,7 @@ def seed_opportunities(state):
         changes, previous = [], None
         for stage in path:
             changes.append((previous, stage, at, "advance"))
-            if stage.order < 50 and outcome == "open" and rnd.random() < 0.5 and previous is not None:
+            if previous is not None and stage.order < 60 and rnd.random() < BACK_SHARE:
                 # A step back and forward again, as real deals do.
                 at += datetime.timedelta(days=rnd.randint(1, 20))
                 changes.append((stage, previous, at, "back"))
