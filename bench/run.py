@@ -256,9 +256,7 @@ def main():
         raise SystemExit("bench: set DATABASE_URL to PostgreSQL (or pass --allow-sqlite to measure SQLite anyway).")
     if not User.objects.filter(username="benchadmin").exists():
         # Its progress goes to stderr, so that stdout is the JSON document alone.
-        call_command(
-            "seed_scale", fraction=arguments.fraction, allow_sqlite=arguments.allow_sqlite, stdout=sys.stderr
-        )
+        call_command("seed_scale", fraction=arguments.fraction, allow_sqlite=arguments.allow_sqlite, stdout=sys.stderr)
     settings.DEBUG = False
     # The jobs' e-mails never leave (their transactions are rolled back), but keep stdout pure JSON.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
