@@ -212,7 +212,7 @@ def throughput(url, user, seconds):
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
     cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-    port = 8799
+    port = int(os.environ.get("BENCH_PORT", "8799"))
     env = {
         **os.environ,
         "DEBUG": "false",
