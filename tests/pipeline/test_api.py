@@ -138,7 +138,9 @@ def test_list_filters_by_stage_and_held_back(token_client, rep, stages):
 
 
 @pytest.mark.parametrize("rows", [1, 50])
-def test_opportunity_list_query_count_does_not_grow_with_rows(token_client, rep, stages, rows, django_assert_num_queries):
+def test_opportunity_list_query_count_does_not_grow_with_rows(
+    token_client, rep, stages, rows, django_assert_num_queries
+):
     client = token_client(rep)
     for _ in range(rows):
         factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
