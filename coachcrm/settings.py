@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoachCRM API",
-    "DESCRIPTION": "CoachCRM: accounts, contacts, coaches, pipeline, grants, team. Authenticate with `Authorization: Token <token>`.",
+    "DESCRIPTION": "Accounts, contacts, coaches, pipeline, grants, team. Send `Authorization: Token <token>`.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
