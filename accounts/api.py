@@ -1,5 +1,6 @@
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -7,7 +8,7 @@ from rest_framework.response import Response
 from accounts import selectors, services
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
-from coachcrm.api import CrmViewSet
+from coachcrm.api import CrmAPIView, CrmViewSet, flatten_errors
 from team.models import User
 
 
@@ -118,6 +119,49 @@ class ContactCreateSerializer(PositionSerializer, ContactSerializer):
         fields = [*ContactSerializer.Meta.fields, "account", "title", "function", "seniority", "start_date"]
 
 
+class ContactMoveSerializer(serializers.Serializer):
+    """A job change: the new company by account id or by name (an existing account wins), title and start."""
+
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), required=False, allow_null=True)
+    account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=120)
+    function = serializers.ChoiceField(choices=Employment.Function.choices, default=Employment.Function.OTHER)
+    seniority = serializers.ChoiceField(choices=Employment.Seniority.choices, default=Employment.Seniority.STAFF)
+    start_date = serializers.DateField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if user := _user(self):
+            fields["account"].queryset = Account.objects.visible_to(user)
+        return fields
+
+
+class JobChangeSerializer(serializers.Serializer):
+    contact = serializers.IntegerField(required=False, allow_null=True, help_text="The person's id, or give `email`.")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    company = serializers.CharField(max_length=200, help_text="The new company's name.")
+    title = serializers.CharField(max_length=120)
+    start_date = serializers.DateField()
+
+    def validate(self, data):
+        if data.get("contact") is None and not data.get("email"):
+            raise serializers.ValidationError(_("Give the person's `contact` id or `email`."))
+        return data
+
+
+class JobChangeBatchSerializer(serializers.Serializer):
+    changes = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
+
+
+class JobChangeResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The change's position in the batch.")
+    result = serializers.ChoiceField(choices=["applied", "already_applied", "refused"])
+    contact = serializers.IntegerField(required=False)
+    employment = serializers.IntegerField(required=False, help_text="The new (or already recorded) position.")
+    reason = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+
+
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Accounts the user may see; created and changed through the account services."""
 
@@ -161,6 +205,8 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
             return EmploymentCreateSerializer
         if self.action == "end_position":
             return EmploymentEndSerializer
+        if self.action == "move":
+            return ContactMoveSerializer
         return ContactSerializer
 
     def _contact(self, pk) -> Response:
@@ -208,3 +254,49 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
         serializer.is_valid(raise_exception=True)
         services.employment_end(employment=employment, by=request.user, **serializer.validated_data)
         return self._contact(contact.pk)
+
+    @extend_schema(responses={200: ContactSerializer})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """The person changes companies: his current position ends the day before the new one starts."""
+        contact = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.contact_move(
+            contact=contact,
+            by=request.user,
+            new_account=data.pop("account", None),
+            new_account_name=data.pop("account_name"),
+            **data,
+        )
+        return self._contact(contact.pk)
+
+
+class JobChangeView(CrmAPIView):
+    """A batch of job changes from an enrichment tool, each applied (or refused) on its own."""
+
+    @extend_schema(
+        request=inline_serializer("JobChangeBatch", {"changes": JobChangeSerializer(many=True)}),
+        responses={200: inline_serializer("JobChangeResults", {"results": JobChangeResultSerializer(many=True)})},
+    )
+    def post(self, request):
+        batch = JobChangeBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        changes, results = [], {}
+        for index, raw in enumerate(batch.validated_data["changes"]):
+            # A malformed item is refused on its own, like one the service refuses.
+            item = JobChangeSerializer(data=raw)
+            if item.is_valid():
+                changes.append((index, item.validated_data))
+            else:
+                results[index] = {
+                    "index": index,
+                    "result": "refused",
+                    "reason": " ".join(flatten_errors(item.errors)),
+                    "code": "invalid",
+                }
+        applied = services.job_changes_apply(by=request.user, changes=[change for _i, change in changes])
+        for (index, _change), result in zip(changes, applied, strict=True):
+            results[index] = {**result, "index": index}
+        return Response({"results": [results[i] for i in sorted(results)]})

@@ -466,3 +466,60 @@ def contact_move(
             account_created=created,
         )
     return ContactMoveResult(employment=employment, account_created=created, coach_ended=coach is not None)
+
+
+class JobChangeResult:
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already_applied"
+    REFUSED = "refused"
+
+
+def _job_change_person(*, by: User, contact_id: int | None, email: str) -> Contact:
+    people = Contact.objects.visible_to(by)
+    if contact_id is not None:
+        person = people.filter(pk=contact_id).first()
+    else:
+        person = people.filter(email__iexact=email.strip()).first() if email.strip() else None
+    if person is None:
+        raise ValidationError(_("No person you can see has this id or e-mail."), code="unknown_person")
+    return person
+
+
+def _job_change_one(*, by: User, change: dict) -> dict:
+    person = _job_change_person(by=by, contact_id=change.get("contact"), email=change.get("email", ""))
+    result = {"contact": person.pk}
+    current = person.employments.current().select_related("account").first()
+    if (
+        current is not None
+        and current.start_date == change["start_date"]
+        and current.account.normalized_name == normalize_company_name(change["company"])
+    ):
+        # Idempotent by person + company + start date: the feed may send the same move again.
+        return {**result, "result": JobChangeResult.ALREADY_APPLIED, "employment": current.pk}
+    moved = contact_move(
+        contact=person,
+        by=by,
+        new_account_name=change["company"],
+        title=change["title"],
+        start_date=change["start_date"],
+    )
+    return {**result, "result": JobChangeResult.APPLIED, "employment": moved.employment.pk}
+
+
+def job_changes_apply(*, by: User, changes: list[dict]) -> list[dict]:
+    """Apply a feed's job changes one by one through contact_move; a refused one never blocks the others.
+
+    Each change: `contact` (id) or `email`, `company` (name), `title`, `start_date`. Returns one
+    result per change, in order: `applied`, `already_applied`, or `refused` with `reason` (and `code`).
+    """
+    results = []
+    for index, change in enumerate(changes):
+        try:
+            # Its own transaction: a refusal rolls back this move only, never half of it.
+            with transaction.atomic():
+                result = _job_change_one(by=by, change=change)
+        except ValidationError as error:
+            code = next((e.code for e in getattr(error, "error_list", []) if e.code), "invalid")
+            result = {"result": JobChangeResult.REFUSED, "reason": " ".join(error.messages), "code": code}
+        results.append({"index": index, **result})
+    return results

@@ -47,11 +47,11 @@ class ErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
-def _flatten(detail) -> list[str]:
+def flatten_errors(detail) -> list[str]:
     if isinstance(detail, dict):
-        return [message for value in detail.values() for message in _flatten(value)]
+        return [message for value in detail.values() for message in flatten_errors(value)]
     if isinstance(detail, list):
-        return [message for value in detail for message in _flatten(value)]
+        return [message for value in detail for message in flatten_errors(value)]
     return [str(detail)]
 
 
@@ -90,9 +90,9 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         code = getattr(exc, "service_code", None) or _first_code(exc.get_codes(), "invalid")
-        data = {"code": code, "detail": " ".join(_flatten(exc.detail)) or str(_("Invalid input."))}
+        data = {"code": code, "detail": " ".join(flatten_errors(exc.detail)) or str(_("Invalid input."))}
         if isinstance(exc.detail, dict):
-            fields = {field: _flatten(messages) for field, messages in exc.detail.items()}
+            fields = {field: flatten_errors(messages) for field, messages in exc.detail.items()}
             data["fields"] = fields
             non_field = fields.pop("non_field_errors", None)
             data["detail"] = " ".join(non_field) if non_field else str(_("Check the fields marked."))
@@ -102,7 +102,7 @@ def exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = _first_code(exc.get_codes(), "error") if isinstance(exc, exceptions.APIException) else "error"
-        response.data = {"code": code, "detail": " ".join(_flatten(detail))}
+        response.data = {"code": code, "detail": " ".join(flatten_errors(detail))}
     return response
 
 
@@ -149,15 +149,28 @@ class CrmRouter(DefaultRouter):
 def api_urls() -> list:
     """The /api/v1/ URL patterns: one `register` line per resource."""
     # Imported here, not at the top: every app's api.py imports this module.
-    from accounts.api import AccountViewSet, ContactViewSet
-    from team.api import TokenView, UserViewSet
+    from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
+    from coaches.api import CoachViewSet, InteractionViewSet
+    from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
+    from service_catalog.api import GrantViewSet, ServiceItemViewSet
+    from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
 
     router = CrmRouter()
     router.register("accounts", AccountViewSet, basename="account")
     router.register("contacts", ContactViewSet, basename="contact")
     router.register("users", UserViewSet, basename="user")
+    router.register("coaches", CoachViewSet, basename="coach")
+    router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("stages", StageViewSet, basename="stage")
+    router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("service-items", ServiceItemViewSet, basename="service-item")
+    router.register("grants", GrantViewSet, basename="grant")
+    router.register("territories", TerritoryViewSet, basename="territory")
+    router.register("handovers", HandoverViewSet, basename="handover")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
+        path("job-changes/", JobChangeView.as_view(), name="job-changes"),
+        path("dashboard/", DashboardView.as_view(), name="dashboard"),
         *router.urls,
         # Anything else under the API is a JSON 404, not the site's HTML page.
         re_path(r"^.+$", not_found),

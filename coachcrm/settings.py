@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoachCRM API",
-    "DESCRIPTION": "Accounts, contacts and users of CoachCRM. Authenticate with `Authorization: Token <token>`.",
+    "DESCRIPTION": "Accounts, contacts, coaches, pipeline, grants, team. Send `Authorization: Token <token>`.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -283,6 +283,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`: one enum name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CoachStatusEnum": "coaches.models.Coach.Status",
+        "OpportunityStatusEnum": "pipeline.models.Opportunity.Status",
+        "GrantStatusEnum": "service_catalog.models.Grant.Status",
+        "HandoverStatusEnum": "coaches.models.Handover.Status",
+        "UserStatusEnum": "team.models.User.Status",
+    },
 }
 # A CSV upload is kept between its dry run and its confirmation; this bounds it.
 CSV_IMPORT_MAX_BYTES = int(os.environ.get("CSV_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))

@@ -7,6 +7,7 @@ app_name = "coaches"
 urlpatterns = [
     path("", views.coach_list, name="coach-list"),
     path("new/", views.coach_create, name="coach-create"),
+    path("export/", views.coach_export, name="coach-export"),
     path("<int:pk>/", views.coach_detail, name="coach-detail"),
     path("<int:pk>/verify/", views.coach_verify, name="coach-verify"),
     path("<int:pk>/status/", views.coach_set_status, name="coach-status"),

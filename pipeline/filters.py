@@ -98,3 +98,11 @@ class OpportunityFilter(django_filters.FilterSet):
     def drilldown_values(self) -> list[tuple[str, str]]:
         """The drill-down parameters in use, to carry along as hidden inputs."""
         return [(name, self.data[name]) for name in self.drilldown if self.data.get(name) not in (None, "")]
+
+
+class OpportunityApiFilter(django_filters.FilterSet):
+    """The API's opportunity filters (the page's drill-down ones stay with the page)."""
+
+    class Meta:
+        model = Opportunity
+        fields = ["stage", "status", "owner", "held_back"]

@@ -23,7 +23,8 @@ class GateError(ValidationError):
     """A move refused at the coach gate; `account` is where a coach is missing, for the "Record a coach" link."""
 
     def __init__(self, message, *, account: Account):
-        super().__init__(message, code="gate")
+        # The API answers this code with 409 (coachcrm.api.CONFLICT_CODES).
+        super().__init__(message, code="coach_required")
         self.account = account
 
     @property

@@ -9,6 +9,7 @@ urlpatterns = [
     path("opportunities/", views.opportunity_list, name="opportunity-list"),
     path("needs-a-coach/", views.opportunity_held_back, name="opportunity-held-back"),
     path("opportunities/new/", views.opportunity_create, name="opportunity-create"),
+    path("opportunities/export/", views.opportunity_export, name="opportunity-export"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity-detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_update, name="opportunity-update"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity-move"),

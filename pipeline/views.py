@@ -14,6 +14,7 @@ from accounts.selectors import account_get_for_user, history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches.selectors import opportunity_playbook
+from csvio.export import csv_response
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
@@ -45,6 +46,48 @@ def opportunity_list(request):
     )
     page = paginate(request, filterset.qs)
     return render(request, "pipeline/opportunity_list.html", {"filter": filterset, "page": page})
+
+
+@require_safe
+def opportunity_export(request):
+    """The opportunity list with its filters (drill-downs included) as CSV."""
+    filterset = OpportunityFilter(
+        request.GET, queryset=selectors.opportunity_list(user=request.user), user=request.user
+    )
+    return csv_response(
+        filename="opportunities.csv",
+        header=[
+            "name",
+            "account",
+            "product_line",
+            "amount",
+            "currency",
+            "stage",
+            "owner",
+            "status",
+            "expected_close",
+            "held_back",
+            "has_coach",
+            "created_at",
+        ],
+        rows=(
+            [
+                o.name,
+                o.account.name,
+                o.product_line,
+                o.amount,
+                o.currency,
+                o.stage.name,
+                o.owner.username,
+                o.status,
+                o.expected_close,
+                o.held_back,
+                o.has_coach,
+                o.created_at.date(),
+            ]
+            for o in filterset.qs.iterator(chunk_size=1000)
+        ),
+    )
 
 
 def opportunity_held_back(request):

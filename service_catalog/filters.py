@@ -14,7 +14,8 @@ class GrantFilter(django_filters.FilterSet):
     recipient = django_filters.NumberFilter(field_name="recipient_id", widget=django_filters.widgets.forms.HiddenInput)
     rep = django_filters.NumberFilter(field_name="rep_id", widget=django_filters.widgets.forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Grant.Status.choices)
-    year = django_filters.NumberFilter(label=_("Year"), method="filter_year")
+    # Bounded: a year outside datetime's range (the API gets fuzzed with 0) would be a server error.
+    year = django_filters.NumberFilter(label=_("Year"), method="filter_year", min_value=2000, max_value=9000)
     month = django_filters.ChoiceFilter(
         label=_("Month"), choices=[(m, f"{m:02d}") for m in range(1, 13)], method="filter_month"
     )

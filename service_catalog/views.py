@@ -5,11 +5,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from csvio.export import csv_response
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
 from service_catalog.forms import (
@@ -226,6 +227,46 @@ def grant_list(request):
         "subject": _ledger_subject(request),
     }
     return render(request, "service_catalog/grant_list.html", context)
+
+
+@require_GET
+def grant_export(request):
+    """The ledger rows with their filters as CSV."""
+    filterset = GrantFilter(request.GET, queryset=selectors.grant_list(user=request.user))
+    return csv_response(
+        filename="grants.csv",
+        header=[
+            "created_at",
+            "item",
+            "quantity",
+            "unit_cost",
+            "amount",
+            "account",
+            "recipient",
+            "rep",
+            "reason",
+            "details",
+            "status",
+            "decided_by",
+        ],
+        rows=(
+            [
+                g.created_at.date(),
+                g.item.name,
+                g.quantity,
+                g.unit_cost,
+                g.amount,
+                g.account.name,
+                g.recipient,
+                g.rep.username,
+                g.reason,
+                g.details,
+                g.status,
+                g.decided_by.username if g.decided_by else "",
+            ]
+            for g in filterset.qs.iterator(chunk_size=1000)
+        ),
+    )
 
 
 def _ledger_subject(request) -> str:

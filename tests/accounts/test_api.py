@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account, Contact, Employment
 from tests import factories
@@ -325,3 +326,99 @@ def test_end_position_of_another_contact_is_404(token_client, rep):
     )
     assert response.status_code == 404
     assert someone_else.employments.get().end_date is None
+
+
+# --- job changes ---------------------------------------------------------------------------
+
+
+def _days_ago(days):
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+def test_contact_move_by_account_name_ends_the_old_position(token_client, rep):
+    old = factories.AccountFactory(owner=rep, name="Old Co")
+    person = factories.EmploymentFactory(account=old, start_date=_days_ago(400)).contact
+    response = token_client(rep).post(
+        reverse("api:contact-move", args=[person.pk]),
+        {"account_name": "New Co", "title": "CTO", "start_date": _days_ago(3).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["current_position"]["account_name"] == "New Co"
+    assert person.employments.get(account=old).end_date == _days_ago(4)
+
+
+def test_contact_move_needs_the_account_or_its_name(token_client, rep):
+    person = factories.person_at(factories.AccountFactory(owner=rep))
+    response = token_client(rep).post(
+        reverse("api:contact-move", args=[person.pk]),
+        {"title": "CTO", "start_date": _days_ago(3).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert person.employments.count() == 1
+
+
+def test_contact_move_out_of_scope_is_404(token_client, rep, other_rep):
+    person = factories.person_at(factories.AccountFactory(owner=other_rep))
+    response = token_client(rep).post(
+        reverse("api:contact-move", args=[person.pk]),
+        {"account_name": "New Co", "title": "CTO", "start_date": _days_ago(3).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 404
+
+
+def _feed(client, *changes):
+    return client.post(reverse("api:job-changes"), {"changes": list(changes)}, format="json")
+
+
+def test_job_change_feed_applies_then_reports_already_applied(token_client, rep):
+    person = factories.EmploymentFactory(
+        account=factories.AccountFactory(owner=rep), start_date=_days_ago(400), contact__email="ann@example.com"
+    ).contact
+    change = {
+        "email": "ANN@example.com",
+        "company": "Globex Inc.",
+        "title": "VP",
+        "start_date": _days_ago(5).isoformat(),
+    }
+    client = token_client(rep)
+    first = _feed(client, change).json()["results"]
+    assert first == [
+        {"index": 0, "result": "applied", "contact": person.pk, "employment": person.employments.current().get().pk}
+    ]
+    # The feed sends the same move again, the company spelled a little differently.
+    second = _feed(client, {**change, "company": "globex"}).json()["results"]
+    assert second[0]["result"] == "already_applied"
+    assert person.employments.count() == 2
+
+
+def test_job_change_feed_refuses_a_bad_item_without_blocking_the_others(token_client, rep, other_rep):
+    account = factories.AccountFactory(owner=rep)
+    mover = factories.EmploymentFactory(account=account, start_date=_days_ago(400)).contact
+    early = factories.EmploymentFactory(account=account, start_date=_days_ago(10)).contact
+    stranger = factories.person_at(factories.AccountFactory(owner=other_rep))
+    response = _feed(
+        token_client(rep),
+        {"contact": early.pk, "company": "Initech", "title": "CFO", "start_date": _days_ago(20).isoformat()},
+        {"contact": stranger.pk, "company": "Initech", "title": "CFO", "start_date": _days_ago(2).isoformat()},
+        {"company": "Initech", "title": "CFO", "start_date": "not a date"},
+        {"contact": mover.pk, "company": "Initech", "title": "CFO", "start_date": _days_ago(2).isoformat()},
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["result"] for r in results] == ["refused", "refused", "refused", "applied"]
+    assert "must start after the current one began" in results[0]["reason"]
+    assert results[1]["code"] == "unknown_person"
+    assert "start_date" in results[2]["reason"] or "date" in results[2]["reason"].lower()
+    # The refused moves left nothing behind: no half-ended position, no account for them alone.
+    assert early.employments.get().end_date is None
+    assert stranger.employments.get().end_date is None
+    assert mover.employments.current().get().account.name == "Initech"
+
+
+def test_job_change_feed_needs_a_list_of_changes(token_client, rep):
+    response = token_client(rep).post(reverse("api:job-changes"), {"changes": []}, format="json")
+    assert response.status_code == 400
+    assert "changes" in response.json()["fields"]

@@ -239,3 +239,14 @@ def test_moved_coaches_query_count_does_not_grow_with_rows(rep_client, rep, stag
     with django_assert_num_queries(6):
         response = rep_client.get(reverse("coaches:coachmove-list"))
     assert response.status_code == 200
+
+
+def test_coach_export_lists_the_users_coaches_with_holders(rep_client, rep, other_rep):
+    coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep, name="Acme"))
+    factories.CoachFactory(account=factories.AccountFactory(owner=other_rep, name="Theirs"))
+    response = rep_client.get(reverse("coaches:coach-export"))
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeffcontact_email,")
+    assert f"{coach.contact.email}," in body and f",Acme,coach,{rep.username}," in body
+    assert "Theirs" not in body
+    assert rep_client.post(reverse("coaches:coach-export")).status_code == 405

@@ -440,3 +440,25 @@ def test_a_reps_dashboard_has_no_retention_card(rep_client):
     response = rep_client.get(DASHBOARD)
     assert response.context["summary"]["retention"] is None
     assert b'data-testid="retention"' not in response.content
+
+
+def test_opportunity_export_has_the_list_filters_and_neutralises_formulas(rep_client, rep, stages):
+    account = factories.AccountFactory(owner=rep, name="=HYPERLINK(1)")
+    factories.OpportunityFactory(account=account, name="Kept", stage=stages["Qualified"])
+    factories.OpportunityFactory(account=account, name="Filtered out")
+    response = rep_client.get(reverse("pipeline:opportunity-export"), {"stage": stages["Qualified"].pk})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeffname,account,")
+    assert "Kept,'=HYPERLINK(1)" in body
+    assert "Filtered out" not in body
+
+
+def test_opportunity_export_is_scoped_to_the_user(rep_client, other_rep, stages):
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=other_rep), name="Theirs")
+    body = b"".join(rep_client.get(reverse("pipeline:opportunity-export")).streaming_content).decode()
+    assert "Theirs" not in body
+
+
+def test_opportunity_export_refuses_post(rep_client):
+    assert rep_client.post(reverse("pipeline:opportunity-export")).status_code == 405

@@ -365,3 +365,14 @@ def test_grant_form_refuses_another_reps_deal(client, stages):
     assert response.status_code == 200
     assert "opportunity" in response.context["form"].errors
     assert not Grant.objects.exists()
+
+
+def test_grant_export_has_the_ledger_filters(rep_client, rep, account):
+    factories.GrantFactory(account=account, details="@SUM(1)")
+    factories.GrantFactory(account=account, status="pending", details="waiting")
+    response = rep_client.get(reverse("service_catalog:grant-export"), {"status": "approved"})
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeffcreated_at,item,")
+    assert "'@SUM(1)" in body
+    assert "waiting" not in body
+    assert rep_client.post(reverse("service_catalog:grant-export")).status_code == 405

@@ -1,0 +1,182 @@
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.models import Account, ProductLine
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
+from pipeline import selectors, services
+from pipeline.dashboard import dashboard_summary, quarter_of
+from pipeline.filters import OpportunityApiFilter
+from pipeline.forms import DashboardFilterForm
+from pipeline.models import Opportunity, Stage
+from team.models import User
+
+
+def _user(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "order", "probability", "requires_coach", "is_won", "is_lost"]
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    product_line = serializers.SlugRelatedField(slug_field="name", queryset=ProductLine.objects.all())
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
+    has_coach = serializers.BooleanField(read_only=True, help_text="The account has an active coach now.")
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "name",
+            "account",
+            "account_name",
+            "product_line",
+            "amount",
+            "currency",
+            "stage",
+            "owner",
+            "expected_close",
+            "status",
+            "held_back",
+            "held_back_reason",
+            "has_coach",
+            "closed_at",
+            "created_at",
+        ]
+        # The stage and the status change only through move and override; the hold-back is the gate's.
+        read_only_fields = ["currency", "stage", "status", "held_back", "held_back_reason", "closed_at", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        user = _user(self)
+        if user is None or not user.is_authenticated:
+            return fields
+        fields["account"].queryset = Account.objects.visible_to(user)
+        if user.is_rep:
+            # A rep owns his deals: an `owner` he sends is ignored, not obeyed.
+            fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        else:
+            fields["owner"].queryset = User.objects.visible_to(user)
+        return fields
+
+
+class OpportunityUpdateSerializer(OpportunitySerializer):
+    class Meta(OpportunitySerializer.Meta):
+        # The account of a deal never changes.
+        read_only_fields = [*OpportunitySerializer.Meta.read_only_fields, "account"]
+
+
+class MoveSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OverrideSerializer(MoveSerializer):
+    reason = serializers.CharField(max_length=500, help_text="Why this deal may pass the gate without a coach.")
+
+
+class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """The pipeline's stages in order (changed by admins in the Django admin)."""
+
+    queryset = Stage.objects.order_by("order")
+    serializer_class = StageSerializer
+    permission_classes = [IsAuthenticated, AdminWritesOnly]
+
+
+class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Deals the user may see; moved through the gate like on the board."""
+
+    queryset = Opportunity.objects.none()  # the model, for the schema; get_queryset() scopes it
+    filterset_class = OpportunityApiFilter
+
+    def get_queryset(self):
+        return selectors.opportunity_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return OpportunityUpdateSerializer
+        if self.action == "move":
+            return MoveSerializer
+        if self.action == "override":
+            return OverrideSerializer
+        return OpportunitySerializer
+
+    def _opportunity(self, pk) -> Response:
+        return Response(
+            OpportunitySerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(responses={201: OpportunitySerializer})
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opportunity = services.opportunity_create(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=opportunity.pk), OpportunitySerializer)
+
+    @extend_schema(responses={200: OpportunitySerializer})
+    def update(self, request, pk=None, partial=False):
+        opportunity = self.get_object()
+        serializer = self.get_serializer(opportunity, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_update(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self._opportunity(opportunity.pk)
+
+    @extend_schema(responses={200: OpportunitySerializer})
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: OpportunitySerializer})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move the deal to a stage; without an active coach a gated stage answers 409 `coach_required`."""
+        opportunity = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_move(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self._opportunity(opportunity.pk)
+
+    @extend_schema(responses={200: OpportunitySerializer})
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        """Let the deal past the coach gate, with a reason (the owner's manager or an admin)."""
+        opportunity = self.get_object()
+        if request.user.is_rep:
+            raise exceptions.PermissionDenied(_("Only the owner's manager or an admin can override the coach gate."))
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_override(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self._opportunity(opportunity.pk)
+
+
+class DashboardQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="Default: the current quarter's first day.")
+    end = serializers.DateField(required=False, help_text="Default: the current quarter's last day.")
+    who = serializers.CharField(required=False, help_text="`user:<id>` or `team:<id>` (managers and admins).")
+    region = serializers.IntegerField(required=False)
+    product_line = serializers.IntegerField(required=False)
+
+
+class DashboardView(CrmAPIView):
+    """The dashboard's figures, with the page's filters (the current quarter by default)."""
+
+    @extend_schema(parameters=[DashboardQuerySerializer], responses={200: dict, 400: ErrorSerializer})
+    def get(self, request):
+        start, end = quarter_of(timezone.localdate())
+        form = DashboardFilterForm(
+            {"start": start.isoformat(), "end": end.isoformat(), **request.query_params.dict()}, user=request.user
+        )
+        if not form.is_valid():
+            raise exceptions.ValidationError({field: list(errors) for field, errors in form.errors.items()})
+        summary = dashboard_summary(user=request.user, filters=form.filters())
+        return Response(summary)

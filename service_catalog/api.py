@@ -1,0 +1,167 @@
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.models import Account, Contact
+from coachcrm.api import AdminWritesOnly, CrmViewSet
+from pipeline.models import Opportunity
+from service_catalog import selectors, services
+from service_catalog.filters import GrantFilter
+from service_catalog.models import Grant, ServiceItem
+
+
+class ServiceItemSerializer(serializers.ModelSerializer):
+    grant_count = serializers.IntegerField(read_only=True, help_text="How often the item was granted.")
+
+    class Meta:
+        model = ServiceItem
+        fields = ["id", "name", "category", "description", "unit_cost", "max_quantity", "active", "grant_count"]
+
+
+class ServiceItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """The catalog: everyone reads, admins add and change items through the catalog services."""
+
+    queryset = ServiceItem.objects.none()  # the model, for the schema; get_queryset() gives the rows
+    serializer_class = ServiceItemSerializer
+    permission_classes = [IsAuthenticated, AdminWritesOnly]
+    filterset_fields = ["category", "active"]
+
+    def get_queryset(self):
+        return selectors.service_item_list()
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = services.service_item_create(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=item.pk))
+
+    def update(self, request, pk=None, partial=False):
+        item = self.get_object()
+        serializer = self.get_serializer(item, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.service_item_update(item=item, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+    recipient = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none())
+    opportunity = serializers.PrimaryKeyRelatedField(
+        queryset=Opportunity.objects.none(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Grant
+        fields = [
+            "id",
+            "item",
+            "quantity",
+            "unit_cost",
+            "amount",
+            "account",
+            "recipient",
+            "opportunity",
+            "rep",
+            "reason",
+            "details",
+            "status",
+            "over_limits",
+            "approver",
+            "needs_admin",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "created_at",
+        ]
+        # The price, the amount and the decision are the services' to set, never the caller's.
+        read_only_fields = [
+            "unit_cost",
+            "amount",
+            "rep",
+            "status",
+            "over_limits",
+            "approver",
+            "needs_admin",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "created_at",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            fields["account"].queryset = Account.objects.visible_to(user)
+            fields["recipient"].queryset = Contact.objects.visible_to(user)
+            fields["opportunity"].queryset = Opportunity.objects.visible_to(user)
+        return fields
+
+
+class GrantDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """The ledger the user may see; grants are requested, decided and cancelled through the grant services."""
+
+    queryset = Grant.objects.none()  # the model, for the schema; get_queryset() scopes it
+    filterset_class = GrantFilter
+
+    def get_queryset(self):
+        return selectors.grant_list(user=self.request.user).select_related("opportunity", "approver")
+
+    def get_serializer_class(self):
+        return GrantDecisionSerializer if self.action in ("approve", "reject") else GrantSerializer
+
+    def _decidable(self) -> Grant:
+        grant = self.get_object()
+        if self.request.user.is_rep:
+            raise exceptions.PermissionDenied(_("Only the rep's manager or an admin can decide a grant."))
+        return grant
+
+    def _grant(self, pk) -> Response:
+        return Response(GrantSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)
+
+    def create(self, request):
+        """Request a grant: `approved` at once within every limit, else `pending` for the manager."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = services.grant_request(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=grant.pk))
+
+    @extend_schema(responses={200: GrantSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve a pending grant (over the approver's own authority it goes on to an admin)."""
+        grant = self._decidable()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.grant_approve(grant=grant, by=request.user, **serializer.validated_data)
+        return self._grant(grant.pk)
+
+    @extend_schema(responses={200: GrantSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Reject a pending grant with a note the rep sees."""
+        grant = self._decidable()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.grant_reject(grant=grant, by=request.user, **serializer.validated_data)
+        return self._grant(grant.pk)
+
+    @extend_schema(request=None, responses={200: GrantSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Withdraw one's own pending grant."""
+        grant = self.get_object()
+        services.grant_cancel(grant=grant, by=request.user)
+        return self._grant(grant.pk)

@@ -1,0 +1,188 @@
+import pytest
+from django.urls import reverse
+
+from pipeline.models import Opportunity, StageChange
+from tests import factories
+
+
+def _move(client, opportunity, stage, **extra):
+    return client.post(
+        reverse("api:opportunity-move", args=[opportunity.pk]), {"stage": stage.pk, **extra}, format="json"
+    )
+
+
+def test_move_without_a_coach_into_a_gated_stage_is_409_coach_required(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    response = _move(token_client(rep), deal, stages["Proposal"])
+    assert response.status_code == 409
+    assert response.json()["code"] == "coach_required"
+    assert "needs an active coach" in response.json()["detail"]
+    deal.refresh_from_db()
+    # The page's rule: the deal stays where it was and is held back for a coach.
+    assert deal.stage == stages["Qualified"]
+    assert deal.held_back
+
+
+def test_move_with_a_coach_passes_the_gate(token_client, rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=account)
+    deal = factories.OpportunityFactory(account=account, stage=stages["Qualified"])
+    response = _move(token_client(rep), deal, stages["Proposal"], reason="demo went well")
+    assert response.status_code == 200
+    assert response.json()["stage"] == stages["Proposal"].pk
+    change = deal.stage_changes.get(to_stage=stages["Proposal"])
+    assert (change.by, change.reason) == (rep, "demo went well")
+
+
+def test_move_out_of_scope_is_404_and_moves_nothing(token_client, rep, other_rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=other_rep))
+    response = _move(token_client(rep), deal, stages["Qualified"])
+    assert response.status_code == 404
+    deal.refresh_from_db()
+    assert deal.stage == stages["Lead"]
+
+
+def test_move_by_get_is_405(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
+    assert token_client(rep).get(reverse("api:opportunity-move", args=[deal.pk])).status_code == 405
+
+
+def test_override_by_a_rep_is_403(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    response = token_client(rep).post(
+        reverse("api:opportunity-override", args=[deal.pk]),
+        {"stage": stages["Proposal"].pk, "reason": "trust me"},
+        format="json",
+    )
+    assert response.status_code == 403
+    deal.refresh_from_db()
+    assert deal.stage == stages["Qualified"]
+
+
+def test_override_by_the_owners_manager_passes_the_gate(token_client, rep, manager, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    response = token_client(manager).post(
+        reverse("api:opportunity-override", args=[deal.pk]),
+        {"stage": stages["Proposal"].pk, "reason": "the CFO is our sponsor"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["stage"] == stages["Proposal"].pk
+    assert deal.stage_changes.filter(kind=StageChange.Kind.OVERRIDE).exists()
+
+
+def test_override_without_a_reason_is_a_field_error(token_client, rep, manager, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    response = token_client(manager).post(
+        reverse("api:opportunity-override", args=[deal.pk]), {"stage": stages["Proposal"].pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert "reason" in response.json()["fields"]
+
+
+def test_create_ignores_stage_status_and_a_reps_owner(token_client, rep, other_rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    line = factories.ProductLineFactory(name="Cloud")
+    response = token_client(rep).post(
+        reverse("api:opportunity-list"),
+        {
+            "account": account.pk,
+            "name": "Big deal",
+            "product_line": "Cloud",
+            "amount": "5000.00",
+            "stage": stages["Negotiation"].pk,
+            "status": "won",
+            "owner": other_rep.pk,
+            "held_back": True,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    deal = Opportunity.objects.get(pk=response.json()["id"])
+    assert (deal.stage, deal.status, deal.owner, deal.held_back) == (stages["Lead"], "open", rep, False)
+    assert deal.product_line == line
+
+
+def test_create_on_an_account_out_of_scope_is_a_field_error(token_client, rep, other_rep, stages):
+    factories.ProductLineFactory(name="Cloud")
+    response = token_client(rep).post(
+        reverse("api:opportunity-list"),
+        {"account": factories.AccountFactory(owner=other_rep).pk, "name": "X", "product_line": "Cloud", "amount": 1},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "account" in response.json()["fields"]
+    assert not Opportunity.objects.exists()
+
+
+def test_update_cannot_change_the_stage(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
+    response = token_client(rep).patch(
+        reverse("api:opportunity-detail", args=[deal.pk]), {"stage": stages["Won"].pk, "amount": "7"}, format="json"
+    )
+    assert response.status_code == 200
+    deal.refresh_from_db()
+    assert deal.stage == stages["Lead"]
+    assert deal.amount == 7
+
+
+def test_list_filters_by_stage_and_held_back(token_client, rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    held = factories.OpportunityFactory(account=account, stage=stages["Qualified"], held_back=True)
+    factories.OpportunityFactory(account=account, stage=stages["Qualified"])
+    factories.OpportunityFactory(account=account)
+    response = token_client(rep).get(
+        reverse("api:opportunity-list"), {"stage": stages["Qualified"].pk, "held_back": "true"}
+    )
+    assert [row["id"] for row in response.json()["results"]] == [held.pk]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_opportunity_list_query_count_does_not_grow_with_rows(
+    token_client, rep, stages, rows, django_assert_num_queries
+):
+    client = token_client(rep)
+    for _ in range(rows):
+        factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
+    # token with its user, count, the page with account, owner, stage and product line joined and
+    # the coach flag as a subquery: an N+1 on any of them would add a query per row.
+    with django_assert_num_queries(3):
+        response = client.get(reverse("api:opportunity-list"), {"page_size": 100})
+    assert len(response.json()["results"]) == rows
+
+
+def test_stages_are_read_by_everyone_and_written_by_nobody_but_admins(token_client, rep, stages):
+    client = token_client(rep)
+    response = client.get(reverse("api:stage-list"), {"page_size": 100})
+    assert [row["name"] for row in response.json()["results"]][:2] == ["Lead", "Qualified"]
+    assert client.post(reverse("api:stage-list"), {"name": "X", "order": 99}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_stage_list_query_count_does_not_grow_with_rows(token_client, rep, rows, django_assert_num_queries):
+    from pipeline.models import Stage
+
+    Stage.objects.all().delete()
+    client = token_client(rep)
+    for n in range(rows):
+        Stage.objects.create(name=f"Stage {n}", order=100 + n, probability=50)
+    # token with its user, count, the page: a stage has no relation a row would fetch.
+    with django_assert_num_queries(3):
+        response = client.get(reverse("api:stage-list"), {"page_size": 100})
+    assert response.json()["count"] == rows
+
+
+def test_dashboard_gives_the_pages_figures_as_json(token_client, rep, stages):
+    factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), amount=1000)
+    factories.OpportunityFactory(amount=5000)  # someone else's: out of the rep's scope
+    response = token_client(rep).get(reverse("api:dashboard"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["totals"]["count"] == 1
+    assert body["scope"]["owner_id"] == rep.pk
+
+
+def test_dashboard_refuses_a_period_ending_before_it_starts(token_client, rep, stages):
+    response = token_client(rep).get(reverse("api:dashboard"), {"start": "2025-05-01", "end": "2025-04-01"})
+    assert response.status_code == 400
+    assert "end" in response.json()["fields"]
