@@ -325,3 +325,16 @@ def test_end_position_of_another_contact_is_404(token_client, rep):
     )
     assert response.status_code == 404
     assert someone_else.employments.get().end_date is None
+
+
+def test_api_errors_follow_the_clients_accept_language(token_client, rep, lookups):
+    factories.AccountFactory(owner=rep, name="Acme Ltd")
+    client = token_client(rep)
+    duplicate = client.post(
+        reverse("api:account-list"),
+        {"name": "ACME", "region": "North", "industry": "Retail"},
+        headers={"accept-language": "zh-CN"},
+    ).json()
+    missing = client.post(reverse("api:account-list"), {"name": "Acme"}, headers={"accept-language": "zh-CN"}).json()
+    assert duplicate["detail"] == "已存在同名客户：Acme Ltd。"  # noqa: RUF001 - the service's message, translated
+    assert missing["fields"]["region"] == ["该字段是必填项。"]  # DRF's own message, from DRF's catalog
