@@ -3,11 +3,19 @@
 import datetime
 import random
 
+from django.utils.translation import gettext_noop
+
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
 
-REGIONS = ["North", "East", "West"]
-INDUSTRIES = ["Manufacturing", "Finance", "Healthcare", "Retail"]
-PRODUCT_LINES = ["Analytics", "Cloud", "Support"]
+# UI words rather than proper names: marked so that NamedLookup.label shows them translated.
+REGIONS = [gettext_noop("North"), gettext_noop("East"), gettext_noop("West")]
+INDUSTRIES = [
+    gettext_noop("Manufacturing"),
+    gettext_noop("Finance"),
+    gettext_noop("Healthcare"),
+    gettext_noop("Retail"),
+]
+PRODUCT_LINES = [gettext_noop("Analytics"), gettext_noop("Cloud"), gettext_noop("Support")]
 COMPANIES = [
     "Acme Tools", "Borealis Bank", "Cedar Health", "Delta Retail", "Evergreen Foods", "Fjord Insurance",
     "Granite Works", "Harbor Clinics", "Ionic Motors", "Juniper Stores", "Kestrel Capital", "Lumen Hospitals",

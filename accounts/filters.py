@@ -8,10 +8,12 @@ from team.models import User
 
 class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    region = django_filters.ModelChoiceFilter(queryset=Region.objects.all())
-    industry = django_filters.ModelChoiceFilter(queryset=Industry.objects.all())
-    size_tier = django_filters.ChoiceFilter(choices=Account.SizeTier.choices)
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none())
+    # Explicit lazy labels: a label django-filter derives from the model is a plain string in
+    # whatever language was active when it was first built.
+    region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=Region.objects.all())
+    industry = django_filters.ModelChoiceFilter(label=_("Industry"), queryset=Industry.objects.all())
+    size_tier = django_filters.ChoiceFilter(label=_("Size tier"), choices=Account.SizeTier.choices)
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
 
     class Meta:
         model = Account

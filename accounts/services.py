@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
@@ -124,8 +125,8 @@ def account_reassign(*, account: Account, owner: User, by: User, reason: str) ->
     account.save(update_fields=["owner", "territory", "assignment_note"])
     notify(
         user=owner,
-        message=_("%(by)s gave you the account %(account)s: %(reason)s")
-        % {"by": by, "account": account, "reason": reason},
+        message=gettext_lazy("%(by)s gave you the account %(account)s: %(reason)s"),
+        params={"by": by, "account": account, "reason": reason},
         link=account.get_absolute_url(),
     )
     return account

@@ -45,8 +45,8 @@ def account_export(request):
         rows=(
             [
                 a.name,
-                a.region,
-                a.industry,
+                a.region.name,  # the stored name, not the translated label: the file must import again
+                a.industry.name,
                 a.size_tier,
                 "|".join(p.name for p in a.product_lines.all()),
                 a.owner.username,

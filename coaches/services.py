@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, ProductLine
@@ -264,7 +265,8 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
             for holder in coach.holders.select_related("user"):
                 notify(
                     user=holder.user,
-                    message=_("Your coach %(coach)s lapsed: %(reason)s") % {"coach": coach, "reason": reason},
+                    message=gettext_lazy("Your coach %(coach)s lapsed: %(reason)s"),
+                    params={"coach": coach, "reason": reason},
                     link=coach.get_absolute_url(),
                 )
         lapsed += 1
@@ -397,12 +399,8 @@ def coach_moved(
     if won and not contact.past_buyer:
         contact.past_buyer = True
         contact.save(update_fields=["past_buyer"])
-    message = _("%(name)s, our coach at %(old)s, moved to %(new)s: a prospect is open for %(owner)s.") % {
-        "name": contact,
-        "old": old_coach.account,
-        "new": to_account,
-        "owner": owner,
-    }
+    message = gettext_lazy("%(name)s, our coach at %(old)s, moved to %(new)s: a prospect is open for %(owner)s.")
+    params = {"name": contact, "old": old_coach.account, "new": to_account, "owner": owner}
     for user in {u.pk: u for u in [*holders, owner]}.values():
-        notify(user=user, message=message, link=move.opportunity.get_absolute_url())
+        notify(user=user, message=message, params=params, link=move.opportunity.get_absolute_url())
     return move

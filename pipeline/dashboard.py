@@ -306,7 +306,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
         funnel.append(
             {
                 "stage_id": stage.pk,
-                "name": stage.name,
+                "name": stage.label,
                 "order": stage.order,
                 "probability": stage.probability,
                 "requires_coach": stage.requires_coach,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
 from coaches.selectors import account_has_active_coach
@@ -211,8 +212,8 @@ def opportunity_override(*, opportunity: Opportunity, stage: Stage, by: User, re
     if opportunity.owner_id != by.pk:
         notify(
             user=opportunity.owner,
-            message=_("%(by)s let %(deal)s past the coach gate: %(reason)s")
-            % {"by": by, "deal": opportunity, "reason": reason},
+            message=gettext_lazy("%(by)s let %(deal)s past the coach gate: %(reason)s"),
+            params={"by": by, "deal": opportunity, "reason": reason},
             link=opportunity.get_absolute_url(),
         )
     return change
@@ -241,8 +242,8 @@ def account_send_back(*, account_id: int) -> int:
         opportunity_hold_back(opportunity=deal, reason=reason)
         notify(
             user=deal.owner,
-            message=_("%(deal)s was sent back to %(stage)s: %(reason)s Record a coach to move it on.")
-            % {"deal": deal, "stage": target, "reason": reason},
+            message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s Record a coach to move it on."),
+            params={"deal": deal, "stage": target, "reason": reason},
             link=deal.get_absolute_url(),
         )
     return len(deals)
@@ -257,8 +258,8 @@ def account_release_held_back(*, account: Account) -> int:
         deal.save(update_fields=["held_back", "held_back_reason", "held_back_since"])
         notify(
             user=deal.owner,
-            message=_("%(account)s has an active coach now: %(deal)s may move past the gate.")
-            % {"account": account, "deal": deal},
+            message=gettext_lazy("%(account)s has an active coach now: %(deal)s may move past the gate."),
+            params={"account": account, "deal": deal},
             link=deal.get_absolute_url(),
         )
     return len(deals)

@@ -3,7 +3,9 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, Employment
 from pipeline.models import Opportunity
@@ -143,9 +145,13 @@ def _excess_text(excess: list[dict]) -> str:
     )
 
 
-def _notify_admins(*, message: str, link: str) -> None:
+# Rendered when formatted, so that each recipient's notice lists the excess in his language.
+_excess_text_lazy = lazy(_excess_text, str)
+
+
+def _notify_admins(*, message: str, params: dict, link: str) -> None:
     for admin in User.objects.active().filter(role=User.Role.ADMIN):
-        notify(user=admin, message=message, link=link)
+        notify(user=admin, message=message, params=params, link=link)
 
 
 @transaction.atomic
@@ -215,17 +221,12 @@ def grant_request(
     grant.approver = by.manager if by.manager_id and by.manager.can_log_in else None
     grant.needs_admin = grant.approver is None
     grant.save()
-    message = _("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.") % {
-        "rep": by,
-        "grant": grant,
-        "amount": amount,
-        "account": account,
-        "over": _excess_text(excess),
-    }
+    message = gettext_lazy("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.")
+    params = {"rep": by, "grant": grant, "amount": amount, "account": account, "over": _excess_text_lazy(excess)}
     if grant.needs_admin:
-        _notify_admins(message=message, link=grant.get_absolute_url())
+        _notify_admins(message=message, params=params, link=grant.get_absolute_url())
     else:
-        notify(user=grant.approver, message=message, link=grant.get_absolute_url())
+        notify(user=grant.approver, message=message, params=params, link=grant.get_absolute_url())
     return grant
 
 
@@ -276,8 +277,16 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
         grant.over_limits = [*grant.over_limits, *excess]
         grant.save(update_fields=["needs_admin", "over_limits"])
         _notify_admins(
-            message=_("%(manager)s passed on %(rep)s's grant of %(grant)s (%(amount)s): over his authority, %(over)s.")
-            % {"manager": by, "rep": grant.rep, "grant": grant, "amount": grant.amount, "over": _excess_text(excess)},
+            message=gettext_lazy(
+                "%(manager)s passed on %(rep)s's grant of %(grant)s (%(amount)s): over his authority, %(over)s."
+            ),
+            params={
+                "manager": by,
+                "rep": grant.rep,
+                "grant": grant,
+                "amount": grant.amount,
+                "over": _excess_text_lazy(excess),
+            },
             link=grant.get_absolute_url(),
         )
         return grant
@@ -288,7 +297,8 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
     grant.save(update_fields=["status", "authorised_by", "decided_by", "decided_at", "decision_note"])
     notify(
         user=grant.rep,
-        message=_("%(by)s approved your grant of %(grant)s.") % {"by": by, "grant": grant},
+        message=gettext_lazy("%(by)s approved your grant of %(grant)s."),
+        params={"by": by, "grant": grant},
         link=grant.get_absolute_url(),
     )
     return grant
@@ -309,7 +319,8 @@ def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
     grant.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     notify(
         user=grant.rep,
-        message=_("%(by)s rejected your grant of %(grant)s: %(note)s") % {"by": by, "grant": grant, "note": note},
+        message=gettext_lazy("%(by)s rejected your grant of %(grant)s: %(note)s"),
+        params={"by": by, "grant": grant, "note": note},
         link=grant.get_absolute_url(),
     )
     return grant

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as BrokerError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -140,8 +141,8 @@ def departure_flag_at_risk(*, user_id: int) -> int:
         for successor, count in per_successor.items():
             notify(
                 user=successor,
-                message=_("%(name)s is leaving: %(count)s coach relationship(s) are handed over to you.")
-                % {"name": user, "count": count},
+                message=gettext_lazy("%(name)s is leaving: %(count)s coach relationship(s) are handed over to you."),
+                params={"name": user, "count": count},
                 link=reverse("team:handover-list"),
             )
     User.objects.filter(pk=user.pk).update(departure_flagged_at=timezone.now())
@@ -168,8 +169,8 @@ def handover_reassign(*, handover: Handover, to_user: User, by: User) -> Handove
     handover.save(update_fields=["to_user"])
     notify(
         user=to_user,
-        message=_("%(name)s's coach %(coach)s is handed over to you.")
-        % {"name": handover.from_user, "coach": handover.coach},
+        message=gettext_lazy("%(name)s's coach %(coach)s is handed over to you."),
+        params={"name": handover.from_user, "coach": handover.coach},
         link=reverse("team:handover-list"),
     )
     coach_services.handovers_mark_done(coach_ids=[handover.coach_id])
@@ -293,8 +294,10 @@ def user_depart(*, user_id: int, today: datetime.date | None = None) -> dict:
     user.save(update_fields=["status", "is_active"])
     notify(
         user=user.manager,
-        message=_("%(name)s has departed: %(accounts)s account(s) and %(deals)s open deal(s) moved to successors.")
-        % {"name": user, "accounts": result["accounts"], "deals": result["opportunities"]},
+        message=gettext_lazy(
+            "%(name)s has departed: %(accounts)s account(s) and %(deals)s open deal(s) moved to successors."
+        ),
+        params={"name": user, "accounts": result["accounts"], "deals": result["opportunities"]},
         link=reverse("team:departure-detail", args=[user.pk]),
     )
     return result
@@ -328,10 +331,10 @@ def handovers_remind(*, today: datetime.date | None = None, days_ahead: int = 3)
     for row in per_successor:
         notify(
             user=users[row["to_user"]],
-            message=_(
+            message=gettext_lazy(
                 "%(count)s handover(s) due within %(days)s days, %(overdue)s overdue: hold the coach and log a touch."
-            )
-            % {"count": row["count"], "days": days_ahead, "overdue": row["overdue"]},
+            ),
+            params={"count": row["count"], "days": days_ahead, "overdue": row["overdue"]},
             link=reverse("team:handover-list"),
         )
     due.update(reminded_on=today)

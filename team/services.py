@@ -3,7 +3,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from team.models import Notification, Territory, User
@@ -93,14 +93,22 @@ def user_update(*, user: User, by: User, **fields) -> User:
     return user
 
 
-def notify(*, user: User, message: str, link: str = "", email: bool = True) -> Notification:
-    """Tell a user something in the app and, by default, by e-mail once the transaction commits."""
-    notification = Notification.objects.create(user=user, message=message[:500], link=link)
+def notify(*, user: User, message: str, params: dict | None = None, link: str = "", email: bool = True) -> Notification:
+    """Tell a user something in the app and, by default, by e-mail once the transaction commits.
+
+    Pass `message` as a gettext_lazy msgid and its `params`: the notice is rendered in the
+    recipient's language (his choice, else the site default), not in the language of whoever
+    triggered it. Lazy params (model instances, lazy strings) are rendered in it too.
+    """
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        text = str(message) % params if params is not None else str(message)
+        subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
+    notification = Notification.objects.create(user=user, message=text[:500], link=link)
     if email and user.email:
         transaction.on_commit(
             lambda: send_mail(
-                subject=f"CoachCRM: {message[:80]}",
-                message=message + (f"\n\n{link}" if link else ""),
+                subject=subject,
+                message=text + (f"\n\n{link}" if link else ""),
                 from_email=None,
                 recipient_list=[user.email],
                 fail_silently=True,
@@ -220,9 +228,9 @@ def territory_move(*, territory: Territory, by: User, up: bool) -> Territory:
     index = next(i for i, t in enumerate(territories) if t.pk == territory.pk)
     other_index = index - 1 if up else index + 1
     if not 0 <= other_index < len(territories):
-        raise ValidationError(
-            _("%(name)s is already the %(end)s.") % {"name": territories[index], "end": _("first") if up else _("last")}
-        )
+        # Two whole sentences: "first"/"last" spliced into one would not translate.
+        message = _("%(name)s is already the first.") if up else _("%(name)s is already the last.")
+        raise ValidationError(message % {"name": territories[index]})
     this, other = territories[index], territories[other_index]
     # `order` is unique: park one row on a free number so the swap never collides mid-way.
     this_order, other_order = this.order, other.order

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests import factories
 
@@ -152,3 +153,11 @@ def token_client(api_client):
         return api_client
 
     return as_user
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request with a Chinese browser or a user's
+    saved choice activates Chinese on the thread, and it would stay for the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -17,3 +17,11 @@ def test_percent_formats_a_ratio():
         assert percent(Decimal("0.425"), 1) == "42.5%"
         assert percent(1) == "100%"
     assert percent(None) == "—"
+
+
+def test_money_in_chinese_groups_by_thousands_and_takes_the_deals_currency(settings):
+    # Django's zh_Hans formats have no separator; coachcrm/formats/zh_Hans adds the comma.
+    settings.CRM_CURRENCY = "EUR"
+    with translation.override("zh-hans"):
+        assert money(Decimal("65400")) == "65,400.00 EUR"
+        assert money(Decimal("65400"), "CNY") == "65,400.00 CNY"

@@ -8,11 +8,12 @@ register = template.Library()
 
 
 @register.filter
-def money(value) -> str:
-    """An amount in the CRM's currency, grouped and with two decimals for the active locale."""
+def money(value, currency: str = "") -> str:
+    """An amount in `currency` (the CRM's by default), grouped and with two decimals for the active locale."""
     if value is None or value == "":
         return "—"
-    return f"{number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)} {settings.CRM_CURRENCY}"
+    amount = number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return f"{amount} {currency or settings.CRM_CURRENCY}"
 
 
 @register.filter

@@ -422,3 +422,16 @@ def test_job_change_feed_needs_a_list_of_changes(token_client, rep):
     response = token_client(rep).post(reverse("api:job-changes"), {"changes": []}, format="json")
     assert response.status_code == 400
     assert "changes" in response.json()["fields"]
+
+
+def test_api_errors_follow_the_clients_accept_language(token_client, rep, lookups):
+    factories.AccountFactory(owner=rep, name="Acme Ltd")
+    client = token_client(rep)
+    duplicate = client.post(
+        reverse("api:account-list"),
+        {"name": "ACME", "region": "North", "industry": "Retail"},
+        headers={"accept-language": "zh-CN"},
+    ).json()
+    missing = client.post(reverse("api:account-list"), {"name": "Acme"}, headers={"accept-language": "zh-CN"}).json()
+    assert duplicate["detail"] == "已存在同名客户：Acme Ltd。"  # noqa: RUF001 - the service's message, translated
+    assert missing["fields"]["region"] == ["该字段是必填项。"]  # DRF's own message, from DRF's catalog

@@ -1,10 +1,13 @@
 import datetime
+import importlib
 
 import pytest
-from django.utils import timezone
+from django.template import Context, Template
+from django.utils import timezone, translation
 
 from accounts.models import Account
-from coaches.models import Coach
+from coaches import playbook
+from coaches.models import Coach, PlaybookCard
 from tests import factories
 
 
@@ -56,3 +59,14 @@ def test_one_active_coach_role_per_contact_is_a_database_rule():
     coach = factories.CoachFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Coach.objects.create(account=coach.account, contact=coach.contact)
+
+
+@pytest.mark.django_db
+def test_playbook_defaults_match_the_migration_and_show_translated():
+    # coaches/playbook.py marks for translation the texts migration 0003 stores: they must not drift.
+    migration = importlib.import_module("coaches.migrations.0003_default_playbook")
+    assert playbook.DEFAULT_CARDS == migration.DEFAULT_CARDS
+    card = PlaybookCard.objects.get(style="driver")
+    with translation.override("zh-hans"):
+        shown = Template("{% load i18n %}{% translate card.pace %}").render(Context({"card": card}))
+    assert shown == "快。准时开始、提前结束；一次会面，一个决定。"  # noqa: RUF001

@@ -1,6 +1,8 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from team import services
 from team.models import Notification
@@ -12,6 +14,31 @@ def test_notify_stores_the_notice_and_mails_after_commit(rep, django_capture_on_
         services.notify(user=rep, message="Deal sent back", link="/x/")
     assert Notification.objects.get(user=rep).message == "Deal sent back"
     assert mail.outbox[0].to == [rep.email]
+
+
+def test_notify_renders_in_the_recipients_language_not_the_actors(rep, django_capture_on_commit_callbacks):
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        services.notify(
+            user=rep,
+            message=gettext_lazy("%(by)s approved your grant of %(grant)s."),
+            params={"by": "Ann", "grant": "X"},
+        )
+    assert Notification.objects.get(user=rep).message == "Ann已批准您的赠予：X。"  # noqa: RUF001
+    assert mail.outbox[0].subject.startswith("CoachCRM：")  # noqa: RUF001
+    assert "Ann" in mail.outbox[0].body
+
+
+def test_notify_uses_the_default_language_for_a_user_without_a_choice(rep):
+    with translation.override("zh-hans"):
+        services.notify(
+            user=rep,
+            message=gettext_lazy("%(by)s approved your grant of %(grant)s."),
+            params={"by": "Ann", "grant": "X"},
+            email=False,
+        )
+    assert Notification.objects.get(user=rep).message == "Ann approved your grant of X."
 
 
 def test_notify_without_email_sends_nothing(rep, django_capture_on_commit_callbacks):
