@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Account
 from coaches.models import Coach
+from team.models import User
 
 
 def default_currency() -> str:
@@ -93,8 +94,11 @@ class OpportunityQuerySet(models.QuerySet):
         """Deals the user may see: on accounts he may see, or owned by him (his team, for a manager)."""
         if user.is_admin:
             return self
-        owners = Q(owner=user) | Q(owner__manager=user) if user.is_manager else Q(owner=user)
-        return self.filter(owners | Q(account_id__in=Account.objects.visible_to(user).values("pk")))
+        team = User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
+        # A UNION, not an OR: each half uses its index (owner, account) instead of a scan of every deal.
+        owned = Opportunity.objects.filter(owner__in=team).order_by().values("pk")
+        on_accounts = Opportunity.objects.filter(account__in=Account.objects.visible_to(user)).order_by().values("pk")
+        return self.filter(pk__in=owned.union(on_accounts))
 
     def with_coach_flag(self):
         """Annotate `has_coach`: the account has an active coach (the gate's question, one subquery)."""

@@ -131,10 +131,11 @@ class GrantQuerySet(models.QuerySet):
 
         if user.is_admin:
             return self
-        scope = Q(rep=user) | Q(account__in=Account.objects.visible_to(user))
-        if user.is_manager:
-            scope |= Q(rep__manager=user)
-        return self.filter(scope)
+        team = User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
+        # A UNION, not an OR: each half uses its index (rep, account) instead of a scan of every grant.
+        own = Grant.objects.filter(rep__in=team).order_by().values("pk")
+        on_accounts = Grant.objects.filter(account__in=Account.objects.visible_to(user)).order_by().values("pk")
+        return self.filter(pk__in=own.union(on_accounts))
 
     def awaiting(self, user):
         """Pending grants the user may decide: his reports' (not sent on to an admin); an admin all."""

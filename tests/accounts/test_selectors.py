@@ -78,3 +78,34 @@ def test_territory_scope_follows_product_lines(rep, other_rep):
     factories.AccountFactory(owner=other_rep)
     factories.TerritoryFactory(product_line=line, members=[rep])
     assert list(Account.objects.visible_to(rep)) == [with_line]
+
+
+def test_territory_scope_needs_every_condition_of_the_rule(rep, other_rep):
+    north, east = factories.RegionFactory(name="North"), factories.RegionFactory(name="East")
+    retail, finance = factories.IndustryFactory(name="Retail"), factories.IndustryFactory(name="Finance")
+    line = factories.ProductLineFactory(name="Cloud")
+    covered = factories.AccountFactory(owner=other_rep, region=north, industry=retail, size_tier="key")
+    covered.product_lines.set([line, factories.ProductLineFactory(name="Edge")])
+    for region, industry, size_tier, lines in [
+        (east, retail, "key", [line]),
+        (north, finance, "key", [line]),
+        (north, retail, "mid", [line]),
+        (north, retail, "key", []),
+    ]:
+        factories.AccountFactory(
+            owner=other_rep, region=region, industry=industry, size_tier=size_tier
+        ).product_lines.set(lines)
+    factories.TerritoryFactory(region=north, industry=retail, size_tier="key", product_line=line, members=[rep])
+    assert list(Account.objects.visible_to(rep)) == [covered]
+
+
+def test_account_reached_by_every_term_is_one_row(rep):
+    # visible_to is a UNION of owned, held and covered ids: an account in all three (and in two
+    # territories) must still be one row on the list and count once.
+    north = factories.RegionFactory(name="North")
+    account = factories.AccountFactory(owner=rep, region=north)
+    factories.CoachFactory(account=account, holder=rep)
+    factories.TerritoryFactory(region=north, members=[rep])
+    factories.TerritoryFactory(members=[rep])
+    assert list(Account.objects.visible_to(rep)) == [account]
+    assert Account.objects.visible_to(rep).count() == 1
