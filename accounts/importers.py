@@ -5,7 +5,6 @@ written through the same services as the pages: deduplication by normalised acco
 by contact e-mail holds here too.
 """
 
-import datetime
 import re
 from functools import partial
 
@@ -17,18 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
-from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError
+from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, chunks
 from team.models import User
-
-# SQLite allows a limited number of query parameters; look names up in slices.
-_CHUNK = 500
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
-
-
-def _chunks(values):
-    values = list(values)
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def _by_name(model) -> dict:
@@ -45,16 +34,6 @@ def _lookup(row: dict, column: str, table: dict, *, required: bool = True):
         return table[value.casefold()]
     except KeyError:
         raise RowError(column, _("Unknown value %(value)s.") % {"value": value}) from None
-
-
-def _date(row: dict, column: str) -> datetime.date:
-    value = Importer.required_value(row, column)
-    for date_format in DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(value, date_format).date()
-        except ValueError:
-            continue
-    raise RowError(column, _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value})
 
 
 def _changes(instance, wanted: dict) -> dict:
@@ -75,7 +54,7 @@ class AccountImporter(Importer):
         self.owners = {u.username.casefold(): u for u in owners}
         names = {normalize_company_name(row.get("name", "")) for row in rows} - {""}
         self.existing, self.visible = {}, set()
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             found = Account.objects.filter(normalized_name__in=chunk).prefetch_related("product_lines")
             self.existing.update({a.normalized_name: a for a in found})
             visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
@@ -145,12 +124,12 @@ class ContactImporter(Importer):
     def prepare(self, rows):
         names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
         self.accounts = {}
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
             self.accounts.update({a.normalized_name: a for a in visible})
         emails = {row.get("email", "").lower() for row in rows} - {""}
         self.existing, self.visible = {}, set()
-        for chunk in _chunks(emails):
+        for chunk in chunks(emails):
             found = Contact.objects.annotate(email_key=Lower("email")).filter(email_key__in=chunk)
             self.existing.update({c.email_key: c for c in found.prefetch_related("employments__account")})
             self.visible.update(
@@ -178,7 +157,7 @@ class ContactImporter(Importer):
             "title": self.required_value(row, "title"),
             "function": self.choice(row, "function", Employment.Function.choices, Employment.Function.OTHER),
             "seniority": self.choice(row, "seniority", Employment.Seniority.choices, Employment.Seniority.STAFF),
-            "start_date": _date(row, "start_date"),
+            "start_date": self.date(row, "start_date"),
         }
         person = {
             "first_name": first_name,

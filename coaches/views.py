@@ -18,6 +18,7 @@ from coaches.forms import (
     StyleReportForm,
     coach_criteria_initial,
 )
+from coaches.importers import YES_NO_COLUMNS, CoachImporter
 from csvio.export import csv_response
 
 
@@ -29,19 +30,21 @@ def coach_list(request):
 
 @require_GET
 def coach_export(request):
-    """The coach list with its filters as CSV; the columns of the coach import, plus the state."""
+    """The coach list with its filters as CSV: the coach import's columns, then the state for people to read."""
     filterset = CoachFilter(request.GET, queryset=selectors.coach_list(user=request.user))
     return csv_response(
         filename="coaches.csv",
-        header=["contact_email", "contact", "account", "strength", "holders", "established_on", "status", "at_risk"],
+        header=list(CoachImporter.columns),
         rows=(
             [
                 c.contact.email,
-                c.contact,
                 c.account.name,
                 c.strength,
-                "|".join(h.user.username for h in c.holders.all()),
+                *("yes" if getattr(c, column) else "no" for column in YES_NO_COLUMNS),
                 c.established_on,
+                # Primary first: the import makes the first holder the primary one.
+                ";".join(h.user.username for h in sorted(c.holders.all(), key=lambda h: not h.is_primary)),
+                c.contact,
                 c.status,
                 c.at_risk,
             ]

@@ -1,6 +1,6 @@
 """The CSV import machinery every kind shares: read, dry run, confirm.
 
-One `Importer` subclass per kind (accounts, contacts; coaches later) says which columns it
+One `Importer` subclass per kind (accounts, contacts, coaches) says which columns it
 reads and, for one row, what it would do (`plan`) as a callable that writes through the
 kind's services. `run()` does the rest: reads BOM, `,`/`;`/tab separated files with headers in
 any order, flags rows repeated within the file, and either reports (dry run: nothing is
@@ -8,6 +8,7 @@ written) or applies every row in one transaction (confirm: one bad row and nothi
 """
 
 import csv
+import datetime
 import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,10 +22,20 @@ from django.utils.translation import gettext as _
 IMPORTERS = {
     "accounts": "accounts.importers.AccountImporter",
     "contacts": "accounts.importers.ContactImporter",
+    "coaches": "coaches.importers.CoachImporter",
 }
 
 CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
 OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+# SQLite allows a limited number of query parameters; look values up in slices.
+_CHUNK = 500
+
+
+def chunks(values):
+    values = list(values)
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def importer_class(kind: str) -> type["Importer"]:
@@ -134,6 +145,29 @@ class Importer:
         if not value:
             raise RowError(column, _("This column is required."))
         return value
+
+    @staticmethod
+    def date(row: dict, column: str, *, required: bool = True) -> datetime.date | None:
+        value = row.get(column, "").strip()
+        if not value and not required:
+            return None
+        value = Importer.required_value(row, column)
+        for date_format in DATE_FORMATS:
+            try:
+                return datetime.datetime.strptime(value, date_format).date()
+            except ValueError:
+                continue
+        raise RowError(column, _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value})
+
+    @staticmethod
+    def yes_no(row: dict, column: str) -> bool:
+        """A yes/no cell; empty is no. English and the user's language are both understood."""
+        value = row.get(column, "").strip().casefold()
+        if value in ("", "no", "n", "false", "0", _("no").casefold()):
+            return False
+        if value in ("yes", "y", "true", "1", _("yes").casefold()):
+            return True
+        raise RowError(column, _("%(value)s is neither yes nor no.") % {"value": row[column]})
 
 
 def normalise_header(name: str) -> str:

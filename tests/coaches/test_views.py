@@ -246,7 +246,7 @@ def test_coach_export_lists_the_users_coaches_with_holders(rep_client, rep, othe
     factories.CoachFactory(account=factories.AccountFactory(owner=other_rep, name="Theirs"))
     response = rep_client.get(reverse("coaches:coach-export"))
     body = b"".join(response.streaming_content).decode("utf-8")
-    assert body.startswith("\ufeffcontact_email,")
-    assert f"{coach.contact.email}," in body and f",Acme,coach,{rep.username}," in body
+    assert body.startswith("\ufeffcontact_email,account,strength,credible,")
+    assert f"{coach.contact.email},Acme,coach,yes,yes,yes,no,{coach.established_on},{rep.username}," in body
     assert "Theirs" not in body
     assert rep_client.post(reverse("coaches:coach-export")).status_code == 405

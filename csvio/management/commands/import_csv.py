@@ -9,7 +9,7 @@ from team.models import User
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV file of accounts or contacts. Without --commit it is a dry run that writes nothing; "
+        "Import a CSV file of accounts, contacts or coaches. Without --commit it is a dry run that writes nothing; "
         "with --commit every row is imported, or none if any row is refused."
     )
 
