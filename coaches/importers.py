@@ -84,7 +84,7 @@ class CoachImporter(Importer):
         if (contact.pk, account.pk) not in self.positions:
             raise RowError(
                 "account",
-                _("%(name)s does not currently work at %(account)s; add the position first.")
+                _("%(name)s does not currently work at %(account)s. Add the position first.")
                 % {"name": contact, "account": account},
             )
         active = self.active_coaches.get(contact.pk)
