@@ -205,3 +205,16 @@ def test_coach_list_links_to_the_coach_import(rep_client):
     response = rep_client.get(reverse("coaches:coach-list"))
     assert reverse("csvio:import-create", args=["coaches"]) in response.content.decode()
     assert rep_client.get(reverse("csvio:import-create", args=["coaches"])).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_dry_run_query_count_does_not_grow_with_rows(rep, acme, rows, django_assert_num_queries):
+    # prepare() loads accounts, people, positions, active coaches and users in bulk: no lookups per row.
+    lines = []
+    for n in range(rows):
+        factories.person_at(acme, contact__email=f"p{n}@acme.example")
+        lines.append(f"p{n}@acme.example,Acme,coach,yes,,,,,{rep.username}")
+    text = "contact_email,account,strength,credible,trusts_us,wants_us_to_win,has_power,established_on,holders\n"
+    with django_assert_num_queries(9):
+        batch = _upload(rep, text + "\n".join(lines))
+    assert batch.report["counts"]["created"] == rows
