@@ -317,6 +317,15 @@ def test_lapse_job_sends_one_notice_per_holder_with_how_many_lapsed(rep, other_r
     assert other_notice.message.startswith("1 of your coaches lapsed")
 
 
+def test_lapse_job_notice_is_in_the_holders_language(rep, settings):
+    settings.COACH_LAPSE_DAYS = 120
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+    _untouched_coaches(2, holder=rep)
+    services.coaches_lapse_untouched()
+    assert Notification.objects.get(user=rep).message.startswith("您有 2 位教练已失效：120 天没有互动。")
+
+
 def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep, stages, settings, monkeypatch):
     settings.COACH_LAPSE_DAYS = 120
     bare = factories.AccountFactory(owner=rep)
