@@ -323,7 +323,7 @@ def test_lapse_job_notice_is_in_the_holders_language(rep, settings):
     rep.save(update_fields=["language"])
     _untouched_coaches(2, holder=rep)
     services.coaches_lapse_untouched()
-    assert Notification.objects.get(user=rep).message.startswith("您有 2 位教练已失效：120 天没有互动。")
+    assert Notification.objects.get(user=rep).message.startswith("您有 2 位教练已失效")
 
 
 def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep, stages, settings, monkeypatch):
