@@ -1,9 +1,11 @@
 import datetime
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -250,27 +252,59 @@ def handovers_mark_done(*, coach_ids: list[int] | None = None) -> int:
     return len(done)
 
 
+@transaction.atomic
 def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
-    """Lapse every active coach untouched for COACH_LAPSE_DAYS and tell the holders; returns how many."""
+    """Lapse every active coach untouched for COACH_LAPSE_DAYS and tell the holders; returns how many.
+
+    Set-based: a fixed number of queries whatever the number of lapsed coaches (plus one
+    notice per holder and one send-back per account left without an active coach).
+    """
     today = today or timezone.localdate()
     cutoff = today - datetime.timedelta(days=settings.COACH_LAPSE_DAYS)
-    lapsed = 0
-    for coach in Coach.objects.active().untouched_since(cutoff).select_related("contact", "account"):
-        reason = _("No interaction since %(date)s.") % {"date": coach.last_touch}
-        with transaction.atomic():
-            try:
-                coach_set_status(coach=coach, status=Coach.Status.LAPSED, reason=reason, by=None)
-            except ValidationError:
-                continue  # changed meanwhile (touched, ended, or lapsed by a concurrent run)
-            for holder in coach.holders.select_related("user"):
-                notify(
-                    user=holder.user,
-                    message=gettext_lazy("Your coach %(coach)s lapsed: %(reason)s"),
-                    params={"coach": coach, "reason": reason},
-                    link=coach.get_absolute_url(),
-                )
-        lapsed += 1
-    return lapsed
+    untouched = Coach.objects.active().untouched_since(cutoff)
+    # The account rows are the lock the gate and the send-back take (as in coach_set_status),
+    # taken in pk order so two runs cannot deadlock each other.
+    list(
+        Account.objects.select_for_update()
+        .filter(pk__in=untouched.values("account_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    # Locking the coach rows with the "untouched" filter in the same statement is the re-check:
+    # PostgreSQL re-evaluates the WHERE on a row a concurrent transaction changed (an interaction
+    # logged, the coach ended) once that transaction commits, so such a coach drops out here.
+    coaches = list(untouched.select_for_update(of=("self",)).order_by("pk"))
+    if not coaches:
+        return 0
+    for coach in coaches:
+        coach.status = Coach.Status.LAPSED
+        coach.status_reason = _("No interaction since %(date)s.") % {"date": coach.last_touch}
+    bulk_update_with_history(
+        coaches, Coach, ["status", "status_reason"], batch_size=500, default_change_reason="lapse job"
+    )
+    coach_ids = [coach.pk for coach in coaches]
+    per_holder = defaultdict(int)
+    for holder in Holder.objects.filter(coach_id__in=coach_ids).select_related("user"):
+        per_holder[holder.user] += 1
+    for user, count in per_holder.items():
+        notify(
+            user=user,
+            message=gettext_lazy(
+                "%(count)s of your coaches lapsed: no interaction for %(days)s days. "
+                "Log a touch and revive them, or end them."
+            ),
+            params={"count": count, "days": settings.COACH_LAPSE_DAYS},
+            link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
+        )
+    # One query for the accounts this run left without an active coach; each gets its send-back.
+    uncovered = (
+        Account.objects.filter(pk__in={coach.account_id for coach in coaches})
+        .exclude(Exists(Coach.objects.active().filter(account=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    for account_id in uncovered:
+        account_send_back_task.delay_on_commit(account_id)
+    return len(coaches)
 
 
 @transaction.atomic

@@ -1,9 +1,13 @@
 import datetime
+import threading
+import time
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coaches import services
@@ -279,6 +283,118 @@ def test_lapse_job_counts_a_never_touched_coach_from_its_established_date(rep, s
     assert services.coaches_lapse_untouched() == 1
     coach.refresh_from_db()
     assert coach.status == Coach.Status.LAPSED
+
+
+def _untouched_coaches(n, *, holder, account=None):
+    """n active coaches (each at its own account unless one is given) with no touch for 200 days."""
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=200)):
+        return [factories.CoachFactory(holder=holder, **({"account": account} if account else {})) for _ in range(n)]
+
+
+def test_lapse_job_writes_one_history_row_per_coach_with_the_reason(rep, settings):
+    settings.COACH_LAPSE_DAYS = 120
+    (coach,) = _untouched_coaches(1, holder=rep)
+    services.coaches_lapse_untouched()
+    latest = coach.history.first()
+    assert (latest.status, latest.history_change_reason) == (Coach.Status.LAPSED, "lapse job")
+    assert latest.status_reason == f"No interaction since {coach.established_on}."
+    assert coach.history.count() == 2  # created, lapsed
+
+
+def test_lapse_job_sends_one_notice_per_holder_with_how_many_lapsed(rep, other_rep, settings):
+    settings.COACH_LAPSE_DAYS = 120
+    coaches = _untouched_coaches(3, holder=rep)
+    factories.HolderFactory(coach=coaches[0], user=other_rep)
+    _untouched_coaches(1, holder=factories.RepFactory())  # someone else's: not in rep's count
+    mail.outbox.clear()
+
+    assert services.coaches_lapse_untouched() == 4
+
+    (notice,) = Notification.objects.filter(user=rep)
+    assert notice.message.startswith("3 of your coaches lapsed: no interaction for 120 days.")
+    assert notice.link == f"/coaches/?holder={rep.pk}"
+    (other_notice,) = Notification.objects.filter(user=other_rep)
+    assert other_notice.message.startswith("1 of your coaches lapsed")
+
+
+def test_lapse_job_notice_is_in_the_holders_language(rep, settings):
+    settings.COACH_LAPSE_DAYS = 120
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+    _untouched_coaches(2, holder=rep)
+    services.coaches_lapse_untouched()
+    assert Notification.objects.get(user=rep).message.startswith("您有 2 位教练已失效")
+
+
+def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep, stages, settings, monkeypatch):
+    settings.COACH_LAPSE_DAYS = 120
+    bare = factories.AccountFactory(owner=rep)
+    _untouched_coaches(2, holder=rep, account=bare)  # two lapse here: one send-back, not two
+    covered = factories.AccountFactory(owner=rep)
+    _untouched_coaches(1, holder=rep, account=covered)
+    factories.CoachFactory(account=covered, holder=rep)  # a fresh coach keeps this account covered
+    enqueued = []
+    monkeypatch.setattr(services.account_send_back_task, "delay_on_commit", enqueued.append)
+
+    assert services.coaches_lapse_untouched() == 3
+    assert enqueued == [bare.pk]
+
+
+def test_lapse_job_query_count_does_not_grow_with_the_lapsed_coaches(rep, other_rep, settings):
+    # Guards the old per-coach loop (lock, refresh, save, history, holders, notice: ~13 queries
+    # per lapsed coach): 1 and 30 lapsed coaches, same two holders, same number of queries.
+    settings.COACH_LAPSE_DAYS = 120
+
+    def count_queries(n):
+        for coach in _untouched_coaches(n, holder=rep):
+            factories.HolderFactory(coach=coach, user=other_rep)
+        with CaptureQueriesContext(connection) as queries:
+            assert services.coaches_lapse_untouched() == n
+        return len(queries)
+
+    assert count_queries(1) == count_queries(30)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_lapse_job_spares_a_coach_touched_while_it_waits_for_the_lock(settings):
+    """An interaction logged while the job waits for the coach's row lock keeps the coach active."""
+    settings.COACH_LAPSE_DAYS = 120
+    rep = factories.RepFactory()
+    (coach,) = _untouched_coaches(1, holder=rep)
+    touched, errors = threading.Event(), []
+
+    def touch_and_commit_once_the_job_waits():
+        try:
+            with transaction.atomic():
+                services.interaction_log(coach=coach, by=rep, kind="call")  # holds the coach row
+                touched.set()
+                with connection.cursor() as cursor:
+                    for _attempt in range(200):
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+                    else:
+                        errors.append("the lapse job never waited for the coach's lock")
+        except Exception as error:
+            errors.append(error)
+            touched.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=touch_and_commit_once_the_job_waits)
+    thread.start()
+    touched.wait(10)
+    lapsed = services.coaches_lapse_untouched()
+    thread.join()
+    assert errors == []
+    assert lapsed == 0
+    coach.refresh_from_db()
+    assert coach.status == Coach.Status.ACTIVE and coach.last_interaction_on == timezone.localdate()
 
 
 # --- style reports --------------------------------------------------------------------------
