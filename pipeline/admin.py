@@ -13,6 +13,14 @@ class StageAdmin(admin.ModelAdmin):
     list_display = ["name", "order", "probability", "requires_coach", "is_won", "is_lost"]
     list_editable = ["order", "probability", "requires_coach"]
 
+    def save_model(self, request, obj, form, change):
+        # Through the stage services, so that the API and the admin keep the same rules.
+        fields = {name: form.cleaned_data[name] for name in services.STAGE_FIELDS if name in form.cleaned_data}
+        if change:
+            services.stage_update(stage=obj, by=request.user, **fields)
+        else:
+            obj.pk = services.stage_create(by=request.user, **fields).pk
+
 
 class StageChangeInline(admin.TabularInline):
     model = StageChange

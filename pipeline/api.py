@@ -87,11 +87,27 @@ class OverrideSerializer(MoveSerializer):
 
 
 class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
-    """The pipeline's stages in order (changed by admins in the Django admin)."""
+    """The pipeline's stages in order; admins add and change them through the stage services."""
 
     queryset = Stage.objects.order_by("order")
     serializer_class = StageSerializer
     permission_classes = [IsAuthenticated, AdminWritesOnly]
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stage = services.stage_create(by=request.user, **serializer.validated_data)
+        return self.created(stage)
+
+    def update(self, request, pk=None, partial=False):
+        stage = self.get_object()
+        serializer = self.get_serializer(stage, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.stage_update(stage=stage, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
 
 
 class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):

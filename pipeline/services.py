@@ -289,3 +289,42 @@ def opportunity_contact_add(*, opportunity: Opportunity, contact: Contact, role:
 def opportunity_contact_remove(*, contact_role: OpportunityContact, by: User) -> None:
     """Take a person's role off the deal (the change history keeps it)."""
     contact_role.delete()
+
+
+STAGE_FIELDS = ("name", "order", "probability", "requires_coach", "is_won", "is_lost")
+
+
+def _stage_save(*, stage: Stage, by: User, fields: dict) -> Stage:
+    if not by.is_admin:
+        raise ValidationError(_("Only an admin can edit the pipeline's stages."))
+    unknown = set(fields) - set(STAGE_FIELDS)
+    if unknown:
+        raise ValidationError(_("Unknown stage fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    for field, value in fields.items():
+        setattr(stage, field, value)
+    stage.name = stage.name.strip()
+    if not stage.name:
+        raise ValidationError({"name": _("Give the stage a name.")})
+    if not 0 <= stage.probability <= 100:
+        raise ValidationError({"probability": _("A win probability is between 0 and 100.")})
+    if stage.is_won and stage.is_lost:
+        raise ValidationError({"is_lost": _("A stage cannot be both won and lost.")})
+    others = Stage.objects.exclude(pk=stage.pk)
+    if others.filter(name__iexact=stage.name).exists():
+        raise ValidationError({"name": _("There is already a stage called %(name)s.") % {"name": stage.name}})
+    if others.filter(order=stage.order).exists():
+        raise ValidationError({"order": _("Another stage already has the order %(order)s.") % {"order": stage.order}})
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def stage_create(*, by: User, **fields) -> Stage:
+    """Add a pipeline stage (admins): a unique name and order, a probability from 0 to 100."""
+    return _stage_save(stage=Stage(), by=by, fields=fields)
+
+
+@transaction.atomic
+def stage_update(*, stage: Stage, by: User, **fields) -> Stage:
+    """Change a stage (admins); deals already past a newly gated stage keep their place until they move."""
+    return _stage_save(stage=Stage.objects.select_for_update().get(pk=stage.pk), by=by, fields=fields)

@@ -186,3 +186,19 @@ def test_dashboard_refuses_a_period_ending_before_it_starts(token_client, rep, s
     response = token_client(rep).get(reverse("api:dashboard"), {"start": "2025-05-01", "end": "2025-04-01"})
     assert response.status_code == 400
     assert "end" in response.json()["fields"]
+
+
+def test_admin_creates_and_changes_a_stage_through_the_api(api_client, admin_user, stages):
+    api_client.force_authenticate(admin_user)
+    created = api_client.post("/api/v1/stages/", {"name": "Discovery", "order": 15, "probability": 15}, format="json")
+    assert created.status_code == 201
+    changed = api_client.patch(f"/api/v1/stages/{created.data['id']}/", {"requires_coach": True}, format="json")
+    assert changed.status_code == 200 and changed.data["requires_coach"] is True
+    refused = api_client.post("/api/v1/stages/", {"name": "Lead", "order": 99, "probability": 5}, format="json")
+    assert refused.status_code == 400
+
+
+def test_a_rep_cannot_change_stages_through_the_api(api_client, rep, stages):
+    api_client.force_authenticate(rep)
+    response = api_client.patch(f"/api/v1/stages/{stages['Lead'].pk}/", {"probability": 99}, format="json")
+    assert response.status_code == 403

@@ -279,3 +279,41 @@ def test_release_held_back_clears_only_that_accounts_open_deals(rep, account, st
 
 def test_before_gate_is_the_last_open_stage_before_the_first_gated_one(stages):
     assert Stage.objects.before_gate() == stages["Qualified"]
+
+
+def test_stage_create_and_update_by_an_admin(admin_user, stages):
+    from pipeline.services import stage_create, stage_update
+
+    stage = stage_create(by=admin_user, name=" Discovery ", order=15, probability=15)
+    assert (stage.name, stage.requires_coach) == ("Discovery", False)
+    stage_update(stage=stage, by=admin_user, requires_coach=True, probability=30)
+    stage.refresh_from_db()
+    assert (stage.requires_coach, stage.probability) == (True, 30)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "Lead", "order": 99, "probability": 5}, "name"),
+        ({"name": "New", "order": 10, "probability": 5}, "order"),
+        ({"name": "New", "order": 99, "probability": 101}, "probability"),
+        ({"name": "New", "order": 99, "probability": 5, "is_won": True, "is_lost": True}, "is_lost"),
+        ({"name": "  ", "order": 99, "probability": 5}, "name"),
+    ],
+)
+def test_stage_create_refuses_bad_stages(admin_user, stages, fields, field):
+    from pipeline.models import Stage
+    from pipeline.services import stage_create
+
+    before = Stage.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        stage_create(by=admin_user, **fields)
+    assert field in excinfo.value.error_dict
+    assert Stage.objects.count() == before
+
+
+def test_stage_edits_are_for_admins_only(manager, stages):
+    from pipeline.services import stage_update
+
+    with pytest.raises(ValidationError, match="Only an admin"):
+        stage_update(stage=stages["Lead"], by=manager, probability=50)
