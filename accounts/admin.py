@@ -57,9 +57,17 @@ class AccountAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["owner"]
     filter_horizontal = ["product_lines"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Changing hands needs a reason: the app's Reassign page (or the API with `reason`) does it.
+        return [*self.readonly_fields, "owner"] if obj is not None else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         # Through the services, so that the duplicate rule holds here too.
-        data = {f: form.cleaned_data[f] for f in ("name", "region", "industry", "size_tier", "owner", "notes")}
+        data = {
+            f: form.cleaned_data[f]
+            for f in ("name", "region", "industry", "size_tier", "owner", "notes")
+            if f in form.cleaned_data
+        }
         if change:
             services.account_update(account=obj, by=request.user, **data)
         else:

@@ -26,6 +26,9 @@ class AccountSerializer(serializers.ModelSerializer):
         slug_field="name", queryset=ProductLine.objects.all(), many=True, required=False
     )
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
+    reason = serializers.CharField(
+        write_only=True, required=False, max_length=200, help_text="Why the owner changes (needed when it does)."
+    )
     people_count = serializers.IntegerField(read_only=True, help_text="People currently working there.")
 
     class Meta:
@@ -38,6 +41,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "size_tier",
             "product_lines",
             "owner",
+            "reason",
             "notes",
             "created_at",
             "people_count",
@@ -175,7 +179,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.account_create(by=request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        data.pop("reason", None)
+        account = services.account_create(by=request.user, **data)
         return self.created(self.get_queryset().get(pk=account.pk))
 
     def update(self, request, pk=None, partial=False):

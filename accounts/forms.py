@@ -19,10 +19,18 @@ class AccountForm(CrmForm):
         widget=forms.CheckboxSelectMultiple,
     )
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    reason = forms.CharField(
+        label=_("Why the owner changes"),
+        max_length=200,
+        required=False,
+        help_text=_("Needed when you give the account to someone else; kept in its history."),
+    )
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if user.is_rep or not editing:
+            del self.fields["reason"]
         if user.is_rep:
             del self.fields["owner"]
         else:

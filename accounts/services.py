@@ -133,21 +133,25 @@ def account_reassign(*, account: Account, owner: User, by: User, reason: str) ->
 
 
 @transaction.atomic
-def account_update(*, account: Account, by: User, **fields) -> Account:
-    """Change an account's fields; renaming it onto another account's name is refused."""
+def account_update(*, account: Account, by: User, reason: str = "", **fields) -> Account:
+    """Change an account's fields; renaming it onto another account's name is refused.
+
+    A new owner goes through `account_reassign` (a reason, the team rule, history, a notice),
+    so the edit page, the admin and the API cannot change hands more quietly than Reassign.
+    A rep's `owner` is ignored: his accounts are his own.
+    """
     product_lines = fields.pop("product_lines", None)
+    owner = fields.pop("owner", None)
     if "name" in fields:
         fields["name"] = fields["name"].strip()
         account.normalized_name = account_name_check(name=fields["name"], exclude_pk=account.pk)
-    if "owner" in fields and by.is_rep:
-        fields.pop("owner")
-    elif fields.get("owner") is not None and fields["owner"].pk != account.owner_id:
-        account_owner_check(by=by, owner=fields["owner"])
     for field, value in fields.items():
         setattr(account, field, value)
     account.save()
     if product_lines is not None:
         account.product_lines.set(product_lines)
+    if owner is not None and owner.pk != account.owner_id and not by.is_rep:
+        account = account_reassign(account=account, owner=owner, by=by, reason=reason)
     return account
 
 

@@ -120,7 +120,7 @@ def account_create(request):
 @require_http_methods(["GET", "POST"])
 def account_update(request, pk):
     account = selectors.account_get_for_user(user=request.user, pk=pk)
-    form = AccountForm(request.POST or None, user=request.user, initial=account_form_initial(account))
+    form = AccountForm(request.POST or None, user=request.user, editing=True, initial=account_form_initial(account))
     context = {}
     if form.is_valid():
         data = form.cleaned_data

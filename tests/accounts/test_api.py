@@ -435,3 +435,15 @@ def test_api_errors_follow_the_clients_accept_language(token_client, rep, lookup
     missing = client.post(reverse("api:account-list"), {"name": "Acme"}, headers={"accept-language": "zh-CN"}).json()
     assert duplicate["detail"] == "已存在同名客户：Acme Ltd。"  # noqa: RUF001 - the service's message, translated
     assert missing["fields"]["region"] == ["该字段是必填项。"]  # DRF's own message, from DRF's catalog
+
+
+def test_account_owner_change_through_the_api_needs_a_reason(token_client, manager, rep):
+    other = factories.RepFactory(manager=manager)
+    account = factories.AccountFactory(owner=rep)
+    client = token_client(manager)
+    refused = client.patch(f"/api/v1/accounts/{account.pk}/", {"owner": other.pk}, format="json")
+    assert refused.status_code == 400
+    account.refresh_from_db()
+    assert account.owner == rep
+    done = client.patch(f"/api/v1/accounts/{account.pk}/", {"owner": other.pk, "reason": "New team"}, format="json")
+    assert done.status_code == 200 and done.data["owner"] == other.pk

@@ -338,3 +338,25 @@ def test_account_reassign_refusals_change_nothing(case, message, manager, rep, o
     kwargs["account"].refresh_from_db()
     assert kwargs["account"].owner != kwargs["owner"] or case == "same owner"
     assert kwargs["account"].history.count() == before
+
+
+def test_account_update_hands_an_owner_change_to_reassign_and_needs_a_reason(manager, rep, lookups):
+    other = factories.RepFactory(manager=manager)
+    account = factories.AccountFactory(owner=rep, **lookups)
+    with pytest.raises(ValidationError) as excinfo:
+        services.account_update(account=account, by=manager, owner=other, notes="x")
+    assert "reason" in excinfo.value.error_dict
+    account.refresh_from_db()
+    assert account.owner == rep
+    services.account_update(account=account, by=manager, owner=other, reason="Rep moved to the East team")
+    account.refresh_from_db()
+    assert account.owner == other
+    assert "Rep moved to the East team" in account.assignment_note
+
+
+def test_account_update_by_a_manager_cannot_give_an_account_outside_his_team(manager, rep, other_rep, lookups):
+    account = factories.AccountFactory(owner=rep, **lookups)
+    with pytest.raises(ValidationError):
+        services.account_update(account=account, by=manager, owner=other_rep, reason="why not")
+    account.refresh_from_db()
+    assert account.owner == rep

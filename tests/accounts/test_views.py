@@ -418,3 +418,21 @@ def test_account_reassign_page_is_404_out_of_scope_and_for_reps(manager_client, 
 def test_account_reassign_page_wrong_method_is_405(manager_client, rep):
     account = factories.AccountFactory(owner=rep)
     assert manager_client.put(reverse("accounts:account-reassign", args=[account.pk])).status_code == 405
+
+
+def test_account_edit_page_changes_the_owner_only_with_a_reason(manager_client, manager, rep, lookups):
+    other = factories.RepFactory(manager=manager)
+    account = factories.AccountFactory(owner=rep, **lookups)
+    data = {"name": account.name, "region": lookups["region"].pk, "industry": lookups["industry"].pk,
+            "size_tier": "mid", "owner": other.pk}  # fmt: skip
+    response = manager_client.post(reverse("accounts:account-update", args=[account.pk]), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["reason"]
+    account.refresh_from_db()
+    assert account.owner == rep
+    response = manager_client.post(
+        reverse("accounts:account-update", args=[account.pk]), {**data, "reason": "Territory change"}
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.owner == other
