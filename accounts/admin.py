@@ -69,7 +69,10 @@ class AccountAdmin(SimpleHistoryAdmin):
             if f in form.cleaned_data
         }
         if change:
-            services.account_update(account=obj, by=request.user, **data)
+            # Product lines too, so the territories' coverage follows them (save_related sets them again, unchanged).
+            services.account_update(
+                account=obj, by=request.user, product_lines=form.cleaned_data["product_lines"], **data
+            )
         else:
             saved = services.account_create(by=request.user, product_lines=form.cleaned_data["product_lines"], **data)
             obj.pk, obj.normalized_name = saved.pk, saved.normalized_name

@@ -11,7 +11,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
 from team.models import User
-from team.services import notify, territory_route, territory_router
+from team.services import coverage_refresh, notify, territory_route, territory_router
 
 
 class DuplicateError(ValidationError):
@@ -85,6 +85,7 @@ def account_create(
         account_name_check(name=name)
         raise
     account.product_lines.set(product_lines)
+    coverage_refresh(accounts=[account.pk])
     return account
 
 
@@ -150,6 +151,8 @@ def account_update(*, account: Account, by: User, reason: str = "", **fields) ->
     account.save()
     if product_lines is not None:
         account.product_lines.set(product_lines)
+    # Region, industry, size and product lines decide which territories cover it.
+    coverage_refresh(accounts=[account.pk])
     if owner is not None and owner.pk != account.owner_id and not by.is_rep:
         account = account_reassign(account=account, owner=owner, by=by, reason=reason)
     return account
@@ -322,6 +325,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         ],
         batch_size=_BULK,
     )
+    coverage_refresh(accounts=[account.pk for account in accounts])
     return accounts
 
 

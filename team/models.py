@@ -265,3 +265,21 @@ class Territory(models.Model):
             str(self.industry) if self.industry_id else _("any industry"),
         ]
         return " · ".join(str(p) for p in parts)
+
+
+class TerritoryCoverage(models.Model):
+    """An active territory's rule covers an account: derived data, kept by `team.services.coverage_refresh`.
+
+    It lets visibility ("the accounts my territories cover") be an indexed join instead of testing
+    every territory's rule against every account on every page.
+    """
+
+    # The unique constraint's index (territory, account) serves lookups by territory.
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="coverage", db_index=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="coverage")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["territory", "account"], name="territory_covers_once")]
+
+    def __str__(self):
+        return f"{self.territory_id} covers {self.account_id}"

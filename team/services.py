@@ -3,10 +3,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from team.models import Notification, Territory, User
+from team.models import Notification, Territory, TerritoryCoverage, User
 
 
 @transaction.atomic
@@ -183,6 +184,7 @@ def territory_create(
         industry=industry,
     )
     territory.members.set(fields["members"])
+    coverage_refresh(territories=[territory.pk])
     return territory
 
 
@@ -204,6 +206,7 @@ def territory_update(*, territory: Territory, by: User, **fields) -> Territory:
         raise ValidationError(_("Unknown territory fields: %(names)s.") % {"names": ", ".join(sorted(fields))})
     territory.save()
     territory.members.set(checked["members"])
+    coverage_refresh(territories=[territory.pk])
     return territory
 
 
@@ -216,7 +219,38 @@ def territory_deactivate(*, territory: Territory, by: User) -> Territory:
         raise ValidationError(_("%(name)s is already inactive.") % {"name": territory})
     territory.active = False
     territory.save(update_fields=["active"])
+    coverage_refresh(territories=[territory.pk])
     return territory
+
+
+@transaction.atomic
+def coverage_refresh(*, territories=None, accounts=None) -> int:
+    """Rewrite which accounts the active territories' rules cover; the number of rows written.
+
+    Every service that changes a territory's rule or activity, or an account's region, industry,
+    size or product lines, calls it for what it changed (`None`: every territory / account).
+    The rule itself is `territory_rule`, through `Territory.objects.covering_ref`.
+    """
+    from accounts.models import Account
+
+    stale = TerritoryCoverage.objects.all()
+    scope = Account.objects.all()
+    chosen = Territory.objects.active()
+    if territories is not None:
+        stale, chosen = stale.filter(territory__in=territories), chosen.filter(pk__in=territories)
+    if accounts is not None:
+        stale, scope = stale.filter(account__in=accounts), scope.filter(pk__in=accounts)
+    stale.delete()
+    rows = [
+        TerritoryCoverage(territory_id=territory_id, account_id=account_id)
+        for territory_id in chosen.values_list("pk", flat=True)
+        for account_id in scope.filter(Exists(Territory.objects.covering_ref().filter(pk=territory_id))).values_list(
+            "pk", flat=True
+        )
+    ]
+    # ignore_conflicts: two refreshes of one account racing write the same rows.
+    TerritoryCoverage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
 
 
 @transaction.atomic

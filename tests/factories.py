@@ -67,6 +67,7 @@ class ProductLineFactory(factory.django.DjangoModelFactory):
 class AccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Account
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Company {n}")
     normalized_name = factory.LazyAttribute(lambda o: normalize_company_name(o.name))
@@ -74,6 +75,12 @@ class AccountFactory(factory.django.DjangoModelFactory):
     industry = factory.SubFactory(IndustryFactory)
     size_tier = Account.SizeTier.MID
     owner = factory.SubFactory(RepFactory)
+
+    @factory.post_generation
+    def coverage(obj, create, extracted, **kwargs):
+        # Derived data the services keep: which territories cover the account.
+        if create:
+            importlib.import_module("team.services").coverage_refresh(accounts=[obj.pk])
 
 
 class ContactFactory(factory.django.DjangoModelFactory):
@@ -295,6 +302,8 @@ class TerritoryFactory(factory.django.DjangoModelFactory):
     def members(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.members.set(extracted)
+        if create:
+            importlib.import_module("team.services").coverage_refresh(territories=[obj.pk])
 
 
 # --- departures -----------------------------------------------------------------------------

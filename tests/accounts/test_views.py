@@ -386,6 +386,29 @@ def test_admin_site_add_routes_when_no_owner_is_given(client, admin_user, lookup
     assert list(account.product_lines.all()) == [line]
 
 
+def test_admin_change_of_product_lines_moves_the_territory_coverage(client, admin_user, lookups):
+    client.force_login(admin_user)
+    line = factories.ProductLineFactory(name="Cloud")
+    member = factories.RepFactory()
+    territory = factories.TerritoryFactory(name="Cloud", product_line=line, members=[member])
+    account = factories.AccountFactory(region=lookups["region"], industry=lookups["industry"])
+    assert account not in Account.objects.visible_to(member)
+    response = client.post(
+        reverse("admin:accounts_account_change", args=[account.pk]),
+        {
+            "name": account.name,
+            "region": lookups["region"].pk,
+            "industry": lookups["industry"].pk,
+            "size_tier": "mid",
+            "product_lines": [line.pk],
+            "notes": "",
+        },
+    )
+    assert response.status_code == 302
+    assert account in Account.objects.visible_to(member)
+    assert list(territory.coverage.values_list("account_id", flat=True)) == [account.pk]
+
+
 def test_account_reassign_page_moves_the_account(manager_client, manager, rep):
     colleague = factories.RepFactory(manager=manager)
     account = factories.AccountFactory(owner=rep)

@@ -10,6 +10,7 @@ from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
 from team import territory_demo
+from team.services import coverage_refresh
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
             pipeline_demo.seed(users=users, today=today)
             pipeline_demo.seed_closed_history(users=users, today=today)
             coaches_styles_demo.seed(users=users, today=today)
+            # The demo modules write with the ORM directly: derive the territories' coverage at the end.
+            coverage_refresh()
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. Log in with:"))
         for username, *_rest in team_demo.DEMO_USERS:
             self.stdout.write(f"  {username:<8} / {team_demo.DEMO_PASSWORD}")

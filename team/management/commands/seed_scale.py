@@ -20,6 +20,7 @@ from coaches.models import Coach, Holder, Interaction
 from pipeline.models import Opportunity, Stage, StageChange
 from service_catalog.models import Grant, ServiceItem
 from team.models import Territory, User
+from team.services import coverage_refresh
 
 SCALE = {
     "users": 200,
@@ -386,6 +387,11 @@ def seed_territories(state):
         territory.members.set(rnd.sample(reps, min(5, len(reps))))
 
 
+def seed_coverage(state):
+    """Which accounts the territories cover, derived once (bulk inserts bypass the services)."""
+    coverage_refresh()
+
+
 SECTIONS = [
     seed_users,
     seed_accounts,
@@ -395,6 +401,7 @@ SECTIONS = [
     seed_opportunities,
     seed_grants,
     seed_territories,
+    seed_coverage,
 ]
 
 

@@ -1,0 +1,174 @@
+"""TerritoryCoverage: derived from the territory rule by the services, and what visibility reads."""
+
+import random
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import services as account_services
+from accounts.models import Account, ProductLine
+from csvio.services import import_batch_confirm, import_batch_create
+from team import services
+from team.models import Territory, TerritoryCoverage
+from tests import factories
+
+
+def covered(territory) -> set[int]:
+    return set(TerritoryCoverage.objects.filter(territory=territory).values_list("account_id", flat=True))
+
+
+def by_rule() -> set[tuple[int, int]]:
+    """What the rule says, account by account: the oracle the table must equal."""
+    return {
+        (territory.pk, account.pk)
+        for account in Account.objects.all()
+        for territory in Territory.objects.covering(account)
+    }
+
+
+def stored() -> set[tuple[int, int]]:
+    return set(TerritoryCoverage.objects.values_list("territory_id", "account_id"))
+
+
+@pytest.fixture
+def north(db):
+    return factories.RegionFactory(name="North")
+
+
+@pytest.fixture
+def east(db):
+    return factories.RegionFactory(name="East")
+
+
+def test_creating_a_territory_covers_the_accounts_its_rule_matches(admin_user, rep, other_rep, north, east):
+    inside = factories.AccountFactory(owner=other_rep, region=north)
+    factories.AccountFactory(owner=other_rep, region=east)
+    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    assert covered(territory) == {inside.pk}
+    assert list(Account.objects.visible_to(rep)) == [inside]
+
+
+def test_changing_the_rule_moves_the_coverage_and_what_members_see(admin_user, rep, other_rep, north, east):
+    in_north = factories.AccountFactory(owner=other_rep, region=north)
+    in_east = factories.AccountFactory(owner=other_rep, region=east)
+    territory = services.territory_create(by=admin_user, name="T", region=north, members=[rep])
+    services.territory_update(territory=territory, by=admin_user, region=east)
+    assert covered(territory) == {in_east.pk}
+    assert set(Account.objects.visible_to(rep)) == {in_east}
+    assert in_north not in Account.objects.visible_to(rep)
+
+
+def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(admin_user, rep, other_rep, north):
+    account = factories.AccountFactory(owner=other_rep, region=north)
+    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    services.territory_deactivate(territory=territory, by=admin_user)
+    assert covered(territory) == set()
+    assert list(Account.objects.visible_to(rep)) == []
+    services.territory_update(territory=territory, by=admin_user, active=True)
+    assert covered(territory) == {account.pk}
+
+
+def test_new_members_see_the_coverage_without_a_refresh(admin_user, rep, other_rep, north):
+    account = factories.AccountFactory(owner=other_rep, region=north)
+    territory = services.territory_create(by=admin_user, name="North", region=north, members=[other_rep])
+    services.territory_update(territory=territory, by=admin_user, members=[other_rep, rep])
+    assert list(Account.objects.visible_to(rep)) == [account]
+
+
+def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep, north, east):
+    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    account = account_services.account_create(
+        by=admin_user, owner=other_rep, name="Acme", region=north, industry=factories.IndustryFactory()
+    )
+    assert covered(territory) == {account.pk}
+    account_services.account_update(account=account, by=admin_user, region=east)
+    assert covered(territory) == set()
+    assert list(Account.objects.visible_to(rep)) == []
+
+
+def test_a_product_line_change_is_a_coverage_change(admin_user, rep, other_rep, north):
+    cloud = factories.ProductLineFactory(name="Cloud")
+    territory = services.territory_create(by=admin_user, name="Cloud", product_line=cloud, members=[rep])
+    account = factories.AccountFactory(owner=other_rep, region=north)
+    assert covered(territory) == set()
+    account_services.account_update(account=account, by=admin_user, product_lines=[cloud])
+    assert covered(territory) == {account.pk}
+    account_services.account_update(account=account, by=admin_user, product_lines=[])
+    assert covered(territory) == set()
+
+
+def test_imported_accounts_are_covered(admin_user, rep, north):
+    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    factories.IndustryFactory(name="Retail")
+    csv = b"name,region,industry\nAcme,North,Retail\nGlobex,North,Retail\n"
+    batch = import_batch_create(by=rep, kind="accounts", filename="a.csv", data=csv)
+    import_batch_confirm(batch=batch, by=rep)
+    assert covered(territory) == set(Account.objects.filter(name__in=["Acme", "Globex"]).values_list("pk", flat=True))
+
+
+def test_the_table_equals_the_rule_after_a_mixed_history(admin_user, rep, other_rep):
+    """Many territories and accounts changed in every way a service allows: the table is the rule."""
+    rnd = random.Random(7)
+    regions = [factories.RegionFactory(name=name) for name in ("North", "East", "West")]
+    industries = [factories.IndustryFactory(name=name) for name in ("Retail", "Energy")]
+    lines = [factories.ProductLineFactory(name=name) for name in ("Cloud", "Support")]
+    territories = [
+        services.territory_create(
+            by=admin_user,
+            name=f"T{index}",
+            region=rnd.choice([None, *regions]),
+            industry=rnd.choice([None, *industries]),
+            product_line=rnd.choice([None, *lines]),
+            size_tier=rnd.choice(["", *Account.SizeTier.values]),
+            members=[rep],
+        )
+        for index in range(6)
+    ]
+    accounts = [
+        account_services.account_create(
+            by=admin_user,
+            owner=other_rep,
+            name=f"Company {index}",
+            region=rnd.choice(regions),
+            industry=rnd.choice(industries),
+            size_tier=rnd.choice(Account.SizeTier.values),
+            product_lines=rnd.sample(lines, rnd.randint(0, 2)),
+        )
+        for index in range(25)
+    ]
+    for account in rnd.sample(accounts, 8):
+        account_services.account_update(
+            account=account,
+            by=admin_user,
+            region=rnd.choice(regions),
+            product_lines=rnd.sample(list(ProductLine.objects.all()), 1),
+        )
+    services.territory_update(territory=territories[0], by=admin_user, region=regions[2], size_tier="")
+    services.territory_deactivate(territory=territories[1], by=admin_user)
+    assert stored() == by_rule()
+    assert stored()  # the scenario does cover something
+
+
+def test_a_full_refresh_rebuilds_what_a_bulk_load_left_out(admin_user, rep, north):
+    territory = factories.TerritoryFactory(region=north, members=[rep])
+    Account.objects.bulk_create(
+        [Account(name="Bulk", normalized_name="BULK", region=north, industry=factories.IndustryFactory(), owner=rep)]
+    )
+    assert covered(territory) == set()
+    assert services.coverage_refresh() == 1
+    assert covered(territory) == set(Account.objects.values_list("pk", flat=True))
+
+
+def test_a_refresh_costs_the_same_queries_for_one_account_or_many(admin_user, rep, north):
+    factories.TerritoryFactory(region=north, members=[rep])
+    factories.TerritoryFactory(region=None, members=[rep])
+    accounts = factories.AccountFactory.create_batch(30, region=north)
+
+    def queries(ids) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.coverage_refresh(accounts=ids)
+        return len(captured)
+
+    assert queries([accounts[0].pk]) == queries([a.pk for a in accounts])
+    assert len(covered(Territory.objects.first())) == 30
