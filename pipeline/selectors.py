@@ -1,6 +1,8 @@
 import datetime
+from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -11,6 +13,9 @@ from team.models import User
 
 # Closed deals stay on the board this long, so a fresh win or loss is still in sight.
 BOARD_CLOSED_DAYS = 30
+# Deals shown per board column; the rest are one "show all" link away (the opportunity list).
+BOARD_COLUMN_LIMIT = 20
+ZERO = Decimal("0.00")
 
 
 def opportunity_get_for_user(*, user: User, pk: int) -> Opportunity:
@@ -49,23 +54,66 @@ def work_list(*, user: User) -> QuerySet[Opportunity]:
     return rows.order_by(F("has_coach").desc(), F("stage__order").desc(), F("amount").desc(), "pk")
 
 
-def board_columns(*, user: User) -> list[dict]:
-    """One column per stage with its deals (closed ones only if recent): two queries in all."""
-    since = timezone.now() - datetime.timedelta(days=BOARD_CLOSED_DAYS)
+def board_since() -> datetime.datetime:
+    """Closed deals stay on the board from local midnight BOARD_CLOSED_DAYS ago.
+
+    A day boundary, not "now minus 30 days", so that the list's `closed_from` date filter (which
+    the "show all" link uses) selects exactly the deals the column counts.
+    """
+    day = timezone.localdate() - datetime.timedelta(days=BOARD_CLOSED_DAYS)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def board_columns(*, user: User, limit: int = BOARD_COLUMN_LIMIT, pinned: int | None = None) -> list[dict]:
+    """One column per stage: its first `limit` deals, its count and total; two queries whatever the data size.
+
+    `pinned` is a deal kept in sight at the top of its column (the one just moved, or refused
+    with a message on its card) even if it would rank below the limit.
+    """
+    if limit < 1:
+        raise ValueError("A board column shows at least one deal.")
+    since = board_since()
     stages = list(Stage.objects.all())
-    deals = _rows(user).filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=since))
+    # One query for every column: number the deals within their stage in the board's order
+    # (coached first, then amount) and keep the first `limit` of each. The column's count and
+    # total are window aggregates over the whole stage, computed before that cut, so every row
+    # returned carries its column's figures: the same numbers as a GROUP BY stage, without
+    # computing the user's visibility a second time (the costly part of the query).
+    order = [F("has_coach").desc(), F("amount").desc(), F("pk").asc()]
+    if pinned is not None:
+        order.insert(0, Case(When(pk=pinned, then=Value(0)), default=Value(1)).asc())
+    column = [F("stage_id")]
+    deals = (
+        _rows(user)
+        .filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=since))
+        .annotate(
+            position=Window(RowNumber(), partition_by=column, order_by=order),
+            column_count=Window(Count("pk"), partition_by=column),
+            column_total=Window(Sum("amount"), partition_by=column),
+        )
+        .filter(position__lte=limit)
+        .order_by("stage_id", "position")
+    )
     by_stage = {stage.pk: [] for stage in stages}
-    for deal in deals.order_by(F("has_coach").desc(), F("amount").desc(), "pk"):
+    for deal in deals:
         by_stage[deal.stage_id].append(deal)
     columns = []
     for index, stage in enumerate(stages):
         open_before = [s for s in stages[:index] if not s.is_closed]
         open_after = [s for s in stages[index + 1 :] if not s.is_closed]
+        shown = by_stage[stage.pk]
+        count = shown[0].column_count if shown else 0
         columns.append(
             {
                 "stage": stage,
-                "deals": by_stage[stage.pk],
-                "total": sum(d.amount for d in by_stage[stage.pk]),
+                "deals": shown,
+                "count": count,
+                "total": shown[0].column_total if shown else ZERO,
+                "more": count > len(shown),
+                # The opportunity list's filters that select this column's deals, for "show all".
+                "filters": {"stage": stage.pk, "closed_from": since.date().isoformat()}
+                if stage.is_closed
+                else {"stage": stage.pk, "status": Opportunity.Status.OPEN.value},
                 "previous": open_before[-1] if open_before else None,
                 "next": open_after[0] if open_after else None,
             }
@@ -73,11 +121,11 @@ def board_columns(*, user: User) -> list[dict]:
     return columns
 
 
-def board_closing_stages() -> dict:
-    """The won and lost stages, for the board's close buttons."""
+def board_closing_stages(*, stages: list[Stage]) -> dict:
+    """The won and lost stages among the board's (already loaded) stages, for the close buttons."""
     return {
-        "won": Stage.objects.filter(is_won=True).order_by("order").first(),
-        "lost": Stage.objects.filter(is_lost=True).order_by("order").first(),
+        "won": next((stage for stage in stages if stage.is_won), None),
+        "lost": next((stage for stage in stages if stage.is_lost), None),
     }
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -28,10 +29,14 @@ from pipeline.forms import (
 )
 
 
-def _board_context(user, *, errors=None) -> dict:
+def _board_context(user, *, errors=None, pinned=None) -> dict:
+    columns = selectors.board_columns(user=user, pinned=pinned)
+    list_url = reverse("pipeline:opportunity-list")
+    for column in columns:
+        column["list_url"] = f"{list_url}?{urlencode(column['filters'])}"
     return {
-        "columns": selectors.board_columns(user=user),
-        "closing": selectors.board_closing_stages(),
+        "columns": columns,
+        "closing": selectors.board_closing_stages(stages=[column["stage"] for column in columns]),
         "errors": errors or {},
     }
 
@@ -160,7 +165,9 @@ def opportunity_move(request, pk):
         error = refused
     if request.htmx:
         errors = {opportunity.pk: error} if error else {}
-        return render(request, "pipeline/_board.html", _board_context(request.user, errors=errors))
+        # The moved (or refused) card stays in sight even if its column shows only its first deals.
+        context = _board_context(request.user, errors=errors, pinned=opportunity.pk)
+        return render(request, "pipeline/_board.html", context)
     if error:
         messages.error(request, " ".join(error.messages))
     else:

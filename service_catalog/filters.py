@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from service_catalog.models import Grant, month_bounds
 
+# The years a ledger can be asked for: beyond them a year's dates fall outside datetime's range.
+YEARS = (2000, 9000)
+
 
 class GrantFilter(django_filters.FilterSet):
     """Ledger filters. Account, recipient and rep come as ids from the ledger's links."""
@@ -15,7 +18,7 @@ class GrantFilter(django_filters.FilterSet):
     rep = django_filters.NumberFilter(field_name="rep_id", widget=django_filters.widgets.forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Grant.Status.choices)
     # Bounded: a year outside datetime's range (the API gets fuzzed with 0) would be a server error.
-    year = django_filters.NumberFilter(label=_("Year"), method="filter_year", min_value=2000, max_value=9000)
+    year = django_filters.NumberFilter(label=_("Year"), method="filter_year", min_value=YEARS[0], max_value=YEARS[1])
     month = django_filters.ChoiceFilter(
         label=_("Month"), choices=[(m, f"{m:02d}") for m in range(1, 13)], method="filter_month"
     )
@@ -26,7 +29,7 @@ class GrantFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.form.fields["year"].widget.attrs.update({"class": "form-control form-control-sm", "min": 2000})
+        self.form.fields["year"].widget.attrs.update({"class": "form-control form-control-sm", "min": YEARS[0]})
         for name in ("status", "month"):
             self.form.fields[name].widget.attrs["class"] = "form-select form-select-sm"
 

@@ -1,8 +1,20 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -109,13 +121,14 @@ def grant_list(*, user: User) -> QuerySet[Grant]:
     )
 
 
-def grant_totals(*, grants: QuerySet[Grant]) -> dict:
-    """Approved and pending totals of a (filtered) ledger, in one query."""
+def grant_totals(*, grants: QuerySet[Grant], **more) -> dict:
+    """Approved and pending totals of a (filtered) ledger, and any `more` aggregates, in one query."""
     return grants.order_by().aggregate(
         approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
         approved_count=Count("pk", filter=Q(status=Grant.Status.APPROVED)),
         pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
         pending_count=Count("pk", filter=Q(status=Grant.Status.PENDING)),
+        **more,
     )
 
 
@@ -126,11 +139,16 @@ def approval_list(*, user: User) -> QuerySet[Grant]:
     )
 
 
+def _full_name(prefix: str):
+    return Trim(Concat(F(f"{prefix}__first_name"), Value(" "), F(f"{prefix}__last_name")))
+
+
 LEDGER_GROUPS = {
-    # group: (grant field, label fields for the row)
-    "account": ("account", ["account__name"]),
-    "recipient": ("recipient", ["recipient__first_name", "recipient__last_name"]),
-    "rep": ("rep", ["rep__first_name", "rep__last_name", "rep__username"]),
+    # group: (grant field, the row's name as an expression grouped along with it)
+    "account": ("account", F("account__name")),
+    "recipient": ("recipient", _full_name("recipient")),
+    # A rep without a name on file shows his user name.
+    "rep": ("rep", Coalesce(NullIf(_full_name("rep"), Value("")), F("rep__username"))),
 }
 
 
@@ -140,25 +158,46 @@ def recipient_cap() -> Decimal | None:
     return row.per_recipient_year if row else None
 
 
-def ledger_summary(*, user: User, group: str, year: int) -> list[dict]:
-    """Approved and pending totals for the year per account, recipient or rep, largest first."""
-    field, labels = LEDGER_GROUPS[group]
-    rows = list(
+def ledger_grants(*, user: User, year: int) -> QuerySet[Grant]:
+    """What a ledger adds up: the year's approved and pending grants the user may see."""
+    return (
         Grant.objects.visible_to(user)
         .in_year(year)
         .filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING])
         .order_by()
-        .values(field, *labels)
+    )
+
+
+def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:
+    """Approved and pending totals for the year per account, recipient or rep, largest first.
+
+    A queryset of rows (group_id, name, approved, pending, count, nearing_cap), grouped and
+    flagged in the database, so that a page of it is one LIMIT query (`ledger_totals` counts them).
+    """
+    field, name = LEDGER_GROUPS[group]
+    cap = recipient_cap() if group == "recipient" else None
+    nearing = (
+        Case(When(approved__gte=cap * NEARING_CAP_SHARE, then=Value(True)), default=Value(False))
+        if cap is not None
+        else Value(False)
+    )
+    return (
+        ledger_grants(user=user, year=year)
+        .values(group_id=F(field), name=name)
         .annotate(
             approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
             pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
             count=Count("pk"),
         )
-        .order_by("-approved", *labels)
+        .annotate(nearing_cap=ExpressionWrapper(nearing, output_field=BooleanField()))
+        # The group's id last: a total order, so that no row falls between two pages.
+        .order_by("-approved", "name", "group_id")
     )
-    cap = recipient_cap() if group == "recipient" else None
-    for row in rows:
-        row["pk"] = row[field]
-        row["name"] = " ".join(str(row[label]) for label in labels[:2] if row[label]) or row.get(labels[-1], "")
-        row["nearing_cap"] = cap is not None and row["approved"] >= cap * NEARING_CAP_SHARE
-    return rows
+
+
+def ledger_totals(*, user: User, group: str, year: int) -> dict:
+    """The whole ledger's approved and pending totals and number of groups (not just the page), in one query."""
+    field, _name = LEDGER_GROUPS[group]
+    # The groups are counted here, with the totals, so that paging them needs no COUNT of its own:
+    # each query is one more pass over the grants the user may see, the costly part of them all.
+    return grant_totals(grants=ledger_grants(user=user, year=year), groups=Count(field, distinct=True))

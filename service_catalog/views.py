@@ -12,7 +12,7 @@ from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from csvio.export import csv_response
 from service_catalog import selectors, services
-from service_catalog.filters import GrantFilter
+from service_catalog.filters import YEARS, GrantFilter
 from service_catalog.forms import (
     AuthorityForm,
     DecisionForm,
@@ -296,11 +296,18 @@ def ledger(request):
     try:
         year = int(request.GET.get("year", ""))
     except ValueError:
+        year = None
+    # The grant list's bounds: a year outside datetime's range (?year=0) would be a server error.
+    if year is None or not YEARS[0] <= year <= YEARS[1]:
         year = timezone.localdate().year
+    totals = selectors.ledger_totals(user=request.user, group=group, year=year)
     context = {
         "group": group,
         "year": year,
-        "rows": selectors.ledger_summary(user=request.user, group=group, year=year),
+        "page": paginate(
+            request, selectors.ledger_summary(user=request.user, group=group, year=year), count=totals["groups"]
+        ),
+        "totals": totals,
         "groups": [("account", _("By account")), ("recipient", _("By recipient")), ("rep", _("By rep"))],
     }
     return render(request, "service_catalog/ledger.html", context)

@@ -1,6 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from pipeline import selectors
 from pipeline.models import Opportunity
 from tests import factories
 from tests.e2e.conftest import log_in, navigate
@@ -36,3 +37,26 @@ def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
     expect(page.get_by_test_id("column-coach-confirmed").get_by_text("Fleet renewal")).to_be_visible()
     deal = Opportunity.objects.get(pk=deal.pk)
     assert deal.stage == stages["Coach confirmed"] and not deal.held_back
+
+
+def test_a_busy_column_on_a_phone_shows_its_first_deals_and_leads_to_the_rest(page):
+    stages = factories.default_stages()
+    rep = factories.RepFactory(username="rita")
+    account = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    deals = [
+        factories.OpportunityFactory(account=account, stage=stages["Qualified"], amount=1000 * (i + 1))
+        for i in range(selectors.BOARD_COLUMN_LIMIT + 2)
+    ]
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    log_in(page, "rita")
+    page.goto(page.base_url + "/pipeline/")
+    column = page.get_by_test_id("column-qualified")
+    expect(column.get_by_test_id("column-figures")).to_contain_text(f"{len(deals)} ·")
+    expect(column.locator(".deal-card")).to_have_count(selectors.BOARD_COLUMN_LIMIT)
+    # The board scrolls sideways inside itself; the page does not get wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    column.get_by_role("link", name=f"Show all {len(deals)}").click()
+    expect(page.get_by_role("heading", name="Opportunities")).to_be_visible()
+    expect(page.get_by_text(f"{len(deals)} records")).to_be_visible()

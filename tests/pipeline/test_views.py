@@ -1,7 +1,11 @@
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from pipeline import selectors
 from pipeline.models import Opportunity
 from tests import factories
 
@@ -29,16 +33,133 @@ def test_board_shows_a_column_per_stage_with_the_reps_deals(rep_client, deal, st
     assert b"Not mine" not in response.content
 
 
-@pytest.mark.parametrize("rows", [1, 50])
-def test_board_query_count_does_not_grow_with_rows(rep_client, account, stages, rows, django_assert_num_queries):
+@pytest.mark.parametrize(
+    ("rows", "columns"),
+    # 50 deals spread over the five open stages, and 50 in one column: more than it shows.
+    [(1, 5), (50, 5), (50, 1)],
+)
+def test_board_query_count_does_not_grow_with_rows(
+    rep_client, account, stages, rows, columns, django_assert_num_queries
+):
     for index in range(rows):
-        factories.OpportunityFactory(account=account, stage=list(stages.values())[index % 5])
-    # session, user, stages, the deals with account/owner/stage joined and the coach flag as
-    # a subquery (an N+1 on owner, account or "has a coach" would add queries per card),
-    # the won and lost stages for the buttons, the unread badge.
-    with django_assert_num_queries(7):
+        factories.OpportunityFactory(account=account, stage=list(stages.values())[index % columns])
+    # session, user, stages (the close buttons' won and lost stages among them), the deals: the
+    # first few of every column in one query (a window function, not a query per column), with
+    # account/owner/stage joined, the coach flag as a subquery (an N+1 on owner, account or "has
+    # a coach" would add queries per card) and the column's count and total as window
+    # aggregates (not a query per column); the unread badge.
+    with django_assert_num_queries(5):
         response = rep_client.get(reverse("pipeline:opportunity-board"))
     assert response.status_code == 200
+    assert sum(column["count"] for column in response.context["columns"]) == rows
+
+
+def _column(response, name):
+    return next(column for column in response.context["columns"] if column["stage"].name == name)
+
+
+def test_board_column_shows_its_first_deals_and_counts_and_totals_them_all(rep_client, rep, stages):
+    coached, bare = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    limit = selectors.BOARD_COLUMN_LIMIT
+    # More deals than the column shows: coached ones first whatever their amount, then by amount.
+    bare_deals = [
+        factories.OpportunityFactory(account=bare, stage=stages["Qualified"], amount=1000 * (i + 1))
+        for i in range(limit)
+    ]
+    coached_deals = [
+        factories.OpportunityFactory(account=coached, stage=stages["Qualified"], amount=10 * (i + 1)) for i in range(3)
+    ]
+    factories.OpportunityFactory(account=bare, stage=stages["Lead"], amount=5)
+    # Another team's deal in the same stage is neither shown nor counted.
+    factories.OpportunityFactory(stage=stages["Qualified"], amount=999999)
+
+    response = rep_client.get(reverse("pipeline:opportunity-board"))
+
+    qualified = _column(response, "Qualified")
+    expected = coached_deals[::-1] + bare_deals[::-1][: limit - 3]
+    assert [d.pk for d in qualified["deals"]] == [d.pk for d in expected]
+    assert qualified["count"] == limit + 3
+    assert qualified["total"] == sum(d.amount for d in bare_deals + coached_deals)
+    assert qualified["more"] is True
+    lead = _column(response, "Lead")
+    assert (len(lead["deals"]), lead["count"], lead["total"], lead["more"]) == (1, 1, 5, False)
+    negotiation = _column(response, "Negotiation")
+    assert (negotiation["deals"], negotiation["count"], negotiation["total"]) == ([], 0, 0)
+    content = response.content.decode()
+    assert content.count('data-testid="show-all"') == 1
+    assert f"Show all {limit + 3}" in content
+
+
+def test_board_show_all_leads_to_the_list_of_exactly_that_columns_deals(rep_client, rep, account, stages):
+    for _ in range(selectors.BOARD_COLUMN_LIMIT + 2):
+        factories.OpportunityFactory(account=account, stage=stages["Qualified"])
+    factories.OpportunityFactory(account=account, stage=stages["Lead"])
+    response = rep_client.get(reverse("pipeline:opportunity-board"))
+    qualified = _column(response, "Qualified")
+    link = f"{reverse('pipeline:opportunity-list')}?stage={stages['Qualified'].pk}&amp;status=open"
+    assert f'href="{link}"' in response.content.decode()
+
+    listed = rep_client.get(qualified["list_url"])
+    assert listed.context["page"].paginator.count == qualified["count"]
+    shown = {d.pk for d in qualified["deals"]}
+    assert shown < {d.pk for d in listed.context["filter"].qs}
+
+
+def test_board_closed_columns_keep_thirty_days_and_show_all_lists_the_same_deals(
+    client, rep, account, stages, settings, time_machine
+):
+    # A time zone far from UTC: "30 days" starts at the organisation's midnight, as the list's
+    # `closed_from` date filter does, or the column and its "show all" list would disagree.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    time_machine.move_to(datetime.datetime(2026, 5, 31, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+    local = ZoneInfo("Asia/Shanghai")
+    kept = [
+        datetime.datetime(2026, 5, 1, 0, 0, tzinfo=local),  # the first moment of the 30th day back
+        datetime.datetime(2026, 5, 31, 9, 0, tzinfo=local),
+    ]
+    gone = datetime.datetime(2026, 4, 30, 23, 59, tzinfo=local)
+    won = [
+        factories.OpportunityFactory(account=account, stage=stages["Won"], status="won", closed_at=at)
+        for at in [*kept, gone]
+    ]
+    client.force_login(rep)
+
+    columns = selectors.board_columns(user=rep, limit=1)
+
+    column = next(c for c in columns if c["stage"].name == "Won")
+    assert column["count"] == 2 and column["more"] is True
+    assert column["filters"] == {"stage": stages["Won"].pk, "closed_from": "2026-05-01"}
+    listed = client.get(reverse("pipeline:opportunity-list"), column["filters"])
+    assert {d.pk for d in listed.context["filter"].qs} == {won[0].pk, won[1].pk}
+
+
+def test_board_keeps_a_moved_deal_in_sight_beyond_the_column_limit(rep_client, rep, stages):
+    coached = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    for _ in range(selectors.BOARD_COLUMN_LIMIT):
+        factories.OpportunityFactory(account=coached, stage=stages["Coach confirmed"], amount=50000)
+    small = factories.OpportunityFactory(account=coached, stage=stages["Qualified"], amount=10)
+
+    response = _move(rep_client, small, stages["Coach confirmed"], HTTP_HX_REQUEST="true")
+
+    column = _column(response, "Coach confirmed")
+    assert column["deals"][0].pk == small.pk
+    assert (len(column["deals"]), column["count"]) == (selectors.BOARD_COLUMN_LIMIT, selectors.BOARD_COLUMN_LIMIT + 1)
+
+
+def test_board_shows_a_refusal_on_a_card_that_ranks_beyond_the_column_limit(rep_client, rep, stages):
+    coached = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    for _ in range(selectors.BOARD_COLUMN_LIMIT):
+        factories.OpportunityFactory(account=coached, stage=stages["Qualified"])
+    uncoached = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+
+    response = _move(rep_client, uncoached, stages["Coach confirmed"], HTTP_HX_REQUEST="true")
+
+    assert _column(response, "Qualified")["deals"][0].pk == uncoached.pk
+    assert b'data-testid="move-error"' in response.content
+    assert b"needs an active coach" in response.content
 
 
 def test_board_move_refused_at_the_gate_shows_the_reason_without_reload(rep_client, deal, stages):

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from service_catalog import services
 from service_catalog.models import Authority, Grant, ServiceItem
@@ -315,11 +316,92 @@ def test_ledger_summary_query_count_does_not_grow_with_rows(
 ):
     for _ in range(rows):
         factories.GrantFactory(account=factories.AccountFactory(owner=rep))
-    # session, user, the grouped totals (names come from the same GROUP BY, not a query per
-    # row), the recipient cap for the "nearing" flag on the recipient tab, unread badge.
-    with django_assert_num_queries(5 if group == "recipient" else 4):
+    # session, user, the whole ledger's totals with its number of groups (so the pager runs no
+    # COUNT of its own), the page of grouped totals (names come from the same GROUP BY, not a
+    # query per row), the recipient cap for the "nearing" flag on the recipient tab, unread badge.
+    with django_assert_num_queries(6 if group == "recipient" else 5):
         response = manager_client.get(reverse("service_catalog:ledger"), {"group": group})
-    assert len(response.context["rows"]) == (1 if group == "rep" else rows)
+    page = response.context["page"]
+    assert page.paginator.count == (1 if group == "rep" else rows)
+    assert len(page) == (1 if group == "rep" else min(rows, 25))
+
+
+def _ledger(client, **params):
+    response = client.get(reverse("service_catalog:ledger"), params)
+    assert response.status_code == 200
+    return response
+
+
+def test_ledger_pages_the_groups_largest_first_with_totals_of_them_all(manager_client, rep):
+    accounts = [factories.AccountFactory(owner=rep, name=f"Account {i:02d}") for i in range(30)]
+    for index, account in enumerate(accounts):
+        factories.GrantFactory(account=account, item__unit_cost=D(100 + index))
+    factories.GrantFactory(account=accounts[0], item__unit_cost=D("50.00"), status="pending")
+    factories.GrantFactory(account=accounts[1], item__unit_cost=D("999.00"), status="rejected")
+    factories.GrantFactory(account=accounts[2], item__unit_cost=D("999.00"), status="cancelled")
+
+    first = _ledger(manager_client, group="account")
+    second = _ledger(manager_client, group="account", page=2)
+
+    assert first.context["page"].paginator.count == 30
+    assert [row["name"] for row in first.context["page"]] == [f"Account {i:02d}" for i in range(29, 4, -1)]
+    assert [row["name"] for row in second.context["page"]] == [f"Account {i:02d}" for i in range(4, -1, -1)]
+    smallest = second.context["page"][4]
+    assert (smallest["group_id"], smallest["approved"], smallest["pending"], smallest["count"]) == (
+        accounts[0].pk,
+        D("100.00"),
+        D("50.00"),
+        2,
+    )
+    # The totals are the whole ledger's, the same on every page; rejected and cancelled do not count.
+    for response in (first, second):
+        totals = response.context["totals"]
+        assert (totals["approved"], totals["approved_count"]) == (sum(D(100 + i) for i in range(30)), 30)
+        assert (totals["pending"], totals["pending_count"]) == (D("50.00"), 1)
+    assert b"Page 2 of 2" in second.content
+    assert f'href="/catalog/grants/?account={accounts[0].pk}&year='.encode() in second.content
+
+
+def test_ledger_leaves_out_another_teams_grants_from_rows_and_totals(manager_client, rep, other_rep):
+    mine = factories.AccountFactory(owner=rep, name="Mine")
+    theirs = factories.AccountFactory(owner=other_rep, name="Theirs")
+    factories.GrantFactory(account=mine, item__unit_cost=D("10.00"))
+    factories.GrantFactory(account=theirs, item__unit_cost=D("500.00"))
+    factories.GrantFactory(account=theirs, item__unit_cost=D("70.00"), status="pending")
+    for group in ("account", "recipient", "rep"):
+        response = _ledger(manager_client, group=group)
+        assert len(response.context["page"]) == 1, group
+        assert response.context["totals"]["approved"] == D("10.00")
+        assert response.context["totals"]["pending"] == D("0.00")
+        assert b"Theirs" not in response.content
+
+
+def test_ledger_groups_by_rep_and_names_him(manager_client, manager, rep):
+    nameless = factories.RepFactory(manager=manager, username="nameless", first_name="", last_name="")
+    factories.GrantFactory(account=factories.AccountFactory(owner=rep), item__unit_cost=D("30.00"))
+    factories.GrantFactory(account=factories.AccountFactory(owner=rep), item__unit_cost=D("20.00"))
+    factories.GrantFactory(account=factories.AccountFactory(owner=nameless), item__unit_cost=D("40.00"))
+    rows = list(_ledger(manager_client, group="rep").context["page"])
+    # Largest first; a rep with no name on file goes by his user name.
+    assert [(row["name"], row["approved"], row["count"]) for row in rows] == [
+        (f"{rep.first_name} {rep.last_name}", D("50.00"), 2),
+        ("nameless", D("40.00"), 1),
+    ]
+
+
+def test_ledger_counts_only_the_chosen_year(manager_client, rep):
+    account = factories.AccountFactory(owner=rep)
+    this_year = factories.GrantFactory(account=account, item__unit_cost=D("10.00"))
+    last_year = factories.GrantFactory(account=account, item__unit_cost=D("20.00"))
+    year = timezone.localdate().year
+    Grant.objects.filter(pk=last_year.pk).update(
+        created_at=this_year.created_at.replace(year=year - 1, month=6, day=15)
+    )
+    assert _ledger(manager_client, year=year).context["totals"]["approved"] == D("10.00")
+    assert _ledger(manager_client, year=year - 1).context["totals"]["approved"] == D("20.00")
+    # A year no calendar has is the current one, not a server error.
+    assert _ledger(manager_client, year=0).context["year"] == year
+    assert _ledger(manager_client, year="soon").context["year"] == year
 
 
 def test_ledger_flags_recipients_nearing_their_yearly_cap(rep_client, account, recipient):
@@ -327,7 +409,7 @@ def test_ledger_flags_recipients_nearing_their_yearly_cap(rep_client, account, r
     factories.GrantFactory(account=account, recipient=recipient, item__unit_cost=D("400.00"))  # 80% of 500
     factories.GrantFactory(account=account, recipient=other, item__unit_cost=D("399.99"))
     response = rep_client.get(reverse("service_catalog:ledger"), {"group": "recipient"})
-    flagged = {row["name"]: row["nearing_cap"] for row in response.context["rows"]}
+    flagged = {row["name"]: row["nearing_cap"] for row in response.context["page"]}
     assert flagged == {"Lena Novak": True, "Far Below": False}
     assert response.content.count(b'data-testid="nearing-cap"') == 1
 
