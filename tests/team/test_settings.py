@@ -56,3 +56,13 @@ def test_seed_demo_refuses_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
+
+
+@pytest.mark.postgres
+def test_postgres_connections_run_without_jit(db):
+    """JIT compilation cost the board 1.5 s for a few hundred rows: the app's sessions switch it off."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
