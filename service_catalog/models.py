@@ -233,6 +233,8 @@ class Grant(models.Model):
             models.Index(fields=["account", "status", "created_at"]),
             models.Index(fields=["recipient", "status", "created_at"]),
             models.Index(fields=["status", "approver"]),
+            # The grant list's order: a page of the newest grants is read off this index, not sorted.
+            models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -220,10 +221,12 @@ def grant_list(request):
     grants = selectors.grant_list(user=request.user)
     filterset = GrantFilter(request.GET, queryset=grants)
     rows = filterset.qs
+    # The totals' aggregate counts the rows too: one pass over the ledger instead of two.
+    totals = selectors.grant_totals(grants=rows, rows=Count("pk"))
     context = {
         "filter": filterset,
-        "page": paginate(request, rows),
-        "totals": selectors.grant_totals(grants=rows),
+        "page": paginate(request, rows, count=totals["rows"]),
+        "totals": totals,
         "subject": _ledger_subject(request),
     }
     return render(request, "service_catalog/grant_list.html", context)
