@@ -3,7 +3,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -158,7 +157,7 @@ def account_update(*, account: Account, by: User, reason: str = "", **fields) ->
 def contact_email_check(*, email: str, exclude_pk: int | None = None) -> str:
     email = email.strip().lower()
     if email:
-        existing = Contact.objects.exclude(pk=exclude_pk).filter(email__iexact=email).first()
+        existing = Contact.objects.with_email_key().exclude(pk=exclude_pk).filter(email_key=email).first()
         if existing:
             raise DuplicateError(
                 _("A contact with this e-mail already exists: %(name)s.") % {"name": existing}, existing=existing
@@ -275,7 +274,8 @@ _BULK = 500
 def _taken(queryset, field: str, values: set[str]) -> set[str]:
     values, taken = list(values), set()
     for start in range(0, len(values), _BULK):
-        taken.update(queryset.filter(**{f"{field}__in": values[start : start + _BULK]}).values_list(field, flat=True))
+        chunk = values[start : start + _BULK]
+        taken.update(queryset.filter(**{f"{field}__in": chunk}).order_by().values_list(field, flat=True))
     return taken
 
 
@@ -353,7 +353,7 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
                 start_date=row["start_date"],
             )
         )
-    if taken := _taken(Contact.objects.annotate(email_key=Lower("email")), "email_key", emails):
+    if taken := _taken(Contact.objects.with_email_key(), "email_key", emails):
         raise ValidationError(
             {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
         )
@@ -484,7 +484,8 @@ def _job_change_person(*, by: User, contact_id: int | None, email: str) -> Conta
     if contact_id is not None:
         person = people.filter(pk=contact_id).first()
     else:
-        person = people.filter(email__iexact=email.strip()).first() if email.strip() else None
+        email = email.strip().lower()
+        person = people.with_email_key().filter(email_key=email).first() if email else None
     if person is None:
         raise ValidationError(_("No person you can see has this id or e-mail."), code="unknown_person")
     return person
