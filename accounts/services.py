@@ -268,6 +268,9 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
 
 # Bulk variants for imports: the same rules as account_create / contact_create, checked for
 # the whole batch with a few queries and written with bulk inserts (history included).
+# Lookups go in slices of _BULK values (SQLite's parameter limit). Inserts leave the batch
+# size to the backend: PostgreSQL inserts all rows in one UNNEST statement per table (a fixed
+# number of queries however long the file), SQLite as many rows as its parameter limit allows.
 _BULK = 500
 
 
@@ -312,15 +315,14 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(accounts, Account, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(accounts, Account, default_user=by)
     through = Account.product_lines.through
     through.objects.bulk_create(
         [
             through(account_id=a.pk, productline_id=p.pk)
             for a, lines in zip(accounts, product_lines, strict=True)
             for p in lines
-        ],
-        batch_size=_BULK,
+        ]
     )
     return accounts
 
@@ -357,11 +359,11 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
         raise ValidationError(
             {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(contacts, Contact, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(contacts, Contact, default_user=by)
     # New people have no position yet, so each gets exactly one current position.
     for contact, position in zip(contacts, positions, strict=True):
         position.contact = contact
-    bulk_create_with_history(positions, Employment, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(positions, Employment, default_user=by)
     return contacts
 
 

@@ -219,8 +219,9 @@ def test_ten_thousand_rows_import_in_slices_not_row_by_row(admin_user, lookups, 
         text = "email,first_name,last_name,account,title,start_date\n" + "".join(
             f"p{i}@x.example,P,{i},Company {i % 20},CTO,2024-01-01\n" for i in range(10_000)
         )
-    # Checked and written in slices of 500 (a few queries per slice, for the dry run and the
-    # confirmation); one query per row would be 10,000 or more.
+    # Looked up in slices of 500 values (a few queries per slice, for the dry run and the
+    # confirmation) and inserted in batches as large as the database allows (one per table on
+    # PostgreSQL, SQLite's parameter limit on SQLite); one query per row would be 10,000 or more.
     with django_assert_max_num_queries(600):
         batch = services.import_batch_confirm(batch=_upload(admin_user, kind, text), by=admin_user)
     assert batch.status == ImportBatch.Status.IMPORTED
