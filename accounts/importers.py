@@ -67,7 +67,7 @@ class AccountImporter(Importer):
         fields = {
             "region": _lookup(row, "region", self.regions),
             "industry": _lookup(row, "industry", self.industries),
-            "size_tier": self.choice(row, "size_tier", Account.SizeTier.choices, ""),
+            "size_tier": self.choice(row, "size_tier", Account.SizeTier, ""),
             "notes": row.get("notes", ""),
         }
         line_names = [n for n in re.split(r"[|,]", row.get("product_lines", "")) if n.strip()]
@@ -155,8 +155,8 @@ class ContactImporter(Importer):
         position = {
             "account": account,
             "title": self.required_value(row, "title"),
-            "function": self.choice(row, "function", Employment.Function.choices, Employment.Function.OTHER),
-            "seniority": self.choice(row, "seniority", Employment.Seniority.choices, Employment.Seniority.STAFF),
+            "function": self.choice(row, "function", Employment.Function, Employment.Function.OTHER),
+            "seniority": self.choice(row, "seniority", Employment.Seniority, Employment.Seniority.STAFF),
             "start_date": self.date(row, "start_date"),
         }
         person = {

@@ -100,7 +100,7 @@ class CoachImporter(Importer):
             raise RowError("established_on", _("The established date cannot be in the future."))
         holders = self._holders(row)
         fields = {
-            "strength": self.choice(row, "strength", Coach.Strength.choices, Coach.Strength.COACH),
+            "strength": self.choice(row, "strength", Coach.Strength, Coach.Strength.COACH),
             "established_on": established_on,
             **{column: self.yes_no(row, column) for column in YES_NO_COLUMNS},
         }
