@@ -60,7 +60,7 @@ class AccountImporter(Importer):
             self.visible.update(visible.values_list("pk", flat=True))
 
     def plan(self, row):
-        name = self.required_value(row, "name")
+        name = self.fitting(Account, "name", self.required_value(row, "name"))
         key = normalize_company_name(name)
         if not key:
             raise RowError("name", _("Enter a company name."))
@@ -145,6 +145,7 @@ class ContactImporter(Importer):
                 validate_email(email)
             except ValidationError:
                 raise RowError("email", _("%(value)s is not an e-mail address.") % {"value": email}) from None
+            self.fitting(Contact, "email", email)
         account_name = self.required_value(row, "account")
         account = self.accounts.get(normalize_company_name(account_name))
         if account is None:
@@ -154,15 +155,15 @@ class ContactImporter(Importer):
             )
         position = {
             "account": account,
-            "title": self.required_value(row, "title"),
+            "title": self.fitting(Employment, "title", self.required_value(row, "title")),
             "function": self.choice(row, "function", Employment.Function, Employment.Function.OTHER),
             "seniority": self.choice(row, "seniority", Employment.Seniority, Employment.Seniority.STAFF),
             "start_date": self.date(row, "start_date"),
         }
         person = {
-            "first_name": first_name,
-            "last_name": last_name,
-            "phone": row.get("phone", ""),
+            "first_name": self.fitting(Contact, "first_name", first_name),
+            "last_name": self.fitting(Contact, "last_name", last_name),
+            "phone": self.fitting(Contact, "phone", row.get("phone", "")),
             "notes": row.get("notes", ""),
         }
         key = email or f"{first_name}|{last_name}|{account.pk}".casefold()

@@ -159,6 +159,17 @@ class Importer:
             ) from None
 
     @staticmethod
+    def fitting(model: type[models.Model], column: str, value: str) -> str:
+        """The cell if the model's field of the same name accepts it (length, format)."""
+        # New records are bulk-inserted without full_clean: a cell longer than its field would
+        # pass the dry run and then fail in PostgreSQL at confirm time (SQLite would keep it).
+        try:
+            model._meta.get_field(column).run_validators(value)
+        except ValidationError as error:
+            raise RowError(column, " ".join(error.messages)) from None
+        return value
+
+    @staticmethod
     def required_value(row: dict, column: str) -> str:
         value = row.get(column, "").strip()
         if not value:

@@ -248,6 +248,24 @@ def test_a_known_person_the_rep_cannot_see_is_an_error_not_an_update(rep, other_
     assert "another team" in batch.report["rows"][0]["detail"]
 
 
+def test_a_cell_too_long_for_its_field_is_a_row_error_not_a_database_error(rep, lookups):
+    factories.AccountFactory(owner=rep, name="Acme")
+    text = (
+        "email,first_name,last_name,account,title,start_date,phone\n"
+        f"a@x.example,A,B,Acme,{'T' * 121},2024-01-01,\n"
+        f"b@x.example,B,C,Acme,CTO,2024-01-01,{'1' * 41}\n"
+        "c@x.example,C,D,Acme,CTO,2024-01-01,\n"
+    )
+    batch = _upload(rep, "contacts", text)
+    assert _outcomes(batch) == [(2, "error", "title"), (3, "error", "phone"), (4, "created", "")]
+    assert "at most 120 characters" in batch.report["rows"][0]["detail"]
+    # Confirming is refused as a whole (PostgreSQL would have refused the long values mid-insert).
+    assert services.import_batch_confirm(batch=batch, by=rep).status == ImportBatch.Status.PENDING
+    assert not Contact.objects.exists()
+    batch = _upload(rep, "accounts", f"name,region,industry\n{'N' * 201},North,Retail\n")
+    assert _outcomes(batch) == [(2, "error", "name")]
+
+
 @pytest.mark.parametrize("rows", [1, 50])
 def test_contact_import_query_count_does_not_grow_with_rows(rep, rows, django_assert_num_queries):
     # prepare() looks up the accounts, the known people by e-mail (with their positions) and
