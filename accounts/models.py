@@ -154,6 +154,12 @@ class ContactQuerySet(models.QuerySet):
         accounts = Account.objects.visible_to(user)
         return self.filter(pk__in=Employment.objects.filter(account__in=accounts).values("contact_id"))
 
+    def with_email_key(self):
+        """People with an e-mail, annotated `email_key` (lower case): the key deduplication matches on."""
+        # `email <> ''` repeats the condition of the partial unique index on LOWER(email):
+        # without it PostgreSQL cannot use that index and scans every contact for each lookup.
+        return self.exclude(email="").annotate(email_key=Lower("email"))
+
 
 class Contact(models.Model):
     first_name = models.CharField(_("first name"), max_length=80)

@@ -3,7 +3,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -161,7 +160,7 @@ def account_update(*, account: Account, by: User, reason: str = "", **fields) ->
 def contact_email_check(*, email: str, exclude_pk: int | None = None) -> str:
     email = email.strip().lower()
     if email:
-        existing = Contact.objects.exclude(pk=exclude_pk).filter(email__iexact=email).first()
+        existing = Contact.objects.with_email_key().exclude(pk=exclude_pk).filter(email_key=email).first()
         if existing:
             raise DuplicateError(
                 _("A contact with this e-mail already exists: %(name)s.") % {"name": existing}, existing=existing
@@ -272,13 +271,17 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
 
 # Bulk variants for imports: the same rules as account_create / contact_create, checked for
 # the whole batch with a few queries and written with bulk inserts (history included).
+# Lookups go in slices of _BULK values (SQLite's parameter limit). Inserts leave the batch
+# size to the backend: PostgreSQL inserts all rows in one UNNEST statement per table (a fixed
+# number of queries however long the file), SQLite as many rows as its parameter limit allows.
 _BULK = 500
 
 
 def _taken(queryset, field: str, values: set[str]) -> set[str]:
     values, taken = list(values), set()
     for start in range(0, len(values), _BULK):
-        taken.update(queryset.filter(**{f"{field}__in": values[start : start + _BULK]}).values_list(field, flat=True))
+        chunk = values[start : start + _BULK]
+        taken.update(queryset.filter(**{f"{field}__in": chunk}).order_by().values_list(field, flat=True))
     return taken
 
 
@@ -315,15 +318,14 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(accounts, Account, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(accounts, Account, default_user=by)
     through = Account.product_lines.through
     through.objects.bulk_create(
         [
             through(account_id=a.pk, productline_id=p.pk)
             for a, lines in zip(accounts, product_lines, strict=True)
             for p in lines
-        ],
-        batch_size=_BULK,
+        ]
     )
     coverage_refresh(accounts=[account.pk for account in accounts])
     return accounts
@@ -357,15 +359,15 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
                 start_date=row["start_date"],
             )
         )
-    if taken := _taken(Contact.objects.annotate(email_key=Lower("email")), "email_key", emails):
+    if taken := _taken(Contact.objects.with_email_key(), "email_key", emails):
         raise ValidationError(
             {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(contacts, Contact, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(contacts, Contact, default_user=by)
     # New people have no position yet, so each gets exactly one current position.
     for contact, position in zip(contacts, positions, strict=True):
         position.contact = contact
-    bulk_create_with_history(positions, Employment, batch_size=_BULK, default_user=by)
+    bulk_create_with_history(positions, Employment, default_user=by)
     return contacts
 
 
@@ -488,7 +490,8 @@ def _job_change_person(*, by: User, contact_id: int | None, email: str) -> Conta
     if contact_id is not None:
         person = people.filter(pk=contact_id).first()
     else:
-        person = people.filter(email__iexact=email.strip()).first() if email.strip() else None
+        email = email.strip().lower()
+        person = people.with_email_key().filter(email_key=email).first() if email else None
     if person is None:
         raise ValidationError(_("No person you can see has this id or e-mail."), code="unknown_person")
     return person

@@ -5,7 +5,6 @@ dry run's report, then written through `coach_record` and `holder_add`, which ch
 again: the person must work at the account now, and be nobody's active coach elsewhere.
 """
 
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,8 +45,8 @@ class CoachImporter(Importer):
         emails = {row.get("contact_email", "").lower() for row in rows} - {""}
         self.contacts = {}
         for chunk in chunks(emails):
-            found = Contact.objects.visible_to(self.user).annotate(email_key=Lower("email"))
-            self.contacts.update({c.email_key: c for c in found.filter(email_key__in=chunk)})
+            found = Contact.objects.visible_to(self.user).with_email_key().filter(email_key__in=chunk).order_by()
+            self.contacts.update({c.email_key: c for c in found})
         contact_ids = [c.pk for c in self.contacts.values()]
         self.positions, self.active_coaches = set(), {}
         for chunk in chunks(contact_ids):
@@ -101,7 +100,7 @@ class CoachImporter(Importer):
             raise RowError("established_on", _("The established date cannot be in the future."))
         holders = self._holders(row)
         fields = {
-            "strength": self.choice(row, "strength", Coach.Strength.choices, Coach.Strength.COACH),
+            "strength": self.choice(row, "strength", Coach.Strength, Coach.Strength.COACH),
             "established_on": established_on,
             **{column: self.yes_no(row, column) for column in YES_NO_COLUMNS},
         }

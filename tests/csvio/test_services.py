@@ -219,9 +219,71 @@ def test_ten_thousand_rows_import_in_slices_not_row_by_row(admin_user, lookups, 
         text = "email,first_name,last_name,account,title,start_date\n" + "".join(
             f"p{i}@x.example,P,{i},Company {i % 20},CTO,2024-01-01\n" for i in range(10_000)
         )
-    # Checked and written in slices of 500 (a few queries per slice, for the dry run and the
-    # confirmation); one query per row would be 10,000 or more.
+    # Looked up in slices of 500 values (a few queries per slice, for the dry run and the
+    # confirmation) and inserted in batches as large as the database allows (one per table on
+    # PostgreSQL, SQLite's parameter limit on SQLite); one query per row would be 10,000 or more.
     with django_assert_max_num_queries(600):
         batch = services.import_batch_confirm(batch=_upload(admin_user, kind, text), by=admin_user)
     assert batch.status == ImportBatch.Status.IMPORTED
     assert batch.report["counts"]["created"] == 10_000
+
+
+def test_contact_import_matches_a_known_email_stored_in_another_case(rep):
+    acme = factories.AccountFactory(owner=rep, name="Acme")
+    known = factories.person_at(acme, contact__email="Mixed.Case@X.example", contact__phone="")
+    text = "email,first_name,last_name,account,title,start_date,phone\n"
+    text += f"mixed.case@x.example,{known.first_name},{known.last_name},Acme,CTO,2024-01-01,+1 555\n"
+    batch = services.import_batch_confirm(batch=_upload(rep, "contacts", text), by=rep)
+    assert _outcomes(batch) == [(2, "updated", "")]
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert Contact.objects.get().phone == "+1 555"
+
+
+def test_a_known_person_the_rep_cannot_see_is_an_error_not_an_update(rep, other_rep):
+    factories.person_at(factories.AccountFactory(owner=other_rep, name="Theirs"), contact__email="buyer@x.example")
+    factories.AccountFactory(owner=rep, name="Acme")
+    text = "email,first_name,last_name,account,title,start_date\nBuyer@x.example,B,Y,Acme,CTO,2024-01-01\n"
+    batch = _upload(rep, "contacts", text)
+    assert _outcomes(batch) == [(2, "error", "email")]
+    assert "another team" in batch.report["rows"][0]["detail"]
+
+
+def test_a_cell_too_long_for_its_field_is_a_row_error_not_a_database_error(rep, lookups):
+    factories.AccountFactory(owner=rep, name="Acme")
+    text = (
+        "email,first_name,last_name,account,title,start_date,phone\n"
+        f"a@x.example,A,B,Acme,{'T' * 121},2024-01-01,\n"
+        f"b@x.example,B,C,Acme,CTO,2024-01-01,{'1' * 41}\n"
+        "c@x.example,C,D,Acme,CTO,2024-01-01,\n"
+    )
+    batch = _upload(rep, "contacts", text)
+    assert _outcomes(batch) == [(2, "error", "title"), (3, "error", "phone"), (4, "created", "")]
+    assert "at most 120 characters" in batch.report["rows"][0]["detail"]
+    # Confirming is refused as a whole (PostgreSQL would have refused the long values mid-insert).
+    assert services.import_batch_confirm(batch=batch, by=rep).status == ImportBatch.Status.PENDING
+    assert not Contact.objects.exists()
+    batch = _upload(rep, "accounts", f"name,region,industry\n{'N' * 201},North,Retail\n")
+    assert _outcomes(batch) == [(2, "error", "name")]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_contact_import_query_count_does_not_grow_with_rows(rep, rows, django_assert_num_queries):
+    # prepare() looks up the accounts, the known people by e-mail (with their positions) and
+    # whether the rep may see them in bulk, and confirming inserts the new people, their
+    # positions and the history of both with one statement per table: no query per row.
+    acme = factories.AccountFactory(owner=rep, name="Acme")
+    lines = ["email,first_name,last_name,account,title,start_date"]
+    for n in range(rows):
+        factories.person_at(
+            acme, contact__email=f"known{n}@acme.example", contact__first_name="K", contact__last_name=f"{n}"
+        )
+        lines.append(f"KNOWN{n}@acme.example,K,{n},Acme,Buyer,2024-01-01")  # already there, unchanged
+        lines.append(f"new{n}@acme.example,N,{n},Acme,Buyer,2024-01-01")
+    with django_assert_num_queries(9):
+        batch = _upload(rep, "contacts", "\n".join(lines))
+    assert batch.report["counts"] == {"created": rows, "updated": 0, "duplicate": rows, "error": 0}
+    with django_assert_num_queries(18):
+        batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert Contact.objects.count() == 2 * rows
+    assert Contact.history.filter(history_type="+", email__startswith="new").count() == rows
