@@ -28,7 +28,9 @@ class CoachQuerySet(models.QuerySet):
         if user.is_manager:
             holders = Holder.objects.filter(Q(user=user) | Q(user__manager=user))
             handovers = Handover.objects.open().filter(Q(to_user=user) | Q(to_user__manager=user))
-        return self.filter(Q(pk__in=holders.values("coach_id")) | Q(pk__in=handovers.values("coach_id")))
+        # One UNION of the two id sets: PostgreSQL estimates it (an OR of two IN terms it took for
+        # ten times the rows, and joined every contact and account before sorting).
+        return self.filter(pk__in=holders.order_by().values("coach_id").union(handovers.order_by().values("coach_id")))
 
     def stale(self, today: datetime.date | None = None):
         """Active coaches without an interaction (or, never touched, since established) for COACH_STALE_DAYS."""
