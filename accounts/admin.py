@@ -52,10 +52,14 @@ class AccountAdmin(SimpleHistoryAdmin):
     list_display = ["name", "region", "industry", "size_tier", "owner", "territory"]
     list_filter = ["region", "industry", "size_tier"]
     list_select_related = ["region", "industry", "owner", "territory"]
-    readonly_fields = ["territory", "assignment_note"]
+    readonly_fields = ["territory", "assignment_note_display"]
     search_fields = ["name"]
     autocomplete_fields = ["owner"]
     filter_horizontal = ["product_lines"]
+
+    @admin.display(description=_("why this owner"))
+    def assignment_note_display(self, obj):
+        return obj.assignment_note_display
 
     def get_readonly_fields(self, request, obj=None):
         # Changing hands needs a reason: the app's Reassign page (or the API with `reason`) does it.
@@ -76,7 +80,7 @@ class AccountAdmin(SimpleHistoryAdmin):
         else:
             saved = services.account_create(by=request.user, product_lines=form.cleaned_data["product_lines"], **data)
             obj.pk, obj.normalized_name = saved.pk, saved.normalized_name
-            obj.owner, obj.territory, obj.assignment_note = saved.owner, saved.territory, saved.assignment_note
+            obj.owner, obj.territory, obj.assignment_facts = saved.owner, saved.territory, saved.assignment_facts
 
 
 @admin.register(Contact)

@@ -30,6 +30,11 @@ class AccountSerializer(serializers.ModelSerializer):
         write_only=True, required=False, max_length=200, help_text="Why the owner changes (needed when it does)."
     )
     people_count = serializers.IntegerField(read_only=True, help_text="People currently working there.")
+    assignment_note = serializers.CharField(
+        source="assignment_note_display",
+        read_only=True,
+        help_text="Why the owner owns it, in the language of the request (Accept-Language).",
+    )
 
     class Meta:
         model = Account
@@ -42,6 +47,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "product_lines",
             "owner",
             "reason",
+            "assignment_note",
             "notes",
             "created_at",
             "people_count",

@@ -3,19 +3,31 @@
 import datetime
 import random
 
-from django.utils.translation import gettext_noop
+from accounts.models import (
+    Account,
+    Contact,
+    Employment,
+    Industry,
+    ProductLine,
+    Region,
+    normalize_company_name,
+    pgettext_noop,
+)
 
-from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
-
-# UI words rather than proper names: marked so that NamedLookup.label shows them translated.
-REGIONS = [gettext_noop("North"), gettext_noop("East"), gettext_noop("West")]
+# UI words rather than proper names: marked so that NamedLookup.label shows them translated,
+# each under its model's `label_context`.
+REGIONS = [pgettext_noop("region", "North"), pgettext_noop("region", "East"), pgettext_noop("region", "West")]
 INDUSTRIES = [
-    gettext_noop("Manufacturing"),
-    gettext_noop("Finance"),
-    gettext_noop("Healthcare"),
-    gettext_noop("Retail"),
+    pgettext_noop("industry", "Manufacturing"),
+    pgettext_noop("industry", "Finance"),
+    pgettext_noop("industry", "Healthcare"),
+    pgettext_noop("industry", "Retail"),
 ]
-PRODUCT_LINES = [gettext_noop("Analytics"), gettext_noop("Cloud"), gettext_noop("Support")]
+PRODUCT_LINES = [
+    pgettext_noop("product line", "Analytics"),
+    pgettext_noop("product line", "Cloud"),
+    pgettext_noop("product line", "Support"),
+]
 COMPANIES = [
     "Acme Tools", "Borealis Bank", "Cedar Health", "Delta Retail", "Evergreen Foods", "Fjord Insurance",
     "Granite Works", "Harbor Clinics", "Ionic Motors", "Juniper Stores", "Kestrel Capital", "Lumen Hospitals",

@@ -7,9 +7,11 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from coachcrm.notes import note_text
 
 # Legal-form words that do not tell two companies apart ("Acme Ltd" is "ACME").
 _LEGAL_SUFFIXES = {
@@ -35,8 +37,21 @@ def normalize_company_name(name: str) -> str:
     return " ".join(words)
 
 
+def pgettext_noop(context: str, message: str) -> str:
+    """Mark `message` for the catalog under `context` and return it unchanged (Django has no such marker).
+
+    For names stored in English and translated on display with `pgettext(context, name)`;
+    the project's makemessages reads this keyword (coachcrm/management/commands/makemessages.py).
+    """
+    return message
+
+
 class NamedLookup(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
+
+    # The catalog context of the names: "Finance" the industry (金融) is not "Finance" the
+    # function of a position (财务), so each kind of lookup is translated under its own.
+    label_context = ""
 
     class Meta:
         abstract = True
@@ -48,21 +63,27 @@ class NamedLookup(models.Model):
     @property
     def label(self) -> str:
         """The name in the user's language: the demo's names are in the catalog (accounts/demo.py), others as typed."""
-        return gettext(self.name)
+        return pgettext(self.label_context, self.name)
 
 
 class Region(NamedLookup):
+    label_context = "region"
+
     class Meta(NamedLookup.Meta):
         verbose_name = _("region")
 
 
 class Industry(NamedLookup):
+    label_context = "industry"
+
     class Meta(NamedLookup.Meta):
         verbose_name = _("industry")
         verbose_name_plural = _("industries")
 
 
 class ProductLine(NamedLookup):
+    label_context = "product line"
+
     class Meta(NamedLookup.Meta):
         verbose_name = _("product line")
 
@@ -119,8 +140,7 @@ class Account(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_accounts"
     )
     notes = models.TextField(_("notes"), blank=True)
-    # Why the owner owns it ("Owner via territory East, rule 2, round-robin"), set by the
-    # routing in account_create and by account_reassign.
+    # The territory that routed it to its owner (account_create); account_reassign empties it.
     territory = models.ForeignKey(
         "team.Territory",
         verbose_name=_("territory"),
@@ -129,7 +149,11 @@ class Account(models.Model):
         on_delete=models.PROTECT,
         related_name="routed_accounts",
     )
+    # Why the owner owns it ("Owner via territory East, rule 2, round-robin"), as facts worded
+    # for each reader (coachcrm.notes): set by the routing in account_create, by account_reassign
+    # and by a departure. `assignment_note` keeps the sentences written before there were facts.
     assignment_note = models.CharField(_("why this owner"), max_length=300, blank=True)
+    assignment_facts = models.JSONField(_("why this owner"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
@@ -144,6 +168,11 @@ class Account(models.Model):
 
     def get_absolute_url(self):
         return reverse("accounts:account-detail", args=[self.pk])
+
+    @property
+    def assignment_note_display(self) -> str:
+        """Why the owner owns it, in the reader's language ("" when nothing was recorded)."""
+        return note_text(self.assignment_facts, self.assignment_note)
 
 
 class ContactQuerySet(models.QuerySet):
@@ -204,7 +233,7 @@ class Employment(models.Model):
     class Function(models.TextChoices):
         HR = "hr", _("HR")
         IT = "it", _("IT")
-        FINANCE = "finance", _("Finance")
+        FINANCE = "finance", pgettext_lazy("function of a position", "Finance")
         PROCUREMENT = "procurement", _("Procurement")
         OPERATIONS = "operations", _("Operations")
         EXECUTIVE = "executive", _("Executive")
@@ -248,7 +277,7 @@ class Employment(models.Model):
         indexes = [models.Index(fields=["account", "end_date"])]
 
     def __str__(self):
-        return f"{self.title} at {self.account}"
+        return gettext("%(title)s at %(account)s") % {"title": self.title, "account": self.account}
 
     @property
     def is_current(self) -> bool:

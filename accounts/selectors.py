@@ -3,6 +3,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment
+from coachcrm.notes import is_note, note_text
 from team.models import User
 
 
@@ -87,6 +88,22 @@ def contact_timeline(*, contact: Contact) -> list[Employment]:
     return list(contact.employments.select_related("account").order_by("-start_date", "-pk"))
 
 
+def _note_changes(record, previous) -> list[tuple[str, dict, dict]]:
+    # diff_against compares the fields a person edits; the facts of the system's notes
+    # (`*_facts`) are not editable, but "why this owner" or "why held back" changing is history.
+    names = [f.name for f in record.tracked_fields if not f.editable and f.name.endswith("_facts")]
+    return [
+        (name, getattr(previous, name), getattr(record, name))
+        for name in names
+        if getattr(previous, name) != getattr(record, name)
+    ]
+
+
+def _history_value(value):
+    # A system note's facts read as its sentence, in the reader's language (coachcrm.notes).
+    return note_text(value) if is_note(value) else value
+
+
 def history_entries(*, records, limit: int = 25) -> list[dict]:
     """Who changed what and when, from simple-history records, newest first.
 
@@ -100,9 +117,14 @@ def history_entries(*, records, limit: int = 25) -> list[dict]:
         changes = []
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, foreign_keys_are_objs=False)
+            changed = [(c.field, c.old, c.new) for c in delta.changes] + _note_changes(record, previous)
             changes = [
-                {"field": record.instance._meta.get_field(c.field).verbose_name, "old": c.old, "new": c.new}
-                for c in delta.changes
+                {
+                    "field": record.instance._meta.get_field(field).verbose_name,
+                    "old": _history_value(old),
+                    "new": _history_value(new),
+                }
+                for field, old, new in changed
             ]
         entries.append({"record": record, "changes": changes})
     return entries

@@ -9,8 +9,13 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
+from coachcrm.notes import note_facts
 from team.models import User
 from team.services import coverage_refresh, notify, territory_route, territory_router
+
+
+def _short_date(day: datetime.date) -> str:
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 class DuplicateError(ValidationError):
@@ -70,9 +75,9 @@ def account_create(
         # A manager or admin may name the owner; everyone else's accounts (a rep's page,
         # imports, a coach's move) are routed by the territories.
         account.owner = account_owner_check(by=by, owner=owner)
-        account.assignment_note = _("Owner chosen by %(name)s when the account was created.") % {"name": by}
+        account.assignment_facts = note_facts("owner_chosen", by=by)
     else:
-        account.owner, account.territory, account.assignment_note = territory_route(
+        account.owner, account.territory, account.assignment_facts = territory_route(
             account=account, by=by, product_line_ids=[line.pk for line in product_lines]
         )
     try:
@@ -113,16 +118,14 @@ def account_reassign(*, account: Account, owner: User, by: User, reason: str) ->
     previous = account.owner
     account.owner = owner
     account.territory = None
-    account.assignment_note = _("Reassigned from %(previous)s by %(by)s on %(date)s: %(reason)s") % {
-        "previous": previous,
-        "by": by,
-        "date": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
-        "reason": reason,
-    }
-    account.assignment_note = account.assignment_note[:300]
+    # Facts, not a sentence: each reader gets "why this owner" in his own language.
+    account.assignment_facts = note_facts(
+        "reassigned", previous=previous, by=by, date=timezone.localdate(), reason=reason
+    )
+    account.assignment_note = ""
     account._change_reason = reason[:100]
     account._history_user = by
-    account.save(update_fields=["owner", "territory", "assignment_note"])
+    account.save(update_fields=["owner", "territory", "assignment_note", "assignment_facts"])
     notify(
         user=owner,
         message=gettext_lazy("%(by)s gave you the account %(account)s: %(reason)s"),
@@ -256,12 +259,14 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
     """Close a position on a date; history is kept, never rewritten."""
     employment = Employment.objects.select_for_update().get(pk=employment.pk)
     if employment.end_date is not None:
-        raise ValidationError(_("This position already ended on %(date)s.") % {"date": employment.end_date})
+        raise ValidationError(
+            _("This position already ended on %(date)s.") % {"date": _short_date(employment.end_date)}
+        )
     if end_date < employment.start_date:
         raise ValidationError(
             {
                 "end_date": _("The end date cannot be before the start date (%(date)s).")
-                % {"date": employment.start_date}
+                % {"date": _short_date(employment.start_date)}
             }
         )
     employment.end_date = end_date
@@ -308,9 +313,9 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         # the territories route the account.
         if owner is not None and not by.is_rep:
             account.owner = account_owner_check(by=by, owner=owner, allowed_pks=allowed_pks)
-            account.assignment_note = _("Owner chosen by %(name)s when the account was created.") % {"name": by}
+            account.assignment_facts = note_facts("owner_chosen", by=by)
         else:
-            account.owner, account.territory, account.assignment_note = route(
+            account.owner, account.territory, account.assignment_facts = route(
                 account=account, product_line_ids=[line.pk for line in lines]
             )
         accounts.append(account)
@@ -434,7 +439,7 @@ def contact_move(
                     "The new position must start after the current one began (%(date)s at %(account)s); "
                     "history is never rewritten."
                 )
-                % {"date": current.start_date, "account": current.account}
+                % {"date": _short_date(current.start_date), "account": current.account}
             }
         )
     if not title.strip():
@@ -467,9 +472,7 @@ def contact_move(
         if not ProductLine.objects.exists():
             # Checked here so the move is refused whole, rather than the prospect failing after it.
             raise ValidationError(_("A prospect needs a product line; ask an admin to add one first."))
-        coach_set_status(
-            coach=coach, status=Coach.Status.ENDED, reason=_("moved to %(account)s") % {"account": account}, by=by
-        )
+        coach_set_status(coach=coach, status=Coach.Status.ENDED, facts=note_facts("moved", account=account), by=by)
         coach_moved_task.delay_on_commit(
             old_coach_id=coach.pk,
             to_account_id=account.pk,

@@ -111,7 +111,7 @@ def account_create(request):
             messages.info(
                 request,
                 _("Account %(name)s created and routed to %(owner)s. %(why)s")
-                % {"name": account, "owner": account.owner, "why": account.assignment_note},
+                % {"name": account, "owner": account.owner, "why": account.assignment_note_display},
             )
             return redirect("accounts:account-list")
     return render(request, "accounts/account_form.html", {"form": form, **context})

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, PlaybookCard, StyleReport
@@ -23,6 +24,17 @@ class CoachAdmin(SimpleHistoryAdmin):
     list_select_related = ["contact", "account"]
     search_fields = ["contact__last_name", "account__name"]
     inlines = [HolderInline]
+    # The reasons as each reader reads them (coachcrm.notes), not the stored text alone.
+    exclude = ["status_reason", "at_risk_reason"]
+    readonly_fields = ["status_reason_display", "at_risk_reason_display"]
+
+    @admin.display(description=_("reason for the status"))
+    def status_reason_display(self, obj):
+        return obj.status_reason_display
+
+    @admin.display(description=_("why at risk"))
+    def at_risk_reason_display(self, obj):
+        return obj.at_risk_reason_display
 
     def has_add_permission(self, request):
         return False
@@ -71,6 +83,12 @@ class HandoverAdmin(SimpleHistoryAdmin):
     list_display = ["coach", "from_user", "to_user", "due_on", "status"]
     list_filter = ["status"]
     list_select_related = ["coach__contact", "coach__account", "from_user", "to_user"]
+    exclude = ["reason"]
+    readonly_fields = ["reason_display"]
+
+    @admin.display(description=_("why at risk"))
+    def reason_display(self, obj):
+        return obj.reason_display
 
     def has_add_permission(self, request):
         return False

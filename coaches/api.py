@@ -28,6 +28,16 @@ class CoachSerializer(serializers.ModelSerializer):
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none())
     contact_name = serializers.CharField(source="contact.__str__", read_only=True)
     holders = HolderSerializer(many=True, read_only=True)
+    status_reason = serializers.CharField(
+        source="status_reason_display",
+        read_only=True,
+        help_text="Why it lapsed or ended, in the language of the request (Accept-Language).",
+    )
+    at_risk_reason = serializers.CharField(
+        source="at_risk_reason_display",
+        read_only=True,
+        help_text="Why the relationship is at risk, in the language of the request.",
+    )
 
     class Meta:
         model = Coach

@@ -3,6 +3,7 @@
 import datetime
 
 from accounts.models import Account, Employment
+from coachcrm.notes import note_facts
 from coaches.models import Coach, Holder, Interaction
 
 # (account index, days since established, days since last interaction or None, second holder, status, at risk)
@@ -36,6 +37,7 @@ def seed(*, users: dict, today: datetime.date) -> list[Coach]:
         position = Employment.objects.current().filter(account=account).select_related("contact").order_by("pk").first()
         if position is None:
             continue
+        last_touch = today - datetime.timedelta(days=touched if touched is not None else established)
         coach, created = Coach.objects.get_or_create(
             account=account,
             contact=position.contact,
@@ -46,9 +48,9 @@ def seed(*, users: dict, today: datetime.date) -> list[Coach]:
                 "wants_us_to_win": index % 5 != 2,
                 "has_power": index % 3 == 2,
                 "status": status,
-                "status_reason": {"lapsed": "No interaction for months.", "ended": "Moved to another role."}.get(
-                    status, ""
-                ),
+                # A lapse as the lapse job records it (facts, worded for each reader); an end as typed.
+                "status_reason": "Moved to another role." if status == "ended" else "",
+                "status_facts": note_facts("lapsed", since=last_touch) if status == "lapsed" else {},
                 "established_on": today - datetime.timedelta(days=established),
                 "last_verified_on": today - datetime.timedelta(days=established // 3),
                 "last_interaction_on": today - datetime.timedelta(days=touched) if touched is not None else None,

@@ -7,7 +7,10 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
+
+from coachcrm.notes import note_text
 
 
 def _days_ago(days: int, today: datetime.date | None = None) -> datetime.date:
@@ -125,13 +128,17 @@ class Coach(models.Model):
     wants_us_to_win_note = models.CharField(_("note"), max_length=300, blank=True)
     has_power = models.BooleanField(_("has power and influence"), default=False)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    # Why it lapsed or ended: what a person typed, or the facts of a system reason (the lapse
+    # job, a move) worded for each reader (coachcrm.notes). So for `at_risk_reason` too.
     status_reason = models.CharField(_("reason for the status"), max_length=300, blank=True)
+    status_facts = models.JSONField(_("reason for the status"), default=dict, blank=True, editable=False)
     established_on = models.DateField(_("established"), default=timezone.localdate)
     last_verified_on = models.DateField(_("last verified"), null=True, blank=True)
     # The last touch, kept by the interaction service.
     last_interaction_on = models.DateField(_("last interaction"), null=True, blank=True)
     at_risk = models.BooleanField(_("at risk"), default=False)
     at_risk_reason = models.CharField(_("why at risk"), max_length=300, blank=True)
+    at_risk_facts = models.JSONField(_("why at risk"), default=dict, blank=True, editable=False)
     at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -180,6 +187,16 @@ class Coach(models.Model):
         if count is None:
             count = self.holders.count()
         return self.is_active and count <= 1
+
+    @property
+    def status_reason_display(self) -> str:
+        """Why it lapsed or ended, in the reader's language (a typed reason as typed)."""
+        return note_text(self.status_facts, self.status_reason)
+
+    @property
+    def at_risk_reason_display(self) -> str:
+        """Why it is at risk, in the reader's language (a typed reason as typed)."""
+        return note_text(self.at_risk_facts, self.at_risk_reason)
 
     @property
     def criteria_met(self) -> int:
@@ -283,12 +300,20 @@ class Handover(models.Model):
 
     coach = models.ForeignKey(Coach, verbose_name=_("coach"), on_delete=models.PROTECT, related_name="handovers")
     from_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.PROTECT, related_name="handovers_given"
+        settings.AUTH_USER_MODEL,
+        verbose_name=pgettext_lazy("handover", "from"),
+        on_delete=models.PROTECT,
+        related_name="handovers_given",
     )
     to_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.PROTECT, related_name="handovers_taken"
+        settings.AUTH_USER_MODEL,
+        verbose_name=pgettext_lazy("handover", "to"),
+        on_delete=models.PROTECT,
+        related_name="handovers_taken",
     )
+    # Written before there were facts; `reason_facts` (coachcrm.notes) since.
     reason = models.CharField(_("why at risk"), max_length=300, blank=True)
+    reason_facts = models.JSONField(_("why at risk"), default=dict, blank=True, editable=False)
     due_on = models.DateField(_("due"), default=_handover_due_on)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(_("opened"), default=timezone.now, editable=False)
@@ -312,6 +337,11 @@ class Handover(models.Model):
 
     def __str__(self):
         return f"{self.coach_id}: {self.from_user_id} → {self.to_user_id}"
+
+    @property
+    def reason_display(self) -> str:
+        """Why the coach was at risk when handed over, in the reader's language."""
+        return note_text(self.reason_facts, self.reason)
 
     @property
     def is_overdue(self) -> bool:
@@ -422,10 +452,16 @@ class CoachMove(models.Model):
         "accounts.Contact", verbose_name=_("person"), on_delete=models.PROTECT, related_name="coach_moves"
     )
     from_account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("from"), on_delete=models.PROTECT, related_name="coach_moves_out"
+        "accounts.Account",
+        verbose_name=pgettext_lazy("coach move", "from"),
+        on_delete=models.PROTECT,
+        related_name="coach_moves_out",
     )
     to_account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("to"), on_delete=models.PROTECT, related_name="coach_moves_in"
+        "accounts.Account",
+        verbose_name=pgettext_lazy("coach move", "to"),
+        on_delete=models.PROTECT,
+        related_name="coach_moves_in",
     )
     old_coach = models.ForeignKey(
         Coach, verbose_name=_("former coach record"), on_delete=models.PROTECT, related_name="moves_out"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, ProductLine
+from coachcrm.notes import note_facts
 from coaches.models import BuyingStyle, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from coaches.selectors import account_has_active_coach
 from pipeline import services as pipeline_services
@@ -105,8 +106,13 @@ _TRANSITIONS = {
 
 
 @transaction.atomic
-def coach_set_status(*, coach: Coach, status: str, reason: str, by: User | None) -> Coach:
-    """Lapse, end or revive a coach; when the account loses its last active coach its gated deals go back."""
+def coach_set_status(
+    *, coach: Coach, status: str, by: User | None, reason: str = "", facts: dict | None = None
+) -> Coach:
+    """Lapse, end or revive a coach; when the account loses its last active coach its gated deals go back.
+
+    The reason is what a person typed, or `facts` when the system ends it (coachcrm.notes).
+    """
     # The account row is the lock the gate and the send-back take too.
     Account.objects.select_for_update().filter(pk=coach.account_id).first()
     coach.refresh_from_db()
@@ -116,13 +122,13 @@ def coach_set_status(*, coach: Coach, status: str, reason: str, by: User | None)
             _("A coach who is %(old)s cannot become %(new)s.")
             % {"old": coach.get_status_display().lower(), "new": Coach.Status(status).label.lower()}
         )
-    if status != Coach.Status.ACTIVE and not reason:
+    if status != Coach.Status.ACTIVE and not (reason or facts):
         raise ValidationError({"reason": _("Say why, so the holders and the deal owners understand.")})
     if status == Coach.Status.ACTIVE:
         _check_coach_can_be_active(contact=coach.contact, account=coach.account, exclude_pk=coach.pk)
     coach.status = status
-    coach.status_reason = reason
-    coach.save(update_fields=["status", "status_reason"])
+    coach.status_reason, coach.status_facts = ("", facts) if facts else (reason, {})
+    coach.save(update_fields=["status", "status_reason", "status_facts"])
     if status == Coach.Status.ACTIVE:
         pipeline_services.account_release_held_back(account=coach.account)
     elif not account_has_active_coach(coach.account):
@@ -186,34 +192,45 @@ def interaction_log(
     return interaction
 
 
+RISK_FIELDS = ["at_risk", "at_risk_reason", "at_risk_facts", "at_risk_since"]
+
+
 @transaction.atomic
-def coach_flag_at_risk(*, coach: Coach, reason: str) -> Coach:
+def coach_flag_at_risk(*, coach: Coach, reason: str | dict) -> Coach:
     """Mark the relationship at risk (a holder leaving, a reorganisation), keeping the first since-date."""
     coaches_flag_at_risk(flags=[(coach, reason)])
     return coach
 
 
 @transaction.atomic
-def coaches_flag_at_risk(*, flags: list[tuple[Coach, str]], batch_size: int = 500) -> int:
-    """Flag many coaches at risk, each with its reason, in bulk writes (with history rows)."""
+def coaches_flag_at_risk(*, flags: list[tuple[Coach, str | dict]], batch_size: int = 500) -> int:
+    """Flag many coaches at risk in bulk writes (with history rows).
+
+    Each with its reason: text a person typed, or the facts of a system reason (coachcrm.notes),
+    which every reader gets in his own language.
+    """
     now = timezone.now()
     for coach, reason in flags:
-        reason = reason.strip()
-        if not reason:
+        text, facts = ("", reason) if isinstance(reason, dict) else (reason.strip(), {})
+        if not (text or facts):
             raise ValidationError({"reason": _("Say why the relationship is at risk.")})
         if not coach.at_risk:
             coach.at_risk_since = now
         coach.at_risk = True
-        coach.at_risk_reason = reason
+        coach.at_risk_reason, coach.at_risk_facts = text, facts
     coaches = [coach for coach, _reason in flags]
-    bulk_update_with_history(coaches, Coach, ["at_risk", "at_risk_reason", "at_risk_since"], batch_size=batch_size)
+    bulk_update_with_history(coaches, Coach, RISK_FIELDS, batch_size=batch_size)
     return len(coaches)
+
+
+def _clear_risk(coach: Coach) -> None:
+    coach.at_risk, coach.at_risk_reason, coach.at_risk_facts, coach.at_risk_since = False, "", {}, None
 
 
 @transaction.atomic
 def coach_clear_at_risk(*, coach: Coach) -> Coach:
-    coach.at_risk, coach.at_risk_reason, coach.at_risk_since = False, "", None
-    coach.save(update_fields=["at_risk", "at_risk_reason", "at_risk_since"])
+    _clear_risk(coach)
+    coach.save(update_fields=RISK_FIELDS)
     return coach
 
 
@@ -247,8 +264,8 @@ def handovers_mark_done(*, coach_ids: list[int] | None = None) -> int:
         )
     )
     for coach in safe:
-        coach.at_risk, coach.at_risk_reason, coach.at_risk_since = False, "", None
-    bulk_update_with_history(safe, Coach, ["at_risk", "at_risk_reason", "at_risk_since"], batch_size=500)
+        _clear_risk(coach)
+    bulk_update_with_history(safe, Coach, RISK_FIELDS, batch_size=500)
     return len(done)
 
 
@@ -278,9 +295,13 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
         return 0
     for coach in coaches:
         coach.status = Coach.Status.LAPSED
-        coach.status_reason = _("No interaction since %(date)s.") % {"date": coach.last_touch}
+        coach.status_reason, coach.status_facts = "", note_facts("lapsed", since=coach.last_touch)
     bulk_update_with_history(
-        coaches, Coach, ["status", "status_reason"], batch_size=500, default_change_reason="lapse job"
+        coaches,
+        Coach,
+        ["status", "status_reason", "status_facts"],
+        batch_size=500,
+        default_change_reason="lapse job",
     )
     coach_ids = [coach.pk for coach in coaches]
     per_holder = defaultdict(int)
@@ -366,14 +387,9 @@ def _won_with(*, coach: Coach) -> list:
     )
 
 
-def coach_move_provenance(*, coach: Coach, won: list) -> str:
-    """ "Former coach at X since …; deals won with them: …" — the prospect's source text."""
-    deals = ", ".join(str(deal) for deal in won) or _("none yet")
-    return _("Former coach at %(account)s (since %(since)s); deals won with them: %(deals)s.") % {
-        "account": coach.account,
-        "since": coach.established_on,
-        "deals": deals,
-    }
+def coach_move_provenance(*, coach: Coach, won: list) -> dict:
+    """ "Former coach at X since …; deals won with them: …" — the prospect's source, as facts (coachcrm.notes)."""
+    return note_facts("coach_moved", account=coach.account, since=coach.established_on, deals=won)
 
 
 @transaction.atomic
@@ -420,7 +436,7 @@ def coach_moved(
         name=_("%(account)s via %(name)s") % {"account": to_account, "name": contact},
         product_line=line,
         amount=0,
-        source=coach_move_provenance(coach=old_coach, won=won),
+        source_facts=coach_move_provenance(coach=old_coach, won=won),
     )
     works_there = contact.employments.current().filter(account=to_account).exists()
     if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():

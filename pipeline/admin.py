@@ -26,8 +26,12 @@ class StageChangeInline(admin.TabularInline):
     model = StageChange
     extra = 0
     can_delete = False
-    readonly_fields = ["at", "from_stage", "to_stage", "kind", "by", "reason"]
+    readonly_fields = ["at", "from_stage", "to_stage", "kind", "by", "reason_display"]
     fields = readonly_fields
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, obj):
+        return obj.reason_display
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -57,12 +61,21 @@ class OpportunityAdmin(SimpleHistoryAdmin):
     readonly_fields = [
         "status",
         "held_back",
-        "held_back_reason",
+        "held_back_reason_display",
         "held_back_since",
         "closed_at",
         "had_coach_at_close",
         "stage_entered_at",
+        "source_display",
     ]
+
+    @admin.display(description=_("why held back"))
+    def held_back_reason_display(self, obj):
+        return obj.held_back_reason_display
+
+    @admin.display(description=_("source"))
+    def source_display(self, obj):
+        return obj.source_display
 
     def get_readonly_fields(self, request, obj=None):
         # The stage never changes in this form: only opportunity_move and opportunity_override

@@ -33,6 +33,16 @@ class OpportunitySerializer(serializers.ModelSerializer):
     product_line = serializers.SlugRelatedField(slug_field="name", queryset=ProductLine.objects.all())
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
     has_coach = serializers.BooleanField(read_only=True, help_text="The account has an active coach now.")
+    held_back_reason = serializers.CharField(
+        source="held_back_reason_display",
+        read_only=True,
+        help_text="Why the deal waits for a coach, in the language of the request (Accept-Language).",
+    )
+    source = serializers.CharField(
+        source="source_display",
+        read_only=True,
+        help_text="Where the deal came from (e.g. a coach who moved), in the language of the request.",
+    )
 
     class Meta:
         model = Opportunity
@@ -50,6 +60,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "status",
             "held_back",
             "held_back_reason",
+            "source",
             "has_coach",
             "closed_at",
             "created_at",

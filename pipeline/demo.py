@@ -6,11 +6,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Account, ProductLine
+from coachcrm.notes import note_facts
 from coaches.models import Coach
 from pipeline.models import Opportunity, Stage, StageChange
 
 PROJECTS = ["rollout", "expansion"]
-GATE_REASON = "Coach confirmed needs an active coach at the account, and there is none."
 
 
 def seed(*, users: dict, today: datetime.date) -> int:
@@ -18,6 +18,7 @@ def seed(*, users: dict, today: datetime.date) -> int:
     stages = list(Stage.objects.order_by("order"))
     open_ungated = [s for s in stages if not s.is_closed and not s.requires_coach]
     gated = [s for s in stages if s.requires_coach]
+    first_gate = gated[0] if gated else None
     won = next(s for s in stages if s.is_won)
     lost = next(s for s in stages if s.is_lost)
     coached = set(Coach.objects.active().values_list("account_id", flat=True))
@@ -54,7 +55,10 @@ def seed(*, users: dict, today: datetime.date) -> int:
             expected_close=today + datetime.timedelta(days=(index * 11) % 150 - 20),
             status="won" if stage.is_won else "lost" if stage.is_lost else "open",
             held_back=held_back,
-            held_back_reason=GATE_REASON if held_back else "",
+            # Held back at the first gate, as opportunity_move would have recorded it.
+            held_back_facts=note_facts("gate", stage=first_gate.name, account=account)
+            if held_back and first_gate
+            else {},
             held_back_since=now - datetime.timedelta(days=index % 9) if held_back else None,
             closed_at=now - datetime.timedelta(days=index % 25) if closed else None,
             had_coach_at_close=has_coach if closed else None,

@@ -4,11 +4,12 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import visible_account_ids
+from coachcrm.notes import note_text
 from coaches.models import Coach
 from team.models import User
 
@@ -125,7 +126,10 @@ class Opportunity(models.Model):
     expected_close = models.DateField(_("expected close"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     held_back = models.BooleanField(_("held back"), default=False)
+    # Why held back, as facts worded for each reader (coachcrm.notes); `held_back_reason` keeps
+    # the sentences written before there were facts. So for `source` and StageChange.reason.
     held_back_reason = models.CharField(_("why held back"), max_length=300, blank=True)
+    held_back_facts = models.JSONField(_("why held back"), default=dict, blank=True, editable=False)
     held_back_since = models.DateTimeField(_("held back since"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # Whether the account had an active coach when the deal closed: the win-rate comparison reads it.
@@ -133,6 +137,7 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     # Where the deal came from, e.g. the provenance of a prospect opened when a coach moved.
     source = models.TextField(_("source"), blank=True)
+    source_facts = models.JSONField(_("source"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
@@ -159,6 +164,16 @@ class Opportunity(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def held_back_reason_display(self) -> str:
+        """Why the deal waits for a coach, in the reader's language."""
+        return note_text(self.held_back_facts, self.held_back_reason)
+
+    @property
+    def source_display(self) -> str:
+        """Where the deal came from, in the reader's language (typed text as typed)."""
+        return note_text(self.source_facts, self.source)
+
 
 class StageChange(models.Model):
     class Kind(models.TextChoices):
@@ -171,9 +186,16 @@ class StageChange(models.Model):
         Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes"
     )
     from_stage = models.ForeignKey(
-        Stage, verbose_name=_("from"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Stage,
+        verbose_name=pgettext_lazy("stage change", "from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(
+        Stage, verbose_name=pgettext_lazy("stage change", "to"), on_delete=models.PROTECT, related_name="+"
+    )
     # Empty when the system made the change (a send-back).
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -185,7 +207,9 @@ class StageChange(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # What the mover or the manager typed; a send-back's reason is `reason_facts` (coachcrm.notes).
     reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reason_facts = models.JSONField(_("reason"), default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -193,6 +217,11 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"
+
+    @property
+    def reason_display(self) -> str:
+        """Why the deal moved, in the reader's language (a typed reason as typed)."""
+        return note_text(self.reason_facts, self.reason)
 
 
 class OpportunityContact(models.Model):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
+from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.selectors import account_has_active_coach
 from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
@@ -21,11 +22,16 @@ logger = logging.getLogger(__name__)
 
 
 class GateError(ValidationError):
-    """A move refused at the coach gate; `account` is where a coach is missing, for the "Record a coach" link."""
+    """A move refused at the coach gate; `account` is where a coach is missing, for the "Record a coach" link.
 
-    def __init__(self, message, *, account: Account):
+    `facts` say why (coachcrm.notes): the deal is held back with them, so that its owner reads
+    the reason in his language, not in the mover's.
+    """
+
+    def __init__(self, *, stage: Stage, account: Account):
+        self.facts = note_facts("gate", stage=stage.name, account=account)
         # The API answers this code with 409 (coachcrm.api.CONFLICT_CODES).
-        super().__init__(message, code="coach_required")
+        super().__init__(note_text(self.facts), code="coach_required")
         self.account = account
 
     @property
@@ -51,14 +57,7 @@ def _gate_check(*, opportunity: Opportunity, stage: Stage) -> None:
         return
     if opportunity.pk and opportunity_gate_overridden(opportunity):
         return
-    raise GateError(
-        _(
-            "%(stage)s needs an active coach at %(account)s, and there is none. "
-            "Record a coach at the account first (or ask your manager for an override)."
-        )
-        % {"stage": stage, "account": opportunity.account},
-        account=opportunity.account,
-    )
+    raise GateError(stage=stage, account=opportunity.account)
 
 
 def _owner_for(*, by: User, owner: User | None) -> User:
@@ -78,6 +77,7 @@ def opportunity_create(
     owner: User | None = None,
     expected_close: datetime.date | None = None,
     source: str = "",
+    source_facts: dict | None = None,
 ) -> Opportunity:
     """Open a deal, in the first stage unless told; a gated stage needs a coach like any move."""
     stage = stage or Stage.objects.open().order_by("order").first()
@@ -94,6 +94,7 @@ def opportunity_create(
         owner=_owner_for(by=by, owner=owner),
         expected_close=expected_close,
         source=source.strip(),
+        source_facts=source_facts or {},
     )
     _gate_check(opportunity=opportunity, stage=stage)
     opportunity.save()
@@ -135,10 +136,19 @@ def _lock(opportunity: Opportunity) -> None:
     opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
 
 
-def _apply_stage(*, opportunity: Opportunity, stage: Stage, by: User | None, kind: str, reason: str) -> StageChange:
+def _apply_stage(
+    *, opportunity: Opportunity, stage: Stage, by: User | None, kind: str, reason: str = "", facts: dict | None = None
+) -> StageChange:
     now = timezone.now()
     change = StageChange.objects.create(
-        opportunity=opportunity, from_stage=opportunity.stage, to_stage=stage, by=by, kind=kind, reason=reason, at=now
+        opportunity=opportunity,
+        from_stage=opportunity.stage,
+        to_stage=stage,
+        by=by,
+        kind=kind,
+        reason=reason,
+        reason_facts=facts or {},
+        at=now,
     )
     opportunity.stage = stage
     opportunity.stage_entered_at = now
@@ -147,7 +157,7 @@ def _apply_stage(*, opportunity: Opportunity, stage: Stage, by: User | None, kin
         opportunity.closed_at = now
         opportunity.had_coach_at_close = account_has_active_coach(opportunity.account)
     if stage.is_closed or stage_needs_coach(stage):
-        opportunity.held_back, opportunity.held_back_reason, opportunity.held_back_since = False, "", None
+        _release(opportunity)
     opportunity.save()
     return change
 
@@ -168,7 +178,7 @@ def opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reason
         return _opportunity_move(opportunity=opportunity, stage=stage, by=by, reason=reason)
     except GateError as error:
         # Outside the refused move's transaction, so the hold-back is kept though the move is not.
-        opportunity_hold_back(opportunity=opportunity, reason=error.messages[0])
+        opportunity_hold_back(opportunity=opportunity, facts=error.facts)
         raise
 
 
@@ -182,15 +192,23 @@ def _opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reaso
     return _apply_stage(opportunity=opportunity, stage=stage, by=by, kind=kind, reason=reason.strip())
 
 
+HOLD_BACK_FIELDS = ["held_back", "held_back_reason", "held_back_facts", "held_back_since"]
+
+
+def _release(opportunity: Opportunity) -> None:
+    opportunity.held_back, opportunity.held_back_since = False, None
+    opportunity.held_back_reason, opportunity.held_back_facts = "", {}
+
+
 @transaction.atomic
-def opportunity_hold_back(*, opportunity: Opportunity, reason: str) -> Opportunity:
-    """Mark a deal as waiting for a coach ("Needs a coach"); the first since-date is kept."""
+def opportunity_hold_back(*, opportunity: Opportunity, facts: dict) -> Opportunity:
+    """Mark a deal as waiting for a coach ("Needs a coach") for the reason in `facts`; the first since-date is kept."""
     opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
     if not opportunity.held_back:
         opportunity.held_back_since = timezone.now()
     opportunity.held_back = True
-    opportunity.held_back_reason = reason[:300]
-    opportunity.save(update_fields=["held_back", "held_back_reason", "held_back_since"])
+    opportunity.held_back_reason, opportunity.held_back_facts = "", facts
+    opportunity.save(update_fields=HOLD_BACK_FIELDS)
     return opportunity
 
 
@@ -229,7 +247,7 @@ def account_send_back(*, account_id: int) -> int:
     if target is None:
         logger.warning("No open stage before the coach gate: deals at account %s cannot be sent back.", account_id)
         return 0
-    reason = _("%(account)s has no active coach any more.") % {"account": account}
+    why = note_facts("no_active_coach", account=account)
     deals = list(
         Opportunity.objects.open()
         .gated()
@@ -238,12 +256,12 @@ def account_send_back(*, account_id: int) -> int:
         .select_for_update(of=("self",))
     )
     for deal in deals:
-        _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, reason=reason)
-        opportunity_hold_back(opportunity=deal, reason=reason)
+        _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
+        opportunity_hold_back(opportunity=deal, facts=why)
         notify(
             user=deal.owner,
             message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s Record a coach to move it on."),
-            params={"deal": deal, "stage": target, "reason": reason},
+            params={"deal": deal, "stage": target, "reason": note_text_lazy(why)},
             link=deal.get_absolute_url(),
         )
     return len(deals)
@@ -254,8 +272,8 @@ def account_release_held_back(*, account: Account) -> int:
     """A coach is recorded: clear the account's held-back deals (they do not move) and tell their owners."""
     deals = list(Opportunity.objects.held_back().filter(account=account).select_related("owner"))
     for deal in deals:
-        deal.held_back, deal.held_back_reason, deal.held_back_since = False, "", None
-        deal.save(update_fields=["held_back", "held_back_reason", "held_back_since"])
+        _release(deal)
+        deal.save(update_fields=HOLD_BACK_FIELDS)
         notify(
             user=deal.owner,
             message=gettext_lazy("%(account)s has an active coach now: %(deal)s may move past the gate."),

@@ -10,7 +10,7 @@ from coachcrm.api import AdminWritesOnly, CrmViewSet
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
-from service_catalog.models import Grant, ServiceItem
+from service_catalog.models import Authority, Grant, ServiceItem
 
 
 class ServiceItemSerializer(serializers.ModelSerializer):
@@ -49,6 +49,15 @@ class ServiceItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         return self.update(request, pk=pk, partial=True)
 
 
+class OverLimitSerializer(serializers.Serializer):
+    authority = serializers.CharField(help_text="Whose authority the limit is.")
+    limit = serializers.ChoiceField(choices=Authority.LIMIT_FIELDS)
+    label = serializers.CharField(help_text="The limit in words, in the language of the request (Accept-Language).")
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What the grant would bring it to.")
+    limit_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    over = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
 class GrantSerializer(serializers.ModelSerializer):
     item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
@@ -56,6 +65,7 @@ class GrantSerializer(serializers.ModelSerializer):
     opportunity = serializers.PrimaryKeyRelatedField(
         queryset=Opportunity.objects.none(), required=False, allow_null=True
     )
+    over_limits = OverLimitSerializer(source="over_limits_display", many=True, read_only=True)
 
     class Meta:
         model = Grant

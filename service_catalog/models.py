@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -13,6 +14,12 @@ from team.models import User
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 LIMIT_FIELDS = ("per_grant", "per_month", "per_account_year", "per_recipient_year")
+LIMIT_LABELS = {
+    "per_grant": _("per grant"),
+    "per_month": _("your grants this month"),
+    "per_account_year": _("the account this year"),
+    "per_recipient_year": _("the recipient this year"),
+}
 # A recipient whose yearly total reaches this share of the cap is flagged as nearing it.
 NEARING_CAP_SHARE = Decimal("0.8")
 
@@ -238,10 +245,20 @@ class Grant(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} \N{MULTIPLICATION SIGN} {self.item} for {self.recipient}"
+        # Worded in the reader's language: notices name grants this way.
+        return gettext("%(quantity)s × %(item)s for %(recipient)s") % {  # noqa: RUF001
+            "quantity": self.quantity,
+            "item": self.item,
+            "recipient": self.recipient,
+        }
 
     def get_absolute_url(self):
         return reverse("service_catalog:grant-detail", args=[self.pk])
+
+    @property
+    def over_limits_display(self) -> list[dict]:
+        """The limits it exceeded, for reading: labels in the reader's language, amounts as Decimal."""
+        return limits_exceeded(self.over_limits)
 
     @property
     def is_pending(self) -> bool:
@@ -253,6 +270,25 @@ class Grant(models.Model):
 
     def can_cancel(self, user) -> bool:
         return self.is_pending and self.rep_id == user.pk
+
+
+def limits_exceeded(excess: list[dict]) -> list[dict]:
+    """Stored excess rows (`authority_excess`, `Grant.over_limits`) for reading.
+
+    The label is looked up from the limit's name in the reader's language: rows written
+    before carry a label in the language of whoever asked for the grant.
+    """
+    return [
+        {
+            "authority": row["authority"],
+            "limit": row["limit"],
+            "label": str(LIMIT_LABELS.get(row["limit"], row.get("label", ""))),
+            "total": Decimal(row["total"]),
+            "limit_value": Decimal(row["limit_value"]),
+            "over": Decimal(row["over"]),
+        }
+        for row in excess
+    ]
 
 
 def _local_midnight(day: datetime.date) -> datetime.datetime:

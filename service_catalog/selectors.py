@@ -17,18 +17,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds
 from team.models import User
 
-LIMIT_LABELS = {
-    "per_grant": _("per grant"),
-    "per_month": _("your grants this month"),
-    "per_account_year": _("the account this year"),
-    "per_recipient_year": _("the recipient this year"),
-}
 ZERO = Decimal("0.00")
 
 
@@ -60,7 +53,10 @@ def authority_usage(
 def authority_excess(
     *, user: User, amount: Decimal, account: Account, recipient: Contact, on: datetime.date
 ) -> list[dict]:
-    """Every limit of the user's authority that `amount` would exceed, with by how much (empty: it fits)."""
+    """Every limit of the user's authority that `amount` would exceed, with by how much (empty: it fits).
+
+    Facts only (names and amounts, no wording): `limits_exceeded` labels them for the reader.
+    """
     authority = authority_for(user=user)
     limits = authority.limits() if authority else dict.fromkeys(Authority.LIMIT_FIELDS, ZERO)
     usage = authority_usage(user=user, on=on, account=account, recipient=recipient)
@@ -74,7 +70,6 @@ def authority_excess(
                 {
                     "authority": str(user),
                     "limit": name,
-                    "label": str(LIMIT_LABELS[name]),
                     "limit_value": str(limit),
                     "total": str(total),
                     "over": str(total - limit),

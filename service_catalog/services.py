@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, Employment
+from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
-from service_catalog.models import Authority, Grant, ServiceItem
+from service_catalog.models import Authority, Grant, ServiceItem, limits_exceeded
 from service_catalog.selectors import authority_excess
 from team.models import User
 from team.services import notify
@@ -140,8 +141,8 @@ def _whole_quantity(quantity) -> int:
 def _excess_text(excess: list[dict]) -> str:
     return "; ".join(
         _("%(label)s: %(total)s over the limit of %(limit)s by %(over)s")
-        % {"label": e["label"], "total": e["total"], "limit": e["limit_value"], "over": e["over"]}
-        for e in excess
+        % {"label": e["label"], "total": money(e["total"]), "limit": money(e["limit_value"]), "over": money(e["over"])}
+        for e in limits_exceeded(excess)
     )
 
 

@@ -188,6 +188,11 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmView
 
 class HandoverSerializer(serializers.ModelSerializer):
     coach_name = serializers.CharField(source="coach.__str__", read_only=True)
+    reason = serializers.CharField(
+        source="reason_display",
+        read_only=True,
+        help_text="Why the coach was at risk, in the language of the request (Accept-Language).",
+    )
 
     class Meta:
         model = Handover

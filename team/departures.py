@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Account
+from coachcrm.notes import note_facts
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder, Interaction
 from coaches.selectors import successor_propose
@@ -77,14 +78,11 @@ def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) ->
     return user
 
 
-def _at_risk_reason(*, user: User, coach: Coach) -> str:
+def _at_risk_facts(*, user: User, coach: Coach) -> dict:
+    """Why the coach is at risk, as facts each reader gets in his language (coachcrm.notes)."""
     if coach.holder_count <= 1:
-        return _("%(name)s leaves on %(date)s and is the only holder.") % {"name": user, "date": user.departure_date}
-    return _("%(name)s leaves on %(date)s and no other holder logged an interaction in %(days)s days.") % {
-        "name": user,
-        "date": user.departure_date,
-        "days": settings.COACH_STALE_DAYS,
-    }
+        return note_facts("leaving_only_holder", name=user, date=user.departure_date)
+    return note_facts("leaving_not_kept_warm", name=user, date=user.departure_date, days=settings.COACH_STALE_DAYS)
 
 
 @transaction.atomic
@@ -121,7 +119,7 @@ def departure_flag_at_risk(*, user_id: int) -> int:
     )
     if coaches:
         successors = successor_propose(accounts=[coach.account for coach in coaches], leaving=user)
-        flags = [(coach, _at_risk_reason(user=user, coach=coach)) for coach in coaches]
+        flags = [(coach, _at_risk_facts(user=user, coach=coach)) for coach in coaches]
         coach_services.coaches_flag_at_risk(flags=flags, batch_size=CHUNK)
         due_on = timezone.localdate() + datetime.timedelta(days=settings.HANDOVER_DUE_DAYS)
         handovers = [
@@ -129,10 +127,10 @@ def departure_flag_at_risk(*, user_id: int) -> int:
                 coach=coach,
                 from_user=user,
                 to_user=successors[coach.account_id],
-                reason=reason,
+                reason_facts=why,
                 due_on=due_on,
             )
-            for coach, reason in flags
+            for coach, why in flags
         ]
         bulk_create_with_history(handovers, Handover, batch_size=CHUNK, default_change_reason="departure")
         per_successor = defaultdict(int)
@@ -188,9 +186,10 @@ def _latest_handover_to(*, user: User, **match: OuterRef) -> Subquery:
     )
 
 
-def _accounts_move(*, user: User, reason: str) -> int:
+def _accounts_move(*, user: User, today: datetime.date, reason: str) -> int:
     # The account goes where its coaches went (the successor the manager confirmed), else to
     # the proposal. Chunks of CHUNK rows: each chunk leaves the `owner=user` set, so the loop ends.
+    why = note_facts("departure", previous=user, date=today)
     moved = 0
     while chunk := list(
         Account.objects.filter(owner=user)
@@ -204,7 +203,14 @@ def _accounts_move(*, user: User, reason: str) -> int:
             if successor is None:
                 raise ValidationError(_("Nobody can take over %(account)s.") % {"account": account})
             account.owner_id = successor
-        bulk_update_with_history(chunk, Account, ["owner"], batch_size=CHUNK, default_change_reason=reason)
+            account.assignment_facts, account.assignment_note = why, ""
+        bulk_update_with_history(
+            chunk,
+            Account,
+            ["owner", "assignment_facts", "assignment_note"],
+            batch_size=CHUNK,
+            default_change_reason=reason,
+        )
         moved += len(chunk)
     return moved
 
@@ -278,10 +284,12 @@ def user_depart(*, user_id: int, today: datetime.date | None = None) -> dict:
         raise ValidationError(_("%(name)s is not due to depart yet.") % {"name": user})
     # Coaches he took on since he was marked get their handovers too.
     departure_flag_at_risk(user_id=user.pk)
-    reason = _("Departure of %(name)s") % {"name": user}
+    # The change history's reason is a record for audits, not a sentence for a reader: one
+    # fixed wording (like "lapse job"), never the language of the worker that ran the job.
+    reason = f"departure of {user.username}"
     result = {
         "holders": _holders_move(user=user, today=today, reason=reason),
-        "accounts": _accounts_move(user=user, reason=reason),
+        "accounts": _accounts_move(user=user, today=today, reason=reason),
         "opportunities": _opportunities_move(user=user, reason=reason),
     }
     # He was somebody's successor: those handovers go to his manager.

@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Account
@@ -50,7 +51,8 @@ class User(AbstractUser):
         UNKNOWN = "unknown", _("Unknown")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        # Its own context: an active user is employed (在职), an active coach is valid (有效).
+        ACTIVE = "active", pgettext_lazy("user status", "Active")
         LEAVING = "leaving", _("Leaving")
         DEPARTED = "departed", _("Departed")
 

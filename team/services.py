@@ -1,12 +1,17 @@
+import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from coachcrm.notes import note_facts
+from coachcrm.templatetags.crm import money
 from team.models import Notification, Territory, TerritoryCoverage, User
 
 
@@ -99,10 +104,11 @@ def notify(*, user: User, message: str, params: dict | None = None, link: str = 
 
     Pass `message` as a gettext_lazy msgid and its `params`: the notice is rendered in the
     recipient's language (his choice, else the site default), not in the language of whoever
-    triggered it. Lazy params (model instances, lazy strings) are rendered in it too.
+    triggered it. Lazy params (model instances, lazy strings, `note_text_lazy`) are
+    rendered in it too, amounts (`Decimal`) as money and dates in his locale's format.
     """
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        text = str(message) % params if params is not None else str(message)
+        text = str(message) % _notice_params(params) if params is not None else str(message)
         subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
     notification = Notification.objects.create(user=user, message=text[:500], link=link)
     if email and user.email:
@@ -116,6 +122,21 @@ def notify(*, user: User, message: str, params: dict | None = None, link: str = 
             )
         )
     return notification
+
+
+def _notice_params(params: dict) -> dict:
+    """A notice's parameters as its recipient reads them: amounts as money, dates in his locale's format."""
+    formatted = {}
+    for name, value in params.items():
+        if isinstance(value, Decimal):
+            # Every amount in a notice is money, in the CRM's currency (the `money` filter's rule).
+            value = money(value)
+        elif isinstance(value, datetime.datetime):
+            value = formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        elif isinstance(value, datetime.date):
+            value = formats.date_format(value, "SHORT_DATE_FORMAT")
+        formatted[name] = value
+    return formatted
 
 
 @transaction.atomic
@@ -278,8 +299,11 @@ def territory_move(*, territory: Territory, by: User, up: bool) -> Territory:
 
 
 @transaction.atomic
-def territory_route(*, account, by: User, product_line_ids=None) -> tuple[User, Territory | None, str]:
-    """Who gets a new account: round-robin in the first matching territory with an available member, else `by`."""
+def territory_route(*, account, by: User, product_line_ids=None) -> tuple[User, Territory | None, dict]:
+    """Who gets a new account: round-robin in the first matching territory with an available member, else `by`.
+
+    Returns the owner, the territory and the facts of why (`Account.assignment_facts`).
+    """
     return _route(territories=Territory.objects.covering(account, product_line_ids), by=by)
 
 
@@ -287,7 +311,7 @@ def territory_router(*, by: User):
     """`territory_route` for many new accounts (imports): the covering territories are read once per kind of account."""
     covering = {}
 
-    def route(*, account, product_line_ids) -> tuple[User, Territory | None, str]:
+    def route(*, account, product_line_ids) -> tuple[User, Territory | None, dict]:
         key = (account.region_id, account.industry_id, account.size_tier, tuple(sorted(product_line_ids)))
         if key not in covering:
             covering[key] = list(Territory.objects.covering(account, product_line_ids))
@@ -296,7 +320,7 @@ def territory_router(*, by: User):
     return route
 
 
-def _route(*, territories, by: User) -> tuple[User, Territory | None, str]:
+def _route(*, territories, by: User) -> tuple[User, Territory | None, dict]:
     skipped = []
     for territory in territories:
         # Lock the territory row: two accounts created at once must not both read the same
@@ -307,19 +331,12 @@ def _route(*, territories, by: User) -> tuple[User, Territory | None, str]:
             skipped.append(locked.name)
             continue
         Territory.objects.filter(pk=locked.pk).update(last_assigned=owner)
-        count = locked.members.available().count()
-        how = _("round-robin among %(n)s members") % {"n": count} if count > 1 else _("its only available member")
-        note = _("Owner via territory %(name)s, rule %(order)s, %(how)s.") % {
-            "name": locked.name,
-            "order": locked.order,
-            "how": how,
-        }
-        return owner, locked, _with_skipped(note, skipped)
-    note = _("No territory covers this account: owned by the person who created it, %(name)s.") % {"name": by}
-    return by, None, _with_skipped(note, skipped)
-
-
-def _with_skipped(note: str, skipped: list[str]) -> str:
-    if not skipped:
-        return note
-    return note + " " + _("Skipped (no available member): %(names)s.") % {"names": ", ".join(skipped)}
+        why = note_facts(
+            "territory",
+            territory=locked.name,
+            order=locked.order,
+            members=locked.members.available().count(),
+            skipped=skipped,
+        )
+        return owner, locked, why
+    return by, None, note_facts("no_territory", by=by, skipped=skipped)

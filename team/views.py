@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -216,7 +217,7 @@ def departure_start(request, pk):
                 messages.success(
                     request,
                     _("Departure saved: %(name)s leaves on %(date)s. His at-risk coaches are being flagged.")
-                    % {"name": rep, "date": rep.departure_date},
+                    % {"name": rep, "date": formats.date_format(rep.departure_date, "SHORT_DATE_FORMAT")},
                 )
             return redirect("team:departure-detail", pk=rep.pk)
     return render(request, "team/departure_detail.html", _departure_context(request, rep, form))

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_merge_0003_account_territory_0003_contact_past_buyer'),
-        ('pipeline', '0004_opportunity_newest_first'),
+        ('pipeline', '0006_opportunity_newest_first'),
         ('service_catalog', '0003_grant_opportunity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import formats, timezone
 
 from accounts import services
 from accounts.models import Account, Employment
@@ -229,7 +230,7 @@ def test_contact_move_starting_on_or_before_the_current_start_is_refused(rep, mo
     with pytest.raises(ValidationError) as error:
         _move(mover, rep, start_date=start, new_account_name="Blue Harbour")
     assert "must start after the current one began" in error.value.message_dict["start_date"][0]
-    assert str(current.start_date) in error.value.message_dict["start_date"][0]
+    assert formats.date_format(current.start_date, "SHORT_DATE_FORMAT") in error.value.message_dict["start_date"][0]
     assert mover.employments.get().end_date is None
     assert not Account.objects.filter(name="Blue Harbour").exists()
 
@@ -288,8 +289,17 @@ def test_account_reassign_by_manager_moves_owner_with_history_and_notice(manager
     account.refresh_from_db()
     assert account.owner == colleague
     assert account.territory is None
-    assert account.assignment_note.startswith(f"Reassigned from {rep} by {manager} on ")
-    assert account.assignment_note.endswith(": Bob knows them")
+    # Facts, not a sentence (the old routing note is gone): each reader words them himself.
+    assert account.assignment_note == ""
+    assert account.assignment_facts == {
+        "kind": "reassigned",
+        "previous": str(rep),
+        "by": str(manager),
+        "date": timezone.localdate().isoformat(),
+        "reason": "Bob knows them",
+    }
+    assert account.assignment_note_display.startswith(f"Reassigned from {rep} by {manager} on ")
+    assert account.assignment_note_display.endswith(": Bob knows them")
     latest = account.history.latest()
     assert (latest.owner_id, latest.history_user, latest.history_change_reason) == (
         colleague.pk,
@@ -351,7 +361,7 @@ def test_account_update_hands_an_owner_change_to_reassign_and_needs_a_reason(man
     services.account_update(account=account, by=manager, owner=other, reason="Rep moved to the East team")
     account.refresh_from_db()
     assert account.owner == other
-    assert "Rep moved to the East team" in account.assignment_note
+    assert "Rep moved to the East team" in account.assignment_note_display
 
 
 def test_account_update_by_a_manager_cannot_give_an_account_outside_his_team(manager, rep, other_rep, lookups):

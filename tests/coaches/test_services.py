@@ -265,7 +265,7 @@ def test_lapse_job_lapses_untouched_coaches_notifies_and_sends_back(
     old.refresh_from_db()
     fresh.refresh_from_db()
     gated.refresh_from_db()
-    assert old.status == Coach.Status.LAPSED and "No interaction since" in old.status_reason
+    assert old.status == Coach.Status.LAPSED and "No interaction since" in old.status_reason_display
     assert fresh.status == Coach.Status.ACTIVE
     assert gated.stage == stages["Qualified"]
     assert Notification.objects.filter(user=rep, message__contains="lapsed").exists()
@@ -297,7 +297,7 @@ def test_lapse_job_writes_one_history_row_per_coach_with_the_reason(rep, setting
     services.coaches_lapse_untouched()
     latest = coach.history.first()
     assert (latest.status, latest.history_change_reason) == (Coach.Status.LAPSED, "lapse job")
-    assert latest.status_reason == f"No interaction since {coach.established_on}."
+    assert latest.status_facts == {"kind": "lapsed", "since": coach.established_on.isoformat()}
     assert coach.history.count() == 2  # created, lapsed
 
 

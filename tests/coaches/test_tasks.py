@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import ProductLine
 from accounts.services import contact_move
@@ -40,7 +40,8 @@ def test_a_coach_moving_ends_the_record_and_opens_one_prospect_in_the_first_stag
     result = _move(coach, rep, django_capture_on_commit_callbacks)
     coach.refresh_from_db()
     assert result.coach_ended
-    assert coach.status == Coach.Status.ENDED and coach.status_reason == "moved to Blue Harbour"
+    assert coach.status == Coach.Status.ENDED and coach.status_reason_display == "moved to Blue Harbour"
+    assert coach.status_facts == {"kind": "moved", "account": "Blue Harbour"}
     move = CoachMove.objects.get()
     prospect = move.opportunity
     assert (move.contact, move.from_account, move.to_account) == (coach.contact, coach.account, prospect.account)
@@ -100,8 +101,9 @@ def test_the_provenance_names_the_old_company_and_the_deals_won_with_the_coach(
     factories.OpportunityContactFactory(opportunity=elsewhere, contact=coach.contact, role="economic_buyer")
     factories.OpportunityFactory(account=coach.account, name="Still open")
     _move(coach, rep, django_capture_on_commit_callbacks)
-    source = Opportunity.objects.get(account__name="Blue Harbour").source
-    assert source.startswith(f"Former coach at Old Works (since {coach.established_on}); deals won with them: ")
+    source = Opportunity.objects.get(account__name="Blue Harbour").source_display
+    since = formats.date_format(coach.established_on, "SHORT_DATE_FORMAT")
+    assert source.startswith(f"Former coach at Old Works (since {since}); deals won with them: ")
     assert "Fleet renewal" in source and "Grid upgrade" in source
     assert "Before his time" not in source and "Still open" not in source
     coach.contact.refresh_from_db()
@@ -112,7 +114,7 @@ def test_a_coach_without_won_deals_is_not_a_past_buyer(rep, coach, django_captur
     _move(coach, rep, django_capture_on_commit_callbacks)
     coach.contact.refresh_from_db()
     assert not coach.contact.past_buyer
-    assert Opportunity.objects.get().source.endswith("deals won with them: none yet.")
+    assert Opportunity.objects.get().source_display.endswith("deals won with them: none yet.")
 
 
 def test_coach_moved_task_run_twice_makes_one_prospect(rep, coach, django_capture_on_commit_callbacks):
@@ -135,7 +137,7 @@ def test_the_old_accounts_gated_deals_go_back_when_he_was_its_only_coach(
     _move(coach, rep, django_capture_on_commit_callbacks)
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"] and deal.held_back
-    assert "Old Works has no active coach" in deal.held_back_reason
+    assert "Old Works has no active coach" in deal.held_back_reason_display
 
 
 def test_a_lapsed_coach_moving_opens_no_prospect(rep, coach, django_capture_on_commit_callbacks):

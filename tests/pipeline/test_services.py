@@ -106,7 +106,8 @@ def test_move_into_a_gated_stage_without_coach_is_refused_and_holds_back(rep, de
     assert excinfo.value.record_coach_url.endswith(f"?account={deal.account_id}")
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"]
-    assert deal.held_back and "needs an active coach" in deal.held_back_reason and deal.held_back_since
+    assert deal.held_back and "needs an active coach" in deal.held_back_reason_display and deal.held_back_since
+    assert deal.held_back_facts == {"kind": "gate", "stage": "Coach confirmed", "account": deal.account.name}
     assert not deal.stage_changes.exists()
 
 
@@ -118,7 +119,7 @@ def test_a_second_refusal_keeps_the_first_held_back_date(rep, deal, stages):
         services.opportunity_move(opportunity=deal, stage=stages["Negotiation"], by=rep)
     deal.refresh_from_db()
     assert deal.held_back_since == first
-    assert "Negotiation" in deal.held_back_reason
+    assert "Negotiation" in deal.held_back_reason_display
 
 
 def test_a_lapsed_coach_does_not_open_the_gate(rep, deal, stages):
@@ -229,7 +230,8 @@ def test_send_back_moves_gated_deals_before_the_gate_and_is_idempotent(rep, acco
     for deal in (proposal, negotiation, qualified, won, elsewhere):
         deal.refresh_from_db()
     assert proposal.stage == negotiation.stage == stages["Qualified"]
-    assert proposal.held_back and "no active coach" in proposal.held_back_reason
+    assert proposal.held_back and "no active coach" in proposal.held_back_reason_display
+    assert proposal.stage_changes.first().reason_display == f"{account} has no active coach any more."
     assert qualified.stage_changes.count() == 0
     assert won.stage == stages["Won"] and elsewhere.stage == stages["Proposal"]
     assert Notification.objects.filter(user=rep).count() == 2

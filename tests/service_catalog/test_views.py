@@ -166,7 +166,7 @@ def test_grant_over_the_limit_shows_which_limit_and_by_how_much(rep_client, acco
         reverse("service_catalog:grant-create"), grant_data(item, account, recipient), follow=True
     )
     assert b"Pending approval" in response.content
-    assert b"over by <strong>50.00</strong>" in response.content
+    assert b"over by <strong>50.00 EUR</strong>" in response.content
     assert b"Cancel this request" in response.content
 
 

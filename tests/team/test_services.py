@@ -96,7 +96,7 @@ def test_route_falls_through_a_territory_without_available_members(rep, north, i
     factories.TerritoryFactory(name="Backup", members=[backup])
     account = new_account(rep, north, industry)
     assert account.owner == backup
-    assert "Skipped (no available member): Empty North." in account.assignment_note
+    assert "Skipped (no available member): Empty North." in account.assignment_note_display
 
 
 def test_route_ignores_inactive_territories(rep, north, industry):
@@ -109,19 +109,24 @@ def test_route_ignores_inactive_territories(rep, north, industry):
 def test_route_falls_back_to_the_creator_and_says_so(rep, north, industry):
     account = new_account(rep, north, industry)
     assert account.owner == rep
-    assert account.assignment_note == (f"No territory covers this account: owned by the person who created it, {rep}.")
+    assert account.assignment_note_display == (
+        f"No territory covers this account: owned by the person who created it, {rep}."
+    )
 
 
 def test_explanation_names_territory_rule_and_round_robin(rep, north, industry):
     factories.TerritoryFactory(name="Other", region=factories.RegionFactory(name="West"))
     factories.TerritoryFactory(name="East / Key accounts", region=north, members=factories.RepFactory.create_batch(2))
     account = new_account(rep, north, industry)
-    assert account.assignment_note == "Owner via territory East / Key accounts, rule 2, round-robin among 2 members."
+    assert (
+        account.assignment_note_display
+        == "Owner via territory East / Key accounts, rule 2, round-robin among 2 members."
+    )
 
 
 def test_explanation_for_a_single_member(rep, north, industry):
     factories.TerritoryFactory(name="North", region=north, members=[factories.RepFactory()])
-    assert new_account(rep, north, industry).assignment_note == (
+    assert new_account(rep, north, industry).assignment_note_display == (
         "Owner via territory North, rule 1, its only available member."
     )
 
@@ -131,7 +136,7 @@ def test_manager_naming_an_owner_is_not_routed(manager, rep, north, industry):
     account = new_account(manager, north, industry, owner=rep)
     assert account.owner == rep
     assert account.territory is None
-    assert account.assignment_note == f"Owner chosen by {manager} when the account was created."
+    assert account.assignment_note_display == f"Owner chosen by {manager} when the account was created."
 
 
 def test_rep_naming_an_owner_is_routed_anyway(rep, other_rep, north, industry):
@@ -306,9 +311,9 @@ def test_territory_router_routes_many_accounts_round_robin_like_territory_route(
     owners = []
     for _ in range(4):
         account = Account(region=north, industry=factories.IndustryFactory(), size_tier="mid")
-        owner, territory, note = route(account=account, product_line_ids=[])
+        owner, territory, why = route(account=account, product_line_ids=[])
         owners.append(owner)
-        assert territory is not None and "round-robin" in note
+        assert territory is not None and why["kind"] == "territory" and why["members"] == 2
     assert owners[0] != owners[1] and owners[0] == owners[2] and owners[1] == owners[3]
 
 
@@ -426,7 +431,7 @@ def test_flag_sole_holder_is_at_risk_with_the_reason(leaving, manager):
     coach = coach_of(leaving)
     assert departures.departure_flag_at_risk(user_id=leaving.pk) == 1
     coach.refresh_from_db()
-    assert coach.at_risk and "only holder" in coach.at_risk_reason
+    assert coach.at_risk and "only holder" in coach.at_risk_reason_display
     handover = Handover.objects.get()
     assert (handover.from_user, handover.to_user, handover.due_on) == (leaving, manager, days(14))
     assert handover.status == Handover.Status.OPEN and handover.history.count() == 1
@@ -441,7 +446,7 @@ def test_flag_stale_co_holder_leaves_the_coach_at_risk(leaving, other_rep, setti
     factories.InteractionFactory(coach=coach, user=leaving, occurred_on=TODAY)
     assert departures.departure_flag_at_risk(user_id=leaving.pk) == 1
     coach.refresh_from_db()
-    assert coach.at_risk and "no other holder logged an interaction in 60 days" in coach.at_risk_reason
+    assert coach.at_risk and "no other holder logged an interaction in 60 days" in coach.at_risk_reason_display
 
 
 def test_flag_healthy_co_holder_keeps_the_coach_safe(leaving, other_rep, settings):
@@ -632,7 +637,13 @@ def test_depart_moves_ownership_with_history_and_deletes_nothing(leaving, manage
     assert coach.holders.get().user == colleague
     assert Interaction.objects.get(pk=interaction.pk).user == leaving  # still the author
     history = Account.objects.get(pk=quiet.pk).history.first()
-    assert history.owner_id == manager.pk and history.history_change_reason.startswith("Departure of")
+    assert history.owner_id == manager.pk and history.history_change_reason == f"departure of {leaving.username}"
+    # "Why this owner" says so, in each reader's language (the date in his format).
+    assert Account.objects.get(pk=quiet.pk).assignment_facts == {
+        "kind": "departure",
+        "previous": str(leaving),
+        "date": days(10).isoformat(),
+    }
     assert history.prev_record.owner_id == leaving.pk
     assert Opportunity.history.filter(id=deal.pk, owner_id=colleague.pk).exists()
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_merge_0003_account_territory_0003_contact_past_buyer'),
-        ('pipeline', '0003_opportunity_contacts_and_source'),
+        ('pipeline', '0005_reason_facts_from_text'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
