@@ -1,5 +1,6 @@
 """TerritoryCoverage: derived from the territory rule by the services, and what visibility reads."""
 
+import io
 import random
 
 import pytest
@@ -172,3 +173,16 @@ def test_a_refresh_costs_the_same_queries_for_one_account_or_many(admin_user, re
 
     assert queries([accounts[0].pk]) == queries([a.pk for a in accounts])
     assert len(covered(Territory.objects.first())) == 30
+
+
+def test_the_command_rebuilds_the_coverage(rep, north):
+    from django.core.management import call_command
+
+    territory = factories.TerritoryFactory(region=north, members=[rep])
+    Account.objects.bulk_create(
+        [Account(name="Bulk", normalized_name="BULK", region=north, industry=factories.IndustryFactory(), owner=rep)]
+    )
+    out = io.StringIO()
+    call_command("coverage_refresh", stdout=out)
+    assert "1 rows" in out.getvalue()
+    assert covered(territory) == set(Account.objects.values_list("pk", flat=True))

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from team.services import coverage_refresh
+
+
+class Command(BaseCommand):
+    help = "Recompute which accounts the active territories cover (after a bulk load that bypassed the services)."
+
+    def handle(self, *args, **options):
+        rows = coverage_refresh()
+        self.stdout.write(self.style.SUCCESS(f"Territory coverage rebuilt: {rows} rows."))
