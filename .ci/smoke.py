@@ -28,6 +28,7 @@ ENV = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
+    "CACHE_URL": "redis://127.0.0.1:6379/6",
     # Plain HTTP on loopback: no redirect to HTTPS, cookies sent without TLS.
     "SECURE_SSL_REDIRECT": "false",
     "SESSION_COOKIE_SECURE": "false",

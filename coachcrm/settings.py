@@ -133,6 +133,13 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------
+# Embedded: each process keeps its own. With several web workers or hosts set CACHE_URL to a
+# Redis database, so that what is counted in the cache (the API's throttling) is counted once.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+
 # --- Users and login ------------------------------------------------------------------------
 AUTH_USER_MODEL = "team.User"
 AUTHENTICATION_BACKENDS = [

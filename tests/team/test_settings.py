@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,17 @@ def test_postgres_connections_run_without_jit(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+@pytest.mark.redis
+def test_cache_url_gives_every_process_one_cache():
+    """With CACHE_URL (Redis) what one worker counts another sees; without it each keeps its own."""
+    from tests.conftest import REDIS_URL
+
+    cache_url = REDIS_URL.rsplit("/", 1)[0] + "/6"
+    key = f"shared-{uuid.uuid4().hex}"
+    write = f"from django.core.cache import cache; cache.set('{key}', 'seen', 60)"
+    read = f"from django.core.cache import cache; print(cache.get('{key}'))"
+    assert _manage("shell", "--no-imports", "-c", write, CACHE_URL=cache_url).returncode == 0
+    assert _manage("shell", "--no-imports", "-c", read, CACHE_URL=cache_url).stdout.strip() == "seen"
+    assert _manage("shell", "--no-imports", "-c", read).stdout.strip() == "None"
