@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -290,6 +290,12 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     importer.create_many(creates)
                 except ValidationError as error:
                     report.file_errors.extend(error.messages)
+                except IntegrityError:
+                    # Someone created one of these records (same name or e-mail) between the
+                    # checks above and the insert; the bulk service's savepoint undid its part.
+                    report.file_errors.append(
+                        _("Someone added some of these records while you imported; upload the file again to check it.")
+                    )
             for result, plan in planned:
                 if plan is None or plan.apply is None:
                     continue

@@ -100,6 +100,33 @@ def test_a_row_refused_at_confirm_time_rolls_everything_back(rep, other_rep, loo
     assert Account.objects.count() == 1
 
 
+def test_a_record_created_during_the_insert_is_a_file_error_not_a_crash(rep, other_rep, lookups, monkeypatch):
+    """Someone creates one of the file's contacts after the confirm's checks, before its insert."""
+    from accounts import services as account_services
+
+    factories.AccountFactory(owner=rep, name="Acme")
+    batch = _upload(
+        rep,
+        "contacts",
+        "email,first_name,last_name,account,title,start_date\n"
+        "ann@example.com,Ann,Lee,Acme,CTO,2024-03-01\n"
+        "bo@example.com,Bo,Ma,Acme,CFO,2024-03-01\n",
+    )
+    assert batch.report["ok"]
+    taken = account_services._taken
+
+    def racing(*args, **kwargs):
+        checked = taken(*args, **kwargs)  # nobody has these e-mails yet...
+        factories.ContactFactory(email="ANN@example.com")  # ...and now somebody has one
+        return checked
+
+    monkeypatch.setattr(account_services, "_taken", racing)
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.PENDING
+    assert "upload the file again" in batch.report["file_errors"][0]
+    assert not Contact.objects.filter(email__in=["ann@example.com", "bo@example.com"]).exists()
+
+
 def test_confirming_twice_is_refused(rep, lookups):
     batch = services.import_batch_confirm(
         batch=_upload(rep, "accounts", "name,region,industry\nA,North,Retail\n"), by=rep
