@@ -244,6 +244,9 @@ def territory_deactivate(*, territory: Territory, by: User) -> Territory:
     return territory
 
 
+COVERAGE_CHUNK = 5000
+
+
 @transaction.atomic
 def coverage_refresh(*, territories=None, accounts=None) -> int:
     """Rewrite which accounts the active territories' rules cover; the number of rows written.
@@ -254,6 +257,13 @@ def coverage_refresh(*, territories=None, accounts=None) -> int:
     """
     from accounts.models import Account
 
+    if isinstance(accounts, list | tuple | set) and len(accounts) > COVERAGE_CHUNK:
+        # An import's ids, in pieces a database takes as query parameters (SQLite: 32,766).
+        ids = list(accounts)
+        return sum(
+            coverage_refresh(territories=territories, accounts=ids[start : start + COVERAGE_CHUNK])
+            for start in range(0, len(ids), COVERAGE_CHUNK)
+        )
     stale = TerritoryCoverage.objects.all()
     scope = Account.objects.all()
     chosen = Territory.objects.active()

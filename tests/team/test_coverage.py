@@ -186,3 +186,12 @@ def test_the_command_rebuilds_the_coverage(rep, north):
     call_command("coverage_refresh", stdout=out)
     assert "1 rows" in out.getvalue()
     assert covered(territory) == set(Account.objects.values_list("pk", flat=True))
+
+
+def test_a_long_list_of_accounts_is_refreshed_in_pieces(rep, north, monkeypatch):
+    territory = factories.TerritoryFactory(region=north, members=[rep])
+    accounts = factories.AccountFactory.create_batch(7, region=north)
+    TerritoryCoverage.objects.all().delete()
+    monkeypatch.setattr(services, "COVERAGE_CHUNK", 3)
+    assert services.coverage_refresh(accounts=[a.pk for a in accounts]) == 7
+    assert covered(territory) == {a.pk for a in accounts}

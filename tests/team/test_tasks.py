@@ -5,7 +5,9 @@ import os
 import time
 
 import pytest
+from celery.signals import task_postrun
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from coaches.models import Coach, Handover
@@ -86,12 +88,19 @@ def real_worker():
         app._pool = None
         app.amqp._producer_pool = None
 
+    def close_connections(**kwargs):
+        # The worker thread's own database connections: left open, they keep the test database
+        # busy at teardown ("accessed by other users").
+        connections.close_all()
+
     app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
     reconnect()
+    task_postrun.connect(close_connections, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
             yield app
     finally:
+        task_postrun.disconnect(close_connections)
         app.conf.update(previous)
         reconnect()
 
