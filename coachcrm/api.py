@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Service refusals that mean "the request is fine but the record's state forbids it".
-CONFLICT_CODES = {"coach_required"}
+CONFLICT_CODES = {"coach_required", "token_limit"}
 
 
 class CrmPagination(PageNumberPagination):

@@ -4,6 +4,7 @@ With nothing set, CoachCRM runs embedded: a SQLite file, Celery tasks run in-pro
 e-mail printed to the console and DEBUG on. Every variable is listed in `.env.example`.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -60,7 +61,7 @@ INSTALLED_APPS = [
     "pipeline",
     "service_catalog",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csvio",
@@ -276,12 +277,20 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
         "rest_framework.throttling.AnonRateThrottle",
     ],
-    # Per user (so per token: a user has one) and, before login, per address.
+    # Per user (all his tokens together) and, before login, per address.
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_RATE_USER", "2000/hour"),
         "anon": os.environ.get("API_RATE_ANON", "60/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): stored hashed, one per client, expiring after this many hours
+# without use (each use pushes the expiry back). Old `rest_framework.authtoken` rows are ignored.
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))),
+    "AUTO_REFRESH": True,
+    # Live tokens per user: a script that logs in on every run without logging out is told so.
+    "TOKEN_LIMIT_PER_USER": 10,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoachCRM API",

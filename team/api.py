@@ -1,14 +1,14 @@
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import AuthToken
 from rest_framework import exceptions, mixins, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import Industry, ProductLine, Region
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
 from coaches.models import Handover
 from team import departures, selectors, services
 from team.models import Territory, User
@@ -94,11 +94,11 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path="token", url_name="token", permission_classes=[IsAuthenticated])
     def revoke_token(self, request, pk=None):
-        """Revoke the user's API token: admins anyone's, others only their own."""
+        """Revoke all the user's API tokens (every client): admins anyone's, others only their own."""
         user = self.get_object()
         if not (request.user.is_admin or user.pk == request.user.pk):
             raise exceptions.PermissionDenied(_("Only an admin can revoke another user's token."))
-        Token.objects.filter(user=user).delete()
+        services.api_tokens_revoke(user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -108,14 +108,25 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenView(CrmAPIView):
-    """POST: trade a user name and password for the user's token. DELETE: revoke your own token."""
+    """POST: trade a user name and password for a new token for this client. DELETE: revoke the token used."""
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer(
+                "TokenResponse",
+                {
+                    "token": serializers.CharField(help_text="Send it as `Authorization: Token <token>`."),
+                    "expiry": serializers.DateTimeField(
+                        help_text="When the token expires unless used: each use pushes it back "
+                        "(`API_TOKEN_TTL_HOURS` after the use)."
+                    ),
+                },
+            )
+        },
         auth=[],
     )
     def post(self, request):
@@ -134,12 +145,22 @@ class TokenView(CrmAPIView):
             )
         if user is None:
             raise exceptions.AuthenticationFailed(_("Wrong user name or password."), code="invalid_credentials")
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        instance, token = services.api_token_create(user=user)
+        return Response({"token": token, "expiry": serializers.DateTimeField().to_representation(instance.expiry)})
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 400: ErrorSerializer})
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        # Only this client logs out; the user's other clients keep their tokens.
+        if not isinstance(request.auth, AuthToken):
+            raise exceptions.ValidationError(
+                _(
+                    "This request was not made with a token. To revoke all your tokens, "
+                    "use DELETE /api/v1/users/%(id)s/token/."
+                )
+                % {"id": request.user.pk},
+                code="no_token",
+            )
+        services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,6 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authentication import TokenAuthentication
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 
@@ -12,10 +13,16 @@ class CrmBackend(ModelBackend):
 
 
 class CrmTokenAuthentication(TokenAuthentication):
-    """API `Authorization: Token <key>`, refused for departed users just like the login page."""
+    """API `Authorization: Token <token>` (knox: hashed, expiring), refused for departed users like the login page."""
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
-        if not user.can_log_in:
+    def validate_user(self, auth_token):
+        if not auth_token.user.can_log_in:
             raise AuthenticationFailed(_("User inactive or departed."))
-        return user, token
+        return auth_token.user, auth_token
+
+
+class CrmTokenScheme(KnoxTokenScheme):
+    """The schema's security scheme: drf-spectacular's knox extension matches knox's class only, not subclasses."""
+
+    target_class = "team.backends.CrmTokenAuthentication"
+    name = "tokenAuth"

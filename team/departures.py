@@ -27,7 +27,7 @@ from coaches.selectors import successor_propose
 from pipeline.models import Opportunity
 from team import tasks
 from team.models import User
-from team.services import notify
+from team.services import api_tokens_revoke, notify
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +300,7 @@ def user_depart(*, user_id: int, today: datetime.date | None = None) -> dict:
     user.status = User.Status.DEPARTED
     user.is_active = False
     user.save(update_fields=["status", "is_active"])
+    api_tokens_revoke(user=user)
     notify(
         user=user.manager,
         message=gettext_lazy(

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import Exists
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from coachcrm.notes import note_facts
 from coachcrm.templatetags.crm import money
@@ -24,7 +26,41 @@ def user_deactivate(*, user: User, by: User) -> User:
         raise ValidationError(_("You cannot deactivate yourself."))
     user.is_active = False
     user.save(update_fields=["is_active"])
+    api_tokens_revoke(user=user)
     return user
+
+
+@transaction.atomic
+def api_token_create(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for one client of the user: (the stored row, the token string, shown only now)."""
+    # Locks the user's row so that two logins at once cannot both pass the limit.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    # Expired tokens are swept here too (knox only sweeps them when one of his tokens is used),
+    # so that what remains are the live ones the limit counts.
+    AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
+    limit = knox_settings.TOKEN_LIMIT_PER_USER
+    if limit is not None and AuthToken.objects.filter(user=user).count() >= limit:
+        raise ValidationError(
+            _(
+                "You already have %(limit)s API tokens. Log out a client you no longer use "
+                "(DELETE /api/v1/auth/token/ with its token), or revoke them all "
+                "(DELETE /api/v1/users/%(id)s/token/)."
+            )
+            % {"limit": limit, "id": user.pk},
+            code="token_limit",
+        )
+    return AuthToken.objects.create(user=user)
+
+
+def api_token_revoke(*, token: AuthToken) -> None:
+    """Log one client out: the other clients' tokens of the user keep working."""
+    token.delete()
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """Revoke every API token of the user (all his clients); how many there were."""
+    deleted, _by_model = AuthToken.objects.filter(user=user).delete()
+    return deleted
 
 
 def _require_admin(by: User) -> None:

@@ -144,12 +144,16 @@ def api_client():
 
 @pytest.fixture
 def token_client(api_client):
-    """`token_client(user)`: an API client sending the user's token, as an integration would."""
-    from rest_framework.authtoken.models import Token
+    """`token_client(user)`: an API client sending a token of the user, as an integration would
+    (one token per user and test: asking again for the same user sends the same token)."""
+    from knox.models import AuthToken
+
+    tokens = {}
 
     def as_user(user):
-        token, _ = Token.objects.get_or_create(user=user)
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in tokens:
+            tokens[user.pk] = AuthToken.objects.create(user=user)[1]
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[user.pk]}")
         return api_client
 
     return as_user

@@ -3,28 +3,104 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
+from team import services
 from team.models import User
 from tests import factories
 
 TOKEN_URL = "/api/v1/auth/token/"
 
 
+def _login(api_client, user):
+    """A fresh client logged in with the user's password: its token (one per client)."""
+    response = api_client.post(TOKEN_URL, {"username": user.username, "password": "pw-for-tests"})
+    assert response.status_code == 200, response.json()
+    return response.json()["token"]
+
+
+def _with_token(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
 def test_token_login_returns_a_token_that_authenticates(api_client, rep):
     response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
     assert response.status_code == 200
     token = response.json()["token"]
-    assert token == Token.objects.get(user=rep).key
+    assert AuthToken.objects.get().user == rep
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api_client.get(reverse("api:user-detail", args=[rep.pk])).json()["username"] == rep.username
+
+
+def test_token_login_answers_the_expiry_a_ttl_from_now(api_client, rep, settings, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC), tick=False)
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_TTL": datetime.timedelta(hours=5)}
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
+    expiry = datetime.datetime.fromisoformat(response.json()["expiry"])
+    assert expiry == datetime.datetime(2026, 3, 1, 14, 0, tzinfo=datetime.UTC)
+
+
+def test_token_is_not_stored_in_clear(api_client, rep):
+    token = _login(api_client, rep)
+    row = AuthToken.objects.values().get()
+    assert not [field for field, value in row.items() if token in str(value)]
+    assert not AuthToken.objects.filter(digest=token).exists()
+
+
+def test_each_login_gets_its_own_token(api_client, rep):
+    first, second = _login(api_client, rep), _login(api_client, rep)
+    assert first != second
+    assert AuthToken.objects.filter(user=rep).count() == 2
+
+
+def test_token_login_over_the_limit_is_a_conflict_that_creates_nothing(api_client, rep, settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    _login(api_client, rep)
+    _login(api_client, rep)
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "token_limit"
+    assert AuthToken.objects.filter(user=rep).count() == 2
+
+
+def test_expired_tokens_do_not_count_towards_the_limit_and_are_swept(api_client, rep, settings, time_machine):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 1, "TOKEN_TTL": datetime.timedelta(hours=1)}
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC), tick=False)
+    _login(api_client, rep)
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 10, 1, tzinfo=datetime.UTC), tick=False)
+    _login(api_client, rep)
+    assert AuthToken.objects.filter(user=rep).count() == 1
+
+
+def test_expired_token_answers_401(api_client, rep, settings, time_machine):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_TTL": datetime.timedelta(hours=1)}
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC), tick=False)
+    client = _with_token(_login(api_client, rep))
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 10, 1, tzinfo=datetime.UTC), tick=False)
+    response = client.get(reverse("api:account-list"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+    assert not AuthToken.objects.exists()
+
+
+def test_using_a_token_pushes_its_expiry_back(api_client, rep, settings, time_machine):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_TTL": datetime.timedelta(hours=1)}
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC), tick=False)
+    client = _with_token(_login(api_client, rep))
+    for hour in (9, 10):  # each use within the hour keeps it alive for another hour
+        time_machine.move_to(datetime.datetime(2026, 3, 1, hour, 50, tzinfo=datetime.UTC), tick=False)
+        assert client.get(reverse("api:account-list")).status_code == 200
+    assert AuthToken.objects.get().expiry == datetime.datetime(2026, 3, 1, 11, 50, tzinfo=datetime.UTC)
 
 
 def test_token_login_with_a_wrong_password_is_refused(api_client, rep):
     response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "wrong"})
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_credentials"
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_token_login_without_fields_names_them(api_client):
@@ -38,15 +114,25 @@ def test_token_login_of_a_departed_user_is_refused(api_client, rep):
     rep.save()
     response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
     assert response.status_code == 401
+    assert not AuthToken.objects.exists()
 
 
 def test_existing_token_of_a_departed_user_stops_working(token_client, rep):
     client = token_client(rep)
+    # Marked departed without the departure service (which also deletes his tokens): the
+    # authentication itself refuses him.
     rep.status, rep.departure_date = User.Status.DEPARTED, datetime.date(2026, 1, 1)
     rep.save()
     response = client.get(reverse("api:account-list"))
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
+
+
+def test_existing_token_of_an_inactive_user_stops_working(token_client, rep):
+    client = token_client(rep)
+    rep.is_active = False
+    rep.save()
+    assert client.get(reverse("api:account-list")).status_code == 401
 
 
 def test_repeated_failed_token_logins_lock_the_user_out_like_the_login_page(api_client, rep, settings):
@@ -56,7 +142,7 @@ def test_repeated_failed_token_logins_lock_the_user_out_like_the_login_page(api_
     response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw-for-tests"})
     assert response.status_code == 429
     assert response.json()["code"] == "locked_out"
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_anonymous_request_is_told_to_authenticate(api_client, rep):
@@ -66,33 +152,66 @@ def test_anonymous_request_is_told_to_authenticate(api_client, rep):
     assert response.json()["code"] == "not_authenticated"
 
 
-def test_user_revokes_his_own_token(token_client, rep):
-    client = token_client(rep)
-    assert client.delete(TOKEN_URL).status_code == 204
-    assert not Token.objects.filter(user=rep).exists()
-    assert client.get(reverse("api:account-list")).status_code == 401
+def test_unknown_token_answers_401(api_client, rep):
+    assert _with_token("0" * 64).get(reverse("api:account-list")).status_code == 401
 
 
-def test_admin_revokes_anyones_token(token_client, rep, admin_user):
-    Token.objects.create(user=rep)
+def test_logging_out_revokes_only_the_token_used(api_client, rep):
+    laptop, phone = _with_token(_login(api_client, rep)), _with_token(_login(api_client, rep))
+    assert laptop.delete(TOKEN_URL).status_code == 204
+    assert laptop.get(reverse("api:account-list")).status_code == 401
+    assert phone.get(reverse("api:account-list")).status_code == 200
+    assert AuthToken.objects.filter(user=rep).count() == 1
+
+
+def test_logging_out_of_a_session_is_refused_and_revokes_nothing(client, api_client, rep):
+    _login(api_client, rep)
+    client.force_login(rep)
+    response = client.delete(TOKEN_URL)
+    assert response.status_code == 400
+    assert response.json()["code"] == "no_token"
+    assert AuthToken.objects.filter(user=rep).count() == 1
+
+
+def test_user_revokes_all_his_own_tokens(api_client, rep):
+    laptop, phone = _with_token(_login(api_client, rep)), _with_token(_login(api_client, rep))
+    assert laptop.delete(reverse("api:user-token", args=[rep.pk])).status_code == 204
+    assert laptop.get(reverse("api:account-list")).status_code == 401
+    assert phone.get(reverse("api:account-list")).status_code == 401
+
+
+def test_admin_revokes_all_of_anyones_tokens(api_client, token_client, rep, other_rep, admin_user):
+    clients = [_with_token(_login(api_client, rep)) for _ in range(2)]
+    others = AuthToken.objects.create(user=other_rep)[0]
     response = token_client(admin_user).delete(reverse("api:user-token", args=[rep.pk]))
     assert response.status_code == 204
-    assert not Token.objects.filter(user=rep).exists()
+    assert not AuthToken.objects.filter(user=rep).exists()
+    assert [c.get(reverse("api:account-list")).status_code for c in clients] == [401, 401]
+    assert AuthToken.objects.filter(pk=others.pk).exists()
 
 
 def test_manager_cannot_revoke_his_reps_token(token_client, rep, manager):
-    Token.objects.create(user=rep)
+    AuthToken.objects.create(user=rep)
     response = token_client(manager).delete(reverse("api:user-token", args=[rep.pk]))
     assert response.status_code == 403
-    assert Token.objects.filter(user=rep).exists()
+    assert AuthToken.objects.filter(user=rep).exists()
 
 
-def test_tokens_are_listed_in_the_django_admin(client, admin_user, rep):
-    Token.objects.create(user=rep)
+def test_deactivating_a_user_deletes_his_tokens(rep, admin_user):
+    AuthToken.objects.create(user=rep)
+    mine = AuthToken.objects.create(user=admin_user)[0]
+    services.user_deactivate(user=rep, by=admin_user)
+    assert not AuthToken.objects.filter(user=rep).exists()
+    assert AuthToken.objects.filter(pk=mine.pk).exists()
+
+
+def test_tokens_are_listed_in_the_django_admin_without_their_secret(client, admin_user, rep):
+    _instance, token = AuthToken.objects.create(user=rep)
     client.force_login(admin_user)
-    response = client.get(reverse("admin:authtoken_tokenproxy_changelist"))
+    response = client.get(reverse("admin:knox_authtoken_changelist"))
     assert response.status_code == 200
     assert str(rep).encode() in response.content
+    assert token.encode() not in response.content
 
 
 def test_rate_limit_answers_429_in_the_error_format(token_client, rep, monkeypatch):
@@ -131,9 +250,10 @@ def test_user_list_query_count_does_not_grow_with_rows(token_client, admin_user,
     manager = factories.ManagerFactory()
     for _ in range(rows):
         factories.RepFactory(manager=manager)
-    # token + user, count, page with the manager joined (his manager's id is the only
-    # field read, but select_related keeps a future name column from costing a query a row).
-    with django_assert_num_queries(3):
+    # token + user, his other tokens (knox sweeps the expired ones), count, page with the manager
+    # joined (his manager's id is the only field read, but select_related keeps a future name column
+    # from costing a query a row).
+    with django_assert_num_queries(4):
         response = client.get(reverse("api:user-list"), {"page_size": 100})
     assert response.json()["count"] == rows + 2
 
@@ -230,9 +350,10 @@ def test_territory_list_query_count_does_not_grow_with_rows(token_client, rep, r
     client = token_client(rep)
     for _ in range(rows):
         factories.TerritoryFactory(members=[rep])
-    # token with its user, count, the page with its rule's lookups joined, one prefetch of the
-    # members: an N+1 on members would add a query per territory.
-    with django_assert_num_queries(4):
+    # token with its user, his other tokens (knox sweeps the expired ones), count, the page with its
+    # rule's lookups joined, one prefetch of the members: an N+1 on members would add a query per
+    # territory.
+    with django_assert_num_queries(5):
         response = client.get(reverse("api:territory-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
 
@@ -265,8 +386,8 @@ def test_handover_list_query_count_does_not_grow_with_rows(token_client, rep, ma
     client = token_client(manager)
     for _ in range(rows):
         factories.HandoverFactory(coach=factories.CoachFactory(account=factories.AccountFactory(owner=rep)))
-    # token with its user, count, the page with coach, account and contact joined: an N+1 on
-    # the coach's name would add queries per row.
-    with django_assert_num_queries(3):
+    # token with its user, his other tokens (knox sweeps the expired ones), count, the page with
+    # coach, account and contact joined: an N+1 on the coach's name would add queries per row.
+    with django_assert_num_queries(4):
         response = client.get(reverse("api:handover-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts import services as account_services
 from accounts.models import Account
@@ -690,6 +691,16 @@ def test_departed_user_is_logged_out_of_his_session(client, leaving):
     departures.user_depart(user_id=leaving.pk, today=days(10))
     response = client.get("/")
     assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_departed_users_api_tokens_are_deleted_and_stop_working(api_client, leaving, other_rep):
+    _instance, token = AuthToken.objects.create(user=leaving)
+    AuthToken.objects.create(user=leaving)
+    AuthToken.objects.create(user=other_rep)
+    departures.user_depart(user_id=leaving.pk, today=days(10))
+    assert list(AuthToken.objects.values_list("user", flat=True)) == [other_rep.pk]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api_client.get("/api/v1/accounts/").status_code == 401
 
 
 def test_sweep_departs_those_whose_date_has_come(leaving, django_capture_on_commit_callbacks, time_machine):
