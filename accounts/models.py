@@ -180,8 +180,8 @@ class ContactQuerySet(models.QuerySet):
         """Contacts who hold or held a position at an account the user may see."""
         if user.is_admin:
             return self
-        accounts = Account.objects.visible_to(user)
-        return self.filter(pk__in=Employment.objects.filter(account__in=accounts).values("contact_id"))
+        positions = Employment.objects.filter(account_id__in=visible_account_ids(user))
+        return self.filter(pk__in=positions.values("contact_id"))
 
     def with_email_key(self):
         """People with an e-mail, annotated `email_key` (lower case): the key deduplication matches on."""
