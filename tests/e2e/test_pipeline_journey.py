@@ -60,3 +60,27 @@ def test_a_busy_column_on_a_phone_shows_its_first_deals_and_leads_to_the_rest(pa
     column.get_by_role("link", name=f"Show all {len(deals)}").click()
     expect(page.get_by_role("heading", name="Opportunities")).to_be_visible()
     expect(page.get_by_text(f"{len(deals)} records")).to_be_visible()
+
+
+def test_rep_drags_a_deal_to_the_next_column_and_the_gate_refuses_an_uncoached_one(page):
+    stages = factories.default_stages()
+    rep = factories.RepFactory(username="rita")
+    coached_account = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    factories.CoachFactory(account=coached_account, holder=rep)
+    coached = factories.OpportunityFactory(account=coached_account, name="Fleet renewal", stage=stages["Qualified"])
+    bare = factories.OpportunityFactory(
+        account=factories.AccountFactory(owner=rep, name="Osprey"), name="Cold deal", stage=stages["Qualified"]
+    )
+
+    log_in(page, "rita")
+    page.goto(page.base_url + "/pipeline/")
+    target = page.get_by_test_id("column-coach-confirmed")
+    page.get_by_test_id(f"deal-{coached.pk}").drag_to(target)
+    expect(target.get_by_test_id(f"deal-{coached.pk}")).to_be_visible()
+    assert Opportunity.objects.get(pk=coached.pk).stage == stages["Coach confirmed"]
+
+    page.get_by_test_id(f"deal-{bare.pk}").drag_to(page.get_by_test_id("column-coach-confirmed"))
+    card = page.get_by_test_id("column-qualified").get_by_test_id(f"deal-{bare.pk}")
+    expect(card.get_by_test_id("move-error")).to_contain_text("needs an active coach at Osprey")
+    assert Opportunity.objects.get(pk=bare.pk).stage == stages["Qualified"]
+    assert page.url.endswith("/pipeline/")
