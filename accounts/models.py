@@ -107,14 +107,14 @@ def visible_account_ids(user):
     from coaches.models import Holder
     from team.models import TerritoryCoverage, User
 
-    team = User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
-    owned = Account.objects.filter(owner__in=team).order_by().values("pk")
-    held = Holder.objects.filter(user__in=team).order_by().values("coach__account_id")
-    covered = (
-        TerritoryCoverage.objects.filter(territory__active=True, territory__members__in=team)
-        .order_by()
-        .values("account_id")
-    )
+    def by(field: str) -> dict:
+        # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
+        # no territory: no coverage rows), so his pages use the indexes; a manager by his team.
+        return {f"{field}__in": User.objects.team_of(user)} if user.is_manager else {field: user.pk}
+
+    owned = Account.objects.filter(**by("owner")).order_by().values("pk")
+    held = Holder.objects.filter(**by("user")).order_by().values("coach__account_id")
+    covered = TerritoryCoverage.objects.filter(territory__active=True, **by("user")).order_by().values("account_id")
     return owned.union(held, covered)
 
 

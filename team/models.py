@@ -270,18 +270,23 @@ class Territory(models.Model):
 
 
 class TerritoryCoverage(models.Model):
-    """An active territory's rule covers an account: derived data, kept by `team.services.coverage_refresh`.
+    """A member of an active territory whose rule covers an account: derived data, kept by
+    `team.services.coverage_refresh`.
 
-    It lets visibility ("the accounts my territories cover") be an indexed join instead of testing
-    every territory's rule against every account on every page.
+    "The accounts my territories cover" is then an index lookup on the user, which PostgreSQL
+    also estimates right (a rep in no territory has no rows), instead of every territory's rule
+    tested against every account on every page.
     """
 
-    # The unique constraint's index (territory, account) serves lookups by territory.
-    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="coverage", db_index=False)
+    # The leading column of the unique index, which serves the lookups by user.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="coverage")
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="coverage")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["territory", "account"], name="territory_covers_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account", "territory"], name="territory_covers_once"),
+        ]
 
     def __str__(self):
-        return f"{self.territory_id} covers {self.account_id}"
+        return f"{self.territory_id} covers {self.account_id} for {self.user_id}"

@@ -1,4 +1,5 @@
 import datetime
+from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
@@ -285,11 +286,11 @@ COVERAGE_CHUNK = 5000
 
 @transaction.atomic
 def coverage_refresh(*, territories=None, accounts=None) -> int:
-    """Rewrite which accounts the active territories' rules cover; the number of rows written.
+    """Rewrite which accounts the active territories' rules cover, member by member; the rows written.
 
-    Every service that changes a territory's rule or activity, or an account's region, industry,
-    size or product lines, calls it for what it changed (`None`: every territory / account).
-    The rule itself is `territory_rule`, through `Territory.objects.covering_ref`.
+    Every service that changes a territory's rule, members or activity, or an account's region,
+    industry, size or product lines, calls it for what it changed (`None`: every territory /
+    account). The rule itself is `territory_rule`, through `Territory.objects.covering_ref`.
     """
     from accounts.models import Account
 
@@ -308,12 +309,18 @@ def coverage_refresh(*, territories=None, accounts=None) -> int:
     if accounts is not None:
         stale, scope = stale.filter(account__in=accounts), scope.filter(pk__in=accounts)
     stale.delete()
+    members = defaultdict(list)
+    for territory_id, user_id in Territory.members.through.objects.filter(territory__in=chosen).values_list(
+        "territory_id", "user_id"
+    ):
+        members[territory_id].append(user_id)
     rows = [
-        TerritoryCoverage(territory_id=territory_id, account_id=account_id)
-        for territory_id in chosen.values_list("pk", flat=True)
+        TerritoryCoverage(user_id=user_id, territory_id=territory_id, account_id=account_id)
+        for territory_id, users in members.items()
         for account_id in scope.filter(Exists(Territory.objects.covering_ref().filter(pk=territory_id))).values_list(
             "pk", flat=True
         )
+        for user_id in users
     ]
     # ignore_conflicts: two refreshes of one account racing write the same rows.
     TerritoryCoverage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)

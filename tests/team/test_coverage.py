@@ -19,17 +19,18 @@ def covered(territory) -> set[int]:
     return set(TerritoryCoverage.objects.filter(territory=territory).values_list("account_id", flat=True))
 
 
-def by_rule() -> set[tuple[int, int]]:
-    """What the rule says, account by account: the oracle the table must equal."""
+def by_rule() -> set[tuple[int, int, int]]:
+    """What the rule says, account by account and member by member: the oracle the table must equal."""
     return {
-        (territory.pk, account.pk)
+        (member.pk, territory.pk, account.pk)
         for account in Account.objects.all()
         for territory in Territory.objects.covering(account)
+        for member in territory.members.all()
     }
 
 
-def stored() -> set[tuple[int, int]]:
-    return set(TerritoryCoverage.objects.values_list("territory_id", "account_id"))
+def stored() -> set[tuple[int, int, int]]:
+    return set(TerritoryCoverage.objects.values_list("user_id", "territory_id", "account_id"))
 
 
 @pytest.fixture
@@ -70,11 +71,13 @@ def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(adm
     assert covered(territory) == {account.pk}
 
 
-def test_new_members_see_the_coverage_without_a_refresh(admin_user, rep, other_rep, north):
-    account = factories.AccountFactory(owner=other_rep, region=north)
+def test_members_who_join_see_the_coverage_and_members_who_leave_do_not(admin_user, rep, other_rep, north):
+    account = factories.AccountFactory(owner=admin_user, region=north)
     territory = services.territory_create(by=admin_user, name="North", region=north, members=[other_rep])
-    services.territory_update(territory=territory, by=admin_user, members=[other_rep, rep])
+    assert list(Account.objects.visible_to(rep)) == []
+    services.territory_update(territory=territory, by=admin_user, members=[rep])
     assert list(Account.objects.visible_to(rep)) == [account]
+    assert list(Account.objects.visible_to(other_rep)) == []
 
 
 def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep, north, east):
@@ -122,7 +125,7 @@ def test_the_table_equals_the_rule_after_a_mixed_history(admin_user, rep, other_
             industry=rnd.choice([None, *industries]),
             product_line=rnd.choice([None, *lines]),
             size_tier=rnd.choice(["", *Account.SizeTier.values]),
-            members=[rep],
+            members=rnd.sample([rep, other_rep], rnd.randint(1, 2)),
         )
         for index in range(6)
     ]
@@ -146,6 +149,7 @@ def test_the_table_equals_the_rule_after_a_mixed_history(admin_user, rep, other_
             product_lines=rnd.sample(list(ProductLine.objects.all()), 1),
         )
     services.territory_update(territory=territories[0], by=admin_user, region=regions[2], size_tier="")
+    services.territory_update(territory=territories[2], by=admin_user, members=[other_rep])
     services.territory_deactivate(territory=territories[1], by=admin_user)
     assert stored() == by_rule()
     assert stored()  # the scenario does cover something
