@@ -184,15 +184,12 @@ class ContactImporter(Importer):
             return Plan(
                 DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
             )
-
-        def apply():
-            if changes:
-                services.contact_update(contact=existing, by=self.user, **changes)
-            if current is None:
-                services.employment_add(by=self.user, contact=existing, **position)
-
+        update = {"contact": existing, "fields": changes, "position": None if current else position}
         fields = [*changes, *([] if current else ["position"])]
-        return Plan(UPDATED, key, apply, detail=_("Changes: %(fields)s.") % {"fields": ", ".join(fields)})
+        return Plan(UPDATED, key, update=update, detail=_("Changes: %(fields)s.") % {"fields": ", ".join(fields)})
 
     def create_many(self, creates):
         services.contacts_create_many(by=self.user, rows=creates)
+
+    def update_many(self, updates):
+        services.contacts_update_many(by=self.user, rows=updates)

@@ -6,9 +6,10 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
+from coachcrm.bulk import RowErrors
 from coachcrm.notes import note_facts
 from team.models import User
 from team.services import coverage_refresh, notify, territory_route, territory_router
@@ -374,6 +375,111 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
         position.contact = contact
     bulk_create_with_history(positions, Employment, default_user=by)
     return contacts
+
+
+# Rows per UPDATE statement: PostgreSQL evaluates bulk_update's CASE WHEN pk = … THEN … per
+# row, so one statement for 10,000 rows costs quadratic time; slices keep it linear.
+_BULK_UPDATE = 1000
+
+
+def _slices(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _contact_emails_check(changes: dict[int, tuple[Contact, str]]) -> dict[int, ValidationError]:
+    """contact_email_check for many rows (index → (contact, new e-mail)): a taken e-mail is the row's error."""
+    errors, wanted = {}, {}
+    for index, (contact, email) in changes.items():
+        if email and email in wanted:
+            errors[index] = ValidationError({"email": _("%(email)s appears twice.") % {"email": email}})
+        elif email:
+            wanted[email] = (index, contact)
+    # Any other person's e-mail is taken, even if he gives it up in the same batch: the rows
+    # are updated at once, and the unique index would refuse the swap mid-statement.
+    holders = Contact.objects.with_email_key().only("first_name", "last_name").order_by()
+    for chunk in _slices(list(wanted), _BULK):
+        for holder in holders.filter(email_key__in=chunk):
+            index, contact = wanted[holder.email_key]
+            if holder.pk != contact.pk:
+                errors[index] = DuplicateError(
+                    _("A contact with this e-mail already exists: %(name)s.") % {"name": holder}, existing=holder
+                )
+    return errors
+
+
+@transaction.atomic
+def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
+    """contact_update and employment_add for many known people at once (imports); any refused row refuses all.
+
+    Each row: `contact`, `fields` (his own fields to change) and optionally `position`
+    (employment_add's arguments). Refused rows raise RowErrors, by row index.
+    """
+    pks = [row["contact"].pk for row in rows]
+    if len(set(pks)) != len(pks):
+        raise ValidationError(_("A person appears twice; update him once."))
+    # Lock the people, as employment_add does, so a position added meanwhile on a page cannot
+    # make a second current one; and take them fresh, so a field the file leaves alone keeps
+    # its current value rather than the one read before the lock.
+    fresh = {}
+    for chunk in _slices(pks, _BULK):
+        fresh.update({c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=chunk).order_by()})
+    errors: dict[int, ValidationError] = {}
+    contacts, updated_fields, emails = [], set(), {}
+    for index, row in enumerate(rows):
+        contact = fresh.get(row["contact"].pk)
+        if contact is None:
+            errors[index] = ValidationError(_("%(name)s was deleted meanwhile.") % {"name": row["contact"]})
+            continue
+        fields = dict(row.get("fields", {}))
+        if "email" in fields:
+            fields["email"] = fields["email"].strip().lower()
+            emails[index] = (contact, fields["email"])
+        for field, value in fields.items():
+            setattr(contact, field, value)
+        if fields:
+            try:
+                # The e-mail's uniqueness is checked for the batch at once, below.
+                contact.full_clean(validate_unique=False, validate_constraints=False)
+            except ValidationError as error:
+                errors[index] = error
+                continue
+            contacts.append(contact)
+            updated_fields.update(fields)
+    for index, error in _contact_emails_check(emails).items():
+        errors.setdefault(index, error)
+    positions = _positions_for(rows, fresh, errors)
+    if errors:
+        raise RowErrors(dict(sorted(errors.items())))
+    if contacts:
+        bulk_update_with_history(contacts, Contact, sorted(updated_fields), batch_size=_BULK_UPDATE, default_user=by)
+    if positions:
+        bulk_create_with_history(positions, Employment, default_user=by)
+    return [fresh[pk] for pk in pks]
+
+
+def _positions_for(rows: list[dict], fresh: dict[int, Contact], errors: dict) -> list[Employment]:
+    """employment_add's checks for the rows adding a position; the refused ones go into `errors`."""
+    adding = {i: row for i, row in enumerate(rows) if row.get("position") and i not in errors}
+    current = {}
+    for chunk in _slices([row["contact"].pk for row in adding.values()], _BULK):
+        found = Employment.objects.current().filter(contact_id__in=chunk).select_related("account").order_by()
+        current.update({e.contact_id: e for e in found})
+    positions = []
+    for index, row in adding.items():
+        contact, position = fresh[row["contact"].pk], dict(row["position"])
+        start_date, end_date = position["start_date"], position.get("end_date")
+        if end_date is not None and end_date < start_date:
+            errors[index] = ValidationError({"end_date": _("The end date cannot be before the start date.")})
+        elif end_date is None and contact.pk in current:
+            errors[index] = ValidationError(
+                _("%(name)s already has a current position (%(position)s). End it first, or record a move.")
+                % {"name": contact, "position": current[contact.pk]}
+            )
+        else:
+            position["title"] = position["title"].strip()
+            positions.append(Employment(contact=contact, **position))
+    return positions
 
 
 @dataclasses.dataclass(frozen=True)

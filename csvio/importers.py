@@ -18,6 +18,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from coachcrm.bulk import RowErrors
+
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
 IMPORTERS = {
     "accounts": "accounts.importers.AccountImporter",
@@ -65,6 +67,8 @@ class Plan:
     detail: str = ""
     # For a new record: the arguments of the create service, so all are created in one bulk call.
     create: dict | None = None
+    # For a known record: the row of the kind's bulk update service, so all are updated in one call.
+    update: dict | None = None
 
 
 @dataclass
@@ -130,6 +134,13 @@ class Importer:
 
     def create_many(self, creates: list[dict]) -> None:
         """Create the new records of the file at once, through the kind's bulk service."""
+        raise NotImplementedError
+
+    def update_many(self, updates: list[dict]) -> None:
+        """Update the known records of the file at once, through the kind's bulk service.
+
+        Raises `coachcrm.bulk.RowErrors` (a ValidationError by update index) for refused rows.
+        """
         raise NotImplementedError
 
     def row_label(self, row: dict) -> str:
@@ -254,6 +265,12 @@ class _Refused(Exception):
     pass
 
 
+def _refuse(result: RowResult, error: ValidationError) -> None:
+    result.outcome, result.detail = ERROR, " ".join(error.messages)
+    if hasattr(error, "error_dict"):
+        result.column = next(iter(error.error_dict))
+
+
 def run(importer: Importer, text: str, *, commit: bool) -> Report:
     """Plan every row; with `commit`, apply them all in one transaction or none at all."""
     report = Report()
@@ -296,15 +313,27 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     report.file_errors.append(
                         _("Someone added some of these records while you imported; upload the file again to check it.")
                     )
+            updating = [(result, plan.update) for result, plan in planned if plan and plan.update is not None]
+            if updating:
+                try:
+                    importer.update_many([update for _result, update in updating])
+                except RowErrors as error:
+                    # Each refused row on its own line, as if applied one by one.
+                    for index, row_error in error.rows.items():
+                        _refuse(updating[index][0], row_error)
+                except ValidationError as error:
+                    report.file_errors.extend(error.messages)
+                except IntegrityError:
+                    report.file_errors.append(
+                        _("Someone changed some of these records while you imported; upload the file again.")
+                    )
             for result, plan in planned:
                 if plan is None or plan.apply is None:
                     continue
                 try:
                     plan.apply()
                 except ValidationError as error:
-                    result.outcome, result.detail = ERROR, " ".join(error.messages)
-                    if hasattr(error, "error_dict"):
-                        result.column = next(iter(error.error_dict))
+                    _refuse(result, error)
             if not report.ok:
                 # Roll every row back: a confirmed import is all or nothing.
                 raise _Refused

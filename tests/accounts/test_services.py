@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 
 from accounts import services
-from accounts.models import Account, Employment
+from accounts.models import Account, Contact, Employment
 from coaches.models import CoachMove
 from pipeline.models import Opportunity
 from tests import factories
@@ -370,3 +370,101 @@ def test_account_update_by_a_manager_cannot_give_an_account_outside_his_team(man
         services.account_update(account=account, by=manager, owner=other_rep, reason="why not")
     account.refresh_from_db()
     assert account.owner == rep
+
+
+# --- contacts_update_many (the import's bulk updates) ----------------------------------------
+
+
+def _position(account, **kwargs):
+    return {"account": account, "title": " Buyer ", "start_date": datetime.date(2024, 1, 1), **kwargs}
+
+
+def test_contacts_update_many_changes_fields_and_adds_positions_with_history_by_the_user(rep):
+    acme = factories.AccountFactory(owner=rep)
+    known = factories.person_at(acme, contact__phone="")
+    jobless = factories.ContactFactory(notes="")
+    services.contacts_update_many(
+        by=rep,
+        rows=[
+            {"contact": known, "fields": {"phone": "+1 555"}},
+            {"contact": jobless, "fields": {"notes": "met at the fair"}, "position": _position(acme)},
+        ],
+    )
+    known.refresh_from_db()
+    jobless.refresh_from_db()
+    assert (known.phone, jobless.notes) == ("+1 555", "met at the fair")
+    position = jobless.employments.get()
+    assert (position.account, position.title, position.end_date) == (acme, "Buyer", None)
+    assert known.history.first().history_type == "~"
+    assert known.history.first().history_user == rep
+    assert jobless.history.first().history_user == rep
+    assert position.history.get().history_user == rep
+
+
+def test_contacts_update_many_keeps_fields_the_row_leaves_alone(rep):
+    """A field changed since the import read the person is not written back from the old copy."""
+    contact = factories.ContactFactory(phone="", notes="")
+    stale = Contact.objects.get(pk=contact.pk)
+    services.contact_update(contact=contact, by=rep, notes="written meanwhile")
+    services.contacts_update_many(by=rep, rows=[{"contact": stale, "fields": {"phone": "+1 555"}}])
+    contact.refresh_from_db()
+    assert (contact.phone, contact.notes) == ("+1 555", "written meanwhile")
+    assert contact.history.first().notes == "written meanwhile"
+
+
+def test_contacts_update_many_refuses_bad_rows_by_index_and_changes_nothing(rep):
+    acme = factories.AccountFactory(owner=rep)
+    ok = factories.ContactFactory(phone="")
+    employed = factories.person_at(acme)
+    factories.ContactFactory(email="taken@example.com")
+    rows = [
+        {"contact": ok, "fields": {"phone": "+1 555"}},
+        {"contact": factories.ContactFactory(), "fields": {"phone": "1" * 41}},
+        {"contact": factories.ContactFactory(), "fields": {"email": "Taken@Example.com"}},
+        {"contact": employed, "fields": {}, "position": _position(acme)},
+        {
+            "contact": factories.ContactFactory(),
+            "fields": {},
+            "position": _position(acme, end_date=datetime.date(2023, 1, 1)),
+        },
+        {"contact": factories.ContactFactory(), "fields": {"email": "not an address"}},
+    ]
+    with pytest.raises(services.RowErrors) as excinfo:
+        services.contacts_update_many(by=rep, rows=rows)
+    errors = excinfo.value.rows
+    assert sorted(errors) == [1, 2, 3, 4, 5]
+    assert "phone" in errors[1].error_dict
+    assert isinstance(errors[2], services.DuplicateError)
+    assert "already exists" in errors[2].messages[0]
+    assert "already has a current position" in errors[3].messages[0]
+    assert "end_date" in errors[4].error_dict
+    assert "email" in errors[5].error_dict
+    ok.refresh_from_db()
+    assert ok.phone == ""
+    assert employed.employments.count() == 1
+    assert not ok.history.filter(history_type="~").exists()
+
+
+def test_contacts_update_many_matches_e_mails_in_any_case_and_refuses_one_twice(rep):
+    mine = factories.ContactFactory(email="mine@example.com")
+    services.contacts_update_many(by=rep, rows=[{"contact": mine, "fields": {"email": " MINE@example.com "}}])
+    mine.refresh_from_db()
+    assert mine.email == "mine@example.com"
+    a, b = factories.ContactFactory(), factories.ContactFactory()
+    rows = [
+        {"contact": a, "fields": {"email": "new@example.com"}},
+        {"contact": b, "fields": {"email": "NEW@example.com"}},
+    ]
+    with pytest.raises(services.RowErrors) as excinfo:
+        services.contacts_update_many(by=rep, rows=rows)
+    assert list(excinfo.value.rows) == [1]
+    assert not Contact.objects.filter(email__iexact="new@example.com").exists()
+
+
+def test_contacts_update_many_refuses_a_person_twice(rep):
+    contact = factories.ContactFactory(phone="")
+    rows = [{"contact": contact, "fields": {"phone": "1"}}, {"contact": contact, "fields": {"phone": "2"}}]
+    with pytest.raises(ValidationError, match="appears twice"):
+        services.contacts_update_many(by=rep, rows=rows)
+    contact.refresh_from_db()
+    assert contact.phone == ""

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, Employment
 from csvio import services
 from csvio.models import ImportBatch
 from tests import factories
@@ -314,3 +314,83 @@ def test_contact_import_query_count_does_not_grow_with_rows(rep, rows, django_as
     assert batch.status == ImportBatch.Status.IMPORTED
     assert Contact.objects.count() == 2 * rows
     assert Contact.history.filter(history_type="+", email__startswith="new").count() == rows
+
+
+def _update_file(people, account_name):
+    lines = ["email,first_name,last_name,account,title,start_date,phone"]
+    for person in people:
+        lines.append(
+            f"{person.email.upper()},{person.first_name},{person.last_name},{account_name},Buyer,2024-01-01,+1 555"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_contact_import_updates_known_people_with_history_by_the_importer(rep):
+    acme = factories.AccountFactory(owner=rep, name="Acme")
+    employed = factories.person_at(acme, contact__phone="")
+    jobless = factories.person_at(
+        acme, contact__phone="", start_date=datetime.date(2020, 1, 1), end_date=datetime.date(2023, 12, 31)
+    )
+    batch = services.import_batch_confirm(
+        batch=_upload(rep, "contacts", _update_file([employed, jobless], "Acme")), by=rep
+    )
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert batch.report["counts"]["updated"] == 2
+    assert set(Contact.objects.values_list("phone", flat=True)) == {"+1 555"}
+    assert jobless.employments.current().get().title == "Buyer"
+    assert employed.employments.count() == 1
+    assert employed.history.first().history_user == rep
+    assert jobless.employments.current().get().history.get().history_user == rep
+
+
+def test_a_known_person_refused_at_confirm_time_is_an_error_on_his_line_and_nothing_is_kept(rep, monkeypatch):
+    from accounts.importers import ContactImporter
+
+    acme = factories.AccountFactory(owner=rep, name="Acme")
+    people = [
+        factories.person_at(
+            acme, contact__phone="", start_date=datetime.date(2020, 1, 1), end_date=datetime.date(2023, 12, 31)
+        )
+        for _ in range(3)
+    ]
+    batch = _upload(rep, "contacts", _update_file(people, "Acme"))
+    assert batch.report["ok"]
+    prepare = ContactImporter.prepare
+
+    def racing(self, rows):
+        prepare(self, rows)  # the second person has no current position yet...
+        factories.EmploymentFactory(contact=people[1], account=acme, title="CTO")  # ...and now he has one
+
+    monkeypatch.setattr(ContactImporter, "prepare", racing)
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.PENDING
+    assert _outcomes(batch) == [(2, "updated", ""), (3, "error", ""), (4, "updated", "")]
+    assert "already has a current position" in batch.report["rows"][1]["detail"]
+    assert set(Contact.objects.values_list("phone", flat=True)) == {""}
+    assert not Employment.objects.filter(title="Buyer").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_contact_import_of_updates_query_count_does_not_grow_with_rows(rep, rows, django_assert_num_queries):
+    # Each row changes a known person's phone and gives him his current position. Confirming
+    # locks the people, checks their current positions in bulk, updates them with one bulk
+    # UPDATE, adds the positions with one insert, and the history of both with one insert
+    # each: it was contact_update + employment_add per row (about eight queries each).
+    acme = factories.AccountFactory(owner=rep, name="Acme")
+    people = [
+        factories.person_at(
+            acme,
+            contact__phone="",
+            contact__email=f"k{n}@acme.example",
+            start_date=datetime.date(2020, 1, 1),
+            end_date=datetime.date(2023, 1, 1),
+        )
+        for n in range(rows)
+    ]
+    batch = _upload(rep, "contacts", _update_file(people, "Acme"))
+    assert batch.report["counts"]["updated"] == rows
+    with django_assert_num_queries(19):
+        batch = services.import_batch_confirm(batch=batch, by=rep)
+    assert batch.status == ImportBatch.Status.IMPORTED
+    assert Contact.objects.filter(phone="+1 555").count() == Employment.objects.current().count() == rows
+    assert Contact.history.filter(history_type="~", history_user=rep).count() == rows
