@@ -54,7 +54,11 @@ class AccountImporter(Importer):
         names = {normalize_company_name(row.get("name", "")) for row in rows} - {""}
         self.existing, self.visible = {}, set()
         for chunk in chunks(names):
-            found = Account.objects.filter(normalized_name__in=chunk).prefetch_related("product_lines")
+            found = (
+                Account.objects.filter(normalized_name__in=chunk)
+                .select_related("owner")
+                .prefetch_related("product_lines")
+            )
             self.existing.update({a.normalized_name: a for a in found})
             visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
@@ -81,6 +85,14 @@ class AccountImporter(Importer):
         if existing.pk not in self.visible:
             raise RowError("name", _("An account named %(name)s already exists in another team.") % {"name": existing})
         changes = _changes(existing, {**fields, "owner": owner})
+        if "owner" in changes:
+            # A change of hands needs a reason for the account's history (account_reassign): the
+            # Reassign page asks for it; a file cannot, so it is refused here, in the dry run.
+            raise RowError(
+                "owner",
+                _("%(name)s belongs to %(owner)s: change its owner with Reassign on the account's page.")
+                % {"name": existing, "owner": existing.owner},
+            )
         if product_lines and set(product_lines) != set(existing.product_lines.all()):
             changes["product_lines"] = product_lines
         if not changes:

@@ -154,6 +154,20 @@ def test_a_rep_cannot_assign_owners_but_a_manager_can_within_his_team(rep, manag
     assert Account.objects.get(name="B").owner == rep
 
 
+def test_an_owner_change_in_a_file_is_refused_in_the_dry_run_not_at_confirm(rep, manager, lookups):
+    """Reassigning needs a reason for the history: the file's row says so before anything is confirmed."""
+    colleague = factories.RepFactory(manager=manager)
+    factories.AccountFactory(owner=rep, name="Known", region=lookups["region"], industry=lookups["industry"])
+    text = f"name,region,industry,owner\nKnown,North,Retail,{colleague.username}\nFresh,North,Retail,\n"
+    batch = _upload(manager, "accounts", text)
+    assert _outcomes(batch)[0][1:] == ("error", "owner")
+    assert "Reassign" in batch.report["rows"][0]["detail"]
+    batch = services.import_batch_confirm(batch=batch, by=manager)
+    assert batch.status == ImportBatch.Status.PENDING
+    assert Account.objects.get(name="Known").owner == rep
+    assert not Account.objects.filter(name="Fresh").exists()
+
+
 def test_an_account_of_another_team_is_an_error_not_an_update(rep, other_rep, lookups):
     factories.AccountFactory(owner=other_rep, name="Theirs", notes="")
     batch = _upload(rep, "accounts", "name,region,industry,notes\nTheirs,North,Retail,mine\n")
