@@ -214,6 +214,19 @@ def test_tokens_are_listed_in_the_django_admin_without_their_secret(client, admi
     assert token.encode() not in response.content
 
 
+def test_the_django_admin_cannot_mint_tokens_past_the_login_rules(client, admin_user, rep):
+    """Tokens come from logging in (api_token_create keeps the per-user limit); the admin revokes only."""
+    instance, _token = AuthToken.objects.create(user=rep)
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:knox_authtoken_add")).status_code == 403
+    response = client.post(reverse("admin:knox_authtoken_add"), {"user": rep.pk})
+    assert response.status_code == 403
+    assert AuthToken.objects.count() == 1
+    response = client.post(reverse("admin:knox_authtoken_delete", args=[instance.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not AuthToken.objects.exists()
+
+
 def test_rate_limit_answers_429_in_the_error_format(token_client, rep, monkeypatch):
     from rest_framework.throttling import UserRateThrottle
 
