@@ -154,8 +154,9 @@ def account_update(*, account: Account, by: User, reason: str = "", **fields) ->
     account.save()
     if product_lines is not None:
         account.product_lines.set(product_lines)
-    # Region, industry, size and product lines decide which territories cover it.
-    coverage_refresh(accounts=[account.pk])
+    if product_lines is not None or fields.keys() & {"region", "industry", "size_tier"}:
+        # Region, industry, size and product lines decide which territories cover it.
+        coverage_refresh(accounts=[account.pk])
     if owner is not None and owner.pk != account.owner_id and not by.is_rep:
         account = account_reassign(account=account, owner=owner, by=by, reason=reason)
     return account

@@ -199,3 +199,13 @@ def test_a_long_list_of_accounts_is_refreshed_in_pieces(rep, north, monkeypatch)
     monkeypatch.setattr(services, "COVERAGE_CHUNK", 3)
     assert services.coverage_refresh(accounts=[a.pk for a in accounts]) == 7
     assert covered(territory) == {a.pk for a in accounts}
+
+
+def test_an_edit_that_cannot_change_coverage_does_not_refresh_it(admin_user, rep, north, monkeypatch):
+    account = factories.AccountFactory(region=north)
+    calls = []
+    monkeypatch.setattr(account_services, "coverage_refresh", lambda **kwargs: calls.append(kwargs))
+    account_services.account_update(account=account, by=admin_user, notes="Met the CFO")
+    assert calls == []
+    account_services.account_update(account=account, by=admin_user, size_tier=Account.SizeTier.KEY)
+    assert calls == [{"accounts": [account.pk]}]
