@@ -3,7 +3,6 @@
 import io
 import random
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -31,16 +30,6 @@ def by_rule() -> set[tuple[int, int, int]]:
 
 def stored() -> set[tuple[int, int, int]]:
     return set(TerritoryCoverage.objects.values_list("user_id", "territory_id", "account_id"))
-
-
-@pytest.fixture
-def north(db):
-    return factories.RegionFactory(name="North")
-
-
-@pytest.fixture
-def east(db):
-    return factories.RegionFactory(name="East")
 
 
 def test_creating_a_territory_covers_the_accounts_its_rule_matches(admin_user, rep, other_rep, north, east):

@@ -11,11 +11,6 @@ from team.selectors import retention_summary
 from tests import factories
 
 
-@pytest.fixture
-def north(db):
-    return factories.RegionFactory(name="North")
-
-
 def conflicts(user):
     return {a.name: (a.split, a.owner_outside, a.rival_holders) for a in selectors.territory_conflicts(user=user)}
 

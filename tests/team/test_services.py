@@ -20,16 +20,6 @@ from tests import factories
 
 
 @pytest.fixture
-def north(db):
-    return factories.RegionFactory(name="North")
-
-
-@pytest.fixture
-def east(db):
-    return factories.RegionFactory(name="East")
-
-
-@pytest.fixture
 def industry(db):
     return factories.IndustryFactory(name="Finance")
 

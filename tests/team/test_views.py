@@ -16,11 +16,6 @@ def admin_client(client, admin_user):
     return client
 
 
-@pytest.fixture
-def north(db):
-    return factories.RegionFactory(name="North")
-
-
 # --- territories (admins) -------------------------------------------------------------------
 
 
