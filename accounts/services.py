@@ -167,10 +167,15 @@ def contact_email_check(*, email: str, exclude_pk: int | None = None) -> str:
     if email:
         existing = Contact.objects.with_email_key().exclude(pk=exclude_pk).filter(email_key=email).first()
         if existing:
-            raise DuplicateError(
-                _("A contact with this e-mail already exists: %(name)s.") % {"name": existing}, existing=existing
-            )
+            raise _email_taken(existing)
     return email
+
+
+def _email_taken(existing: Contact) -> DuplicateError:
+    """The refusal of an e-mail somebody else has (contact_email_check and its bulk variant)."""
+    return DuplicateError(
+        _("A contact with this e-mail already exists: %(name)s.") % {"name": existing}, existing=existing
+    )
 
 
 @transaction.atomic
@@ -236,15 +241,8 @@ def employment_add(
     # Lock the person so two simultaneous "add position" requests cannot both pass the
     # one-current-position check (the unique index would then fail with a 500).
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
-    if end_date is not None and end_date < start_date:
-        raise ValidationError({"end_date": _("The end date cannot be before the start date.")})
-    if end_date is None:
-        current = contact.employments.current().select_related("account").first()
-        if current is not None:
-            raise ValidationError(
-                _("%(name)s already has a current position (%(position)s). End it first, or record a move.")
-                % {"name": contact, "position": current}
-            )
+    current = contact.employments.current().select_related("account").first() if end_date is None else None
+    _position_check(contact=contact, start_date=start_date, end_date=end_date, current=current)
     return Employment.objects.create(
         contact=contact,
         account=account,
@@ -254,6 +252,19 @@ def employment_add(
         start_date=start_date,
         end_date=end_date,
     )
+
+
+def _position_check(
+    *, contact: Contact, start_date: datetime.date, end_date: datetime.date | None, current: Employment | None
+) -> None:
+    """employment_add's rules (and its bulk variant's): no end before the start, one current position."""
+    if end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": _("The end date cannot be before the start date.")})
+    if end_date is None and current is not None:
+        raise ValidationError(
+            _("%(name)s already has a current position (%(position)s). End it first, or record a move.")
+            % {"name": contact, "position": current}
+        )
 
 
 @transaction.atomic
@@ -403,9 +414,7 @@ def _contact_emails_check(changes: dict[int, tuple[Contact, str]]) -> dict[int, 
         for holder in holders.filter(email_key__in=chunk):
             index, contact = wanted[holder.email_key]
             if holder.pk != contact.pk:
-                errors[index] = DuplicateError(
-                    _("A contact with this e-mail already exists: %(name)s.") % {"name": holder}, existing=holder
-                )
+                errors[index] = _email_taken(holder)
     return errors
 
 
@@ -469,17 +478,18 @@ def _positions_for(rows: list[dict], fresh: dict[int, Contact], errors: dict) ->
     positions = []
     for index, row in adding.items():
         contact, position = fresh[row["contact"].pk], dict(row["position"])
-        start_date, end_date = position["start_date"], position.get("end_date")
-        if end_date is not None and end_date < start_date:
-            errors[index] = ValidationError({"end_date": _("The end date cannot be before the start date.")})
-        elif end_date is None and contact.pk in current:
-            errors[index] = ValidationError(
-                _("%(name)s already has a current position (%(position)s). End it first, or record a move.")
-                % {"name": contact, "position": current[contact.pk]}
+        try:
+            _position_check(
+                contact=contact,
+                start_date=position["start_date"],
+                end_date=position.get("end_date"),
+                current=current.get(contact.pk),
             )
-        else:
-            position["title"] = position["title"].strip()
-            positions.append(Employment(contact=contact, **position))
+        except ValidationError as error:
+            errors[index] = error
+            continue
+        position["title"] = position["title"].strip()
+        positions.append(Employment(contact=contact, **position))
     return positions
 
 
