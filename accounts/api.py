@@ -5,27 +5,23 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+import access
+from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts import selectors, services
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
-from coachcrm.api import CrmAPIView, CrmViewSet, flatten_errors
+from coachcrm.api import CrmAPIView, CrmViewSet, flatten_errors, request_user
 from team.models import User
 
 
-def _user(serializer):
-    request = serializer.context.get("request")
-    user = getattr(request, "user", None)
-    return user if user is not None and user.is_authenticated else None
-
-
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ScopedModelSerializer):
     # Lookups by name, as on the page and in CSV files.
     region = serializers.SlugRelatedField(slug_field="name", queryset=Region.objects.all())
     industry = serializers.SlugRelatedField(slug_field="name", queryset=Industry.objects.all())
     product_lines = serializers.SlugRelatedField(
         slug_field="name", queryset=ProductLine.objects.all(), many=True, required=False
     )
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
+    owner = ScopedRelatedField(queryset=User.objects.all(), required=False)
     reason = serializers.CharField(
         write_only=True, required=False, max_length=200, help_text="Why the owner changes (needed when it does)."
     )
@@ -55,16 +51,14 @@ class AccountSerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        user = _user(self)
+        user = request_user(self)
         if user is not None and user.is_rep:
             # A rep's accounts are his own: an `owner` he sends is ignored, not obeyed.
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
-        elif user is not None:
-            fields["owner"].queryset = User.objects.visible_to(user)
         return fields
 
 
-class EmploymentSerializer(serializers.ModelSerializer):
+class EmploymentSerializer(ScopedModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
 
     class Meta:
@@ -76,17 +70,11 @@ class EmploymentSerializer(serializers.ModelSerializer):
 class PositionSerializer(serializers.Serializer):
     """A position to record: the account must be one the user may see."""
 
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+    account = ScopedRelatedField(queryset=Account.objects.all())
     title = serializers.CharField(max_length=120)
     function = serializers.ChoiceField(choices=Employment.Function.choices, default=Employment.Function.OTHER)
     seniority = serializers.ChoiceField(choices=Employment.Seniority.choices, default=Employment.Seniority.STAFF)
     start_date = serializers.DateField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if user := _user(self):
-            fields["account"].queryset = Account.objects.visible_to(user)
-        return fields
 
 
 class EmploymentCreateSerializer(PositionSerializer):
@@ -97,7 +85,7 @@ class EmploymentEndSerializer(serializers.Serializer):
     end_date = serializers.DateField()
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ScopedModelSerializer):
     current_position = serializers.SerializerMethodField()
     employments = EmploymentSerializer(many=True, read_only=True, help_text="Every position held, newest first.")
 
@@ -132,18 +120,12 @@ class ContactCreateSerializer(PositionSerializer, ContactSerializer):
 class ContactMoveSerializer(serializers.Serializer):
     """A job change: the new company by account id or by name (an existing account wins), title and start."""
 
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), required=False, allow_null=True)
+    account = ScopedRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
     account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=120)
     function = serializers.ChoiceField(choices=Employment.Function.choices, default=Employment.Function.OTHER)
     seniority = serializers.ChoiceField(choices=Employment.Seniority.choices, default=Employment.Seniority.STAFF)
     start_date = serializers.DateField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if user := _user(self):
-            fields["account"].queryset = Account.objects.visible_to(user)
-        return fields
 
 
 class JobChangeSerializer(serializers.Serializer):
@@ -259,7 +241,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     def end_position(self, request, pk=None, position_pk=None):
         """Close one of the person's positions on a date."""
         contact = self.get_object()
-        employment = selectors.employment_get_for_user(user=request.user, pk=position_pk)
+        employment = access.get(request.user, Employment.objects.select_related("contact", "account"), position_pk)
         if employment.contact_id != contact.pk:
             raise Http404
         serializer = self.get_serializer(data=request.data)

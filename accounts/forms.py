@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import access
 from accounts.models import Account, Employment, Industry, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
 from team.models import User
@@ -60,7 +61,7 @@ class PositionFields(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.visible_to(user).only("pk", "name")
+        self.fields["account"].queryset = access.accounts(user).only("pk", "name")
 
 
 class ContactForm(CrmForm):
@@ -126,7 +127,7 @@ class ContactMoveForm(CrmForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["new_account"].queryset = Account.objects.visible_to(user).only("pk", "name")
+        self.fields["new_account"].queryset = access.accounts(user).only("pk", "name")
 
 
 class AccountReassignForm(CrmForm):

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+import access
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
 from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, chunks
@@ -60,7 +61,7 @@ class AccountImporter(Importer):
                 .prefetch_related("product_lines")
             )
             self.existing.update({a.normalized_name: a for a in found})
-            visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
+            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
 
     def plan(self, row):
@@ -136,7 +137,7 @@ class ContactImporter(Importer):
         names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
         self.accounts = {}
         for chunk in chunks(names):
-            visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
+            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.accounts.update({a.normalized_name: a for a in visible})
         emails = {row.get("email", "").lower() for row in rows} - {""}
         self.existing, self.visible = {}, set()
@@ -146,7 +147,7 @@ class ContactImporter(Importer):
         # Visibility only of the people found, by id: a file of new people costs no visibility
         # query, and an id list is cheaper for PostgreSQL than the lookup again as a subquery.
         for chunk in chunks(c.pk for c in self.existing.values()):
-            self.visible.update(Contact.objects.visible_to(self.user).filter(pk__in=chunk).values_list("pk", flat=True))
+            self.visible.update(access.contacts(self.user).filter(pk__in=chunk).values_list("pk", flat=True))
 
     def plan(self, row):
         first_name = self.required_value(row, "first_name")

@@ -88,36 +88,6 @@ class ProductLine(NamedLookup):
         verbose_name = _("product line")
 
 
-class AccountQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Accounts the user may see: an admin all; a rep those he owns, holds a coach at or his territories
-        cover; a manager his team's."""
-        if user.is_admin:
-            return self
-        return self.filter(pk__in=visible_account_ids(user))
-
-
-def visible_account_ids(user):
-    """The ids of the accounts a (non-admin) user may see, as one subquery: deals, grants and people scope by it.
-
-    A UNION of three id sets, each answered from an index: owned (`owner`), held (the holders'
-    `user`) and covered by an active territory of his (`TerritoryCoverage`, which the services keep,
-    so the territory rules are not tested against every account on every page).
-    """
-    from coaches.models import Holder
-    from team.models import TerritoryCoverage, User
-
-    def by(field: str) -> dict:
-        # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
-        # no territory: no coverage rows), so his pages use the indexes; a manager by his team.
-        return {f"{field}__in": User.objects.team_of(user)} if user.is_manager else {field: user.pk}
-
-    owned = Account.objects.filter(**by("owner")).order_by().values("pk")
-    held = Holder.objects.filter(**by("user")).order_by().values("coach__account_id")
-    covered = TerritoryCoverage.objects.filter(territory__active=True, **by("user")).order_by().values("account_id")
-    return owned.union(held, covered)
-
-
 class Account(models.Model):
     class SizeTier(models.TextChoices):
         KEY = "key", _("Key account")
@@ -157,7 +127,6 @@ class Account(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
-    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -176,13 +145,6 @@ class Account(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Contacts who hold or held a position at an account the user may see."""
-        if user.is_admin:
-            return self
-        positions = Employment.objects.filter(account_id__in=visible_account_ids(user))
-        return self.filter(pk__in=positions.values("contact_id"))
-
     def with_email_key(self):
         """People with an e-mail, annotated `email_key` (lower case): the key deduplication matches on."""
         # `email <> ''` repeats the condition of the partial unique index on LOWER(email):

@@ -1,33 +1,10 @@
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
 
+import access
 from accounts.models import Account, Contact, Employment
 from coachcrm.notes import is_note, note_text
 from team.models import User
-
-
-def account_get_for_user(*, user: User, pk: int) -> Account:
-    """The account if the user may see it, else 404 (never a hint that it exists)."""
-    return get_object_or_404(Account.objects.visible_to(user), pk=pk)
-
-
-def account_is_visible(*, user: User, account: Account) -> bool:
-    """Whether the account is in the user's scope (e.g. after routing gave it to someone else)."""
-    return Account.objects.visible_to(user).filter(pk=account.pk).exists()
-
-
-def contact_get_for_user(*, user: User, pk: int) -> Contact:
-    """The contact if the user may see him, else 404."""
-    return get_object_or_404(Contact.objects.visible_to(user), pk=pk)
-
-
-def employment_get_for_user(*, user: User, pk: int) -> Employment:
-    """A position of a contact the user may see, else 404."""
-    return get_object_or_404(
-        Employment.objects.select_related("contact", "account").filter(contact__in=Contact.objects.visible_to(user)),
-        pk=pk,
-    )
 
 
 def account_list(*, user: User) -> QuerySet[Account]:
@@ -43,7 +20,7 @@ def account_list(*, user: User) -> QuerySet[Account]:
         .values("n")
     )
     return (
-        Account.objects.visible_to(user)
+        access.accounts(user)
         .select_related("region", "industry", "owner")
         .annotate(people_count=Coalesce(Subquery(current_people, output_field=IntegerField()), 0))
         .order_by("name", "pk")
@@ -60,11 +37,7 @@ def _current_positions():
 
 def contact_list(*, user: User) -> QuerySet[Contact]:
     """Contacts for the list page, each with his current position."""
-    return (
-        Contact.objects.visible_to(user)
-        .prefetch_related(_current_positions())
-        .order_by("last_name", "first_name", "pk")
-    )
+    return access.contacts(user).prefetch_related(_current_positions()).order_by("last_name", "first_name", "pk")
 
 
 def contact_list_with_timeline(*, user: User) -> QuerySet[Contact]:

@@ -8,7 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from accounts.models import Account, Contact, Employment, ProductLine, normalize_company_name
+import access
+from accounts import signals
+from accounts.models import Account, Contact, Employment, normalize_company_name
 from coachcrm.bulk import RowErrors
 from coachcrm.notes import note_facts
 from team.models import User
@@ -535,13 +537,10 @@ def contact_move(
     """A person changes companies: the current position ends the day before the new one starts.
 
     The new company is an existing account or one created by name (deduplicated). If he was
-    our active coach, that coach record ends (the old account's send-back follows) and a
-    prospect is opened at the new company once this commits (`coach_moved_task`).
+    our active coach, the coaches app ends that record and the pipeline opens a prospect at the new
+    company once this commits (`accounts.signals.contact_moved`).
     """
     # Imported here: the coach and pipeline apps build on accounts, not the other way round.
-    from coaches.models import Coach
-    from coaches.services import coach_set_status
-    from coaches.tasks import coach_moved_task
 
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
     current = contact.employments.current().select_related("account").first()
@@ -584,19 +583,17 @@ def contact_move(
         seniority=seniority,
         start_date=start_date,
     )
-    coach = Coach.objects.active().filter(contact=contact).first()
-    if coach is not None:
-        if not ProductLine.objects.exists():
-            # Checked here so the move is refused whole, rather than the prospect failing after it.
-            raise ValidationError(_("A prospect needs a product line; ask an admin to add one first."))
-        coach_set_status(coach=coach, status=Coach.Status.ENDED, facts=note_facts("moved", account=account), by=by)
-        coach_moved_task.delay_on_commit(
-            old_coach_id=coach.pk,
-            to_account_id=account.pk,
-            start_date=start_date.isoformat(),
-            account_created=created,
-        )
-    return ContactMoveResult(employment=employment, account_created=created, coach_ended=coach is not None)
+    answers = signals.contact_moved.send(
+        sender=Contact,
+        contact=contact,
+        from_account=current.account,
+        to_account=account,
+        start_date=start_date,
+        account_created=created,
+        by=by,
+    )
+    coach_ended = any(ended for _receiver, ended in answers)
+    return ContactMoveResult(employment=employment, account_created=created, coach_ended=coach_ended)
 
 
 class JobChangeResult:
@@ -606,7 +603,7 @@ class JobChangeResult:
 
 
 def _job_change_person(*, by: User, contact_id: int | None, email: str) -> Contact:
-    people = Contact.objects.visible_to(by)
+    people = access.contacts(by)
     if contact_id is not None:
         person = people.filter(pk=contact_id).first()
     else:

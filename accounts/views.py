@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+import access
 from accounts import selectors, services
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.forms import (
@@ -17,6 +18,7 @@ from accounts.forms import (
     EmploymentForm,
     account_form_initial,
 )
+from accounts.models import Account, Contact, Employment
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors as coach_selectors
@@ -59,7 +61,7 @@ def account_export(request):
 
 
 def account_detail(request, pk):
-    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    account = access.get(request.user, Account, pk)
     context = {
         "account": account,
         "people": selectors.account_people(account=account),
@@ -75,7 +77,7 @@ def account_detail(request, pk):
 def account_reassign(request, pk):
     if request.user.is_rep:
         raise Http404
-    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    account = access.get(request.user, Account, pk)
     # Suggest who the territory rules would give it to.
     suggested = territory_successor_for(account=account, exclude_user=account.owner)
     form = AccountReassignForm(request.POST or None, user=request.user, initial={"owner": suggested})
@@ -104,7 +106,7 @@ def account_create(request):
         except ValidationError as error:
             context = _form_error(form, error)
         else:
-            if selectors.account_is_visible(user=request.user, account=account):
+            if access.may_see_account(request.user, account):
                 messages.success(request, _("Account %(name)s created.") % {"name": account})
                 return redirect(account)
             # Routed to someone whose account the creator may not see: say where it went.
@@ -119,7 +121,7 @@ def account_create(request):
 
 @require_http_methods(["GET", "POST"])
 def account_update(request, pk):
-    account = selectors.account_get_for_user(user=request.user, pk=pk)
+    account = access.get(request.user, Account, pk)
     form = AccountForm(request.POST or None, user=request.user, editing=True, initial=account_form_initial(account))
     context = {}
     if form.is_valid():
@@ -161,7 +163,7 @@ def _position_cells(positions) -> list:
 
 
 def contact_detail(request, pk):
-    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    contact = access.get(request.user, Contact, pk)
     context = {
         "contact": contact,
         "timeline": selectors.contact_timeline(contact=contact),
@@ -177,7 +179,7 @@ def contact_detail(request, pk):
 def contact_create(request):
     initial = {}
     if account_pk := request.GET.get("account"):
-        initial["account"] = selectors.account_get_for_user(user=request.user, pk=account_pk).pk
+        initial["account"] = access.get(request.user, Account, account_pk).pk
     form = ContactCreateForm(request.POST or None, user=request.user, initial=initial)
     context = {}
     if form.is_valid():
@@ -193,7 +195,7 @@ def contact_create(request):
 
 @require_http_methods(["GET", "POST"])
 def contact_update(request, pk):
-    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    contact = access.get(request.user, Contact, pk)
     initial = {f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "notes")}
     form = ContactForm(request.POST or None, initial=initial)
     context = {}
@@ -210,7 +212,7 @@ def contact_update(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def employment_add(request, pk):
-    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    contact = access.get(request.user, Contact, pk)
     form = EmploymentForm(request.POST or None, user=request.user)
     if form.is_valid():
         try:
@@ -225,7 +227,7 @@ def employment_add(request, pk):
 
 @require_POST
 def employment_end(request, pk):
-    employment = selectors.employment_get_for_user(user=request.user, pk=pk)
+    employment = access.get(request.user, Employment.objects.select_related("contact", "account"), pk)
     form = EmploymentEndForm(request.POST)
     if form.is_valid():
         try:
@@ -241,7 +243,7 @@ def employment_end(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def contact_move(request, pk):
-    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    contact = access.get(request.user, Contact, pk)
     form = ContactMoveForm(request.POST or None, user=request.user)
     if form.is_valid():
         try:

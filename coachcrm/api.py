@@ -1,7 +1,10 @@
-"""What every API resource shares: authentication, errors, pagination, permissions, the router.
+# What every API resource shares: errors, pagination, permissions, base views, the router class.
+"""The API kernel.
 
-A resource lives in its app's `api.py` (serializers + viewsets) and is listed in `api_urls()`.
-Viewsets read through `<Model>.objects.visible_to(user)` so that anything out of scope is a 404,
+A resource lives in its app's `api.py` (serializers + viewsets) and is registered in
+`coachcrm.urls.api_urls()`. Viewsets read through the access module (`access.coaches(user)`,
+`access.get(...)`), and related ids go through `access.api.ScopedRelatedField`, so that anything
+out of scope is a 404 (or "does not exist"),
 and write through the app's services; a service's `ValidationError` becomes a 400 (or a 409
 for the codes in `CONFLICT_CODES`) in the one error format `{"code", "detail", "fields"}`.
 """
@@ -9,7 +12,6 @@ for the codes in `CONFLICT_CODES`) in the one error format `{"code", "detail", "
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.urls import path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status, viewsets
@@ -17,12 +19,17 @@ from rest_framework.decorators import api_view, schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Service refusals that mean "the request is fine but the record's state forbids it".
 CONFLICT_CODES = {"coach_required", "token_limit"}
+
+
+def request_user(serializer):
+    """The signed-in user a serializer works for, or None (schema generation, anonymous requests)."""
+    user = getattr(serializer.context.get("request"), "user", None)
+    return user if user is not None and user.is_authenticated else None
 
 
 class CrmPagination(PageNumberPagination):
@@ -137,44 +144,6 @@ class CrmViewSet(viewsets.GenericViewSet):
 
 class CrmAPIView(APIView):
     schema = CrmAutoSchema()
-
-
-# --- URLs -----------------------------------------------------------------------------------
-
-
-class CrmRouter(DefaultRouter):
-    include_format_suffixes = False
-
-
-def api_urls() -> list:
-    """The /api/v1/ URL patterns: one `register` line per resource."""
-    # Imported here, not at the top: every app's api.py imports this module.
-    from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
-    from coaches.api import CoachViewSet, InteractionViewSet
-    from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
-    from service_catalog.api import GrantViewSet, ServiceItemViewSet
-    from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
-
-    router = CrmRouter()
-    router.register("accounts", AccountViewSet, basename="account")
-    router.register("contacts", ContactViewSet, basename="contact")
-    router.register("users", UserViewSet, basename="user")
-    router.register("coaches", CoachViewSet, basename="coach")
-    router.register("interactions", InteractionViewSet, basename="interaction")
-    router.register("stages", StageViewSet, basename="stage")
-    router.register("opportunities", OpportunityViewSet, basename="opportunity")
-    router.register("service-items", ServiceItemViewSet, basename="service-item")
-    router.register("grants", GrantViewSet, basename="grant")
-    router.register("territories", TerritoryViewSet, basename="territory")
-    router.register("handovers", HandoverViewSet, basename="handover")
-    return [
-        path("auth/token/", TokenView.as_view(), name="auth-token"),
-        path("job-changes/", JobChangeView.as_view(), name="job-changes"),
-        path("dashboard/", DashboardView.as_view(), name="dashboard"),
-        *router.urls,
-        # Anything else under the API is a JSON 404, not the site's HTML page.
-        re_path(r"^.+$", not_found),
-    ]
 
 
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -1,11 +1,47 @@
+# The root URLconf: every app's pages, the admin site, and the REST API's router under /api/v1/.
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
-from coachcrm.api import api_urls
+from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
+from coachcrm.api import not_found
+from coaches.api import CoachViewSet, InteractionViewSet
+from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
+from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
+from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
+
+
+class CrmRouter(DefaultRouter):
+    include_format_suffixes = False
+
+
+def api_urls() -> list:
+    """The /api/v1/ URL patterns: one `register` line per resource."""
+    router = CrmRouter()
+    router.register("accounts", AccountViewSet, basename="account")
+    router.register("contacts", ContactViewSet, basename="contact")
+    router.register("users", UserViewSet, basename="user")
+    router.register("coaches", CoachViewSet, basename="coach")
+    router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("stages", StageViewSet, basename="stage")
+    router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("service-items", ServiceItemViewSet, basename="service-item")
+    router.register("grants", GrantViewSet, basename="grant")
+    router.register("territories", TerritoryViewSet, basename="territory")
+    router.register("handovers", HandoverViewSet, basename="handover")
+    return [
+        path("auth/token/", TokenView.as_view(), name="auth-token"),
+        path("job-changes/", JobChangeView.as_view(), name="job-changes"),
+        path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        *router.urls,
+        # Anything else under the API is a JSON 404, not the site's HTML page.
+        re_path(r"^.+$", not_found),
+    ]
+
 
 urlpatterns = [
     path("", team_views.home, name="home"),

@@ -3,6 +3,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
+import access
+from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from coachcrm.api import CrmViewSet
 from coaches import selectors, services
@@ -22,10 +24,10 @@ class HolderSerializer(serializers.Serializer):
     since = serializers.DateField()
 
 
-class CoachSerializer(serializers.ModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+class CoachSerializer(ScopedModelSerializer):
+    account = ScopedRelatedField(queryset=Account.objects.all())
     account_name = serializers.CharField(source="account.name", read_only=True)
-    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none())
+    contact = ScopedRelatedField(queryset=Contact.objects.all())
     contact_name = serializers.CharField(source="contact.__str__", read_only=True)
     holders = HolderSerializer(many=True, read_only=True)
     status_reason = serializers.CharField(
@@ -68,15 +70,6 @@ class CoachSerializer(serializers.ModelSerializer):
             "at_risk_reason",
             "created_at",
         ]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            fields["account"].queryset = Account.objects.visible_to(user)
-            fields["contact"].queryset = Contact.objects.visible_to(user)
-        return fields
 
 
 class CoachVerifySerializer(CoachSerializer):
@@ -126,22 +119,14 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         return self.update(request, pk=pk, partial=True)
 
 
-class InteractionSerializer(serializers.ModelSerializer):
-    coach = serializers.PrimaryKeyRelatedField(queryset=Coach.objects.none())
+class InteractionSerializer(ScopedModelSerializer):
+    coach = ScopedRelatedField(queryset=Coach.objects.all())
     user = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Interaction
         fields = ["id", "coach", "user", "kind", "occurred_on", "note", "created_at"]
         read_only_fields = ["created_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            fields["coach"].queryset = Coach.objects.visible_to(user)
-        return fields
 
 
 class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
@@ -153,7 +138,7 @@ class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
 
     def get_queryset(self):
         return (
-            Interaction.objects.filter(coach__in=Coach.objects.visible_to(self.request.user))
+            Interaction.objects.filter(coach__in=access.coaches(self.request.user))
             .select_related("user")
             .order_by("-occurred_on", "-pk")
         )

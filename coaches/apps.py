@@ -1,6 +1,13 @@
+# The coaches app: coaches, their holders, interactions, style reports, playbook cards, moves and handovers.
 from django.apps import AppConfig
 
 
 class CoachesConfig(AppConfig):
     name = "coaches"
     verbose_name = "Coaches"
+
+    def ready(self):
+        from accounts.signals import contact_moved
+        from coaches import receivers
+
+        contact_moved.connect(receivers.end_coach_who_moved, dispatch_uid="coaches.end_coach_who_moved")

@@ -8,6 +8,7 @@ from accounts.models import Account, Employment
 from accounts.services import contact_move
 from coaches import services
 from coaches.models import BuyingStyle, Coach, CoachMove, StyleReport
+from pipeline import services as pipeline_services
 from pipeline.models import Opportunity, OpportunityContact
 
 STYLES = [BuyingStyle.ANALYTICAL, BuyingStyle.DRIVER, BuyingStyle.AMIABLE, BuyingStyle.EXPRESSIVE]
@@ -107,7 +108,7 @@ def _seed_moves(*, users: dict, today: datetime.date) -> None:
         )
         # What the task does once this commits, done now so that the demo can log a touch on
         # the new record; the task's own run afterwards finds the move and makes nothing.
-        move = services.coach_moved(
+        move = pipeline_services.coach_moved(
             old_coach_id=coach.pk,
             to_account_id=result.employment.account_id,
             start_date=start,

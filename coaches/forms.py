@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import access
 from accounts.models import Account, Contact
 from coachcrm.forms import CrmForm, DateInput
 from coaches.models import BuyingStyle, Coach, Interaction, StyleReport
@@ -29,8 +30,8 @@ class CoachForm(CriteriaFields, CrmForm):
 
     def __init__(self, *args, user: User, account: Account | None = None, contact: Contact | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        accounts = Account.objects.visible_to(user).only("pk", "name")
-        contacts = Contact.objects.visible_to(user)
+        accounts = access.accounts(user).only("pk", "name")
+        contacts = access.contacts(user)
         if account is not None:
             # Only the people who work there now: anyone else would be refused.
             contacts = contacts.filter(employments__account=account, employments__end_date__isnull=True)
@@ -99,7 +100,7 @@ class StyleReportForm(CrmForm):
         super().__init__(*args, **kwargs)
         # Our active coaches where the person works now: the only ones the service accepts.
         self.fields["coach"].queryset = (
-            Coach.objects.visible_to(user)
+            access.coaches(user)
             .active()
             .filter(account__employments__contact=contact, account__employments__end_date__isnull=True)
             .select_related("contact", "account")

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Account, Contact, Employment, normalize_company_name
+import access
+from accounts.models import Employment, normalize_company_name
 from coaches import services
 from coaches.models import Coach
 from csvio.importers import CREATED, DUPLICATE, Importer, Plan, RowError, chunks
@@ -40,12 +41,12 @@ class CoachImporter(Importer):
         names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
         self.accounts = {}
         for chunk in chunks(names):
-            visible = Account.objects.visible_to(self.user).filter(normalized_name__in=chunk)
+            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.accounts.update({a.normalized_name: a for a in visible})
         emails = {row.get("contact_email", "").lower() for row in rows} - {""}
         self.contacts = {}
         for chunk in chunks(emails):
-            found = Contact.objects.visible_to(self.user).with_email_key().filter(email_key__in=chunk).order_by()
+            found = access.contacts(self.user).with_email_key().filter(email_key__in=chunk).order_by()
             self.contacts.update({c.email_key: c for c in found})
         contact_ids = [c.pk for c in self.contacts.values()]
         self.positions, self.active_coaches = set(), {}

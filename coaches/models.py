@@ -21,20 +21,6 @@ class CoachQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Coach.Status.ACTIVE)
 
-    def visible_to(self, user):
-        """Coaches the user may see: his own as a holder, his team's as a manager, all as an admin."""
-        if user.is_admin:
-            return self
-        holders = Holder.objects.filter(user=user)
-        # A successor sees the coaches handed over to him, so he can take them over.
-        handovers = Handover.objects.open().filter(to_user=user)
-        if user.is_manager:
-            holders = Holder.objects.filter(Q(user=user) | Q(user__manager=user))
-            handovers = Handover.objects.open().filter(Q(to_user=user) | Q(to_user__manager=user))
-        # One UNION of the two id sets: PostgreSQL estimates it (an OR of two IN terms it took for
-        # ten times the rows, and joined every contact and account before sorting).
-        return self.filter(pk__in=holders.order_by().values("coach_id").union(handovers.order_by().values("coach_id")))
-
     def stale(self, today: datetime.date | None = None):
         """Active coaches without an interaction (or, never touched, since established) for COACH_STALE_DAYS."""
         return self.active().untouched_since(_days_ago(settings.COACH_STALE_DAYS, today))
@@ -272,15 +258,6 @@ class HandoverQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Handover.Status.OPEN)
 
-    def visible_to(self, user):
-        """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
-        if user.is_admin:
-            return self
-        mine = Q(from_user=user) | Q(to_user=user)
-        if user.is_manager:
-            mine |= Q(from_user__manager=user) | Q(to_user__manager=user)
-        return self.filter(mine)
-
     def due_by(self, day: datetime.date):
         """Open handovers due on or before the day (overdue ones included)."""
         return self.open().filter(due_on__lte=day)
@@ -362,12 +339,6 @@ class BuyingStyle(models.TextChoices):
 
 
 class StyleReportQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Coach-sourced: seen by whoever may see the reporting coach."""
-        if user.is_admin:
-            return self
-        return self.filter(coach__in=Coach.objects.visible_to(user))
-
     def high_confidence(self):
         return self.filter(confidence=StyleReport.Confidence.HIGH)
 
@@ -433,18 +404,6 @@ class PlaybookCard(models.Model):
         return self.get_style_display()
 
 
-class CoachMoveQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Moves of coaches the user may see, or whose new prospect he may see."""
-        if user.is_admin:
-            return self
-        from pipeline.models import Opportunity
-
-        return self.filter(
-            Q(old_coach__in=Coach.objects.visible_to(user)) | Q(opportunity__in=Opportunity.objects.visible_to(user))
-        )
-
-
 class CoachMove(models.Model):
     """A coach who changed companies, and the prospect opened at the new one (made once per move)."""
 
@@ -484,8 +443,6 @@ class CoachMove(models.Model):
         related_name="coach_move",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-
-    objects = CoachMoveQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start_date", "-pk"]

@@ -1,12 +1,11 @@
 import datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+import access
 from accounts.models import Account, Contact
-from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
-from pipeline.models import Opportunity, OpportunityContact
+from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, StyleReport
 from team import selectors as team_selectors
 from team.models import User
 
@@ -21,18 +20,6 @@ def account_has_active_coach(account: Account) -> bool:
     return Coach.objects.active().filter(account=account).exists()
 
 
-def coach_get_for_user(*, user: User, pk: int) -> Coach:
-    """The coach if the user holds it (or manages a holder, or is an admin), else 404."""
-    return get_object_or_404(Coach.objects.visible_to(user).select_related("account", "contact"), pk=pk)
-
-
-def holder_get_for_user(*, user: User, pk: int) -> Holder:
-    """A holder of a coach the user may see, else 404."""
-    return get_object_or_404(
-        Holder.objects.select_related("coach", "user").filter(coach__in=Coach.objects.visible_to(user)), pk=pk
-    )
-
-
 def _holders():
     return Prefetch("holders", queryset=Holder.objects.select_related("user"))
 
@@ -40,7 +27,7 @@ def _holders():
 def coach_list(*, user: User) -> QuerySet[Coach]:
     """ "My coaches": the coaches the user may see, worst health first, ended ones last."""
     return (
-        Coach.objects.visible_to(user)
+        access.coaches(user)
         .select_related("account", "contact")
         .with_health()
         .prefetch_related(_holders())
@@ -65,7 +52,7 @@ def coach_favour_balance(*, coach: Coach) -> dict:
 def account_coaches(*, account: Account, user: User) -> list[Coach]:
     """The account's coaches that the user may see (coach identity is for holders and their managers)."""
     return list(
-        Coach.objects.visible_to(user)
+        access.coaches(user)
         .filter(account=account)
         .select_related("contact")
         .with_holder_count()
@@ -76,13 +63,13 @@ def account_coaches(*, account: Account, user: User) -> list[Coach]:
 
 def contact_coach_roles(*, contact: Contact, user: User) -> list[Coach]:
     """Where the contact is or was our coach, as far as the user may see."""
-    return list(Coach.objects.visible_to(user).filter(contact=contact).select_related("account").with_holder_count())
+    return list(access.coaches(user).filter(contact=contact).select_related("account").with_holder_count())
 
 
 def contact_style_reports(*, contact: Contact, user: User) -> list[StyleReport]:
     """The style reports about a person the user may see (coach-sourced), newest first; the current one marked."""
     reports = list(
-        StyleReport.objects.visible_to(user)
+        access.style_reports(user)
         .filter(contact=contact)
         .select_related("coach__contact", "recorded_by")
         .order_by("-reported_on", "-pk")
@@ -97,7 +84,7 @@ def current_styles(*, contact_ids, user: User) -> dict[int, StyleReport]:
     """Each person's current style: his latest high-confidence report that the user may see."""
     current = {}
     reports = (
-        StyleReport.objects.visible_to(user)
+        access.style_reports(user)
         .high_confidence()
         .filter(contact_id__in=contact_ids)
         .select_related("coach__contact")
@@ -108,42 +95,10 @@ def current_styles(*, contact_ids, user: User) -> dict[int, StyleReport]:
     return current
 
 
-def opportunity_playbook(*, opportunity: Opportunity, user: User) -> list[dict]:
-    """For each decision maker: his current style, the matching playbook card, and a mismatch with the owner's style.
-
-    Three queries whatever the number of decision makers (people, their styles, the cards).
-    """
-    makers = [
-        role.contact
-        for role in opportunity.contact_roles.filter(role=OpportunityContact.Role.DECISION_MAKER).select_related(
-            "contact"
-        )
-    ]
-    if not makers:
-        return []
-    styles = current_styles(contact_ids=[c.pk for c in makers], user=user)
-    cards = {card.style: card for card in PlaybookCard.objects.all()}
-    seller = opportunity.owner.selling_style
-    entries = []
-    for contact in makers:
-        report = styles.get(contact.pk)
-        style = report.style if report else PlaybookCard.UNKNOWN
-        entries.append(
-            {
-                "contact": contact,
-                "report": report,
-                "card": cards.get(style),
-                # The flag is about the owner, who does the selling; no flag while either style is unknown.
-                "mismatch": report is not None and seller != User.SellingStyle.UNKNOWN and seller != style,
-            }
-        )
-    return entries
-
-
 def coach_moves(*, user: User, today: datetime.date | None = None) -> QuerySet[CoachMove]:
     """Moves in the last MOVE_WINDOW_DAYS the user may see; `contacted`: an interaction with the new record."""
     since = (today or timezone.localdate()) - datetime.timedelta(days=MOVE_WINDOW_DAYS)
-    return CoachMove.objects.visible_to(user).filter(start_date__gte=since).annotate(contacted=_contacted())
+    return access.coach_moves(user).filter(start_date__gte=since).annotate(contacted=_contacted())
 
 
 def _contacted() -> Exists:

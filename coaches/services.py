@@ -3,21 +3,19 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
-from accounts.models import Account, Contact, ProductLine
+from accounts.models import Account, Contact
 from coachcrm.notes import note_facts
-from coaches.models import BuyingStyle, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
+from coaches import signals
+from coaches.models import BuyingStyle, Coach, Handover, Holder, Interaction, StyleReport
 from coaches.selectors import account_has_active_coach
-from pipeline import services as pipeline_services
-from pipeline.models import Opportunity
-from pipeline.tasks import account_send_back_task
 from team.models import User
 from team.services import notify
 
@@ -76,7 +74,7 @@ def coach_record(
         account=account, contact=contact, strength=strength, established_on=established_on, **criteria
     )
     Holder.objects.create(coach=coach, user=by, is_primary=True, since=today)
-    pipeline_services.account_release_held_back(account=account)
+    signals.account_coached.send(sender=Coach, account=account)
     return coach
 
 
@@ -130,9 +128,9 @@ def coach_set_status(
     coach.status_reason, coach.status_facts = ("", facts) if facts else (reason, {})
     coach.save(update_fields=["status", "status_reason", "status_facts"])
     if status == Coach.Status.ACTIVE:
-        pipeline_services.account_release_held_back(account=coach.account)
+        signals.account_coached.send(sender=Coach, account=coach.account)
     elif not account_has_active_coach(coach.account):
-        account_send_back_task.delay_on_commit(coach.account_id)
+        signals.accounts_uncoached.send(sender=Coach, account_ids=[coach.account_id])
     return coach
 
 
@@ -323,8 +321,7 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
         .exclude(Exists(Coach.objects.active().filter(account=OuterRef("pk"))))
         .values_list("pk", flat=True)
     )
-    for account_id in uncovered:
-        account_send_back_task.delay_on_commit(account_id)
+    signals.accounts_uncoached.send(sender=Coach, account_ids=list(uncovered))
     return len(coaches)
 
 
@@ -372,85 +369,3 @@ def style_report_record(
         reported_on=reported_on,
         note=note.strip(),
     )
-
-
-def _won_with(*, coach: Coach) -> list:
-    """Deals we won with this person: at his account while he was our coach, or where he had a role."""
-    return list(
-        Opportunity.objects.filter(status=Opportunity.Status.WON)
-        .filter(
-            Q(account_id=coach.account_id, closed_at__date__gte=coach.established_on)
-            | Q(contact_roles__contact_id=coach.contact_id)
-        )
-        .distinct()
-        .order_by("-closed_at", "pk")
-    )
-
-
-def coach_move_provenance(*, coach: Coach, won: list) -> dict:
-    """ "Former coach at X since …; deals won with them: …" — the prospect's source, as facts (coachcrm.notes)."""
-    return note_facts("coach_moved", account=coach.account, since=coach.established_on, deals=won)
-
-
-@transaction.atomic
-def coach_moved(
-    *, old_coach_id: int, to_account_id: int, start_date: datetime.date, account_created: bool
-) -> CoachMove | None:
-    """Open the prospect at a moved coach's new company, once per move (None when already done).
-
-    One prospect in the first stage with its provenance, a candidate coach record (informant,
-    the old holders carried over), notices to the holders and the new owner, and the
-    past-buyer mark if we won deals with him.
-    """
-    old_coach = Coach.objects.select_related("contact", "account").get(pk=old_coach_id)
-    to_account = Account.objects.select_related("owner").get(pk=to_account_id)
-    contact = old_coach.contact
-    try:
-        # The unique key (person, new account, start date) is the idempotency: a second run,
-        # or a concurrent one, fails here and makes nothing. A savepoint keeps the outer
-        # transaction usable after the failed insert.
-        with transaction.atomic():
-            move = CoachMove.objects.create(
-                contact=contact,
-                from_account=old_coach.account,
-                to_account=to_account,
-                old_coach=old_coach,
-                start_date=start_date,
-            )
-    except IntegrityError:
-        return None
-    holders = [h.user for h in old_coach.holders.select_related("user") if h.user.can_log_in]
-    # Until territories route prospects: a company we already had keeps its owner; a company
-    # created by the move goes to the coach's primary holder.
-    owner = holders[0] if account_created and holders else to_account.owner
-    won = _won_with(coach=old_coach)
-    line = next((deal.product_line for deal in won), None) or (
-        to_account.product_lines.order_by("name").first() or ProductLine.objects.order_by("name").first()
-    )
-    if line is None:
-        raise ValidationError(_("Add a product line in the admin site first: a prospect needs one."))
-    move.opportunity = pipeline_services.opportunity_create(
-        by=owner,
-        owner=owner,
-        account=to_account,
-        name=_("%(account)s via %(name)s") % {"account": to_account, "name": contact},
-        product_line=line,
-        amount=0,
-        source_facts=coach_move_provenance(coach=old_coach, won=won),
-    )
-    works_there = contact.employments.current().filter(account=to_account).exists()
-    if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():
-        move.new_coach = coach_record(
-            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT
-        )
-        for user in holders[1:]:
-            holder_add(coach=move.new_coach, user=user, by=holders[0])
-    move.save(update_fields=["opportunity", "new_coach"])
-    if won and not contact.past_buyer:
-        contact.past_buyer = True
-        contact.save(update_fields=["past_buyer"])
-    message = gettext_lazy("%(name)s, our coach at %(old)s, moved to %(new)s: a prospect is open for %(owner)s.")
-    params = {"name": contact, "old": old_coach.account, "new": to_account, "owner": owner}
-    for user in {u.pk: u for u in [*holders, owner]}.values():
-        notify(user=user, message=message, params=params, link=move.opportunity.get_absolute_url())
-    return move

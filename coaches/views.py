@@ -4,7 +4,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
+import access
+from accounts.models import Account, Contact
+from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors, services
@@ -19,7 +21,12 @@ from coaches.forms import (
     coach_criteria_initial,
 )
 from coaches.importers import YES_NO_COLUMNS, CoachImporter
+from coaches.models import Coach, Holder
 from csvio.export import csv_response
+
+
+def _coach(request, pk) -> Coach:
+    return access.get(request.user, Coach.objects.select_related("account", "contact"), pk)
 
 
 def coach_list(request):
@@ -54,7 +61,7 @@ def coach_export(request):
 
 
 def coach_detail(request, pk):
-    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    coach = _coach(request, pk)
     context = {
         "coach": coach,
         "holders": list(coach.holders.select_related("user")),
@@ -72,9 +79,9 @@ def coach_detail(request, pk):
 def coach_create(request):
     account = contact = None
     if account_pk := request.GET.get("account"):
-        account = account_get_for_user(user=request.user, pk=account_pk)
+        account = access.get(request.user, Account, account_pk)
     if contact_pk := request.GET.get("contact"):
-        contact = contact_get_for_user(user=request.user, pk=contact_pk)
+        contact = access.get(request.user, Contact, contact_pk)
     form = CoachForm(request.POST or None, user=request.user, account=account, contact=contact)
     if form.is_valid():
         try:
@@ -92,7 +99,7 @@ def coach_create(request):
 
 @require_http_methods(["GET", "POST"])
 def coach_verify(request, pk):
-    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    coach = _coach(request, pk)
     form = CoachVerifyForm(request.POST or None, initial=coach_criteria_initial(coach))
     if form.is_valid():
         try:
@@ -116,7 +123,7 @@ def _run(request, action, success: str) -> None:
 
 @require_POST
 def coach_set_status(request, pk):
-    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    coach = _coach(request, pk)
     form = CoachStatusForm(request.POST)
     if form.is_valid():
         _run(
@@ -131,7 +138,7 @@ def coach_set_status(request, pk):
 
 @require_POST
 def interaction_log(request, pk):
-    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    coach = _coach(request, pk)
     form = InteractionForm(request.POST)
     if form.is_valid():
         _run(request, lambda: services.interaction_log(coach=coach, by=request.user, **form.cleaned_data), _("Logged."))
@@ -142,7 +149,7 @@ def interaction_log(request, pk):
 
 @require_POST
 def holder_add(request, pk):
-    coach = selectors.coach_get_for_user(user=request.user, pk=pk)
+    coach = _coach(request, pk)
     form = HolderForm(request.POST, coach=coach)
     if form.is_valid():
         _run(
@@ -155,21 +162,21 @@ def holder_add(request, pk):
 
 @require_POST
 def holder_remove(request, pk):
-    holder = selectors.holder_get_for_user(user=request.user, pk=pk)
+    holder = access.get(request.user, Holder.objects.select_related("coach", "user"), pk)
     _run(request, lambda: services.holder_remove(holder=holder, by=request.user), _("Holder removed."))
     return redirect(holder.coach)
 
 
 @require_POST
 def holder_set_primary(request, pk):
-    holder = selectors.holder_get_for_user(user=request.user, pk=pk)
+    holder = access.get(request.user, Holder.objects.select_related("coach", "user"), pk)
     _run(request, lambda: services.holder_set_primary(holder=holder, by=request.user), _("Primary holder changed."))
     return redirect(holder.coach)
 
 
 @require_http_methods(["GET", "POST"])
 def style_report_create(request, pk):
-    contact = contact_get_for_user(user=request.user, pk=pk)
+    contact = access.get(request.user, Contact, pk)
     form = StyleReportForm(request.POST or None, user=request.user, contact=contact)
     if form.is_valid():
         try:

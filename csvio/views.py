@@ -6,9 +6,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+import access
 from coachcrm.forms import add_service_error
 from csvio import importers, selectors, services
 from csvio.forms import ImportUploadForm
+from csvio.models import ImportBatch
 
 
 def _importer_class(kind):
@@ -37,7 +39,7 @@ def import_create(request, kind):
 
 
 def import_detail(request, pk):
-    batch = selectors.import_batch_get_for_user(user=request.user, pk=pk)
+    batch = access.get(request.user, ImportBatch, pk)
     context = {
         "batch": batch,
         "importer": _importer_class(batch.kind),
@@ -49,7 +51,7 @@ def import_detail(request, pk):
 
 @require_POST
 def import_confirm(request, pk):
-    batch = selectors.import_batch_get_for_user(user=request.user, pk=pk)
+    batch = access.get(request.user, ImportBatch, pk)
     try:
         batch = services.import_batch_confirm(batch=batch, by=request.user)
     except ValidationError as error:

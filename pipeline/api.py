@@ -6,8 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, ProductLine
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer, request_user
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
@@ -16,22 +17,17 @@ from pipeline.models import Opportunity, Stage
 from team.models import User
 
 
-def _user(serializer):
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(ScopedModelSerializer):
     class Meta:
         model = Stage
         fields = ["id", "name", "order", "probability", "requires_coach", "is_won", "is_lost"]
 
 
-class OpportunitySerializer(serializers.ModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+class OpportunitySerializer(ScopedModelSerializer):
+    account = ScopedRelatedField(queryset=Account.objects.all())
     account_name = serializers.CharField(source="account.name", read_only=True)
     product_line = serializers.SlugRelatedField(slug_field="name", queryset=ProductLine.objects.all())
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
+    owner = ScopedRelatedField(queryset=User.objects.all(), required=False)
     has_coach = serializers.BooleanField(read_only=True, help_text="The account has an active coach now.")
     held_back_reason = serializers.CharField(
         source="held_back_reason_display",
@@ -70,15 +66,10 @@ class OpportunitySerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        user = _user(self)
-        if user is None or not user.is_authenticated:
-            return fields
-        fields["account"].queryset = Account.objects.visible_to(user)
-        if user.is_rep:
+        user = request_user(self)
+        if user is not None and user.is_rep:
             # A rep owns his deals: an `owner` he sends is ignored, not obeyed.
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
-        else:
-            fields["owner"].queryset = User.objects.visible_to(user)
         return fields
 
 

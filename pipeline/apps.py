@@ -1,3 +1,4 @@
+# The pipeline app: stages, opportunities, the coach gate and its consequences, the dashboard.
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
@@ -14,4 +15,10 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline"
 
     def ready(self):
+        from coaches import signals
+        from pipeline import receivers
+
         connection_created.connect(_register_sqlite_functions, dispatch_uid="pipeline_sqlite_functions")
+        signals.account_coached.connect(receivers.release_held_back, dispatch_uid="pipeline.release_held_back")
+        signals.accounts_uncoached.connect(receivers.send_back, dispatch_uid="pipeline.send_back")
+        signals.coach_moved.connect(receivers.open_prospect, dispatch_uid="pipeline.open_prospect")

@@ -29,7 +29,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from coaches.models import Coach, Holder
+import access
+from coaches.models import Coach
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
 from team.selectors import retention_summary
@@ -148,30 +149,6 @@ def stage_exits(*, start: datetime.date | None = None, end: datetime.date | None
     )
 
 
-def _scope(*, user: User, filters: dict) -> tuple[Q, Q]:
-    """The deals and the coaches the dashboard counts, as filters on Opportunity and on Coach."""
-    deals, coaches = Q(), Q()
-    if user.is_rep:
-        owner, manager = user, None
-    else:
-        owner = filters.get("owner")
-        manager = filters.get("manager") if user.is_admin else user
-    if owner is not None:
-        deals &= Q(owner=owner)
-        coaches &= Q(pk__in=Holder.objects.filter(user=owner).values("coach_id"))
-    if manager is not None:
-        team = User.objects.team_of(manager)
-        deals &= Q(owner__in=team)
-        coaches &= Q(pk__in=Holder.objects.filter(user__in=team).values("coach_id"))
-    if region := filters.get("region"):
-        deals &= Q(account__region=region)
-        coaches &= Q(account__region=region)
-    if product_line := filters.get("product_line"):
-        # Coaches belong to an account, not to a product line: coach health ignores this filter.
-        deals &= Q(product_line=product_line)
-    return deals, coaches
-
-
 def _ratio(part, whole) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -234,7 +211,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     """
     default_start, default_end = quarter_of(timezone.localdate())
     start, end = filters.get("start") or default_start, filters.get("end") or default_end
-    deal_scope, coach_scope = _scope(user=user, filters=filters)
+    deal_scope, coach_scope = access.dashboard(user, filters)
     deals = Opportunity.objects.filter(deal_scope)
     now = timezone.now()
 

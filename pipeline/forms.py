@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+import access
 from accounts.models import Account, Contact, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
 from pipeline.models import Opportunity, OpportunityContact, Stage
@@ -19,7 +20,7 @@ class OpportunityForm(CrmForm):
 
     def __init__(self, *args, user: User, opportunity: Opportunity | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.visible_to(user).only("pk", "name")
+        self.fields["account"].queryset = access.accounts(user).only("pk", "name")
         self.fields["amount"].label = _("Amount (%(currency)s)") % {"currency": settings.CRM_CURRENCY}
         if opportunity is not None:
             # The account and the stage never change here: the stage moves through the gate.

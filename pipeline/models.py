@@ -8,10 +8,8 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.models import visible_account_ids
 from coachcrm.notes import note_text
 from coaches.models import Coach
-from team.models import User
 
 
 def default_currency() -> str:
@@ -90,13 +88,6 @@ class OpportunityQuerySet(models.QuerySet):
 
     def held_back(self):
         return self.open().filter(held_back=True)
-
-    def visible_to(self, user):
-        """Deals the user may see: on accounts he may see, or owned by him (his team, for a manager)."""
-        if user.is_admin:
-            return self
-        team = User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
-        return self.filter(Q(account__in=visible_account_ids(user)) | Q(owner__in=team))
 
     def with_coach_flag(self):
         """Annotate `has_coach`: the account has an active coach (the gate's question, one subquery)."""

@@ -3,11 +3,12 @@ from decimal import Decimal
 
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+import access
 from accounts.models import Account
-from coaches.models import Coach
+from coaches.models import PlaybookCard
+from coaches.selectors import current_styles
 from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 
@@ -18,22 +19,13 @@ BOARD_COLUMN_LIMIT = 20
 ZERO = Decimal("0.00")
 
 
-def opportunity_get_for_user(*, user: User, pk: int) -> Opportunity:
-    """The opportunity if the user may see it, else 404."""
-    return get_object_or_404(
-        Opportunity.objects.visible_to(user)
-        .select_related("account", "owner", "stage", "product_line")
-        .with_coach_flag(),
-        pk=pk,
-    )
+def opportunity_rows() -> QuerySet[Opportunity]:
+    """Deals with what a row or a page shows: account, owner, stage, product line and the coach flag."""
+    return Opportunity.objects.select_related("account", "owner", "stage", "product_line").with_coach_flag()
 
 
 def _rows(user: User) -> QuerySet[Opportunity]:
-    return (
-        Opportunity.objects.visible_to(user)
-        .select_related("account", "owner", "stage", "product_line")
-        .with_coach_flag()
-    )
+    return access.opportunities(user, opportunity_rows())
 
 
 def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
@@ -137,7 +129,7 @@ def opportunity_stage_changes(*, opportunity: Opportunity) -> list[StageChange]:
 def account_opportunities(*, account: Account, user: User) -> list[Opportunity]:
     """The account's deals the user may see, open ones first."""
     return list(
-        Opportunity.objects.visible_to(user)
+        access.opportunities(user)
         .filter(account=account)
         .select_related("stage", "owner")
         .order_by("status", "-created_at")
@@ -149,16 +141,38 @@ def opportunity_contact_roles(*, opportunity: Opportunity, user: User) -> list[O
     rows = opportunity.contact_roles.select_related("contact")
     if not user.is_admin:
         # Coach identity is for the coach's holders and their managers, not for everyone on the deal.
-        visible = Coach.objects.visible_to(user).values("contact_id")
+        visible = access.coaches(user).values("contact_id")
         rows = rows.exclude(Q(role=OpportunityContact.Role.COACH) & ~Q(contact_id__in=visible))
     return list(rows.order_by("role", "contact__last_name", "pk"))
 
 
-def opportunity_contact_get_for_user(*, user: User, pk: int) -> OpportunityContact:
-    """A person's role on a deal the user may see, else 404."""
-    return get_object_or_404(
-        OpportunityContact.objects.select_related("opportunity", "contact").filter(
-            opportunity__in=Opportunity.objects.visible_to(user)
-        ),
-        pk=pk,
-    )
+def opportunity_playbook(*, opportunity: Opportunity, user: User) -> list[dict]:
+    """For each decision maker: his current style, the matching playbook card, and a mismatch with the owner's style.
+
+    Three queries whatever the number of decision makers (people, their styles, the cards).
+    """
+    makers = [
+        role.contact
+        for role in opportunity.contact_roles.filter(role=OpportunityContact.Role.DECISION_MAKER).select_related(
+            "contact"
+        )
+    ]
+    if not makers:
+        return []
+    styles = current_styles(contact_ids=[c.pk for c in makers], user=user)
+    cards = {card.style: card for card in PlaybookCard.objects.all()}
+    seller = opportunity.owner.selling_style
+    entries = []
+    for contact in makers:
+        report = styles.get(contact.pk)
+        style = report.style if report else PlaybookCard.UNKNOWN
+        entries.append(
+            {
+                "contact": contact,
+                "report": report,
+                "card": cards.get(style),
+                # The flag is about the owner, who does the selling; no flag while either style is unknown.
+                "mismatch": report is not None and seller != User.SellingStyle.UNKNOWN and seller != style,
+            }
+        )
+    return entries

@@ -5,7 +5,8 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +14,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
 from coachcrm.notes import note_facts, note_text, note_text_lazy
+from coaches.models import Coach, CoachMove
 from coaches.selectors import account_has_active_coach
+from coaches.services import coach_record, holder_add
 from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
@@ -346,3 +349,88 @@ def stage_create(*, by: User, **fields) -> Stage:
 def stage_update(*, stage: Stage, by: User, **fields) -> Stage:
     """Change a stage (admins); deals already past a newly gated stage keep their place until they move."""
     return _stage_save(stage=Stage.objects.select_for_update().get(pk=stage.pk), by=by, fields=fields)
+
+
+# --- A coach moved company: the prospect at the new one ----------------------------------------
+
+
+def _won_with(*, coach: Coach) -> list:
+    """Deals we won with this person: at his account while he was our coach, or where he had a role."""
+    return list(
+        Opportunity.objects.filter(status=Opportunity.Status.WON)
+        .filter(
+            Q(account_id=coach.account_id, closed_at__date__gte=coach.established_on)
+            | Q(contact_roles__contact_id=coach.contact_id)
+        )
+        .distinct()
+        .order_by("-closed_at", "pk")
+    )
+
+
+def coach_move_provenance(*, coach: Coach, won: list) -> dict:
+    """ "Former coach at X since …; deals won with them: …" — the prospect's source, as facts (coachcrm.notes)."""
+    return note_facts("coach_moved", account=coach.account, since=coach.established_on, deals=won)
+
+
+@transaction.atomic
+def coach_moved(
+    *, old_coach_id: int, to_account_id: int, start_date: datetime.date, account_created: bool
+) -> CoachMove | None:
+    """Open the prospect at a moved coach's new company, once per move (None when already done).
+
+    One prospect in the first stage with its provenance, a candidate coach record (informant,
+    the old holders carried over), notices to the holders and the new owner, and the
+    past-buyer mark if we won deals with him.
+    """
+    old_coach = Coach.objects.select_related("contact", "account").get(pk=old_coach_id)
+    to_account = Account.objects.select_related("owner").get(pk=to_account_id)
+    contact = old_coach.contact
+    try:
+        # The unique key (person, new account, start date) is the idempotency: a second run,
+        # or a concurrent one, fails here and makes nothing. A savepoint keeps the outer
+        # transaction usable after the failed insert.
+        with transaction.atomic():
+            move = CoachMove.objects.create(
+                contact=contact,
+                from_account=old_coach.account,
+                to_account=to_account,
+                old_coach=old_coach,
+                start_date=start_date,
+            )
+    except IntegrityError:
+        return None
+    holders = [h.user for h in old_coach.holders.select_related("user") if h.user.can_log_in]
+    # Until territories route prospects: a company we already had keeps its owner; a company
+    # created by the move goes to the coach's primary holder.
+    owner = holders[0] if account_created and holders else to_account.owner
+    won = _won_with(coach=old_coach)
+    line = next((deal.product_line for deal in won), None) or (
+        to_account.product_lines.order_by("name").first() or ProductLine.objects.order_by("name").first()
+    )
+    if line is None:
+        raise ValidationError(_("Add a product line in the admin site first: a prospect needs one."))
+    move.opportunity = opportunity_create(
+        by=owner,
+        owner=owner,
+        account=to_account,
+        name=_("%(account)s via %(name)s") % {"account": to_account, "name": contact},
+        product_line=line,
+        amount=0,
+        source_facts=coach_move_provenance(coach=old_coach, won=won),
+    )
+    works_there = contact.employments.current().filter(account=to_account).exists()
+    if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():
+        move.new_coach = coach_record(
+            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT
+        )
+        for user in holders[1:]:
+            holder_add(coach=move.new_coach, user=user, by=holders[0])
+    move.save(update_fields=["opportunity", "new_coach"])
+    if won and not contact.past_buyer:
+        contact.past_buyer = True
+        contact.save(update_fields=["past_buyer"])
+    message = gettext_lazy("%(name)s, our coach at %(old)s, moved to %(new)s: a prospect is open for %(owner)s.")
+    params = {"name": contact, "old": old_coach.account, "new": to_account, "owner": owner}
+    for user in {u.pk: u for u in [*holders, owner]}.values():
+        notify(user=user, message=message, params=params, link=move.opportunity.get_absolute_url())
+    return move

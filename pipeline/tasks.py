@@ -1,10 +1,28 @@
+# The pipeline's background jobs: the send-back of an account that lost its coach, the prospect after a coach moved.
+import datetime
+
 from celery import shared_task
 from django.db import OperationalError
 
 from pipeline import services
 
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)
+
+@shared_task(name="pipeline.tasks.account_send_back_task", **RETRY)
 def account_send_back_task(account_id: int) -> int:
     """Send an account's gated deals back when it has no active coach (a second run changes nothing)."""
     return services.account_send_back(account_id=account_id)
+
+
+# Named as it was when it lived in coaches/tasks.py, so messages queued before an upgrade still run.
+@shared_task(name="coaches.tasks.coach_moved_task", **RETRY)
+def coach_moved_task(*, old_coach_id: int, to_account_id: int, start_date: str, account_created: bool) -> int | None:
+    """Open the prospect at a moved coach's new company; keyed by person, account and date, so a rerun makes nothing."""
+    move = services.coach_moved(
+        old_coach_id=old_coach_id,
+        to_account_id=to_account_id,
+        start_date=datetime.date.fromisoformat(start_date),
+        account_created=account_created,
+    )
+    return move.pk if move else None

@@ -11,10 +11,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.selectors import account_get_for_user, history_entries
+import access
+from accounts.models import Account
+from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
-from coaches.selectors import opportunity_playbook
 from csvio.export import csv_response
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -27,6 +28,7 @@ from pipeline.forms import (
     OpportunityOverrideForm,
     opportunity_form_initial,
 )
+from pipeline.models import OpportunityContact
 
 
 def _board_context(user, *, errors=None, pinned=None) -> dict:
@@ -101,7 +103,7 @@ def opportunity_held_back(request):
 
 
 def opportunity_detail(request, pk):
-    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     context = {
         "opportunity": opportunity,
         "changes": selectors.opportunity_stage_changes(opportunity=opportunity),
@@ -110,7 +112,7 @@ def opportunity_detail(request, pk):
         "history": history_entries(records=opportunity.history.all()),
         "contact_roles": selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user),
         "contact_form": OpportunityContactForm(opportunity=opportunity),
-        "playbook": opportunity_playbook(opportunity=opportunity, user=request.user),
+        "playbook": selectors.opportunity_playbook(opportunity=opportunity, user=request.user),
     }
     return render(request, "pipeline/opportunity_detail.html", context)
 
@@ -119,7 +121,7 @@ def opportunity_detail(request, pk):
 def opportunity_create(request):
     initial = {}
     if account_pk := request.GET.get("account"):
-        initial["account"] = account_get_for_user(user=request.user, pk=account_pk).pk
+        initial["account"] = access.get(request.user, Account, account_pk).pk
     form = OpportunityForm(request.POST or None, user=request.user, initial=initial)
     gate_error = None
     if form.is_valid():
@@ -136,7 +138,7 @@ def opportunity_create(request):
 
 @require_http_methods(["GET", "POST"])
 def opportunity_update(request, pk):
-    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     form = OpportunityForm(
         request.POST or None, user=request.user, opportunity=opportunity, initial=opportunity_form_initial(opportunity)
     )
@@ -154,7 +156,7 @@ def opportunity_update(request, pk):
 @require_POST
 def opportunity_move(request, pk):
     """Move from the board (htmx: the board comes back, with the refusal on the card) or the detail page."""
-    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     form = OpportunityMoveForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("Choose a stage to move to."))
@@ -182,7 +184,7 @@ def opportunity_move(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def opportunity_override(request, pk):
-    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     form = OpportunityOverrideForm(request.POST or None)
     if form.is_valid():
         try:
@@ -347,7 +349,7 @@ def dashboard_export(request):
 
 @require_POST
 def opportunity_contact_add(request, pk):
-    opportunity = selectors.opportunity_get_for_user(user=request.user, pk=pk)
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     form = OpportunityContactForm(request.POST, opportunity=opportunity)
     if form.is_valid():
         try:
@@ -363,7 +365,7 @@ def opportunity_contact_add(request, pk):
 
 @require_POST
 def opportunity_contact_remove(request, pk):
-    contact_role = selectors.opportunity_contact_get_for_user(user=request.user, pk=pk)
+    contact_role = access.get(request.user, OpportunityContact.objects.select_related("opportunity", "contact"), pk)
     services.opportunity_contact_remove(contact_role=contact_role, by=request.user)
     messages.success(request, _("%(name)s removed from the deal.") % {"name": contact_role.contact})
     return redirect(contact_role.opportunity)

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from coachcrm.api import AdminWritesOnly, CrmViewSet
 from pipeline.models import Opportunity
@@ -13,7 +14,7 @@ from service_catalog.filters import GrantFilter
 from service_catalog.models import Authority, Grant, ServiceItem
 
 
-class ServiceItemSerializer(serializers.ModelSerializer):
+class ServiceItemSerializer(ScopedModelSerializer):
     grant_count = serializers.IntegerField(read_only=True, help_text="How often the item was granted.")
 
     class Meta:
@@ -58,10 +59,10 @@ class OverLimitSerializer(serializers.Serializer):
     over = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class GrantSerializer(serializers.ModelSerializer):
+class GrantSerializer(ScopedModelSerializer):
     item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
-    recipient = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none())
+    account = ScopedRelatedField(queryset=Account.objects.all())
+    recipient = ScopedRelatedField(queryset=Contact.objects.all())
     opportunity = serializers.PrimaryKeyRelatedField(
         queryset=Opportunity.objects.none(), required=False, allow_null=True
     )
@@ -104,16 +105,6 @@ class GrantSerializer(serializers.ModelSerializer):
             "decision_note",
             "created_at",
         ]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            fields["account"].queryset = Account.objects.visible_to(user)
-            fields["recipient"].queryset = Contact.objects.visible_to(user)
-            fields["opportunity"].queryset = Opportunity.objects.visible_to(user)
-        return fields
 
 
 class GrantDecisionSerializer(serializers.Serializer):

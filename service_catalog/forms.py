@@ -2,6 +2,7 @@ from django import forms
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
+import access
 from accounts.models import Account, Contact, Employment
 from coachcrm.forms import CrmForm
 from pipeline.models import Opportunity
@@ -56,7 +57,7 @@ class GrantForm(CrmForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        accounts = Account.objects.visible_to(user)
+        accounts = access.accounts(user)
         self.fields["account"].queryset = accounts.only("pk", "name")
         self.fields["opportunity"].queryset = (
             Opportunity.objects.open().filter(account__in=accounts).select_related("account").order_by("name")

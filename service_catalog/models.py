@@ -132,15 +132,6 @@ class GrantQuerySet(models.QuerySet):
     def in_period(self, start: datetime.datetime, end: datetime.datetime):
         return self.filter(created_at__gte=start, created_at__lt=end)
 
-    def visible_to(self, user):
-        """Grants the user may see: an admin all; others their own, their team's and their accounts'."""
-        from accounts.models import visible_account_ids
-
-        if user.is_admin:
-            return self
-        team = User.objects.team_of(user) if user.is_manager else User.objects.filter(pk=user.pk)
-        return self.filter(Q(account__in=visible_account_ids(user)) | Q(rep__in=team))
-
     def awaiting(self, user):
         """Pending grants the user may decide: his reports' (not sent on to an admin); an admin all."""
         pending = self.pending()

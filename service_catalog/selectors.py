@@ -15,9 +15,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+import access
 from accounts.models import Account, Contact
 from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds
 from team.models import User
@@ -99,18 +99,17 @@ def service_item_list(*, active_only: bool = False) -> QuerySet[ServiceItem]:
     return items.annotate(grant_count=Count("grants")).order_by("category", "name", "pk")
 
 
-def grant_get_for_user(*, user: User, pk: int) -> Grant:
-    """The grant if the user may see it, else 404."""
-    queryset = Grant.objects.visible_to(user).select_related(
+def grant_rows() -> QuerySet[Grant]:
+    """Grants with everything the grant page shows."""
+    return Grant.objects.select_related(
         "item", "account", "recipient", "opportunity", "rep", "approver", "decided_by", "authorised_by"
     )
-    return get_object_or_404(queryset, pk=pk)
 
 
 def grant_list(*, user: User) -> QuerySet[Grant]:
     """Ledger rows the user may see, newest first."""
     return (
-        Grant.objects.visible_to(user)
+        access.grants(user)
         .select_related("item", "account", "recipient", "rep", "decided_by")
         .order_by("-created_at", "-pk")
     )
@@ -155,12 +154,7 @@ def recipient_cap() -> Decimal | None:
 
 def ledger_grants(*, user: User, year: int) -> QuerySet[Grant]:
     """What a ledger adds up: the year's approved and pending grants the user may see."""
-    return (
-        Grant.objects.visible_to(user)
-        .in_year(year)
-        .filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING])
-        .order_by()
-    )
+    return access.grants(user).in_year(year).filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING]).order_by()
 
 
 def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:

@@ -7,6 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+import access
 from accounts.models import Account, Contact, Employment
 from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
@@ -171,7 +172,7 @@ def grant_request(
     quantity = _whole_quantity(quantity)
     if reason not in Grant.Reason.values:
         raise ValidationError({"reason": _("Choose a reason for the grant.")})
-    if not Account.objects.visible_to(by).filter(pk=account.pk).exists():
+    if not access.accounts(by).filter(pk=account.pk).exists():
         raise ValidationError({"account": _("You can only grant on accounts you work on.")})
     if not Employment.objects.current().filter(contact=recipient, account=account).exists():
         raise ValidationError(

@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import account_get_for_user, contact_get_for_user, history_entries
+import access
+from accounts.models import Account, Contact
+from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from csvio.export import csv_response
@@ -122,9 +124,9 @@ def authority_update(request):
 def grant_create(request):
     initial = {}
     if account_pk := request.GET.get("account"):
-        initial["account"] = account_get_for_user(user=request.user, pk=account_pk).pk
+        initial["account"] = access.get(request.user, Account, account_pk).pk
     if recipient_pk := request.GET.get("recipient"):
-        initial["recipient"] = contact_get_for_user(user=request.user, pk=recipient_pk).pk
+        initial["recipient"] = access.get(request.user, Contact, recipient_pk).pk
     if item_pk := request.GET.get("item"):
         initial["item"] = item_pk
     if opportunity_pk := request.GET.get("opportunity"):
@@ -132,8 +134,8 @@ def grant_create(request):
     form = GrantForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST":
         # Out of scope is 404 before any form message, so that a form cannot probe for records.
-        account_get_for_user(user=request.user, pk=_int_or_404(request.POST.get("account")))
-        contact_get_for_user(user=request.user, pk=_int_or_404(request.POST.get("recipient")))
+        access.get(request.user, Account, _int_or_404(request.POST.get("account")))
+        access.get(request.user, Contact, _int_or_404(request.POST.get("recipient")))
     if form.is_valid():
         try:
             grant = services.grant_request(by=request.user, **form.cleaned_data)
@@ -156,7 +158,7 @@ def _int_or_404(value) -> int:
 
 
 def grant_detail(request, pk):
-    grant = selectors.grant_get_for_user(user=request.user, pk=pk)
+    grant = access.get(request.user, selectors.grant_rows(), pk)
     context = {
         "grant": grant,
         "can_decide": grant.can_decide(request.user),
@@ -168,7 +170,7 @@ def grant_detail(request, pk):
 
 def _decide(request, pk, decide):
     """Approve or reject; an htmx request gets the approvals row back, a plain one a redirect."""
-    grant = selectors.grant_get_for_user(user=request.user, pk=pk)
+    grant = access.get(request.user, selectors.grant_rows(), pk)
     form = DecisionForm(request.POST)
     error = None
     if form.is_valid():
@@ -202,7 +204,7 @@ def grant_reject(request, pk):
 
 @require_POST
 def grant_cancel(request, pk):
-    grant = selectors.grant_get_for_user(user=request.user, pk=pk)
+    grant = access.get(request.user, selectors.grant_rows(), pk)
     try:
         services.grant_cancel(grant=grant, by=request.user)
     except ValidationError as error:
@@ -276,9 +278,9 @@ def _ledger_subject(request) -> str:
     """What the ledger is narrowed to, for its heading ("Ledger: Acme Tools")."""
     params = request.GET
     if pk := params.get("account"):
-        return str(account_get_for_user(user=request.user, pk=_int_or_404(pk)))
+        return str(access.get(request.user, Account, _int_or_404(pk)))
     if pk := params.get("recipient"):
-        return str(contact_get_for_user(user=request.user, pk=_int_or_404(pk)))
+        return str(access.get(request.user, Contact, _int_or_404(pk)))
     if pk := params.get("rep"):
         user = request.user
         reps = (

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+import access
 from accounts.models import Industry, ProductLine, Region
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
 from coaches.models import Handover
@@ -56,7 +57,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     filterset_fields = ["role", "status", "manager"]
 
     def get_queryset(self):
-        return User.objects.visible_to(self.request.user).select_related("manager").order_by("username", "pk")
+        return access.users(self.request.user).select_related("manager").order_by("username", "pk")
 
     def get_serializer_class(self):
         return UserUpdateSerializer if self.action in ("update", "partial_update") else UserSerializer
@@ -245,7 +246,7 @@ class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewS
 
     def get_queryset(self):
         return (
-            Handover.objects.visible_to(self.request.user)
+            access.handovers(self.request.user)
             .select_related("coach__account", "coach__contact")
             .order_by("status", "due_on", "pk")
         )

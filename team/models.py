@@ -24,14 +24,6 @@ class UserQuerySet(models.QuerySet):
         """The manager himself and the reps who report to him."""
         return self.filter(Q(pk=manager.pk) | Q(manager=manager))
 
-    def visible_to(self, user):
-        """Users the user may look up: an admin all, a manager his team, a rep himself and his manager."""
-        if user.is_admin:
-            return self
-        if user.is_manager:
-            return self.team_of(user)
-        return self.filter(Q(pk=user.pk) | Q(pk=user.manager_id))
-
 
 class CrmUserManager(UserManager.from_queryset(UserQuerySet)):
     pass

@@ -17,7 +17,8 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Account, Contact
+import access
+from accounts.models import Account
 from accounts.selectors import history_entries
 from coaches.models import Coach, Handover, Holder, Interaction
 from team.models import Notification, Territory, User, outer_ref
@@ -29,8 +30,8 @@ RETENTION_BENCHMARK = 0.8
 def home_summary(*, user: User) -> dict:
     """What the home page counts for the user."""
     return {
-        "account_count": Account.objects.visible_to(user).count(),
-        "contact_count": Contact.objects.visible_to(user).count(),
+        "account_count": access.accounts(user).count(),
+        "contact_count": access.contacts(user).count(),
     }
 
 
@@ -164,7 +165,7 @@ def territory_conflicts(*, user: User) -> QuerySet[Account]:
     ).exclude(user_id__in=Membership.objects.filter(territory_id=outer_ref("win_id", 2)).values("user_id"))
     covering_count = covering(depth=1).order_by().values("active").annotate(n=Count("pk")).values("n")
     return (
-        Account.objects.visible_to(user)
+        access.accounts(user)
         .annotate(
             win_id=Subquery(covering(depth=1).values("pk")[:1]),
             win_name=Subquery(covering(depth=1).values("name")[:1]),
@@ -241,7 +242,7 @@ def handover_list(*, user: User) -> QuerySet[Handover]:
 
 def handover_get_for_user(*, user: User, pk: int) -> Handover:
     """A handover the user may see (his own, his reps', any for an admin), else 404."""
-    return get_object_or_404(Handover.objects.visible_to(user).select_related("from_user", "coach"), pk=pk)
+    return get_object_or_404(access.handovers(user).select_related("from_user", "coach"), pk=pk)
 
 
 def successor_candidates(*, user: User) -> QuerySet[User]:

@@ -1,25 +1,25 @@
+import access
 from accounts import selectors
-from accounts.models import Account, Contact
 from tests import factories
 
 
 def test_rep_sees_only_his_own_accounts(rep, other_rep):
     mine = factories.AccountFactory(owner=rep)
     factories.AccountFactory(owner=other_rep)
-    assert list(Account.objects.visible_to(rep)) == [mine]
+    assert list(access.accounts(rep)) == [mine]
 
 
 def test_manager_sees_his_team_and_his_own_accounts(manager, rep, other_rep):
     team_account = factories.AccountFactory(owner=rep)
     own = factories.AccountFactory(owner=manager)
     factories.AccountFactory(owner=other_rep)
-    assert set(Account.objects.visible_to(manager)) == {team_account, own}
+    assert set(access.accounts(manager)) == {team_account, own}
 
 
 def test_admin_sees_every_account(admin_user, rep, other_rep):
     factories.AccountFactory(owner=rep)
     factories.AccountFactory(owner=other_rep)
-    assert Account.objects.visible_to(admin_user).count() == 2
+    assert access.accounts(admin_user).count() == 2
 
 
 def test_contacts_are_visible_through_current_and_former_positions(rep, other_rep):
@@ -28,7 +28,7 @@ def test_contacts_are_visible_through_current_and_former_positions(rep, other_re
     current = factories.person_at(mine)
     former = factories.EmploymentFactory(account=mine, end_date=factories.timezone.localdate()).contact
     factories.person_at(theirs)
-    assert set(Contact.objects.visible_to(rep)) == {current, former}
+    assert set(access.contacts(rep)) == {current, former}
 
 
 def test_history_entries_lists_field_changes_with_their_author(rep):
@@ -49,26 +49,26 @@ def test_rep_sees_accounts_his_active_territories_cover(rep, other_rep):
     covered = factories.AccountFactory(owner=other_rep, region=north)
     factories.AccountFactory(owner=other_rep, region=factories.RegionFactory(name="East"))
     territory = factories.TerritoryFactory(region=north, members=[rep])
-    assert list(Account.objects.visible_to(rep)) == [covered]
+    assert list(access.accounts(rep)) == [covered]
     territory.active = False
     territory.save()
-    assert list(Account.objects.visible_to(rep)) == []
+    assert list(access.accounts(rep)) == []
 
 
 def test_rep_does_not_see_accounts_of_territories_he_is_not_in(rep, other_rep):
     north = factories.RegionFactory(name="North")
     factories.AccountFactory(owner=other_rep, region=north)
     factories.TerritoryFactory(region=north, members=[other_rep])
-    assert list(Account.objects.visible_to(rep)) == []
+    assert list(access.accounts(rep)) == []
 
 
 def test_manager_sees_accounts_his_teams_territories_cover(manager, rep, other_rep):
     north = factories.RegionFactory(name="North")
     covered = factories.AccountFactory(owner=other_rep, region=north)
     factories.TerritoryFactory(region=north, members=[rep])
-    assert list(Account.objects.visible_to(manager)) == [covered]
-    assert list(Account.objects.visible_to(other_rep.manager)) == [covered]  # as owner's manager
-    assert Account.objects.visible_to(factories.ManagerFactory()).count() == 0
+    assert list(access.accounts(manager)) == [covered]
+    assert list(access.accounts(other_rep.manager)) == [covered]  # as owner's manager
+    assert access.accounts(factories.ManagerFactory()).count() == 0
 
 
 def test_territory_scope_follows_product_lines(rep, other_rep):
@@ -77,7 +77,7 @@ def test_territory_scope_follows_product_lines(rep, other_rep):
     with_line.product_lines.set([line])
     factories.AccountFactory(owner=other_rep)
     factories.TerritoryFactory(product_line=line, members=[rep])
-    assert list(Account.objects.visible_to(rep)) == [with_line]
+    assert list(access.accounts(rep)) == [with_line]
 
 
 def test_territory_scope_needs_every_condition_of_the_rule(rep, other_rep):
@@ -96,7 +96,7 @@ def test_territory_scope_needs_every_condition_of_the_rule(rep, other_rep):
             owner=other_rep, region=region, industry=industry, size_tier=size_tier
         ).product_lines.set(lines)
     factories.TerritoryFactory(region=north, industry=retail, size_tier="key", product_line=line, members=[rep])
-    assert list(Account.objects.visible_to(rep)) == [covered]
+    assert list(access.accounts(rep)) == [covered]
 
 
 def test_account_reached_by_every_term_is_one_row(rep):
@@ -107,5 +107,5 @@ def test_account_reached_by_every_term_is_one_row(rep):
     factories.CoachFactory(account=account, holder=rep)
     factories.TerritoryFactory(region=north, members=[rep])
     factories.TerritoryFactory(members=[rep])
-    assert list(Account.objects.visible_to(rep)) == [account]
-    assert Account.objects.visible_to(rep).count() == 1
+    assert list(access.accounts(rep)) == [account]
+    assert access.accounts(rep).count() == 1

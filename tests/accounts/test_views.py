@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+import access
 from accounts.models import Account, Contact
 from tests import factories
 
@@ -392,7 +393,7 @@ def test_admin_change_of_product_lines_moves_the_territory_coverage(client, admi
     member = factories.RepFactory()
     territory = factories.TerritoryFactory(name="Cloud", product_line=line, members=[member])
     account = factories.AccountFactory(region=lookups["region"], industry=lookups["industry"])
-    assert account not in Account.objects.visible_to(member)
+    assert account not in access.accounts(member)
     response = client.post(
         reverse("admin:accounts_account_change", args=[account.pk]),
         {
@@ -405,7 +406,7 @@ def test_admin_change_of_product_lines_moves_the_territory_coverage(client, admi
         },
     )
     assert response.status_code == 302
-    assert account in Account.objects.visible_to(member)
+    assert account in access.accounts(member)
     assert list(territory.coverage.values_list("account_id", flat=True)) == [account.pk]
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
-from accounts.models import Account
+import access
 from coaches import playbook
 from coaches.models import Coach, PlaybookCard
 from tests import factories
@@ -38,18 +38,18 @@ def test_visible_to_scopes_coaches_to_holders_their_managers_and_admins(rep, man
     mine = factories.CoachFactory(holder=rep)
     theirs = factories.CoachFactory(holder=other_rep)
     factories.HolderFactory(coach=mine, user=factories.RepFactory(manager=manager))
-    assert list(Coach.objects.visible_to(rep)) == [mine]
-    assert list(Coach.objects.visible_to(manager)) == [mine]
-    assert set(Coach.objects.visible_to(admin_user)) == {mine, theirs}
+    assert list(access.coaches(rep)) == [mine]
+    assert list(access.coaches(manager)) == [mine]
+    assert set(access.coaches(admin_user)) == {mine, theirs}
 
 
 def test_account_visible_to_admits_coach_accounts_once_without_duplicates(rep, manager, other_rep):
     account = factories.AccountFactory(owner=other_rep)
     factories.CoachFactory(account=account, holder=rep)
     factories.CoachFactory(account=account, holder=rep)
-    assert list(Account.objects.visible_to(rep)) == [account]
-    assert list(Account.objects.visible_to(manager)) == [account]
-    assert not Account.objects.visible_to(factories.RepFactory()).exists()
+    assert list(access.accounts(rep)) == [account]
+    assert list(access.accounts(manager)) == [account]
+    assert not access.accounts(factories.RepFactory()).exists()
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from coaches import selectors
+from pipeline import selectors as pipeline_selectors
 from tests import factories
 
 
@@ -26,7 +27,7 @@ def _maker(deal):
 def test_playbook_shows_the_card_of_the_decision_makers_current_style_and_flags_the_mismatch(rep, deal, coach):
     buyer = _maker(deal)
     factories.StyleReportFactory(coach=coach, contact=buyer, style="analytical", confidence="high")
-    [entry] = selectors.opportunity_playbook(opportunity=deal, user=rep)
+    [entry] = pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
     assert entry["contact"] == buyer and entry["report"].style == "analytical"
     assert entry["card"].style == "analytical" and "bring the numbers" in entry["card"].in_short
     assert entry["mismatch"]
@@ -35,7 +36,7 @@ def test_playbook_shows_the_card_of_the_decision_makers_current_style_and_flags_
 def test_playbook_has_no_mismatch_when_the_owner_sells_in_the_buyers_style(rep, deal, coach):
     buyer = _maker(deal)
     factories.StyleReportFactory(coach=coach, contact=buyer, style="expressive")
-    [entry] = selectors.opportunity_playbook(opportunity=deal, user=rep)
+    [entry] = pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
     assert entry["card"].style == "expressive" and not entry["mismatch"]
 
 
@@ -43,7 +44,7 @@ def test_playbook_has_no_mismatch_while_the_owners_style_is_unknown(rep, deal, c
     rep.selling_style = "unknown"
     rep.save()
     factories.StyleReportFactory(coach=coach, contact=_maker(deal), style="driver")
-    [entry] = selectors.opportunity_playbook(opportunity=deal, user=rep)
+    [entry] = pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
     assert entry["card"].style == "driver" and not entry["mismatch"]
 
 
@@ -57,7 +58,7 @@ def test_the_current_style_is_the_latest_high_confidence_report(rep, deal, coach
         coach=coach, contact=buyer, style="amiable", reported_on=today - datetime.timedelta(days=5)
     )
     factories.StyleReportFactory(coach=coach, contact=buyer, style="analytical", confidence="medium", reported_on=today)
-    [entry] = selectors.opportunity_playbook(opportunity=deal, user=rep)
+    [entry] = pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
     assert entry["report"].style == "amiable"
     history = selectors.contact_style_reports(contact=buyer, user=rep)
     assert [r.style for r in history] == ["analytical", "amiable", "driver"]
@@ -67,16 +68,16 @@ def test_the_current_style_is_the_latest_high_confidence_report(rep, deal, coach
 def test_without_a_high_confidence_report_the_card_asks_the_coach(rep, deal, coach):
     buyer = _maker(deal)
     factories.StyleReportFactory(coach=coach, contact=buyer, style="driver", confidence="low")
-    [entry] = selectors.opportunity_playbook(opportunity=deal, user=rep)
+    [entry] = pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
     assert entry["report"] is None and entry["card"].style == "unknown" and not entry["mismatch"]
     assert "Ask the coach" in entry["card"].ask
 
 
 def test_playbook_lists_decision_makers_only(rep, deal):
     factories.OpportunityContactFactory(opportunity=deal, role="technical_evaluator")
-    assert selectors.opportunity_playbook(opportunity=deal, user=rep) == []
+    assert pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep) == []
     maker = _maker(deal)
-    assert [e["contact"] for e in selectors.opportunity_playbook(opportunity=deal, user=rep)] == [maker]
+    assert [e["contact"] for e in pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)] == [maker]
 
 
 def test_style_reports_are_seen_only_by_who_may_see_the_reporting_coach(rep, other_rep, manager, deal, coach):
@@ -97,7 +98,7 @@ def test_playbook_costs_three_queries_however_many_decision_makers(rep, deal, co
     # decision makers with their contacts, their styles (with the reporting coach), the cards:
     # per-person queries for styles or cards would grow with the list.
     with django_assert_num_queries(3):
-        selectors.opportunity_playbook(opportunity=deal, user=rep)
+        pipeline_selectors.opportunity_playbook(opportunity=deal, user=rep)
 
 
 def test_moved_coaches_share_counts_contacted_moves_in_the_window(rep, stages):

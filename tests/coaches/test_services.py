@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from coaches import services
 from coaches.models import Coach, Holder, Interaction
+from pipeline import receivers
 from pipeline.models import StageChange
 from team.models import Notification
 from tests import factories
@@ -334,7 +335,7 @@ def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep
     _untouched_coaches(1, holder=rep, account=covered)
     factories.CoachFactory(account=covered, holder=rep)  # a fresh coach keeps this account covered
     enqueued = []
-    monkeypatch.setattr(services.account_send_back_task, "delay_on_commit", enqueued.append)
+    monkeypatch.setattr(receivers.account_send_back_task, "delay_on_commit", enqueued.append)
 
     assert services.coaches_lapse_untouched() == 3
     assert enqueued == [bare.pk]

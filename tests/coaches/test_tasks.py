@@ -9,8 +9,8 @@ from django.utils import formats, timezone
 from accounts.models import ProductLine
 from accounts.services import contact_move
 from coaches.models import Coach, CoachMove
-from coaches.tasks import coach_moved_task
 from pipeline.models import Opportunity, StageChange
+from pipeline.tasks import coach_moved_task
 from team.models import Notification
 from tests import factories
 

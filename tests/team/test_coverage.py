@@ -6,6 +6,7 @@ import random
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+import access
 from accounts import services as account_services
 from accounts.models import Account, ProductLine
 from csvio.services import import_batch_confirm, import_batch_create
@@ -37,7 +38,7 @@ def test_creating_a_territory_covers_the_accounts_its_rule_matches(admin_user, r
     factories.AccountFactory(owner=other_rep, region=east)
     territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
     assert covered(territory) == {inside.pk}
-    assert list(Account.objects.visible_to(rep)) == [inside]
+    assert list(access.accounts(rep)) == [inside]
 
 
 def test_changing_the_rule_moves_the_coverage_and_what_members_see(admin_user, rep, other_rep, north, east):
@@ -46,8 +47,8 @@ def test_changing_the_rule_moves_the_coverage_and_what_members_see(admin_user, r
     territory = services.territory_create(by=admin_user, name="T", region=north, members=[rep])
     services.territory_update(territory=territory, by=admin_user, region=east)
     assert covered(territory) == {in_east.pk}
-    assert set(Account.objects.visible_to(rep)) == {in_east}
-    assert in_north not in Account.objects.visible_to(rep)
+    assert set(access.accounts(rep)) == {in_east}
+    assert in_north not in access.accounts(rep)
 
 
 def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(admin_user, rep, other_rep, north):
@@ -55,7 +56,7 @@ def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(adm
     territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
     services.territory_deactivate(territory=territory, by=admin_user)
     assert covered(territory) == set()
-    assert list(Account.objects.visible_to(rep)) == []
+    assert list(access.accounts(rep)) == []
     services.territory_update(territory=territory, by=admin_user, active=True)
     assert covered(territory) == {account.pk}
 
@@ -63,10 +64,10 @@ def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(adm
 def test_members_who_join_see_the_coverage_and_members_who_leave_do_not(admin_user, rep, other_rep, north):
     account = factories.AccountFactory(owner=admin_user, region=north)
     territory = services.territory_create(by=admin_user, name="North", region=north, members=[other_rep])
-    assert list(Account.objects.visible_to(rep)) == []
+    assert list(access.accounts(rep)) == []
     services.territory_update(territory=territory, by=admin_user, members=[rep])
-    assert list(Account.objects.visible_to(rep)) == [account]
-    assert list(Account.objects.visible_to(other_rep)) == []
+    assert list(access.accounts(rep)) == [account]
+    assert list(access.accounts(other_rep)) == []
 
 
 def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep, north, east):
@@ -77,7 +78,7 @@ def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep,
     assert covered(territory) == {account.pk}
     account_services.account_update(account=account, by=admin_user, region=east)
     assert covered(territory) == set()
-    assert list(Account.objects.visible_to(rep)) == []
+    assert list(access.accounts(rep)) == []
 
 
 def test_a_product_line_change_is_a_coverage_change(admin_user, rep, other_rep, north):

@@ -1,0 +1,279 @@
+# Who may see what: every visibility rule of CoachCRM, and the one way to fetch a record or answer 404.
+"""Visibility, in one module.
+
+The rules, in words (tests/test_access.py is the same spec as a matrix):
+
+- An admin sees everything.
+- Accounts: a rep sees those he owns, those where he holds a coach and those his active
+  territories cover; a manager sees his team's (his own and his reps').
+- People (contacts and their positions): whoever sees an account they work or worked at.
+- Coaches (and their holders, interactions and style reports): only their holders, a successor
+  they are handed over to, and those people's managers. Coach identity is the most sensitive
+  thing in the CRM, so it does not follow account visibility.
+- Deals and grants: those on an account the user sees, and those of his team (his own, for a rep).
+- Handovers: the two reps of the handover and their managers.
+- Users: a rep sees himself and his manager; a manager his team.
+- An upload (import batch) is its uploader's only.
+
+Anything out of scope is a 404, never a 403: nobody learns that a record exists. Every page,
+API endpoint, form and importer asks here; models and services never do (import-linter's
+"models do not import access" contract), so a rule is changed in one place.
+
+Usage: `access.accounts(user)` (a queryset), `access.get(user, Coach, pk)` (or 404), and
+`access.get(user, Coach.objects.select_related("account"), pk)` to fetch with relations.
+"""
+
+from collections.abc import Callable
+
+from django.db.models import Model, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Account, Contact, Employment
+from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StyleReport
+from csvio.models import ImportBatch
+from pipeline.models import Opportunity, OpportunityContact
+from service_catalog.models import Grant
+from team.models import (
+    TerritoryCoverage,  # moves to accounts.models with the territories
+    User,
+)
+
+Scope = Callable[..., QuerySet]
+
+
+def _base(model: type[Model], queryset: QuerySet | None) -> QuerySet:
+    return model._default_manager.all() if queryset is None else queryset
+
+
+# --- People ----------------------------------------------------------------------------------
+
+
+def team(user: User) -> QuerySet[User]:
+    """The people whose work the user answers for: all for an admin, his team for a manager, himself for a rep."""
+    if user.is_admin:
+        return User.objects.all()
+    if user.is_manager:
+        return User.objects.team_of(user)
+    return User.objects.filter(pk=user.pk)
+
+
+def reps(user: User, queryset: QuerySet | None = None) -> QuerySet[User]:
+    """The reps whose departure the user may manage: his reports (anyone for an admin; nobody for a rep)."""
+    queryset = _base(User, queryset)
+    if user.is_admin:
+        return queryset
+    if user.is_manager:
+        return queryset.filter(manager=user)
+    return queryset.none()
+
+
+def users(user: User, queryset: QuerySet | None = None) -> QuerySet[User]:
+    """Users the user may look up: an admin all, a manager his team, a rep himself and his manager."""
+    queryset = _base(User, queryset)
+    if user.is_admin:
+        return queryset
+    if user.is_manager:
+        return queryset.filter(Q(pk=user.pk) | Q(manager=user))
+    return queryset.filter(Q(pk=user.pk) | Q(pk=user.manager_id))
+
+
+# --- Accounts and people ----------------------------------------------------------------------
+
+
+def account_ids(user: User) -> QuerySet:
+    """The ids of the accounts a (non-admin) user may see, as one subquery: deals, grants and people scope by it.
+
+    A UNION of three id sets, each answered from an index: owned (`owner`), held (the holders'
+    `user`) and covered by an active territory of his (`TerritoryCoverage`, which the services keep,
+    so the territory rules are not tested against every account on every page).
+    """
+
+    def by(field: str) -> dict:
+        # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
+        # no territory: no coverage rows), so his pages use the indexes; a manager by his team.
+        return {f"{field}__in": User.objects.team_of(user)} if user.is_manager else {field: user.pk}
+
+    owned = Account.objects.filter(**by("owner")).order_by().values("pk")
+    held = Holder.objects.filter(**by("user")).order_by().values("coach__account_id")
+    covered = TerritoryCoverage.objects.filter(territory__active=True, **by("user")).order_by().values("account_id")
+    return owned.union(held, covered)
+
+
+def accounts(user: User, queryset: QuerySet | None = None) -> QuerySet[Account]:
+    """Accounts the user may see: an admin all; a rep those he owns, holds a coach at or his territories
+    cover; a manager his team's."""
+    queryset = _base(Account, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(pk__in=account_ids(user))
+
+
+def may_see_account(user: User, account: Account) -> bool:
+    """Whether the account is in the user's scope (e.g. after routing gave it to someone else)."""
+    return accounts(user).filter(pk=account.pk).exists()
+
+
+def contacts(user: User, queryset: QuerySet | None = None) -> QuerySet[Contact]:
+    """People who hold or held a position at an account the user may see."""
+    queryset = _base(Contact, queryset)
+    if user.is_admin:
+        return queryset
+    positions = Employment.objects.filter(account_id__in=account_ids(user))
+    return queryset.filter(pk__in=positions.values("contact_id"))
+
+
+def employments(user: User, queryset: QuerySet | None = None) -> QuerySet[Employment]:
+    """Positions of the people the user may see (their whole career, not only at his accounts)."""
+    queryset = _base(Employment, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(contact__in=contacts(user))
+
+
+# --- Coaches ---------------------------------------------------------------------------------
+
+
+def coaches(user: User, queryset: QuerySet | None = None) -> QuerySet[Coach]:
+    """Coaches the user may see: his own as a holder or successor, his team's as a manager, all as an admin."""
+    queryset = _base(Coach, queryset)
+    if user.is_admin:
+        return queryset
+    holders = Holder.objects.filter(user=user)
+    # A successor sees the coaches handed over to him, so he can take them over.
+    handed = Handover.objects.open().filter(to_user=user)
+    if user.is_manager:
+        holders = Holder.objects.filter(Q(user=user) | Q(user__manager=user))
+        handed = Handover.objects.open().filter(Q(to_user=user) | Q(to_user__manager=user))
+    # One UNION of the two id sets: PostgreSQL estimates it (an OR of two IN terms it took for
+    # ten times the rows, and joined every contact and account before sorting).
+    return queryset.filter(pk__in=holders.order_by().values("coach_id").union(handed.order_by().values("coach_id")))
+
+
+def holders(user: User, queryset: QuerySet | None = None) -> QuerySet[Holder]:
+    """Holders of the coaches the user may see."""
+    queryset = _base(Holder, queryset)
+    return queryset if user.is_admin else queryset.filter(coach__in=coaches(user))
+
+
+def interactions(user: User, queryset: QuerySet | None = None) -> QuerySet[Interaction]:
+    """Touches with the coaches the user may see."""
+    queryset = _base(Interaction, queryset)
+    return queryset if user.is_admin else queryset.filter(coach__in=coaches(user))
+
+
+def style_reports(user: User, queryset: QuerySet | None = None) -> QuerySet[StyleReport]:
+    """Coach-sourced: seen by whoever may see the reporting coach."""
+    queryset = _base(StyleReport, queryset)
+    return queryset if user.is_admin else queryset.filter(coach__in=coaches(user))
+
+
+def coach_moves(user: User, queryset: QuerySet | None = None) -> QuerySet[CoachMove]:
+    """Moves of coaches the user may see, or whose new prospect he may see."""
+    queryset = _base(CoachMove, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(old_coach__in=coaches(user)) | Q(opportunity__in=opportunities(user)))
+
+
+def handovers(user: User, queryset: QuerySet | None = None) -> QuerySet[Handover]:
+    """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
+    queryset = _base(Handover, queryset)
+    if user.is_admin:
+        return queryset
+    mine = Q(from_user=user) | Q(to_user=user)
+    if user.is_manager:
+        mine |= Q(from_user__manager=user) | Q(to_user__manager=user)
+    return queryset.filter(mine)
+
+
+# --- Deals and grants ------------------------------------------------------------------------
+
+
+def opportunities(user: User, queryset: QuerySet | None = None) -> QuerySet[Opportunity]:
+    """Deals the user may see: on accounts he may see, or owned by him (his team, for a manager)."""
+    queryset = _base(Opportunity, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(account__in=account_ids(user)) | Q(owner__in=team(user)))
+
+
+def opportunity_contacts(user: User, queryset: QuerySet | None = None) -> QuerySet[OpportunityContact]:
+    """People's roles on the deals the user may see."""
+    queryset = _base(OpportunityContact, queryset)
+    return queryset if user.is_admin else queryset.filter(opportunity__in=opportunities(user))
+
+
+def grants(user: User, queryset: QuerySet | None = None) -> QuerySet[Grant]:
+    """Grants the user may see: an admin all; others their own, their team's and their accounts'."""
+    queryset = _base(Grant, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(account__in=account_ids(user)) | Q(rep__in=team(user)))
+
+
+def import_batches(user: User, queryset: QuerySet | None = None) -> QuerySet[ImportBatch]:
+    """An upload is its uploader's own: nobody else sees or confirms another's file, admins included."""
+    return _base(ImportBatch, queryset).filter(user=user)
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+
+def dashboard(user: User, filters: dict) -> tuple[Q, Q]:
+    """The deals and the coaches the dashboard counts, as filters on Opportunity and on Coach.
+
+    A rep's dashboard is his own deals and coaches; a manager's is his team's (narrowed to one
+    owner if he asks); an admin's is everybody's, narrowed to a manager's team or an owner.
+    """
+    deals, coach_filter = Q(), Q()
+    if user.is_rep:
+        owner, manager = user, None
+    else:
+        owner = filters.get("owner")
+        manager = filters.get("manager") if user.is_admin else user
+    if owner is not None:
+        deals &= Q(owner=owner)
+        coach_filter &= Q(pk__in=Holder.objects.filter(user=owner).values("coach_id"))
+    if manager is not None:
+        members = User.objects.team_of(manager)
+        deals &= Q(owner__in=members)
+        coach_filter &= Q(pk__in=Holder.objects.filter(user__in=members).values("coach_id"))
+    if region := filters.get("region"):
+        deals &= Q(account__region=region)
+        coach_filter &= Q(account__region=region)
+    if product_line := filters.get("product_line"):
+        # Coaches belong to an account, not to a product line: coach health ignores this filter.
+        deals &= Q(product_line=product_line)
+    return deals, coach_filter
+
+
+# --- The one fetch ---------------------------------------------------------------------------
+
+SCOPES: dict[type[Model], Scope] = {
+    Account: accounts,
+    Contact: contacts,
+    Employment: employments,
+    Coach: coaches,
+    Holder: holders,
+    Interaction: interactions,
+    StyleReport: style_reports,
+    CoachMove: coach_moves,
+    Handover: handovers,
+    Opportunity: opportunities,
+    OpportunityContact: opportunity_contacts,
+    Grant: grants,
+    User: users,
+    ImportBatch: import_batches,
+}
+
+
+def scope(user: User, model_or_queryset: type[Model] | QuerySet) -> QuerySet:
+    """The records of a model (or a queryset of it) that the user may see."""
+    if isinstance(model_or_queryset, QuerySet):
+        return SCOPES[model_or_queryset.model](user, model_or_queryset)
+    return SCOPES[model_or_queryset](user)
+
+
+def get(user: User, model_or_queryset: type[Model] | QuerySet, pk) -> Model:
+    """The record if the user may see it, else 404 (never a hint that it exists)."""
+    return get_object_or_404(scope(user, model_or_queryset), pk=pk)

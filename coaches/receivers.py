@@ -1,0 +1,17 @@
+# The coaches' answers to account events: a person who moves company stops being our coach at the old one.
+from coachcrm.notes import note_facts
+from coaches import signals
+from coaches.models import Coach
+from coaches.services import coach_set_status
+
+
+def end_coach_who_moved(sender, *, contact, to_account, start_date, account_created, by, **kwargs) -> bool:
+    """Our active coach moved: his coach record ends (the old account's send-back follows) and the move is announced."""
+    coach = Coach.objects.active().filter(contact=contact).first()
+    if coach is None:
+        return False
+    coach_set_status(coach=coach, status=Coach.Status.ENDED, facts=note_facts("moved", account=to_account), by=by)
+    signals.coach_moved.send(
+        sender=Coach, old_coach=coach, to_account=to_account, start_date=start_date, account_created=account_created
+    )
+    return True
