@@ -4,8 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+BUILD_LOCK := requirements-build.lock
+LOCK_TOOLS := $(VENV)/lock-tools
+PIP_COMPILE := $(LOCK_TOOLS)/bin/pip-compile
+PIP_TOOLS_VERSION := 7.6.2
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test lint install check-python serve worker beat bench clean messages
+.PHONY: run test lint install lock check-python serve worker beat bench clean messages
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
@@ -14,14 +20,29 @@ check-python:
 $(PY): | check-python
 	$(PYTHON) -m venv $(VENV)
 
-# XStatic-Bootstrap ships as a source package whose build needs pkg_resources, which new
-# setuptools releases no longer have: build it against the pinned setuptools in the venv.
-$(STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check "setuptools<81" wheel
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -r requirements-dev.txt
+# Installs come from the lock files (exact versions with hashes; `make lock` writes them from the
+# ranges in requirements*.txt). XStatic-Bootstrap ships as a source package whose build needs
+# pkg_resources, which new setuptools releases no longer have: pip, setuptools and wheel come
+# first from their own lock, and the rest is built against them.
+$(STAMP): $(BUILD_LOCK) $(LOCK) | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(BUILD_LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-build-isolation -r $(LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the locks from the ranges: `make lock` keeps every pin that still fits them,
+# `make lock LOCK_ARGS=--upgrade` takes the newest releases, LOCK_ARGS="-P django" one package.
+# pip-compile runs from a venv of its own, so that .venv holds exactly what the locks list. The
+# build lock takes the main lock's pins of what they share (kombu[redis] pins packaging, wheel needs it).
+$(PIP_COMPILE): | check-python
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "pip-tools==$(PIP_TOOLS_VERSION)"
+
+lock: export CUSTOM_COMPILE_COMMAND := make lock
+lock: | $(PIP_COMPILE)
+	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_ARGS) -c requirements-build.txt -o $(LOCK) requirements-dev.txt
+	$(PIP_COMPILE) $(LOCK_FLAGS) $(LOCK_ARGS) -c $(LOCK) -o $(BUILD_LOCK) requirements-build.txt
 
 run: install
 	$(PY) manage.py migrate --no-input
