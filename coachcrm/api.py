@@ -149,11 +149,11 @@ class CrmRouter(DefaultRouter):
 def api_urls() -> list:
     """The /api/v1/ URL patterns: one `register` line per resource."""
     # Imported here, not at the top: every app's api.py imports this module.
-    from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
+    from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
     from coaches.api import CoachViewSet, InteractionViewSet
     from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
     from service_catalog.api import GrantViewSet, ServiceItemViewSet
-    from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
+    from team.api import HandoverViewSet, TokenView, UserViewSet
 
     router = CrmRouter()
     router.register("accounts", AccountViewSet, basename="account")

@@ -15,7 +15,7 @@ urlpatterns = [
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
     path("team/", include("team.urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),  # accounts/… and team/territories/…
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),
     path("coaches/", include("coaches.urls")),

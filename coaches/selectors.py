@@ -4,10 +4,10 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import Account, Contact
 from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, PlaybookCard, StyleReport
 from pipeline.models import Opportunity, OpportunityContact
-from team import selectors as team_selectors
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -179,7 +179,7 @@ def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, Us
 
     `accounts` should come with `owner` selected.
     """
-    by_territory = team_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
+    by_territory = account_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
     manager = leaving.manager if leaving.manager_id else None
     fallback = manager if _can_succeed(manager, leaving) else None
     successors = {}

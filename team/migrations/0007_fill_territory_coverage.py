@@ -2,9 +2,9 @@ from django.db import migrations
 
 
 def fill(apps, schema_editor):
-    """Derive the coverage of the accounts and territories that exist (the rule lives in team.models)."""
-    from team.models import Territory
-    from team.services import coverage_refresh
+    """Derive the coverage of the accounts and territories that exist (the rule lives in accounts.models)."""
+    from accounts.models import Territory
+    from accounts.territories import coverage_refresh
 
     if Territory.objects.exists():
         coverage_refresh()
