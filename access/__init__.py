@@ -28,15 +28,12 @@ from collections.abc import Callable
 from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Account, Contact, Employment
+from accounts.models import Account, Contact, Employment, TerritoryCoverage
 from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
-from team.models import (
-    TerritoryCoverage,  # moves to accounts.models with the territories
-    User,
-)
+from team.models import User
 
 Scope = Callable[..., QuerySet]
 

@@ -23,8 +23,8 @@ MENU = [
     (_("Extras"), _("Catalog"), "service_catalog:item-list", ADMIN),
     (_("Coaches"), _("My handovers"), "team:handover-list", EVERYONE),
     (_("Team"), _("Team"), "team:team-list", MANAGER | ADMIN),
-    (_("Team"), _("Territories"), "team:territory-list", ADMIN),
-    (_("Team"), _("Conflicts"), "team:territory-conflicts", MANAGER | ADMIN),
+    (_("Team"), _("Territories"), "accounts:territory-list", ADMIN),
+    (_("Team"), _("Conflicts"), "accounts:territory-conflicts", MANAGER | ADMIN),
 ]
 
 

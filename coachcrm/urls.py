@@ -6,13 +6,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
+from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
-from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
+from team.api import HandoverViewSet, TokenView, UserViewSet
 
 
 class CrmRouter(DefaultRouter):
@@ -51,7 +51,7 @@ urlpatterns = [
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
     path("team/", include("team.urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),  # accounts/… and team/territories/…
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),
     path("coaches/", include("coaches.urls")),

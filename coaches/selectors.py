@@ -1,12 +1,13 @@
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import access
-from accounts.models import Account, Contact
+from accounts import selectors as account_selectors
+from accounts.models import Account, Contact, Territory, outer_ref
 from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, StyleReport
-from team import selectors as team_selectors
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -134,7 +135,7 @@ def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, Us
 
     `accounts` should come with `owner` selected.
     """
-    by_territory = team_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
+    by_territory = account_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
     manager = leaving.manager if leaving.manager_id else None
     fallback = manager if _can_succeed(manager, leaving) else None
     successors = {}
@@ -144,3 +145,51 @@ def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, Us
             successor = account.owner if _can_succeed(account.owner, leaving) else fallback
         successors[account.pk] = successor
     return successors
+
+
+Membership = Territory.members.through
+
+
+def territory_conflicts(*, user: User) -> QuerySet[Account]:
+    """Accounts in the user's scope that break the division of labour, each with what is wrong.
+
+    `split`: several covering territories with different members (the first one wins);
+    `owner_outside`: covered, but the owner is a member of no covering territory;
+    `rival_holders`: a rep outside the winning territory holds an active coach there.
+    Everything is a correlated subquery, so the page costs one query however many rows.
+    """
+    covering = Territory.objects.covering_ref
+    win_members = Membership.objects.filter(territory_id=outer_ref("win_id", 2)).values("user_id")
+    # A member of some covering territory who is not in the winning one ...
+    extra_member = Membership.objects.filter(territory_id__in=covering(depth=2).values("pk")).exclude(
+        user_id__in=win_members
+    )
+    # ... or a covering territory that lacks a member of the winning one.
+    lacking_territory = covering(depth=1).filter(
+        Exists(
+            Membership.objects.filter(territory_id=outer_ref("win_id", 2)).exclude(
+                user_id__in=Membership.objects.filter(territory_id=outer_ref("pk", 2)).values("user_id")
+            )
+        )
+    )
+    rival_holder = Holder.objects.filter(
+        coach__account=OuterRef("pk"), coach__status=Coach.Status.ACTIVE, user__role=User.Role.REP
+    ).exclude(user_id__in=Membership.objects.filter(territory_id=outer_ref("win_id", 2)).values("user_id"))
+    covering_count = covering(depth=1).order_by().values("active").annotate(n=Count("pk")).values("n")
+    return (
+        access.accounts(user)
+        .annotate(
+            win_id=Subquery(covering(depth=1).values("pk")[:1]),
+            win_name=Subquery(covering(depth=1).values("name")[:1]),
+            covering_count=Coalesce(Subquery(covering_count, output_field=IntegerField()), 0),
+        )
+        .filter(win_id__isnull=False)
+        .annotate(
+            split=Exists(extra_member) | Exists(lacking_territory),
+            owner_outside=~Exists(covering(depth=1).filter(members=OuterRef("owner_id"))),
+            rival_holders=Exists(rival_holder),
+        )
+        .filter(Q(split=True) | Q(owner_outside=True) | Q(rival_holders=True))
+        .select_related("owner", "region", "industry")
+        .order_by("name", "pk")
+    )

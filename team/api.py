@@ -8,11 +8,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from accounts.models import Industry, ProductLine, Region
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
 from coaches.models import Handover
 from team import departures, selectors, services
-from team.models import Territory, User
+from team.models import User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -163,49 +162,6 @@ class TokenView(CrmAPIView):
             )
         services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class TerritorySerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), many=True, required=False)
-    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
-    product_line = serializers.PrimaryKeyRelatedField(
-        queryset=ProductLine.objects.all(), required=False, allow_null=True
-    )
-    industry = serializers.PrimaryKeyRelatedField(queryset=Industry.objects.all(), required=False, allow_null=True)
-
-    class Meta:
-        model = Territory
-        fields = ["id", "name", "order", "active", "region", "product_line", "size_tier", "industry", "members"]
-        # Precedence changes with the page's up/down (territory_move); deactivation has its own service.
-        read_only_fields = ["order", "active"]
-
-
-class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
-    """Territories in precedence order: everyone reads, admins add and change them."""
-
-    queryset = Territory.objects.none()  # the model, for the schema; get_queryset() gives the rows
-    serializer_class = TerritorySerializer
-    permission_classes = [IsAuthenticated, AdminWritesOnly]
-    filterset_fields = ["active", "region", "product_line"]
-
-    def get_queryset(self):
-        return selectors.territory_list()
-
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        territory = services.territory_create(by=request.user, **serializer.validated_data)
-        return self.created(self.get_queryset().get(pk=territory.pk))
-
-    def update(self, request, pk=None, partial=False):
-        territory = self.get_object()
-        serializer = self.get_serializer(territory, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        services.territory_update(territory=territory, by=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_object()).data)
-
-    def partial_update(self, request, pk=None):
-        return self.update(request, pk=pk, partial=True)
 
 
 class HandoverSerializer(serializers.ModelSerializer):

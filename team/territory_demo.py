@@ -1,9 +1,8 @@
 """The demo organisation's territories: alice has the North, bob the East, both share the key accounts."""
 
-from accounts.models import Account, Industry, Region
+from accounts.models import Account, Industry, Region, Territory
 from accounts.services import account_create
-from team.models import Territory
-from team.services import territory_create
+from accounts.territories import territory_create
 
 # name, region, size tier, members (in precedence order)
 DEMO_TERRITORIES = [

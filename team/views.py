@@ -4,18 +4,18 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from pipeline import selectors as pipeline_selectors
 from team import departures, selectors, services
-from team.forms import DepartureForm, HandoverReassignForm, TerritoryForm, TerritoryRuleForm, territory_initial
-from team.models import Territory, User
+from team.forms import DepartureForm, HandoverReassignForm
+from team.models import User
 
 
 def home(request):
@@ -65,108 +65,6 @@ def health(request):
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return HttpResponse("ok", content_type="text/plain")
-
-
-# --- territories (admins) and conflicts (managers, admins) ----------------------------------
-
-
-def _require_admin(request) -> None:
-    # Territory pages are out of scope for everyone else: 404, like any other.
-    if not request.user.is_admin:
-        raise Http404
-
-
-@require_GET
-def territory_list(request):
-    _require_admin(request)
-    return render(request, "team/territory_list.html", {"territories": selectors.territory_list()})
-
-
-@require_http_methods(["GET", "POST"])
-def territory_create(request):
-    _require_admin(request)
-    form = TerritoryForm(request.POST or None)
-    if form.is_valid():
-        try:
-            territory = services.territory_create(by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, _("Territory %(name)s added.") % {"name": territory})
-            return redirect("team:territory-list")
-    return render(request, "team/territory_form.html", {"form": form, "preview": _preview_count(form)})
-
-
-@require_http_methods(["GET", "POST"])
-def territory_update(request, pk):
-    _require_admin(request)
-    territory = get_object_or_404(Territory, pk=pk)
-    form = TerritoryForm(request.POST or None, territory=territory, initial=territory_initial(territory))
-    if form.is_valid():
-        try:
-            services.territory_update(territory=territory, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, _("Territory %(name)s saved.") % {"name": territory})
-            return redirect("team:territory-list")
-    context = {
-        "form": form,
-        "territory": territory,
-        "preview": _preview_count(form),
-        "history": selectors.territory_history(territory=territory),
-    }
-    return render(request, "team/territory_form.html", context)
-
-
-def _preview_count(form) -> int | None:
-    """How many accounts the form's rule covers: the submitted rule, else the saved one."""
-    data = form.data if form.is_bound else {f: form.initial.get(f) or "" for f in TerritoryRuleForm.base_fields}
-    return _rule_coverage(data)
-
-
-def _rule_coverage(data) -> int | None:
-    rule = TerritoryRuleForm(data)
-    return selectors.territory_coverage_count(**rule.cleaned_data) if rule.is_valid() else None
-
-
-@require_GET
-def territory_preview(request):
-    """htmx: "this rule covers N accounts" for the rule being edited (one COUNT query)."""
-    _require_admin(request)
-    return render(request, "team/_territory_preview.html", {"preview": _rule_coverage(request.GET)})
-
-
-@require_POST
-def territory_deactivate(request, pk):
-    _require_admin(request)
-    territory = get_object_or_404(Territory, pk=pk)
-    try:
-        services.territory_deactivate(territory=territory, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("%(name)s no longer routes accounts.") % {"name": territory})
-    return redirect("team:territory-list")
-
-
-@require_POST
-def territory_move(request, pk):
-    _require_admin(request)
-    territory = get_object_or_404(Territory, pk=pk)
-    try:
-        services.territory_move(territory=territory, by=request.user, up=request.POST.get("direction") != "down")
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("team:territory-list")
-
-
-@require_GET
-def conflict_list(request):
-    if request.user.is_rep:
-        raise Http404
-    page = paginate(request, selectors.territory_conflicts(user=request.user))
-    return render(request, "team/conflict_list.html", {"page": page})
 
 
 @require_GET

@@ -131,8 +131,8 @@ def _admin_pages(world) -> list[str]:
         *_manager_pages(world),
         reverse("service_catalog:item-list"),
         reverse("service_catalog:authority-list"),
-        reverse("team:territory-list"),
-        reverse("team:territory-conflicts"),
+        reverse("accounts:territory-list"),
+        reverse("accounts:territory-conflicts"),
     ]
 
 

@@ -4,13 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import demo as accounts_demo
+from accounts.territories import coverage_refresh
 from coaches import demo as coaches_demo
 from coaches import demo_styles as coaches_styles_demo
 from pipeline import demo as pipeline_demo
 from service_catalog import demo as service_catalog_demo
 from team import demo as team_demo
 from team import territory_demo
-from team.services import coverage_refresh
 
 
 class Command(BaseCommand):

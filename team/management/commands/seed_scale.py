@@ -15,12 +15,21 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
+from accounts.models import (
+    Account,
+    Contact,
+    Employment,
+    Industry,
+    ProductLine,
+    Region,
+    Territory,
+    normalize_company_name,
+)
+from accounts.territories import coverage_refresh
 from coaches.models import Coach, Holder, Interaction
 from pipeline.models import Opportunity, Stage, StageChange
 from service_catalog.models import Grant, ServiceItem
-from team.models import Territory, User
-from team.services import coverage_refresh
+from team.models import User
 
 SCALE = {
     "users": 200,

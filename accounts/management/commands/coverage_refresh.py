@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from team.services import coverage_refresh
+from accounts.territories import coverage_refresh
 
 
 class Command(BaseCommand):

@@ -8,10 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 import access
 from accounts import services as account_services
-from accounts.models import Account, ProductLine
+from accounts import territories as territory_services
+from accounts.models import Account, ProductLine, Territory, TerritoryCoverage
 from csvio.services import import_batch_confirm, import_batch_create
-from team import services
-from team.models import Territory, TerritoryCoverage
 from tests import factories
 
 
@@ -36,7 +35,7 @@ def stored() -> set[tuple[int, int, int]]:
 def test_creating_a_territory_covers_the_accounts_its_rule_matches(admin_user, rep, other_rep, north, east):
     inside = factories.AccountFactory(owner=other_rep, region=north)
     factories.AccountFactory(owner=other_rep, region=east)
-    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    territory = territory_services.territory_create(by=admin_user, name="North", region=north, members=[rep])
     assert covered(territory) == {inside.pk}
     assert list(access.accounts(rep)) == [inside]
 
@@ -44,8 +43,8 @@ def test_creating_a_territory_covers_the_accounts_its_rule_matches(admin_user, r
 def test_changing_the_rule_moves_the_coverage_and_what_members_see(admin_user, rep, other_rep, north, east):
     in_north = factories.AccountFactory(owner=other_rep, region=north)
     in_east = factories.AccountFactory(owner=other_rep, region=east)
-    territory = services.territory_create(by=admin_user, name="T", region=north, members=[rep])
-    services.territory_update(territory=territory, by=admin_user, region=east)
+    territory = territory_services.territory_create(by=admin_user, name="T", region=north, members=[rep])
+    territory_services.territory_update(territory=territory, by=admin_user, region=east)
     assert covered(territory) == {in_east.pk}
     assert set(access.accounts(rep)) == {in_east}
     assert in_north not in access.accounts(rep)
@@ -53,25 +52,25 @@ def test_changing_the_rule_moves_the_coverage_and_what_members_see(admin_user, r
 
 def test_a_deactivated_territory_covers_nothing_and_reactivating_restores_it(admin_user, rep, other_rep, north):
     account = factories.AccountFactory(owner=other_rep, region=north)
-    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
-    services.territory_deactivate(territory=territory, by=admin_user)
+    territory = territory_services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    territory_services.territory_deactivate(territory=territory, by=admin_user)
     assert covered(territory) == set()
     assert list(access.accounts(rep)) == []
-    services.territory_update(territory=territory, by=admin_user, active=True)
+    territory_services.territory_update(territory=territory, by=admin_user, active=True)
     assert covered(territory) == {account.pk}
 
 
 def test_members_who_join_see_the_coverage_and_members_who_leave_do_not(admin_user, rep, other_rep, north):
     account = factories.AccountFactory(owner=admin_user, region=north)
-    territory = services.territory_create(by=admin_user, name="North", region=north, members=[other_rep])
+    territory = territory_services.territory_create(by=admin_user, name="North", region=north, members=[other_rep])
     assert list(access.accounts(rep)) == []
-    services.territory_update(territory=territory, by=admin_user, members=[rep])
+    territory_services.territory_update(territory=territory, by=admin_user, members=[rep])
     assert list(access.accounts(rep)) == [account]
     assert list(access.accounts(other_rep)) == []
 
 
 def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep, north, east):
-    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    territory = territory_services.territory_create(by=admin_user, name="North", region=north, members=[rep])
     account = account_services.account_create(
         by=admin_user, owner=other_rep, name="Acme", region=north, industry=factories.IndustryFactory()
     )
@@ -83,7 +82,7 @@ def test_account_create_and_update_keep_the_coverage(admin_user, rep, other_rep,
 
 def test_a_product_line_change_is_a_coverage_change(admin_user, rep, other_rep, north):
     cloud = factories.ProductLineFactory(name="Cloud")
-    territory = services.territory_create(by=admin_user, name="Cloud", product_line=cloud, members=[rep])
+    territory = territory_services.territory_create(by=admin_user, name="Cloud", product_line=cloud, members=[rep])
     account = factories.AccountFactory(owner=other_rep, region=north)
     assert covered(territory) == set()
     account_services.account_update(account=account, by=admin_user, product_lines=[cloud])
@@ -93,7 +92,7 @@ def test_a_product_line_change_is_a_coverage_change(admin_user, rep, other_rep, 
 
 
 def test_imported_accounts_are_covered(admin_user, rep, north):
-    territory = services.territory_create(by=admin_user, name="North", region=north, members=[rep])
+    territory = territory_services.territory_create(by=admin_user, name="North", region=north, members=[rep])
     factories.IndustryFactory(name="Retail")
     csv = b"name,region,industry\nAcme,North,Retail\nGlobex,North,Retail\n"
     batch = import_batch_create(by=rep, kind="accounts", filename="a.csv", data=csv)
@@ -108,7 +107,7 @@ def test_the_table_equals_the_rule_after_a_mixed_history(admin_user, rep, other_
     industries = [factories.IndustryFactory(name=name) for name in ("Retail", "Energy")]
     lines = [factories.ProductLineFactory(name=name) for name in ("Cloud", "Support")]
     territories = [
-        services.territory_create(
+        territory_services.territory_create(
             by=admin_user,
             name=f"T{index}",
             region=rnd.choice([None, *regions]),
@@ -138,9 +137,9 @@ def test_the_table_equals_the_rule_after_a_mixed_history(admin_user, rep, other_
             region=rnd.choice(regions),
             product_lines=rnd.sample(list(ProductLine.objects.all()), 1),
         )
-    services.territory_update(territory=territories[0], by=admin_user, region=regions[2], size_tier="")
-    services.territory_update(territory=territories[2], by=admin_user, members=[other_rep])
-    services.territory_deactivate(territory=territories[1], by=admin_user)
+    territory_services.territory_update(territory=territories[0], by=admin_user, region=regions[2], size_tier="")
+    territory_services.territory_update(territory=territories[2], by=admin_user, members=[other_rep])
+    territory_services.territory_deactivate(territory=territories[1], by=admin_user)
     assert stored() == by_rule()
     assert stored()  # the scenario does cover something
 
@@ -151,7 +150,7 @@ def test_a_full_refresh_rebuilds_what_a_bulk_load_left_out(admin_user, rep, nort
         [Account(name="Bulk", normalized_name="BULK", region=north, industry=factories.IndustryFactory(), owner=rep)]
     )
     assert covered(territory) == set()
-    assert services.coverage_refresh() == 1
+    assert territory_services.coverage_refresh() == 1
     assert covered(territory) == set(Account.objects.values_list("pk", flat=True))
 
 
@@ -162,7 +161,7 @@ def test_a_refresh_costs_the_same_queries_for_one_account_or_many(admin_user, re
 
     def queries(ids) -> int:
         with CaptureQueriesContext(connection) as captured:
-            services.coverage_refresh(accounts=ids)
+            territory_services.coverage_refresh(accounts=ids)
         return len(captured)
 
     assert queries([accounts[0].pk]) == queries([a.pk for a in accounts])
@@ -186,8 +185,8 @@ def test_a_long_list_of_accounts_is_refreshed_in_pieces(rep, north, monkeypatch)
     territory = factories.TerritoryFactory(region=north, members=[rep])
     accounts = factories.AccountFactory.create_batch(7, region=north)
     TerritoryCoverage.objects.all().delete()
-    monkeypatch.setattr(services, "COVERAGE_CHUNK", 3)
-    assert services.coverage_refresh(accounts=[a.pk for a in accounts]) == 7
+    monkeypatch.setattr(territory_services, "COVERAGE_CHUNK", 3)
+    assert territory_services.coverage_refresh(accounts=[a.pk for a in accounts]) == 7
     assert covered(territory) == {a.pk for a in accounts}
 
 
