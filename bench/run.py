@@ -84,7 +84,7 @@ def rolled_back():
 
 def departure():
     """Flag the leaver's 1,000 coaches, then measure his departure page with the handovers open; undone."""
-    from team.departures import departure_flag_at_risk
+    from departures.services import departure_flag_at_risk
 
     user = leaver()
     results = {}

@@ -151,9 +151,10 @@ def api_urls() -> list:
     # Imported here, not at the top: every app's api.py imports this module.
     from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
     from coaches.api import CoachViewSet, InteractionViewSet
+    from departures.api import HandoverViewSet, UserDepartureViewSet
     from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
     from service_catalog.api import GrantViewSet, ServiceItemViewSet
-    from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
+    from team.api import TerritoryViewSet, TokenView, UserViewSet
 
     router = CrmRouter()
     router.register("accounts", AccountViewSet, basename="account")
@@ -171,6 +172,12 @@ def api_urls() -> list:
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        # The users resource's depart action, served by the departures app (same address as a router action).
+        re_path(
+            r"^users/(?P<pk>[^/.]+)/depart/$",
+            UserDepartureViewSet.as_view({"post": "depart"}, basename="user", detail=True),
+            name="user-depart",
+        ),
         *router.urls,
         # Anything else under the API is a JSON 404, not the site's HTML page.
         re_path(r"^.+$", not_found),

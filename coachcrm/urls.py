@@ -5,16 +5,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from coachcrm.api import api_urls
+from pipeline import views as pipeline_views
 from team import views as team_views
 
 urlpatterns = [
-    path("", team_views.home, name="home"),
+    path("", pipeline_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
     path("team/", include("team.urls")),
+    # The departure pages live in their own app but keep their /team/ addresses.
+    path("team/", include("departures.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),

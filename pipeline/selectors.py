@@ -6,7 +6,7 @@ from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Contact
 from coaches.models import Coach
 from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
@@ -44,6 +44,14 @@ def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
 def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     """ "Needs a coach": open deals refused at the gate or sent back, longest waiting first."""
     return _rows(user).held_back().order_by("held_back_since", "pk")
+
+
+def home_summary(*, user: User) -> dict:
+    """What the home page counts for the user."""
+    return {
+        "account_count": Account.objects.visible_to(user).count(),
+        "contact_count": Contact.objects.visible_to(user).count(),
+    }
 
 
 def work_list(*, user: User) -> QuerySet[Opportunity]:

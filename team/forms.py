@@ -1,9 +1,8 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Industry, ProductLine, Region
-from coachcrm.forms import CrmForm, DateInput
+from coachcrm.forms import CrmForm
 from team.models import Territory, User
 
 
@@ -54,15 +53,3 @@ def territory_initial(territory: Territory) -> dict:
         "size_tier": territory.size_tier,
         "industry": territory.industry_id,
     }
-
-
-class DepartureForm(CrmForm):
-    departure_date = forms.DateField(label=_("Departure date"), widget=DateInput(), initial=timezone.localdate)
-
-
-class HandoverReassignForm(CrmForm):
-    to_user = forms.ModelChoiceField(label=_("Successor"), queryset=User.objects.none())
-
-    def __init__(self, *args, candidates, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["to_user"].queryset = candidates

@@ -14,9 +14,4 @@ urlpatterns = [
     path("territories/<int:pk>/deactivate/", views.territory_deactivate, name="territory-deactivate"),
     path("territories/<int:pk>/move/", views.territory_move, name="territory-move"),
     path("territories/conflicts/", views.conflict_list, name="territory-conflicts"),
-    path("reps/", views.team_list, name="team-list"),
-    path("reps/<int:pk>/departure/", views.departure_detail, name="departure-detail"),
-    path("reps/<int:pk>/departure/start/", views.departure_start, name="departure-create"),
-    path("handovers/", views.handover_list, name="handover-list"),
-    path("handovers/<int:pk>/reassign/", views.handover_reassign, name="handover-reassign"),
 ]
