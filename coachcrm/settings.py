@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "pipeline",
     "service_catalog",
     "departures",
+    "demo",  # seed_demo and seed_scale: the one app that imports every other
     "rest_framework",
     "knox",
     "drf_spectacular",
