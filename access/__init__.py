@@ -271,6 +271,11 @@ def scope(user: User, model_or_queryset: type[Model] | QuerySet) -> QuerySet:
     return SCOPES[model_or_queryset](user)
 
 
+def rep(user: User, pk) -> User:
+    """A rep whose departure the user may manage (`reps`), else 404."""
+    return get_object_or_404(reps(user, User.objects.select_related("manager")), pk=pk)
+
+
 def get(user: User, model_or_queryset: type[Model] | QuerySet, pk) -> Model:
     """The record if the user may see it, else 404 (never a hint that it exists)."""
     return get_object_or_404(scope(user, model_or_queryset), pk=pk)

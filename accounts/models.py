@@ -63,7 +63,7 @@ class NamedLookup(models.Model):
 
     @property
     def label(self) -> str:
-        """The name in the user's language: the demo's names are in the catalog (accounts/demo.py), others as typed."""
+        """The name in the user's language: the demo's names are in the catalog (demo/accounts.py), others as typed."""
         return pgettext(self.label_context, self.name)
 
 

@@ -1,13 +1,25 @@
 import datetime
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import access
 from accounts import selectors as account_selectors
 from accounts.models import Account, Contact, Territory, outer_ref
-from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, StyleReport
+from coaches.models import HEALTH_ORDER, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -193,3 +205,68 @@ def territory_conflicts(*, user: User) -> QuerySet[Account]:
         .select_related("owner", "region", "industry")
         .order_by("name", "pk")
     )
+
+
+# --- retention of departed reps' coaches (departure page, dashboard) ------------------------
+
+RETENTION_DAYS = 90
+RETENTION_BENCHMARK = 0.8
+
+
+def retention_summary(*, users_qs: QuerySet[User], today: datetime.date | None = None) -> dict:
+    """Retention of departed reps' coaches, per departure and overall, computed in the database.
+
+    A departed rep's coaches are those he handed over (not cancelled); one is kept when it is
+    still active and its new holder logged an interaction after the handover opened and within
+    90 days of the departure. A departure is `final` once those 90 days have passed.
+    Returns plain data: {"departures": [...], "overall": {...}, "benchmark": 0.8}.
+    """
+    today = today or timezone.localdate()
+    deadline = ExpressionWrapper(
+        F("from_user__departure_date") + datetime.timedelta(days=RETENTION_DAYS), output_field=DateField()
+    )
+    handovers = (
+        Handover.objects.exclude(status=Handover.Status.CANCELLED)
+        .filter(from_user__in=users_qs.filter(status=User.Status.DEPARTED).values("pk"))
+        .annotate(deadline=deadline)
+        .annotate(
+            kept=Exists(
+                Interaction.objects.filter(
+                    coach=OuterRef("coach_id"),
+                    user=OuterRef("to_user_id"),
+                    created_at__gte=OuterRef("created_at"),
+                    occurred_on__lte=OuterRef("deadline"),
+                )
+            )
+        )
+    )
+    kept = Q(kept=True, coach__status=Coach.Status.ACTIVE)
+    rows = list(
+        handovers.values("from_user", "from_user__first_name", "from_user__last_name", "from_user__username")
+        .annotate(departure_date=F("from_user__departure_date"), total=Count("pk"), kept_count=Count("pk", filter=kept))
+        .order_by("-departure_date", "from_user")
+    )
+
+    def share(kept_count, total):
+        return kept_count / total if total else None
+
+    departures = [
+        {
+            "user_id": row["from_user"],
+            "name": f"{row['from_user__first_name']} {row['from_user__last_name']}".strip()
+            or row["from_user__username"],
+            "departure_date": row["departure_date"],
+            "coaches": row["total"],
+            "kept": row["kept_count"],
+            "rate": share(row["kept_count"], row["total"]),
+            "final": today >= row["departure_date"] + datetime.timedelta(days=RETENTION_DAYS),
+        }
+        for row in rows
+    ]
+    total = sum(d["coaches"] for d in departures)
+    kept_total = sum(d["kept"] for d in departures)
+    return {
+        "departures": departures,
+        "overall": {"coaches": total, "kept": kept_total, "rate": share(kept_total, total)},
+        "benchmark": RETENTION_BENCHMARK,
+    }

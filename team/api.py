@@ -9,8 +9,7 @@ from rest_framework.response import Response
 
 import access
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
-from coaches.models import Handover
-from team import departures, selectors, services
+from team import services
 from team.models import User
 
 
@@ -44,10 +43,6 @@ class UserUpdateSerializer(UserSerializer):
         read_only_fields = [*UserSerializer.Meta.read_only_fields, "username"]
 
 
-class DepartSerializer(serializers.Serializer):
-    departure_date = serializers.DateField()
-
-
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Users: reps see themselves and their manager, managers their team, admins everyone (and change them)."""
 
@@ -76,20 +71,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
-
-    @extend_schema(request=DepartSerializer, responses={202: UserSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
-    def depart(self, request, pk=None):
-        """Start the rep's departure on a date (his manager or an admin); his coaches are flagged in the background."""
-        user = self.get_object()
-        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
-            raise exceptions.PermissionDenied(
-                _("Only %(name)s's manager or an admin can start his departure.") % {"name": user}
-            )
-        serializer = DepartSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        departures.user_mark_leaving(user=user, by=request.user, **serializer.validated_data)
-        return Response(UserSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path="token", url_name="token", permission_classes=[IsAuthenticated])
@@ -162,61 +143,3 @@ class TokenView(CrmAPIView):
             )
         services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class HandoverSerializer(serializers.ModelSerializer):
-    coach_name = serializers.CharField(source="coach.__str__", read_only=True)
-    reason = serializers.CharField(
-        source="reason_display",
-        read_only=True,
-        help_text="Why the coach was at risk, in the language of the request (Accept-Language).",
-    )
-
-    class Meta:
-        model = Handover
-        fields = [
-            "id",
-            "coach",
-            "coach_name",
-            "from_user",
-            "to_user",
-            "reason",
-            "due_on",
-            "status",
-            "created_at",
-            "done_at",
-        ]
-        read_only_fields = fields
-
-
-class HandoverReassignSerializer(serializers.Serializer):
-    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-
-
-class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
-    """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
-
-    queryset = Handover.objects.none()  # the model, for the schema; get_queryset() scopes it
-    serializer_class = HandoverSerializer
-    filterset_fields = ["status", "from_user", "to_user"]
-
-    def get_queryset(self):
-        return (
-            access.handovers(self.request.user)
-            .select_related("coach__account", "coach__contact")
-            .order_by("status", "due_on", "pk")
-        )
-
-    @extend_schema(request=HandoverReassignSerializer, responses={200: HandoverSerializer})
-    @action(detail=True, methods=["post"])
-    def reassign(self, request, pk=None):
-        """Give an open handover to another successor (the leaving rep's manager or an admin)."""
-        handover = self.get_object()
-        if request.user.is_rep:
-            raise exceptions.PermissionDenied(_("Only the leaving rep's manager or an admin can reassign a handover."))
-        serializer = HandoverReassignSerializer(data=request.data)
-        # Only the people the page offers: active, staying users of the manager's team.
-        serializer.fields["to_user"].queryset = selectors.successor_candidates(user=request.user)
-        serializer.is_valid(raise_exception=True)
-        departures.handover_reassign(handover=handover, by=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=handover.pk)).data)

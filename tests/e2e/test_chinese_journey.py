@@ -110,7 +110,7 @@ def _rep_pages(world) -> list[str]:
         reverse("coaches:coachmove-list"),
         reverse("service_catalog:allowance"),
         reverse("service_catalog:grant-list"),
-        reverse("team:handover-list"),
+        reverse("departures:handover-list"),
         reverse("team:notification-list"),
     ]
 
@@ -122,7 +122,7 @@ def _manager_pages(world) -> list[str]:
         reverse("pipeline:opportunity-held-back"),
         reverse("service_catalog:approval-list"),
         reverse("service_catalog:ledger"),
-        reverse("team:team-list"),
+        reverse("departures:team-list"),
     ]
 
 

@@ -1,3 +1,5 @@
+"""Team page, departure page, handover reassignment and "My handovers"."""
+
 import datetime
 
 import pytest
@@ -8,9 +10,6 @@ from django.utils import timezone
 from coaches.models import Handover
 from team.models import User
 from tests import factories
-
-"""Team page, departure page, handover reassignment and "My handovers"."""
-
 
 TODAY = timezone.localdate()
 
@@ -35,7 +34,7 @@ def leaving(rep):
 
 def test_team_page_lists_the_managers_reps_with_their_counts(manager_client, rep, other_rep):
     coach_of(rep)
-    response = manager_client.get(reverse("team:team-list"))
+    response = manager_client.get(reverse("departures:team-list"))
     assert [u.pk for u in response.context["page"]] == [rep.pk]
     assert response.context["page"][0].coach_count == 1
     assert b"Start departure" in response.content
@@ -43,9 +42,9 @@ def test_team_page_lists_the_managers_reps_with_their_counts(manager_client, rep
 
 def test_team_page_is_404_for_a_rep_and_405_for_post(client, rep, manager):
     client.force_login(rep)
-    assert client.get(reverse("team:team-list")).status_code == 404
+    assert client.get(reverse("departures:team-list")).status_code == 404
     client.force_login(manager)
-    assert client.post(reverse("team:team-list")).status_code == 405
+    assert client.post(reverse("departures:team-list")).status_code == 405
 
 
 @pytest.mark.parametrize("rows", [1, 50])
@@ -55,7 +54,7 @@ def test_team_page_query_count_does_not_grow_with_reps(manager_client, manager, 
     # session, user, count, the page of reps with coach / at-risk / handover counts as
     # subqueries (counting per rep would add three queries a row), the unread badge.
     with django_assert_num_queries(5):
-        response = manager_client.get(reverse("team:team-list"))
+        response = manager_client.get(reverse("departures:team-list"))
     assert response.status_code == 200
 
 
@@ -64,10 +63,10 @@ def test_team_page_query_count_does_not_grow_with_reps(manager_client, manager, 
 
 def test_departure_start_flags_and_redirects(manager_client, rep, django_capture_on_commit_callbacks):
     coach = coach_of(rep)
-    url = reverse("team:departure-create", args=[rep.pk])
+    url = reverse("departures:departure-create", args=[rep.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = manager_client.post(url, {"departure_date": later()})
-    assert response.status_code == 302 and response.url == reverse("team:departure-detail", args=[rep.pk])
+    assert response.status_code == 302 and response.url == reverse("departures:departure-detail", args=[rep.pk])
     rep.refresh_from_db()
     assert rep.status == User.Status.LEAVING and Handover.objects.get().coach == coach
     page = manager_client.get(response.url)
@@ -76,7 +75,7 @@ def test_departure_start_flags_and_redirects(manager_client, rep, django_capture
 
 def test_departure_start_form_error_shows_the_service_message(manager_client, rep):
     response = manager_client.post(
-        reverse("team:departure-create", args=[rep.pk]), {"departure_date": (TODAY - datetime.timedelta(days=1))}
+        reverse("departures:departure-create", args=[rep.pk]), {"departure_date": (TODAY - datetime.timedelta(days=1))}
     )
     assert response.status_code == 200
     assert "cannot be in the past" in response.context["form"].errors["departure_date"][0]
@@ -89,13 +88,13 @@ def test_departure_start_with_the_broker_down_says_the_jobs_are_delayed(manager_
     # Transactional: the enqueue runs on the real commit, before the view renders its message.
     from kombu.exceptions import OperationalError
 
-    from team import tasks
+    from departures import tasks
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Connection refused")
 
     monkeypatch.setattr(tasks.departure_flag_at_risk_task, "delay", broker_down)
-    response = manager_client.post(reverse("team:departure-create", args=[rep.pk]), {"departure_date": later()})
+    response = manager_client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()})
     assert response.status_code == 302
     assert "jobs are delayed" in " ".join(str(m) for m in get_messages(response.wsgi_request))
     rep.refresh_from_db()
@@ -104,13 +103,16 @@ def test_departure_start_with_the_broker_down_says_the_jobs_are_delayed(manager_
 
 def test_departure_pages_are_404_out_of_scope_and_405_on_wrong_method(client, rep, other_rep):
     client.force_login(factories.ManagerFactory())
-    assert client.get(reverse("team:departure-detail", args=[rep.pk])).status_code == 404
-    assert client.post(reverse("team:departure-create", args=[rep.pk]), {"departure_date": later()}).status_code == 404
+    assert client.get(reverse("departures:departure-detail", args=[rep.pk])).status_code == 404
+    assert (
+        client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()}).status_code
+        == 404
+    )
     client.force_login(other_rep)
-    assert client.get(reverse("team:departure-detail", args=[rep.pk])).status_code == 404
+    assert client.get(reverse("departures:departure-detail", args=[rep.pk])).status_code == 404
     client.force_login(rep.manager)
-    assert client.get(reverse("team:departure-create", args=[rep.pk])).status_code == 405
-    assert client.post(reverse("team:departure-detail", args=[rep.pk])).status_code == 405
+    assert client.get(reverse("departures:departure-create", args=[rep.pk])).status_code == 405
+    assert client.post(reverse("departures:departure-detail", args=[rep.pk])).status_code == 405
 
 
 @pytest.mark.parametrize("rows", [1, 50])
@@ -124,7 +126,7 @@ def test_departure_page_query_count_does_not_grow_with_handovers(
     # the successor choices once for every row's select, the progress aggregate, the
     # retention query, the unread badge.
     with django_assert_num_queries(9):
-        response = manager_client.get(reverse("team:departure-detail", args=[leaving.pk]))
+        response = manager_client.get(reverse("departures:departure-detail", args=[leaving.pk]))
     assert response.status_code == 200
 
 
@@ -134,15 +136,19 @@ def test_departure_page_query_count_does_not_grow_with_handovers(
 def test_handover_reassign_from_the_departure_page(manager_client, manager, leaving):
     handover = factories.HandoverFactory(coach=coach_of(leaving))
     colleague = factories.RepFactory(manager=manager)
-    response = manager_client.post(reverse("team:handover-reassign", args=[handover.pk]), {"to_user": colleague.pk})
-    assert response.status_code == 302 and response.url == reverse("team:departure-detail", args=[leaving.pk])
+    response = manager_client.post(
+        reverse("departures:handover-reassign", args=[handover.pk]), {"to_user": colleague.pk}
+    )
+    assert response.status_code == 302 and response.url == reverse("departures:departure-detail", args=[leaving.pk])
     handover.refresh_from_db()
     assert handover.to_user == colleague
 
 
 def test_handover_reassign_form_error_for_someone_outside_the_team(manager_client, leaving, other_rep):
     handover = factories.HandoverFactory(coach=coach_of(leaving))
-    response = manager_client.post(reverse("team:handover-reassign", args=[handover.pk]), {"to_user": other_rep.pk})
+    response = manager_client.post(
+        reverse("departures:handover-reassign", args=[handover.pk]), {"to_user": other_rep.pk}
+    )
     assert response.status_code == 302
     assert "Choose an active colleague" in " ".join(str(m) for m in get_messages(response.wsgi_request))
     handover.refresh_from_db()
@@ -151,7 +157,7 @@ def test_handover_reassign_form_error_for_someone_outside_the_team(manager_clien
 
 def test_handover_reassign_is_404_out_of_scope_405_on_get_and_refused_to_the_successor(client, leaving, other_rep):
     handover = factories.HandoverFactory(coach=coach_of(leaving))
-    url = reverse("team:handover-reassign", args=[handover.pk])
+    url = reverse("departures:handover-reassign", args=[handover.pk])
     client.force_login(other_rep)
     assert client.post(url, {"to_user": other_rep.pk}).status_code == 404
     client.force_login(leaving.manager)
@@ -171,10 +177,10 @@ def test_my_handovers_lists_what_the_user_takes_over_and_lets_him_see_the_coach(
     handover = factories.HandoverFactory(coach=coach_of(leaving), to_user=successor)
     factories.HandoverFactory(coach=coach_of(leaving))  # to the manager
     client.force_login(successor)
-    response = client.get(reverse("team:handover-list"))
+    response = client.get(reverse("departures:handover-list"))
     assert [h.pk for h in response.context["page"]] == [handover.pk]
     assert client.get(handover.coach.get_absolute_url()).status_code == 200
-    assert client.post(reverse("team:handover-list")).status_code == 405
+    assert client.post(reverse("departures:handover-list")).status_code == 405
 
 
 @pytest.mark.parametrize("rows", [1, 50])
@@ -186,5 +192,5 @@ def test_my_handovers_query_count_does_not_grow_with_rows(client, leaving, rows,
     # session, user, count, the page with coach, account, contact and from-user joined and the
     # holds/touched checks as EXISTS (an N+1 on any of them would add a query per row), unread badge.
     with django_assert_num_queries(5):
-        response = client.get(reverse("team:handover-list"))
+        response = client.get(reverse("departures:handover-list"))
     assert response.status_code == 200

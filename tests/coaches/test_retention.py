@@ -1,15 +1,14 @@
+"""The retention KPI (coaches.selectors.retention_summary) on constructed data."""
+
 import datetime
 
 import pytest
 from django.utils import timezone
 
 from coaches.models import Coach, Handover
+from coaches.selectors import retention_summary
 from team.models import User
-from team.selectors import retention_summary
 from tests import factories
-
-"""The retention KPI on constructed data."""
-
 
 TODAY = timezone.localdate()
 

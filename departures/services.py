@@ -1,7 +1,8 @@
 """A rep's departure: flag his at-risk coaches, hand them over, and move what he owned on the date.
 
-Services (writes) for the departure flow. They live beside `team/services.py`, not in it,
-because they build on the coach services, which themselves use `team.services.notify`.
+Services (writes) for the departure flow. They live in their own app, above team, accounts,
+coaches and pipeline, because they move what those apps own (and build on the coach services,
+which themselves use `team.services.notify`).
 """
 
 import datetime
@@ -24,8 +25,8 @@ from coachcrm.notes import note_facts
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder, Interaction
 from coaches.selectors import successor_propose
+from departures import tasks
 from pipeline.models import Opportunity
-from team import tasks
 from team.models import User
 from team.services import api_tokens_revoke, notify
 
@@ -141,7 +142,7 @@ def departure_flag_at_risk(*, user_id: int) -> int:
                 user=successor,
                 message=gettext_lazy("%(name)s is leaving: %(count)s coach relationship(s) are handed over to you."),
                 params={"name": user, "count": count},
-                link=reverse("team:handover-list"),
+                link=reverse("departures:handover-list"),
             )
     User.objects.filter(pk=user.pk).update(departure_flagged_at=timezone.now())
     return len(coaches)
@@ -169,7 +170,7 @@ def handover_reassign(*, handover: Handover, to_user: User, by: User) -> Handove
         user=to_user,
         message=gettext_lazy("%(name)s's coach %(coach)s is handed over to you."),
         params={"name": handover.from_user, "coach": handover.coach},
-        link=reverse("team:handover-list"),
+        link=reverse("departures:handover-list"),
     )
     coach_services.handovers_mark_done(coach_ids=[handover.coach_id])
     handover.refresh_from_db()
@@ -307,7 +308,7 @@ def user_depart(*, user_id: int, today: datetime.date | None = None) -> dict:
             "%(name)s has departed: %(accounts)s account(s) and %(deals)s open deal(s) moved to successors."
         ),
         params={"name": user, "accounts": result["accounts"], "deals": result["opportunities"]},
-        link=reverse("team:departure-detail", args=[user.pk]),
+        link=reverse("departures:departure-detail", args=[user.pk]),
     )
     return result
 
@@ -344,7 +345,7 @@ def handovers_remind(*, today: datetime.date | None = None, days_ahead: int = 3)
                 "%(count)s handover(s) due within %(days)s days, %(overdue)s overdue: hold the coach and log a touch."
             ),
             params={"count": row["count"], "days": days_ahead, "overdue": row["overdue"]},
-            link=reverse("team:handover-list"),
+            link=reverse("departures:handover-list"),
         )
     due.update(reminded_on=today)
     return len(per_successor)

@@ -1,9 +1,13 @@
-"""Departure jobs: thin, take ids, idempotent, retried with backoff when the database hiccups."""
+"""Departure jobs: thin, take ids, idempotent, retried with backoff when the database hiccups.
+
+Each keeps the name it had when it lived in `team/tasks.py` (`team.tasks.<function>`): queued
+messages and CELERY_BEAT_SCHEDULE know the tasks by that name.
+"""
 
 from celery import shared_task
 from django.db import OperationalError
 
-from team import departures
+from departures import services
 
 RETRY = {
     "autoretry_for": (OperationalError,),
@@ -15,25 +19,25 @@ RETRY = {
 }
 
 
-@shared_task(**RETRY)
+@shared_task(name="team.tasks.departure_flag_at_risk_task", **RETRY)
 def departure_flag_at_risk_task(user_id: int) -> int:
     """Flag a leaving rep's at-risk coaches and open their handovers (a second run changes nothing)."""
-    return departures.departure_flag_at_risk(user_id=user_id)
+    return services.departure_flag_at_risk(user_id=user_id)
 
 
-@shared_task(**RETRY)
+@shared_task(name="team.tasks.user_depart_task", **RETRY)
 def user_depart_task(user_id: int) -> dict:
     """Depart a rep whose date has come: ownership moves to successors (a departed rep is left alone)."""
-    return departures.user_depart(user_id=user_id)
+    return services.user_depart(user_id=user_id)
 
 
-@shared_task(**RETRY)
+@shared_task(name="team.tasks.departures_sweep_task", **RETRY)
 def departures_sweep_task() -> dict:
     """Periodic: enqueue missed flagging, depart reps whose date has come, close done handovers."""
-    return departures.departures_sweep()
+    return services.departures_sweep()
 
 
-@shared_task(**RETRY)
+@shared_task(name="team.tasks.handovers_remind_task", **RETRY)
 def handovers_remind_task() -> int:
     """Periodic: remind successors of handovers due soon or overdue (once a day)."""
-    return departures.handovers_remind()
+    return services.handovers_remind()

@@ -3,14 +3,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import demo as accounts_demo
 from accounts.territories import coverage_refresh
-from coaches import demo as coaches_demo
-from coaches import demo_styles as coaches_styles_demo
-from pipeline import demo as pipeline_demo
-from service_catalog import demo as service_catalog_demo
-from team import demo as team_demo
-from team import territory_demo
+from demo import accounts as accounts_demo
+from demo import coach_styles as coaches_styles_demo
+from demo import coaches as coaches_demo
+from demo import pipeline as pipeline_demo
+from demo import service_catalog as service_catalog_demo
+from demo import team as team_demo
+from demo import territories as territory_demo
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.db import connections
 from django.utils import timezone
 
 from coaches.models import Coach, Handover
-from team import departures, tasks
+from departures import services, tasks
 from team.models import User
 from tests import factories
 
@@ -28,6 +28,20 @@ def test_beat_schedule_has_the_daily_departure_jobs(settings):
     assert schedule["team-handover-reminders"]["task"] == "team.tasks.handovers_remind_task"
     assert schedule["team-departures"]["schedule"] == schedule["team-handover-reminders"]["schedule"] == 86400
     assert "coaches-lapse-untouched" in schedule  # the stale-coach scan
+
+
+def test_tasks_keep_their_team_tasks_names():
+    # Queued messages and the beat schedule name the tasks as they were in team/tasks.py.
+    from coachcrm.celery import app
+
+    for task in (
+        tasks.departure_flag_at_risk_task,
+        tasks.user_depart_task,
+        tasks.departures_sweep_task,
+        tasks.handovers_remind_task,
+    ):
+        assert task.name == f"team.tasks.{task.__name__}"
+        assert app.tasks[task.name].run is task.run
 
 
 def test_tasks_retry_on_database_errors_with_backoff_and_time_limits():
@@ -125,7 +139,7 @@ def test_departure_flow_on_a_real_worker(real_worker):
     factories.InteractionFactory(coach=shared, user=partner)
 
     # Committed here, so the on-commit enqueue goes to Redis and the worker thread picks it up.
-    user = departures.user_mark_leaving(user=rep, departure_date=timezone.localdate(), by=manager)
+    user = services.user_mark_leaving(user=rep, departure_date=timezone.localdate(), by=manager)
     assert not user.departure_jobs_delayed
     wait_for(lambda: User.objects.filter(pk=rep.pk, departure_flagged_at__isnull=False).exists())
     assert list(Coach.objects.at_risk().values_list("pk", flat=True)) == [alone.pk]

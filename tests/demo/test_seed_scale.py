@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import F, Max
 
 from coaches.models import Coach, Holder
+from demo.management.commands.seed_scale import LEAVER
 from pipeline.models import Opportunity, StageChange
 from service_catalog.models import Grant
-from team.management.commands.seed_scale import LEAVER
 from team.models import User
 
 
