@@ -1,3 +1,4 @@
+# Django admin for accounts, people, positions, lookups and territories; writes go through the services.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# REST API for accounts, people and their positions, job changes and territories (/api/v1/).
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer

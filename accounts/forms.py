@@ -1,3 +1,4 @@
+# Forms of the account, person, position, move and territory pages.
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,4 @@
+# Accounts, contacts and employments (the career timeline), the lookups, and territories with their coverage.
 import re
 import unicodedata
 

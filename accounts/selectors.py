@@ -1,3 +1,4 @@
+# Reads for the account, people and territory pages: lists with their counts, history, coverage.
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 

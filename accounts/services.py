@@ -1,3 +1,4 @@
+# Every write to accounts, people and positions: create, update, reassign, move, job changes, bulk imports.
 import dataclasses
 import datetime
 

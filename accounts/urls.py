@@ -1,3 +1,4 @@
+# Page URLs of accounts and people (/accounts/) and of territories (/team/territories/).
 from django.urls import include, path
 
 from accounts import views

@@ -1,3 +1,4 @@
+# Pages of accounts, people, positions, moves and territories.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404

@@ -1,3 +1,4 @@
+# Template context for every page: the navigation menu by role, the unread notices, the language switch.
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _

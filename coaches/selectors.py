@@ -1,3 +1,4 @@
+# Reads about coaches: lists by health, a person's styles, moves, territory conflicts, retention.
 import datetime
 
 from django.db.models import (

@@ -1,3 +1,4 @@
+# App configuration of demo.
 from django.apps import AppConfig
 
 

@@ -1,3 +1,4 @@
+# App configuration of departures.
 from django.apps import AppConfig
 
 

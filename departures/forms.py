@@ -1,3 +1,4 @@
+# Forms of the departure pages: the departure date, a handover's successor.
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,4 @@
+# Page URLs of the team page, departures and handovers (under /team/).
 from django.urls import path
 
 from departures import views

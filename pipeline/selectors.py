@@ -1,3 +1,4 @@
+# Reads for the deal pages: the board, the lists, held-back deals, the playbook, the home work list.
 import datetime
 from decimal import Decimal
 

@@ -1,3 +1,4 @@
+# Pages of the pipeline: home, board, lists, a deal, moves, overrides, the dashboard.
 import csv
 from urllib.parse import urlencode
 

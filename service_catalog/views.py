@@ -1,3 +1,4 @@
+# Pages of the catalog, the authority matrix, grants, approvals and the ledger.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# Django admin for users and API tokens; writes go through the services.
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# REST API for users and API tokens (/api/v1/).
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer

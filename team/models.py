@@ -1,3 +1,4 @@
+# Users (role, manager, selling style, status, language) and their notifications.
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models

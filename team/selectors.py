@@ -1,3 +1,4 @@
+# Reads about users: the notification list.
 from django.db.models import (
     QuerySet,
 )

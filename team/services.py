@@ -1,3 +1,4 @@
+# Every write to users and their notices: create, update, deactivate, language, API tokens, notify().
 import datetime
 from decimal import Decimal
 

@@ -1,3 +1,4 @@
+# Page URLs of notifications (/team/notifications/).
 from django.urls import path
 
 from team import views

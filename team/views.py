@@ -1,3 +1,4 @@
+# Pages of sign-in, language, notifications and the health check.
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError

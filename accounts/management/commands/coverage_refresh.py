@@ -1,3 +1,4 @@
+# manage.py coverage_refresh: rebuild territory coverage after writes that bypassed the services.
 from django.core.management.base import BaseCommand
 
 from accounts.territories import coverage_refresh

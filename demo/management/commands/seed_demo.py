@@ -1,3 +1,4 @@
+# manage.py seed_demo: load the demo organisation (idempotent; refuses with DEBUG off unless --force).
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
