@@ -462,7 +462,8 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     """contact_update and employment_add for many known people at once (imports); any refused row refuses all.
 
     Each row: `contact`, `fields` (his own fields to change) and optionally `position`
-    (employment_add's arguments). Refused rows raise RowErrors, by row index.
+    (employment_add's arguments) or `end_position` (employment_end's `employment` and
+    `end_date`). Refused rows raise RowErrors, by row index.
     """
     pks = [row["contact"].pk for row in rows]
     if len(set(pks)) != len(pks):
@@ -498,12 +499,25 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     for index, error in _contact_emails_check(emails).items():
         errors.setdefault(index, error)
     positions = _positions_for(rows, fresh, errors)
+    ends = []
+    for index, row in enumerate(rows):
+        if (end := row.get("end_position")) and index not in errors:
+            if end["end_date"] < end["employment"].start_date:
+                errors[index] = ValidationError(
+                    {"end_date": _("The end date cannot be before the start date (%(date)s).")
+                     % {"date": _short_date(end["employment"].start_date)}}
+                )  # fmt: skip
+            else:
+                ends.append(end)
     if errors:
         raise RowErrors(dict(sorted(errors.items())))
     if contacts:
         bulk_update_with_history(contacts, Contact, sorted(updated_fields), batch_size=_BULK_UPDATE, default_user=by)
     if positions:
         bulk_create_with_history(positions, Employment, default_user=by)
+    # One at a time, through employment_end: a file ends few positions, and each ends a coach record.
+    for end in ends:
+        employment_end(employment=end["employment"], end_date=end["end_date"], by=by)
     return [fresh[pk] for pk in pks]
 
 

@@ -38,6 +38,16 @@ def account_best_coach(
     return coach, missing[coach.pk]
 
 
+def coaches_verification_due(*, user: User, today: datetime.date | None = None) -> list[Coach]:
+    """The user's coaches (he holds them) whose verification expires within COACH_VERIFY_WARN_DAYS, soonest first."""
+    return list(
+        Coach.objects.verification_due(today)
+        .filter(holders__user=user)
+        .select_related("contact", "account")
+        .order_by("verified_on", "pk")
+    )
+
+
 def _holders():
     return Prefetch("holders", queryset=Holder.objects.select_related("user"))
 

@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from pipeline import services
-from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, Stage, StageChange
 
 
 class StageAdminForm(forms.ModelForm):
@@ -150,3 +150,16 @@ class OpportunityAdmin(SimpleHistoryAdmin):
                     modeladmin.message_user(request, f"{opportunity}: {stage}", messages.SUCCESS)
 
         return move
+
+
+@admin.register(GateSweep)
+class GateSweepAdmin(admin.ModelAdmin):
+    """The gate sweep's runs: how many deals each sent back, and why (read-only)."""
+
+    list_display = ["ran_at", "sent_back", "reasons"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -316,5 +316,19 @@ class GateSweep(models.Model):
         ordering = ["-ran_at", "-pk"]
         verbose_name = _("gate sweep")
 
+    REASON_LABELS = {
+        "no_coach": _("no active coach"),
+        "not_qualified": _("the coach is not qualified"),
+        "not_verified": _("the coach's verification expired"),
+    }
+
     def __str__(self):
         return f"{self.ran_at:%Y-%m-%d %H:%M}: {self.sent_back}"
+
+    @property
+    def reason_rows(self) -> list[dict]:
+        """The counts per reason, worded for the reader."""
+        return [
+            {"reason": key, "label": self.REASON_LABELS.get(key, key), "count": count}
+            for key, count in sorted(self.reasons.items())
+        ]

@@ -9,7 +9,7 @@ import access
 from accounts.models import Account
 from coaches.models import PlaybookCard
 from coaches.selectors import current_styles
-from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 
 # Closed deals stay on the board this long, so a fresh win or loss is still in sight.
@@ -36,6 +36,11 @@ def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
 def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     """ "Needs a coach": open deals refused at the gate or sent back, longest waiting first."""
     return _rows(user).held_back().order_by("held_back_since", "pk")
+
+
+def gate_sweep_last(*, user: User) -> GateSweep | None:
+    """The gate sweep's last run, for managers and admins (None for a rep, or before the first run)."""
+    return None if user.is_rep else GateSweep.objects.first()
 
 
 def work_list(*, user: User) -> QuerySet[Opportunity]:

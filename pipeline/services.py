@@ -543,8 +543,10 @@ def coach_moved(
     )
     works_there = contact.employments.current().filter(account=to_account).exists()
     if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():
+        # Unconfirmed: nobody has asked him anything at the new company yet, so he opens no gate
+        # until a holder verifies him.
         move.new_coach = coach_record(
-            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT
+            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT, unconfirmed=True
         )
         for user in holders[1:]:
             holder_add(coach=move.new_coach, user=user, by=holders[0])

@@ -99,7 +99,8 @@ def opportunity_export(request):
 
 def opportunity_held_back(request):
     page = paginate(request, selectors.opportunity_held_back_list(user=request.user))
-    return render(request, "pipeline/opportunity_held_back.html", {"page": page})
+    sweep = selectors.gate_sweep_last(user=request.user)
+    return render(request, "pipeline/opportunity_held_back.html", {"page": page, "sweep": sweep})
 
 
 def opportunity_detail(request, pk):

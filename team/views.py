@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches import selectors as coach_selectors
 from pipeline import selectors as pipeline_selectors
 from team import departures, selectors, services
 from team.forms import DepartureForm, HandoverReassignForm, TerritoryForm, TerritoryRuleForm, territory_initial
@@ -20,7 +21,10 @@ from team.models import Territory, User
 
 def home(request):
     page = paginate(request, pipeline_selectors.work_list(user=request.user))
-    return render(request, "team/home.html", {**selectors.home_summary(user=request.user), "page": page})
+    # Before his deals would be sent back: the holder verifies the coach again.
+    due = coach_selectors.coaches_verification_due(user=request.user)
+    context = {**selectors.home_summary(user=request.user), "page": page, "verification_due": due}
+    return render(request, "team/home.html", context)
 
 
 @login_not_required
