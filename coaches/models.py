@@ -79,10 +79,10 @@ class CoachQuerySet(models.QuerySet):
         soon = today + datetime.timedelta(days=settings.COACH_VERIFY_WARN_DAYS)
         return (
             self.qualifying(CoachRequirement.QUALIFIED)
-            .annotate(verified_on=Coalesce("last_verified_on", "established_on"))
+            .annotate(verified_since=Coalesce("last_verified_on", "established_on"))
             .filter(
-                verified_on__gte=verified_since_cutoff(today),
-                verified_on__lt=verified_since_cutoff(soon),
+                verified_since__gte=verified_since_cutoff(today),
+                verified_since__lt=verified_since_cutoff(soon),
             )
         )
 

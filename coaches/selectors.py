@@ -44,7 +44,7 @@ def coaches_verification_due(*, user: User, today: datetime.date | None = None) 
         Coach.objects.verification_due(today)
         .filter(holders__user=user)
         .select_related("contact", "account")
-        .order_by("verified_on", "pk")
+        .order_by("verified_since", "pk")
     )
 
 
