@@ -307,3 +307,99 @@ def test_win_rates_count_a_fabricated_coach_as_no_coach(rep, manager, stages):
     )
     assert summary["win_rate"]["with_coach"]["won"] == 1
     assert summary["win_rate"]["without_coach"]["won"] == 1
+
+
+# --- pages, API and admin ------------------------------------------------------------------------
+
+
+def test_the_api_refusal_names_the_requirement_and_what_is_missing(token_client, rep, deal, stages):
+    coach = _informant(deal.account)
+    response = token_client(rep).post(
+        f"/api/v1/opportunities/{deal.pk}/move/", {"stage": stages["Coach confirmed"].pk}, format="json"
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["requirement"], body["coach"]) == ("coach_required", "qualified", coach.pk)
+    assert body["missing"] == ["strength", "credible", "trusts_us", "wants_us_to_win"]
+
+
+def test_stages_expose_their_requirement(token_client, rep, stages):
+    response = token_client(rep).get("/api/v1/stages/")
+    rows = {row["name"]: row["coach_requirement"] for row in response.json()["results"]}
+    assert (rows["Coach confirmed"], rows["Won"], rows["Lead"]) == ("qualified", "verified", "none")
+
+
+def test_the_board_refusal_links_to_the_coachs_verify_form(rep_client, deal, stages):
+    from django.urls import reverse
+
+    coach = _informant(deal.account)
+    response = rep_client.post(
+        reverse("pipeline:opportunity-move", args=[deal.pk]),
+        {"stage": stages["Coach confirmed"].pk},
+        headers={"HX-Request": "true"},
+    )
+    assert b"a coach must be credible with the buying influences" in response.content
+    assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in response.content
+    detail = rep_client.get(deal.get_absolute_url())
+    assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in detail.content
+
+
+def test_the_stage_history_shows_what_an_override_covered(rep_client, manager, deal, stages):
+    services.opportunity_override(opportunity=deal, stage=stages["Coach confirmed"], by=manager, reason="sponsor")
+    response = rep_client.get(deal.get_absolute_url())
+    assert b"Covers Coach confirmed only" in response.content
+
+
+def test_the_admin_action_keeps_the_requirement(admin_client, deal, stages):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.urls import reverse
+
+    _informant(deal.account)
+    response = admin_client.post(
+        reverse("admin:pipeline_opportunity_changelist"),
+        {"action": f"move_to_stage_{stages['Coach confirmed'].pk}", ACTION_CHECKBOX_NAME: [deal.pk]},
+        follow=True,
+    )
+    assert b"Fake Person is an informant" in response.content
+    deal.refresh_from_db()
+    assert deal.stage == stages["Qualified"]
+
+
+def test_the_admin_stage_form_says_how_many_deals_go_back_before_saving(
+    admin_client, account, stages, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    stage = stages["Coach confirmed"]
+    Stage.objects.filter(pk=stage.pk).update(coach_requirement="active")
+    factories.CoachFactory(account=account, strength="informant")
+    deal = factories.OpportunityFactory(account=account, stage=stage)
+    url = reverse("admin:pipeline_stage_change", args=[stage.pk])
+    form = {
+        "name": stage.name,
+        "order": stage.order,
+        "probability": stage.probability,
+        "coach_requirement": "qualified",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 200
+    assert b"1 open deal in this stage lacks this coach" in response.content
+    stage.refresh_from_db()
+    assert stage.coach_requirement == "active"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {**form, "confirm_send_back": "on"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.stage == stages["Qualified"]
+    assert GateSweep.objects.get().reasons == {"not_qualified": 1}
+
+
+def test_managers_see_the_sweeps_last_run_and_reps_do_not(client, manager, rep, stages):
+    from django.urls import reverse
+
+    GateSweep.objects.create(sent_back=3, reasons={"no_coach": 1, "not_verified": 2})
+    client.force_login(manager)
+    page = client.get(reverse("pipeline:opportunity-held-back"))
+    assert b"sent back 3 deals" in page.content and b"verification expired: 2" in page.content
+    client.force_login(rep)
+    assert b"gate-sweep" not in client.get(reverse("pipeline:opportunity-held-back")).content
