@@ -108,6 +108,6 @@ def test_rep_drags_a_deal_to_the_next_column_and_the_gate_refuses_an_uncoached_o
 
     page.get_by_test_id(f"deal-{bare.pk}").drag_to(page.get_by_test_id("column-coach-confirmed"))
     card = page.get_by_test_id("column-qualified").get_by_test_id(f"deal-{bare.pk}")
-    expect(card.get_by_test_id("move-error")).to_contain_text("needs an active coach at Osprey")
+    expect(card.get_by_test_id("move-error")).to_contain_text("needs a qualified coach at Osprey")
     assert Opportunity.objects.get(pk=bare.pk).stage == stages["Qualified"]
     assert page.url.endswith("/pipeline/")
