@@ -2,6 +2,7 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 import access
@@ -55,6 +56,7 @@ class CoachSerializer(ScopedModelSerializer):
             "status_reason",
             "established_on",
             "last_verified_on",
+            "unconfirmed",
             "last_interaction_on",
             "at_risk",
             "at_risk_reason",
@@ -66,6 +68,7 @@ class CoachSerializer(ScopedModelSerializer):
             "status",
             "status_reason",
             "last_verified_on",
+            "unconfirmed",
             "last_interaction_on",
             "at_risk",
             "at_risk_reason",
@@ -83,6 +86,13 @@ class CoachVerifySerializer(CoachSerializer):
         read_only_fields = [f for f in CoachSerializer.Meta.fields if f not in services.CRITERIA]
 
 
+class CoachStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Coach.Status.choices)
+    reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="Required to lapse or end."
+    )
+
+
 class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Coaches the user may see (as a holder, his reps' as a manager, all as an admin)."""
 
@@ -93,7 +103,9 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         return selectors.coach_list(user=self.request.user)
 
     def get_serializer_class(self):
-        return CoachVerifySerializer if self.action in ("update", "partial_update") else CoachSerializer
+        if self.action == "set_status":
+            return CoachStatusSerializer
+        return CoachVerifySerializer if self.action in ("update", "partial_update", "verify") else CoachSerializer
 
     def _coach(self, pk) -> Response:
         return Response(CoachSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)
@@ -117,7 +129,24 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
 
     @extend_schema(responses={200: CoachSerializer})
     def partial_update(self, request, pk=None):
+        """Verify the coach (an alias of `verify`)."""
         return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """Verify the coach today, correcting the strength and criteria sent (the others stay as they are)."""
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """Lapse, end or revive the coach (the page's status change): 400 without a reason, 409 if impossible."""
+        coach = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.coach_set_status(coach=coach, by=request.user, **serializer.validated_data)
+        return self._coach(coach.pk)
 
 
 class InteractionSerializer(ScopedModelSerializer):
