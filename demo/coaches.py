@@ -1,6 +1,14 @@
-"""The demo organisation's coaches: healthy ones, single-threaded, stale, at risk and lapsed."""
+"""The demo organisation's coaches: healthy ones, single-threaded, stale, at risk and lapsed.
+
+Five of them show what the coach gate asks of a coach (see QUALIFICATION): a verified one, a
+qualified one nobody verified lately, one whose verification expires next week, an informant
+nobody verified (he opens no gate), and the rest as they come, whose deals the gate sweep sends
+back on its first run.
+"""
 
 import datetime
+
+from django.conf import settings
 
 from accounts.models import Account, Employment
 from coachcrm.notes import note_facts
@@ -23,6 +31,13 @@ DEMO_COACHES = [
     (12, 220, 40, True, "active", False),
     (13, 330, 130, False, "ended", False),
 ]
+# account index → (strength, the three criteria, days since last verified or None)
+QUALIFICATION = {
+    1: ("coach", True, None),  # qualified, verification expired: Coach confirmed, not Proposal
+    3: ("coach", True, "expiring"),  # verification expires next week: on the holders' work list
+    5: ("informant", False, None),  # an informant nobody verified: opens no gate
+    9: ("champion", True, 10),  # verified: opens every gate
+}
 KINDS = ["meeting", "call", "favour_given", "insight", "favour_received", "message"]
 
 
@@ -38,21 +53,30 @@ def seed(*, users: dict, today: datetime.date) -> list[Coach]:
         if position is None:
             continue
         last_touch = today - datetime.timedelta(days=touched if touched is not None else established)
+        strength = ["informant", "coach", "champion"][index % 3]
+        criteria = {"credible": index % 4 != 1, "trusts_us": True, "wants_us_to_win": index % 5 != 2}
+        verified_on = today - datetime.timedelta(days=established // 3)
+        if index in QUALIFICATION:
+            strength, valid, verified_days = QUALIFICATION[index]
+            criteria = dict.fromkeys(criteria, valid)
+            if verified_days == "expiring":
+                verified_days = settings.COACH_UNVERIFIED_DAYS - 7
+            elif verified_days is None:
+                verified_days = settings.COACH_UNVERIFIED_DAYS + 30
+            verified_on = today - datetime.timedelta(days=verified_days) if valid else None
         coach, created = Coach.objects.get_or_create(
             account=account,
             contact=position.contact,
             defaults={
-                "strength": ["informant", "coach", "champion"][index % 3],
-                "credible": index % 4 != 1,
-                "trusts_us": True,
-                "wants_us_to_win": index % 5 != 2,
+                "strength": strength,
+                **criteria,
                 "has_power": index % 3 == 2,
                 "status": status,
                 # A lapse as the lapse job records it (facts, worded for each reader); an end as typed.
                 "status_reason": "Moved to another role." if status == "ended" else "",
                 "status_facts": note_facts("lapsed", since=last_touch) if status == "lapsed" else {},
                 "established_on": today - datetime.timedelta(days=established),
-                "last_verified_on": today - datetime.timedelta(days=established // 3),
+                "last_verified_on": verified_on,
                 "last_interaction_on": today - datetime.timedelta(days=touched) if touched is not None else None,
                 "at_risk": at_risk,
                 "at_risk_reason": "The holder is leaving at the end of the month." if at_risk else "",
