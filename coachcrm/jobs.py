@@ -147,7 +147,7 @@ def send(pk: int) -> str:
 
 
 def relay(*, limit: int = 1000) -> dict:
-    """Periodic: send every waiting job, oldest first, stopping at the first broker error (a second run sends nothing new)."""
+    """Periodic: send every waiting job, oldest first, until a broker error (a second run sends nothing new)."""
     global _broker_paused_until
     _broker_paused_until = 0.0  # the periodic relay is the one that finds out the broker is back
     counts = {Outcome.SENT: 0, Outcome.DELAYED: 0, Outcome.FAILED: 0, Outcome.SKIPPED: 0}

@@ -6,7 +6,7 @@ from coachcrm import jobs
 
 
 class JobsDelayedMiddleware:
-    """Collects the jobs delayed during a request; a page that saved says so in a message (the API says `jobs_delayed`)."""
+    """Notes the jobs delayed during a request; a page says so in a message (the API answers `jobs_delayed`)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

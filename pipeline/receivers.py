@@ -15,9 +15,8 @@ def release_held_back(sender, *, account, **kwargs) -> None:
 
 def send_back(sender, *, account_ids, **kwargs) -> None:
     """Accounts left without an active coach: their gated deals go back, once the write commits."""
-    jobs.enqueue_many(
-        account_send_back_task, {f"account-send-back:{account_id}": {"account_id": account_id} for account_id in account_ids}
-    )
+    calls = {f"account-send-back:{account_id}": {"account_id": account_id} for account_id in account_ids}
+    jobs.enqueue_many(account_send_back_task, calls)
 
 
 def open_prospect(sender, *, old_coach, to_account, start_date, account_created, **kwargs) -> None:
