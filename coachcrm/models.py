@@ -1,6 +1,7 @@
 # The kernel's one model: the outbox of background jobs (coachcrm.jobs records and relays them).
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -12,14 +13,17 @@ class JobQuerySet(models.QuerySet):
         return self.exclude(status=Job.Status.SENT)
 
     def backlog(self) -> dict:
-        """Counts for the admin: unsent (waiting or failed), failed, and the oldest unsent job's age."""
+        """For the admin: unsent (waiting or failed) and failed counts, the oldest unsent job's age, and
+        `warn` when it has waited longer than JOBS_WARN_MINUTES (the broker or the worker is away)."""
         counts = self.aggregate(
             unsent=models.Count("pk", filter=~Q(status=Job.Status.SENT)),
             failed=models.Count("pk", filter=Q(status=Job.Status.FAILED)),
             oldest=models.Min("created_at", filter=~Q(status=Job.Status.SENT)),
         )
         oldest = counts.pop("oldest")
-        counts["oldest_age"] = timezone.now() - oldest if oldest else datetime.timedelta(0)
+        age = timezone.now() - oldest if oldest else datetime.timedelta(0)
+        counts["oldest_age"], counts["minutes"] = age, int(age.total_seconds() // 60)
+        counts["warn"] = age > datetime.timedelta(minutes=settings.JOBS_WARN_MINUTES)
         return counts
 
 

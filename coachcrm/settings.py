@@ -248,6 +248,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The admin home page warns when a background job has waited longer than this (broker or worker away).
+JOBS_WARN_MINUTES = int(os.environ.get("JOBS_WARN_MINUTES", "5"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The outbox's relay: jobs a broker outage kept waiting are sent within half a minute of its return.

@@ -50,6 +50,7 @@ urlpatterns = [
     path("locked/", team_views.locked_out, name="locked-out"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
+    path("health/ready/", team_views.health_ready, name="health-ready"),
     path("team/", include("team.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

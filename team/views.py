@@ -3,13 +3,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coachcrm import health as kernel_health
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from pipeline import selectors as pipeline_selectors
@@ -65,6 +66,15 @@ def health(request):
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
+def health_ready(request):
+    """For load balancers: database, broker and cache each "ok", else 503 naming the one that is down."""
+    checks = kernel_health.readiness()
+    down = sorted(name for name, answer in checks.items() if answer.startswith("down"))
+    return JsonResponse({"ready": not down, "down": down, "checks": checks}, status=503 if down else 200)
 
 
 # --- territories (admins) and conflicts (managers, admins) ----------------------------------
