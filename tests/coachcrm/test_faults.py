@@ -31,6 +31,7 @@ from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 SEND_BACK = "pipeline.tasks.account_send_back_task"
+BROKER_KEYS = ("broker_read_url", "broker_write_url", "task_always_eager")
 REDIS_SERVER, REDIS_CLI = shutil.which("redis-server"), shutil.which("redis-cli")
 
 
@@ -87,8 +88,10 @@ def private_redis():
         pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
     redis = PrivateRedis()
     redis.start()
-    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=redis.url, task_always_eager=False)
+    previous = {key: app.conf[key] for key in BROKER_KEYS}
+    # The read and write URLs: they win over broker_url, which a CELERY_BROKER_URL from the
+    # environment shadows (the Django settings namespace) whatever is set here.
+    app.conf.update(broker_read_url=redis.url, broker_write_url=redis.url, task_always_eager=False)
     _reconnect()
     jobs._broker_paused_until = 0.0
     try:
@@ -239,12 +242,13 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
-def _lock_waiters() -> int:
+def _lock_waiters() -> set[int]:
+    # The database sessions waiting on a row lock: a job inside its transaction, held by the test.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        return cursor.fetchone()[0]
+        return {row[0] for row in cursor.fetchall()}
 
 
 @pytest.mark.postgres
@@ -263,7 +267,7 @@ def test_a_pool_process_killed_mid_job_gets_the_job_redelivered_and_done_once(co
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "coachcrm", "worker", "--pool=prefork", "--concurrency=1",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     locked, release = threading.Event(), threading.Event()
 
@@ -281,11 +285,13 @@ def test_a_pool_process_killed_mid_job_gets_the_job_redelivered_and_done_once(co
         assert locked.wait(10)
         jobs.enqueue(SEND_BACK, key=f"account-send-back:{deal.account_id}", account_id=deal.account_id)
         assert Job.objects.get().status == Job.Status.SENT
-        wait_for(lambda: _lock_waiters() == 1)  # the pool process is inside the job, waiting on the lock
+        wait_for(lambda: len(_lock_waiters()) == 1)  # the pool process is inside the job, waiting on the lock
+        first = _lock_waiters()
         (pool_process,) = _children(worker.pid)
         os.kill(pool_process, signal.SIGKILL)
-        # Requeued on the worker's loss (task_reject_on_worker_lost) and taken by the new pool process.
-        wait_for(lambda: (_children(worker.pid) or [pool_process])[0] != pool_process and _lock_waiters() == 1)
+        # Requeued on the worker's loss (task_reject_on_worker_lost) and taken by the new pool process,
+        # whose session waits too (the killed one's lingers until it gets the lock, then finds its client gone).
+        wait_for(lambda: _lock_waiters() - first)
         release.set()
         wait_for(lambda: _sent_back(deal) == 1)
         time.sleep(1)
@@ -340,12 +346,12 @@ def test_readiness_answers_200_when_everything_is_up(client, db):
 
 def test_readiness_names_the_broker_when_it_is_down(client, db, settings):
     settings.CELERY_BROKER_URL = _dead_redis_url()
-    previous = app.conf.broker_url
-    app.conf.update(broker_url=settings.CELERY_BROKER_URL)
+    previous = app.conf.broker_write_url
+    app.conf.update(broker_write_url=settings.CELERY_BROKER_URL)
     _reconnect()
     try:
         ready = client.get(reverse("health-ready"))
     finally:
-        app.conf.update(broker_url=previous)
+        app.conf.update(broker_write_url=previous)
         _reconnect()
     assert ready.status_code == 503 and ready.json()["down"] == ["broker"]
