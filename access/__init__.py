@@ -28,15 +28,12 @@ from collections.abc import Callable
 from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Account, Contact, Employment
+from accounts.models import Account, Contact, Employment, TerritoryCoverage
 from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
-from team.models import (
-    TerritoryCoverage,  # moves to accounts.models with the territories
-    User,
-)
+from team.models import User
 
 Scope = Callable[..., QuerySet]
 
@@ -272,6 +269,11 @@ def scope(user: User, model_or_queryset: type[Model] | QuerySet) -> QuerySet:
     if isinstance(model_or_queryset, QuerySet):
         return SCOPES[model_or_queryset.model](user, model_or_queryset)
     return SCOPES[model_or_queryset](user)
+
+
+def rep(user: User, pk) -> User:
+    """A rep whose departure the user may manage (`reps`), else 404."""
+    return get_object_or_404(reps(user, User.objects.select_related("manager")), pk=pk)
 
 
 def get(user: User, model_or_queryset: type[Model] | QuerySet, pk) -> Model:

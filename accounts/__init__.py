@@ -1,0 +1,1 @@
+# The accounts app: companies, the people who work there, their careers, and the territories that route them.

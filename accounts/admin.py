@@ -1,3 +1,4 @@
+# Django admin for accounts, people, positions, lookups and territories; writes go through the services.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -5,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
-from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
 
 
 @admin.register(Region, Industry, ProductLine)
@@ -98,4 +99,22 @@ class EmploymentAdmin(SimpleHistoryAdmin):
     readonly_fields = ["contact", "account", "start_date"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Territory)
+class TerritoryAdmin(SimpleHistoryAdmin):
+    """Read-only here: territories are edited on the Territories page, through the services."""
+
+    list_display = ["order", "name", "region", "product_line", "size_tier", "industry", "active"]
+    list_select_related = ["region", "product_line", "industry"]
+    ordering = ["order"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

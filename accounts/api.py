@@ -1,16 +1,18 @@
+# REST API for accounts, people and their positions, job changes and territories (/api/v1/).
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
-from accounts import selectors, services
+from accounts import selectors, services, territories
 from accounts.filters import AccountFilter, ContactFilter
-from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region
-from coachcrm.api import CrmAPIView, CrmViewSet, flatten_errors, request_user
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, flatten_errors, request_user
 from team.models import User
 
 
@@ -294,3 +296,46 @@ class JobChangeView(CrmAPIView):
         for (index, _change), result in zip(changes, applied, strict=True):
             results[index] = {**result, "index": index}
         return Response({"results": [results[i] for i in sorted(results)]})
+
+
+class TerritorySerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), many=True, required=False)
+    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
+    product_line = serializers.PrimaryKeyRelatedField(
+        queryset=ProductLine.objects.all(), required=False, allow_null=True
+    )
+    industry = serializers.PrimaryKeyRelatedField(queryset=Industry.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Territory
+        fields = ["id", "name", "order", "active", "region", "product_line", "size_tier", "industry", "members"]
+        # Precedence changes with the page's up/down (territory_move); deactivation has its own service.
+        read_only_fields = ["order", "active"]
+
+
+class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Territories in precedence order: everyone reads, admins add and change them."""
+
+    queryset = Territory.objects.none()  # the model, for the schema; get_queryset() gives the rows
+    serializer_class = TerritorySerializer
+    permission_classes = [IsAuthenticated, AdminWritesOnly]
+    filterset_fields = ["active", "region", "product_line"]
+
+    def get_queryset(self):
+        return selectors.territory_list()
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        territory = territories.territory_create(by=request.user, **serializer.validated_data)
+        return self.created(self.get_queryset().get(pk=territory.pk))
+
+    def update(self, request, pk=None, partial=False):
+        territory = self.get_object()
+        serializer = self.get_serializer(territory, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        territories.territory_update(territory=territory, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)

@@ -1,3 +1,4 @@
+# App configuration of accounts.
 from django.apps import AppConfig
 
 

@@ -1,3 +1,4 @@
+# List filters (django-filter) for the account and contact lists, on the pages and in the API.
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _

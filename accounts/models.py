@@ -1,3 +1,4 @@
+# Accounts, contacts and employments (the career timeline), the lookups, and territories with their coverage.
 import re
 import unicodedata
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coachcrm.notes import note_text
+from team.models import User
 
 # Legal-form words that do not tell two companies apart ("Acme Ltd" is "ACME").
 _LEGAL_SUFFIXES = {
@@ -62,7 +64,7 @@ class NamedLookup(models.Model):
 
     @property
     def label(self) -> str:
-        """The name in the user's language: the demo's names are in the catalog (accounts/demo.py), others as typed."""
+        """The name in the user's language: the demo's names are in the catalog (demo/accounts.py), others as typed."""
         return pgettext(self.label_context, self.name)
 
 
@@ -112,7 +114,7 @@ class Account(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     # The territory that routed it to its owner (account_create); account_reassign empties it.
     territory = models.ForeignKey(
-        "team.Territory",
+        "Territory",
         verbose_name=_("territory"),
         null=True,
         blank=True,
@@ -244,3 +246,181 @@ class Employment(models.Model):
     @property
     def is_current(self) -> bool:
         return self.end_date is None
+
+
+# --- territories ----------------------------------------------------------------------------
+# They lived in the team app until the apps were layered: their tables keep its names
+# (`db_table`, `table_name`), so moving them changed no table (migrations accounts 0007, team 0008).
+
+
+class HistoryInTeamTables(HistoricalRecords):
+    """HistoricalRecords whose many-to-many history keeps its table of the team app too.
+
+    django-simple-history names that table after the model's app and offers no option for it.
+    """
+
+    def get_meta_options_m2m(self, through_model):
+        options = super().get_meta_options_m2m(through_model)
+        return {**options, "db_table": "team_" + self.get_history_model_name(through_model).lower()}
+
+
+class TerritoryQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+    def in_precedence(self):
+        return self.order_by("order", "pk")
+
+    def covering(self, account, product_line_ids=None):
+        """Active territories whose rule matches the account, first by precedence.
+
+        `product_line_ids` stands in for the account's product lines while it is not saved yet.
+        """
+        if product_line_ids is None:
+            product_line_ids = account.product_lines.values("pk")
+        rule = territory_rule(
+            region=account.region_id,
+            industry=account.industry_id,
+            size_tier=account.size_tier,
+            product_lines=product_line_ids,
+        )
+        return self.active().filter(rule).in_precedence()
+
+    def covering_ref(self, depth: int = 1):
+        """Active territories matching the account of an enclosing query, `depth` queries out."""
+        product_lines = Account.product_lines.through.objects.filter(account_id=outer_ref("pk", depth + 1))
+        rule = territory_rule(
+            region=outer_ref("region_id", depth),
+            industry=outer_ref("industry_id", depth),
+            size_tier=outer_ref("size_tier", depth),
+            product_lines=product_lines.values("productline_id"),
+        )
+        return self.active().filter(rule).in_precedence()
+
+
+def territory_rule(*, region, industry, size_tier, product_lines) -> Q:
+    """A territory matches when each of its four conditions is empty ("any") or equals the account's."""
+    return (
+        (Q(region__isnull=True) | Q(region_id=region))
+        & (Q(industry__isnull=True) | Q(industry_id=industry))
+        & (Q(size_tier="") | Q(size_tier=size_tier))
+        & (Q(product_line__isnull=True) | Q(product_line_id__in=product_lines))
+    )
+
+
+def outer_ref(name: str, depth: int = 1):
+    """A reference to a field of the query `depth` levels out (1 is plain OuterRef)."""
+    ref = name
+    for _level in range(depth):
+        ref = models.OuterRef(ref)
+    return ref
+
+
+class Territory(models.Model):
+    """A rule over region, product line, size tier and industry that routes new accounts to its members."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    # Precedence: the first active territory (lowest order) whose rule matches an account wins it.
+    order = models.PositiveIntegerField(_("precedence"), unique=True)
+    members = models.ManyToManyField(
+        User, verbose_name=_("members"), blank=True, related_name="territories", db_table="team_territory_members"
+    )
+    region = models.ForeignKey(
+        "accounts.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    product_line = models.ForeignKey(
+        "accounts.ProductLine",
+        verbose_name=_("product line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    size_tier = models.CharField(_("size tier"), max_length=8, choices=Account.SizeTier.choices, blank=True)
+    industry = models.ForeignKey(
+        "accounts.Industry",
+        verbose_name=_("industry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="territories",
+    )
+    active = models.BooleanField(_("active"), default=True)
+    # The round-robin cursor: the member who got the last routed account. Moved with
+    # queryset.update() under a row lock, so it leaves no history row per account.
+    last_assigned = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    history = HistoryInTeamTables(
+        m2m_fields=[members], excluded_fields=["last_assigned"], table_name="team_historicalterritory"
+    )
+    objects = TerritoryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "team_territory"
+        ordering = ["order", "pk"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+
+    def __str__(self):
+        return self.name
+
+    def next_member(self, *, after_id: int | None, exclude: User | None = None, members=None) -> User | None:
+        """The member who may take new work after `after_id`, in a fixed order (by id), wrapping.
+
+        `members`: the territory's available members by id, when the caller read them already.
+        """
+        if members is None:
+            members = self.members.available().order_by("pk")
+        members = [m for m in members if exclude is None or m.pk != exclude.pk]
+        later = [m for m in members if after_id is not None and m.pk > after_id]
+        return (later or members or [None])[0]
+
+    def matches(self, *, region_id, industry_id, size_tier: str, product_line_ids) -> bool:
+        """The rule of `territory_rule`, for accounts already in memory (bulk work)."""
+        return (
+            self.region_id in (None, region_id)
+            and self.industry_id in (None, industry_id)
+            and self.size_tier in ("", size_tier)
+            and (self.product_line_id is None or self.product_line_id in product_line_ids)
+        )
+
+    def rule_display(self) -> str:
+        """The rule in words: "East · Key account · any industry · any product line"."""
+        parts = [
+            str(self.region) if self.region_id else _("any region"),
+            str(self.product_line) if self.product_line_id else _("any product line"),
+            self.get_size_tier_display() if self.size_tier else _("any size"),
+            str(self.industry) if self.industry_id else _("any industry"),
+        ]
+        return " · ".join(str(p) for p in parts)
+
+
+class TerritoryCoverage(models.Model):
+    """A member of an active territory whose rule covers an account: derived data, kept by
+    `accounts.territories.coverage_refresh`.
+
+    "The accounts my territories cover" is then an index lookup on the user, which PostgreSQL
+    also estimates right (a rep in no territory has no rows), instead of every territory's rule
+    tested against every account on every page.
+    """
+
+    # The leading column of the unique index, which serves the lookups by user.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="coverage")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="coverage")
+
+    class Meta:
+        db_table = "team_territorycoverage"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account", "territory"], name="territory_covers_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.territory_id} covers {self.account_id} for {self.user_id}"

@@ -1,8 +1,9 @@
+# Reads for the account, people and territory pages: lists with their counts, history, coverage.
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 import access
-from accounts.models import Account, Contact, Employment
+from accounts.models import Account, Contact, Employment, Territory
 from coachcrm.notes import is_note, note_text
 from team.models import User
 
@@ -101,3 +102,101 @@ def history_entries(*, records, limit: int = 25) -> list[dict]:
             ]
         entries.append({"record": record, "changes": changes})
     return entries
+
+
+# --- territories ----------------------------------------------------------------------------
+
+Membership = Territory.members.through
+
+
+def _members():
+    return Prefetch("members", queryset=User.objects.order_by("first_name", "last_name", "username"))
+
+
+def territory_list() -> QuerySet[Territory]:
+    """Every territory in precedence order, with its rule's lookups and its members."""
+    return (
+        Territory.objects.in_precedence()
+        .select_related("region", "product_line", "industry")
+        .prefetch_related(_members())
+    )
+
+
+def territory_history(*, territory: Territory) -> list[dict]:
+    """The territory's change history, members shown by name rather than as raw link rows."""
+    entries = history_entries(records=territory.history.all())
+    member_changes = [
+        c for e in entries for c in e["changes"] if c["field"] == Territory._meta.get_field("members").verbose_name
+    ]
+    ids = {row["user"] for c in member_changes for side in ("old", "new") for row in (c[side] or [])}
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
+    for change in member_changes:
+        for side in ("old", "new"):
+            change[side] = ", ".join(sorted(names.get(row["user"], "?") for row in change[side] or []))
+    return entries
+
+
+def territory_coverage_count(*, region=None, product_line=None, size_tier: str = "", industry=None) -> int:
+    """How many accounts a rule covers (empty conditions mean "any"), in one COUNT query."""
+    accounts = Account.objects.all()
+    if region is not None:
+        accounts = accounts.filter(region=region)
+    if industry is not None:
+        accounts = accounts.filter(industry=industry)
+    if size_tier:
+        accounts = accounts.filter(size_tier=size_tier)
+    if product_line is not None:
+        # An account holds a product line once, so this join cannot count an account twice.
+        accounts = accounts.filter(product_lines=product_line)
+    return accounts.count()
+
+
+def territories_covering(*, account: Account) -> QuerySet[Territory]:
+    """The active territories whose rule matches the account, the winning one first."""
+    return Territory.objects.covering(account).prefetch_related(_members())
+
+
+def territory_successor_for(*, account: Account, exclude_user: User) -> User | None:
+    """Who should take over an account from `exclude_user` by the territory rules (None: no rule says).
+
+    The first covering territory with another available member gives the member after
+    `exclude_user` (by id, wrapping). A read: the round-robin cursor does not move.
+    """
+    for territory in Territory.objects.covering(account):
+        successor = territory.next_member(after_id=exclude_user.pk, exclude=exclude_user)
+        if successor is not None:
+            return successor
+    return None
+
+
+def territory_successors_for(*, accounts, exclude_user: User) -> dict[int, User | None]:
+    """`territory_successor_for` for many accounts at once (departures): two queries however many."""
+    territories = list(
+        Territory.objects.active()
+        .in_precedence()
+        .prefetch_related(
+            Prefetch("members", queryset=User.objects.available().order_by("pk"), to_attr="available_members")
+        )
+    )
+    lines: dict[int, set[int]] = {}
+    through = Account.product_lines.through.objects.filter(account_id__in=[a.pk for a in accounts])
+    for account_id, line_id in through.values_list("account_id", "productline_id"):
+        lines.setdefault(account_id, set()).add(line_id)
+    successors = {}
+    for account in accounts:
+        successors[account.pk] = None
+        for territory in territories:
+            if not territory.matches(
+                region_id=account.region_id,
+                industry_id=account.industry_id,
+                size_tier=account.size_tier,
+                product_line_ids=lines.get(account.pk, set()),
+            ):
+                continue
+            successor = territory.next_member(
+                after_id=exclude_user.pk, exclude=exclude_user, members=territory.available_members
+            )
+            if successor is not None:
+                successors[account.pk] = successor
+                break
+    return successors

@@ -1,3 +1,4 @@
+# Every write to accounts, people and positions: create, update, reassign, move, job changes, bulk imports.
 import dataclasses
 import datetime
 
@@ -11,10 +12,11 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 import access
 from accounts import signals
 from accounts.models import Account, Contact, Employment, normalize_company_name
+from accounts.territories import coverage_refresh, territory_route, territory_router
 from coachcrm.bulk import RowErrors
 from coachcrm.notes import note_facts
 from team.models import User
-from team.services import coverage_refresh, notify, territory_route, territory_router
+from team.services import notify
 
 
 def _short_date(day: datetime.date) -> str:

@@ -1,10 +1,11 @@
-from django.urls import path
+# Page URLs of accounts and people (/accounts/) and of territories (/team/territories/).
+from django.urls import include, path
 
 from accounts import views
 
 app_name = "accounts"
 
-urlpatterns = [
+account_patterns = [
     path("", views.account_list, name="account-list"),
     path("new/", views.account_create, name="account-create"),
     path("export/", views.account_export, name="account-export"),
@@ -19,4 +20,21 @@ urlpatterns = [
     path("contacts/<int:pk>/positions/new/", views.employment_add, name="employment-create"),
     path("positions/<int:pk>/end/", views.employment_end, name="employment-end"),
     path("contacts/<int:pk>/move/", views.contact_move, name="contact-move"),
+]
+
+# Territories keep the addresses they had in the team app: /team/territories/….
+territory_patterns = [
+    path("", views.territory_list, name="territory-list"),
+    path("new/", views.territory_create, name="territory-create"),
+    path("preview/", views.territory_preview, name="territory-preview"),
+    path("<int:pk>/edit/", views.territory_update, name="territory-update"),
+    path("<int:pk>/deactivate/", views.territory_deactivate, name="territory-deactivate"),
+    path("<int:pk>/move/", views.territory_move, name="territory-move"),
+    path("conflicts/", views.conflict_list, name="territory-conflicts"),
+]
+
+# Included at the root (coachcrm/urls.py): both prefixes name their pages in this namespace.
+urlpatterns = [
+    path("accounts/", include(account_patterns)),
+    path("team/territories/", include(territory_patterns)),
 ]

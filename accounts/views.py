@@ -1,12 +1,13 @@
+# Pages of accounts, people, positions, moves and territories.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import access
-from accounts import selectors, services
+from accounts import selectors, services, territories
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.forms import (
     AccountForm,
@@ -16,15 +17,17 @@ from accounts.forms import (
     ContactMoveForm,
     EmploymentEndForm,
     EmploymentForm,
+    TerritoryForm,
+    TerritoryRuleForm,
     account_form_initial,
+    territory_initial,
 )
-from accounts.models import Account, Contact, Employment
+from accounts.models import Account, Contact, Employment, Territory
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches import selectors as coach_selectors
 from csvio.export import csv_response
 from pipeline import selectors as pipeline_selectors
-from team.selectors import territories_covering, territory_successor_for
 
 
 def _form_error(form, error: ValidationError) -> dict:
@@ -79,7 +82,7 @@ def account_reassign(request, pk):
         raise Http404
     account = access.get(request.user, Account, pk)
     # Suggest who the territory rules would give it to.
-    suggested = territory_successor_for(account=account, exclude_user=account.owner)
+    suggested = selectors.territory_successor_for(account=account, exclude_user=account.owner)
     form = AccountReassignForm(request.POST or None, user=request.user, initial={"owner": suggested})
     if form.is_valid():
         try:
@@ -92,7 +95,7 @@ def account_reassign(request, pk):
                 _("%(account)s now belongs to %(owner)s.") % {"account": account, "owner": form.cleaned_data["owner"]},
             )
             return redirect(account)
-    context = {"form": form, "account": account, "covering": territories_covering(account=account)}
+    context = {"form": form, "account": account, "covering": selectors.territories_covering(account=account)}
     return render(request, "accounts/account_reassign.html", context)
 
 
@@ -260,3 +263,105 @@ def contact_move(request, pk):
             messages.success(request, text)
             return redirect(contact)
     return render(request, "accounts/contact_move.html", {"form": form, "contact": contact})
+
+
+# --- territories (admins) and conflicts (managers, admins) ----------------------------------
+
+
+def _require_admin(request) -> None:
+    # Territory pages are out of scope for everyone else: 404, like any other.
+    if not request.user.is_admin:
+        raise Http404
+
+
+@require_GET
+def territory_list(request):
+    _require_admin(request)
+    return render(request, "accounts/territory_list.html", {"territories": selectors.territory_list()})
+
+
+@require_http_methods(["GET", "POST"])
+def territory_create(request):
+    _require_admin(request)
+    form = TerritoryForm(request.POST or None)
+    if form.is_valid():
+        try:
+            territory = territories.territory_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Territory %(name)s added.") % {"name": territory})
+            return redirect("accounts:territory-list")
+    return render(request, "accounts/territory_form.html", {"form": form, "preview": _preview_count(form)})
+
+
+@require_http_methods(["GET", "POST"])
+def territory_update(request, pk):
+    _require_admin(request)
+    territory = get_object_or_404(Territory, pk=pk)
+    form = TerritoryForm(request.POST or None, territory=territory, initial=territory_initial(territory))
+    if form.is_valid():
+        try:
+            territories.territory_update(territory=territory, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Territory %(name)s saved.") % {"name": territory})
+            return redirect("accounts:territory-list")
+    context = {
+        "form": form,
+        "territory": territory,
+        "preview": _preview_count(form),
+        "history": selectors.territory_history(territory=territory),
+    }
+    return render(request, "accounts/territory_form.html", context)
+
+
+def _preview_count(form) -> int | None:
+    """How many accounts the form's rule covers: the submitted rule, else the saved one."""
+    data = form.data if form.is_bound else {f: form.initial.get(f) or "" for f in TerritoryRuleForm.base_fields}
+    return _rule_coverage(data)
+
+
+def _rule_coverage(data) -> int | None:
+    rule = TerritoryRuleForm(data)
+    return selectors.territory_coverage_count(**rule.cleaned_data) if rule.is_valid() else None
+
+
+@require_GET
+def territory_preview(request):
+    """htmx: "this rule covers N accounts" for the rule being edited (one COUNT query)."""
+    _require_admin(request)
+    return render(request, "accounts/_territory_preview.html", {"preview": _rule_coverage(request.GET)})
+
+
+@require_POST
+def territory_deactivate(request, pk):
+    _require_admin(request)
+    territory = get_object_or_404(Territory, pk=pk)
+    try:
+        territories.territory_deactivate(territory=territory, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(name)s no longer routes accounts.") % {"name": territory})
+    return redirect("accounts:territory-list")
+
+
+@require_POST
+def territory_move(request, pk):
+    _require_admin(request)
+    territory = get_object_or_404(Territory, pk=pk)
+    try:
+        territories.territory_move(territory=territory, by=request.user, up=request.POST.get("direction") != "down")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("accounts:territory-list")
+
+
+@require_GET
+def conflict_list(request):
+    if request.user.is_rep:
+        raise Http404
+    page = paginate(request, coach_selectors.territory_conflicts(user=request.user))
+    return render(request, "accounts/conflict_list.html", {"page": page})

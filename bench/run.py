@@ -51,7 +51,7 @@ def busiest_rep():
 
 def leaver():
     """The rep seed_scale made the holder of 1,000 coaches, for the departure measurements."""
-    from team.management.commands.seed_scale import LEAVER
+    from demo.management.commands.seed_scale import LEAVER
 
     return User.objects.select_related("manager").get(username=LEAVER)
 
@@ -84,7 +84,7 @@ def rolled_back():
 
 def departure():
     """Flag the leaver's 1,000 coaches, then measure his departure page with the handovers open; undone."""
-    from team.departures import departure_flag_at_risk
+    from departures.services import departure_flag_at_risk
 
     user = leaver()
     results = {}

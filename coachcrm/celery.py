@@ -1,3 +1,4 @@
+# The Celery app: configured from Django settings, tasks found in every app's tasks.py.
 import os
 
 from celery import Celery

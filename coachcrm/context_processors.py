@@ -1,3 +1,4 @@
+# Template context for every page: the navigation menu by role, the unread notices, the language switch.
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -21,10 +22,10 @@ MENU = [
     (_("Extras"), _("Approvals"), "service_catalog:approval-list", MANAGER | ADMIN),
     (_("Extras"), _("Ledger"), "service_catalog:ledger", EVERYONE),
     (_("Extras"), _("Catalog"), "service_catalog:item-list", ADMIN),
-    (_("Coaches"), _("My handovers"), "team:handover-list", EVERYONE),
-    (_("Team"), _("Team"), "team:team-list", MANAGER | ADMIN),
-    (_("Team"), _("Territories"), "team:territory-list", ADMIN),
-    (_("Team"), _("Conflicts"), "team:territory-conflicts", MANAGER | ADMIN),
+    (_("Coaches"), _("My handovers"), "departures:handover-list", EVERYONE),
+    (_("Team"), _("Team"), "departures:team-list", MANAGER | ADMIN),
+    (_("Team"), _("Territories"), "accounts:territory-list", ADMIN),
+    (_("Team"), _("Conflicts"), "accounts:territory-conflicts", MANAGER | ADMIN),
 ]
 
 

@@ -1,3 +1,4 @@
+# Page-number pagination for the list pages.
 from django.core.paginator import Paginator
 
 PAGE_SIZE = 25

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "coaches",
     "pipeline",
     "service_catalog",
+    "departures",
+    "demo",  # seed_demo and seed_scale: the one app that imports every other
     "rest_framework",
     "knox",
     "drf_spectacular",
@@ -263,6 +265,7 @@ CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "schedule": 60 * 60 * 6,
 }
 # Departures: depart reps whose date has come, enqueue flagging a broker outage missed, close done handovers.
+# The tasks live in departures/tasks.py and keep their `team.tasks.` names (queued messages know them so).
 CELERY_BEAT_SCHEDULE["team-departures"] = {
     "task": "team.tasks.departures_sweep_task",
     "schedule": 60 * 60 * 24,

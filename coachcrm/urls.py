@@ -6,13 +6,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import AccountViewSet, ContactViewSet, JobChangeView
+from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
+from departures.api import HandoverViewSet, UserDepartureViewSet
+from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
-from team.api import HandoverViewSet, TerritoryViewSet, TokenView, UserViewSet
+from team.api import TokenView, UserViewSet
 
 
 class CrmRouter(DefaultRouter):
@@ -37,6 +39,12 @@ def api_urls() -> list:
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        # The users resource's depart action, served by the departures app (same address as a router action).
+        re_path(
+            r"^users/(?P<pk>[^/.]+)/depart/$",
+            UserDepartureViewSet.as_view({"post": "depart"}, basename="user", detail=True),
+            name="user-depart",
+        ),
         *router.urls,
         # Anything else under the API is a JSON 404, not the site's HTML page.
         re_path(r"^.+$", not_found),
@@ -44,7 +52,7 @@ def api_urls() -> list:
 
 
 urlpatterns = [
-    path("", team_views.home, name="home"),
+    path("", pipeline_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
@@ -52,7 +60,9 @@ urlpatterns = [
     path("health/", team_views.health, name="health"),
     path("health/ready/", team_views.health_ready, name="health-ready"),
     path("team/", include("team.urls")),
-    path("accounts/", include("accounts.urls")),
+    # The departure pages live in their own app but keep their /team/ addresses.
+    path("team/", include("departures.urls")),
+    path("", include("accounts.urls")),  # accounts/… and team/territories/…
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),
     path("coaches/", include("coaches.urls")),

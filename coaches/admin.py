@@ -1,3 +1,4 @@
+# Django admin for coaches, holders, interactions, style reports and playbook cards; writes go through the services.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin

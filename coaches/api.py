@@ -1,3 +1,4 @@
+# REST API for coaches and interactions (/api/v1/).
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers

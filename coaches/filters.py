@@ -1,3 +1,4 @@
+# List filters (django-filter) for the coach lists.
 import django_filters
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,4 @@
+# Forms of the coach pages: record, verify, status, holders, interactions, style reports.
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _

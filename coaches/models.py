@@ -1,3 +1,4 @@
+# Coaches and what hangs on them: holders, interactions, style reports, playbook cards, moves, handovers.
 import datetime
 
 from django.conf import settings

@@ -1,12 +1,26 @@
+# Reads about coaches: lists by health, a person's styles, moves, territory conflicts, retention.
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import access
-from accounts.models import Account, Contact
-from coaches.models import HEALTH_ORDER, Coach, CoachMove, Holder, Interaction, StyleReport
-from team import selectors as team_selectors
+from accounts import selectors as account_selectors
+from accounts.models import Account, Contact, Territory, outer_ref
+from coaches.models import HEALTH_ORDER, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -134,7 +148,7 @@ def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, Us
 
     `accounts` should come with `owner` selected.
     """
-    by_territory = team_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
+    by_territory = account_selectors.territory_successors_for(accounts=accounts, exclude_user=leaving)
     manager = leaving.manager if leaving.manager_id else None
     fallback = manager if _can_succeed(manager, leaving) else None
     successors = {}
@@ -144,3 +158,116 @@ def successor_propose(*, accounts: list[Account], leaving: User) -> dict[int, Us
             successor = account.owner if _can_succeed(account.owner, leaving) else fallback
         successors[account.pk] = successor
     return successors
+
+
+Membership = Territory.members.through
+
+
+def territory_conflicts(*, user: User) -> QuerySet[Account]:
+    """Accounts in the user's scope that break the division of labour, each with what is wrong.
+
+    `split`: several covering territories with different members (the first one wins);
+    `owner_outside`: covered, but the owner is a member of no covering territory;
+    `rival_holders`: a rep outside the winning territory holds an active coach there.
+    Everything is a correlated subquery, so the page costs one query however many rows.
+    """
+    covering = Territory.objects.covering_ref
+    win_members = Membership.objects.filter(territory_id=outer_ref("win_id", 2)).values("user_id")
+    # A member of some covering territory who is not in the winning one ...
+    extra_member = Membership.objects.filter(territory_id__in=covering(depth=2).values("pk")).exclude(
+        user_id__in=win_members
+    )
+    # ... or a covering territory that lacks a member of the winning one.
+    lacking_territory = covering(depth=1).filter(
+        Exists(
+            Membership.objects.filter(territory_id=outer_ref("win_id", 2)).exclude(
+                user_id__in=Membership.objects.filter(territory_id=outer_ref("pk", 2)).values("user_id")
+            )
+        )
+    )
+    rival_holder = Holder.objects.filter(
+        coach__account=OuterRef("pk"), coach__status=Coach.Status.ACTIVE, user__role=User.Role.REP
+    ).exclude(user_id__in=Membership.objects.filter(territory_id=outer_ref("win_id", 2)).values("user_id"))
+    covering_count = covering(depth=1).order_by().values("active").annotate(n=Count("pk")).values("n")
+    return (
+        access.accounts(user)
+        .annotate(
+            win_id=Subquery(covering(depth=1).values("pk")[:1]),
+            win_name=Subquery(covering(depth=1).values("name")[:1]),
+            covering_count=Coalesce(Subquery(covering_count, output_field=IntegerField()), 0),
+        )
+        .filter(win_id__isnull=False)
+        .annotate(
+            split=Exists(extra_member) | Exists(lacking_territory),
+            owner_outside=~Exists(covering(depth=1).filter(members=OuterRef("owner_id"))),
+            rival_holders=Exists(rival_holder),
+        )
+        .filter(Q(split=True) | Q(owner_outside=True) | Q(rival_holders=True))
+        .select_related("owner", "region", "industry")
+        .order_by("name", "pk")
+    )
+
+
+# --- retention of departed reps' coaches (departure page, dashboard) ------------------------
+
+RETENTION_DAYS = 90
+RETENTION_BENCHMARK = 0.8
+
+
+def retention_summary(*, users_qs: QuerySet[User], today: datetime.date | None = None) -> dict:
+    """Retention of departed reps' coaches, per departure and overall, computed in the database.
+
+    A departed rep's coaches are those he handed over (not cancelled); one is kept when it is
+    still active and its new holder logged an interaction after the handover opened and within
+    90 days of the departure. A departure is `final` once those 90 days have passed.
+    Returns plain data: {"departures": [...], "overall": {...}, "benchmark": 0.8}.
+    """
+    today = today or timezone.localdate()
+    deadline = ExpressionWrapper(
+        F("from_user__departure_date") + datetime.timedelta(days=RETENTION_DAYS), output_field=DateField()
+    )
+    handovers = (
+        Handover.objects.exclude(status=Handover.Status.CANCELLED)
+        .filter(from_user__in=users_qs.filter(status=User.Status.DEPARTED).values("pk"))
+        .annotate(deadline=deadline)
+        .annotate(
+            kept=Exists(
+                Interaction.objects.filter(
+                    coach=OuterRef("coach_id"),
+                    user=OuterRef("to_user_id"),
+                    created_at__gte=OuterRef("created_at"),
+                    occurred_on__lte=OuterRef("deadline"),
+                )
+            )
+        )
+    )
+    kept = Q(kept=True, coach__status=Coach.Status.ACTIVE)
+    rows = list(
+        handovers.values("from_user", "from_user__first_name", "from_user__last_name", "from_user__username")
+        .annotate(departure_date=F("from_user__departure_date"), total=Count("pk"), kept_count=Count("pk", filter=kept))
+        .order_by("-departure_date", "from_user")
+    )
+
+    def share(kept_count, total):
+        return kept_count / total if total else None
+
+    departures = [
+        {
+            "user_id": row["from_user"],
+            "name": f"{row['from_user__first_name']} {row['from_user__last_name']}".strip()
+            or row["from_user__username"],
+            "departure_date": row["departure_date"],
+            "coaches": row["total"],
+            "kept": row["kept_count"],
+            "rate": share(row["kept_count"], row["total"]),
+            "final": today >= row["departure_date"] + datetime.timedelta(days=RETENTION_DAYS),
+        }
+        for row in rows
+    ]
+    total = sum(d["coaches"] for d in departures)
+    kept_total = sum(d["kept"] for d in departures)
+    return {
+        "departures": departures,
+        "overall": {"coaches": total, "kept": kept_total, "rate": share(kept_total, total)},
+        "benchmark": RETENTION_BENCHMARK,
+    }

@@ -1,3 +1,4 @@
+# Every write to coaches: record, verify, status, holders, interactions, at-risk flags, lapses, style reports.
 import datetime
 from collections import defaultdict
 

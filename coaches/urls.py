@@ -1,3 +1,4 @@
+# Page URLs of coaches (/coaches/).
 from django.urls import path
 
 from coaches import views

@@ -1,3 +1,4 @@
+# Pages of coaches: the lists, a coach, recording, verifying, holders, interactions, style reports.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render

@@ -1,0 +1,1 @@
+# CSV import and export: upload, dry run, confirm, report; export with the formula guard.

@@ -1,3 +1,4 @@
+# App configuration of csvio.
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

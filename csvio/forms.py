@@ -1,3 +1,4 @@
+# The upload form of an import.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,4 @@
+# An uploaded CSV file, kept for its uploader between the dry run and the confirmation.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,4 @@
+# Reads for the import report.
 from csvio.models import ImportBatch
 
 

@@ -1,3 +1,4 @@
+# The writes of an import: keep the upload with its dry-run report, then confirm it.
 import datetime
 
 from django.conf import settings

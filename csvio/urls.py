@@ -1,3 +1,4 @@
+# Page URLs of imports (/imports/).
 from django.urls import path
 
 from csvio import views

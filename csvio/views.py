@@ -1,3 +1,4 @@
+# Pages of an import: upload, report, confirm.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# Django admin for stages and deals; deals move only through the gate-keeping actions.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# REST API for stages, deals (moves and overrides through the gate) and the dashboard (/api/v1/).
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema

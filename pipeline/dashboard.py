@@ -31,9 +31,9 @@ from django.utils import timezone
 
 import access
 from coaches.models import Coach
+from coaches.selectors import retention_summary
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
-from team.selectors import retention_summary
 
 # Fewer closed deals than this in either group and the win-rate comparison means nothing.
 MIN_CLOSED_FOR_RATE = 10
@@ -201,7 +201,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
           "held_back": {"count", "amount", "oldest": [
              {"id", "name", "account", "owner", "owner_id", "stage", "amount", "since"}]},   # oldest first
           "coach_health": {"active", "single_threaded", "stale", "at_risk"},
-          "retention": team.selectors.retention_summary's data for the scope's departed reps,
+          "retention": coaches.selectors.retention_summary's data for the scope's departed reps,
                        or None on a rep's own dashboard,
         }
 

@@ -1,3 +1,4 @@
+# Forms of the deal pages: create, edit, move, override, contact roles, the dashboard's filters.
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,4 @@
+# Stages, opportunities, stage changes and the people on a deal.
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

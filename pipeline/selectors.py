@@ -1,3 +1,4 @@
+# Reads for the deal pages: the board, the lists, held-back deals, the playbook, the home work list.
 import datetime
 from decimal import Decimal
 
@@ -36,6 +37,14 @@ def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
 def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     """ "Needs a coach": open deals refused at the gate or sent back, longest waiting first."""
     return _rows(user).held_back().order_by("held_back_since", "pk")
+
+
+def home_summary(*, user: User) -> dict:
+    """What the home page counts for the user."""
+    return {
+        "account_count": access.accounts(user).count(),
+        "contact_count": access.contacts(user).count(),
+    }
 
 
 def work_list(*, user: User) -> QuerySet[Opportunity]:

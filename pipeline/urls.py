@@ -1,3 +1,4 @@
+# Page URLs of the pipeline (/pipeline/).
 from django.urls import path
 
 from pipeline import views

@@ -1,3 +1,4 @@
+# Pages of the pipeline: home, board, lists, a deal, moves, overrides, the dashboard.
 import csv
 from urllib.parse import urlencode
 
@@ -29,6 +30,11 @@ from pipeline.forms import (
     opportunity_form_initial,
 )
 from pipeline.models import OpportunityContact
+
+
+def home(request):
+    page = paginate(request, selectors.work_list(user=request.user))
+    return render(request, "pipeline/home.html", {**selectors.home_summary(user=request.user), "page": page})
 
 
 def _board_context(user, *, errors=None, pinned=None) -> dict:

@@ -1,3 +1,4 @@
+# Django admin for catalog items, authority and grants; writes go through the services.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError

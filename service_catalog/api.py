@@ -1,3 +1,4 @@
+# REST API for catalog items and grants (/api/v1/).
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers

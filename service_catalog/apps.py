@@ -1,3 +1,4 @@
+# App configuration of service_catalog.
 from django.apps import AppConfig
 
 

@@ -1,3 +1,4 @@
+# List filters (django-filter) for the ledger.
 import datetime
 
 import django_filters

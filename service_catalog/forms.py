@@ -1,3 +1,4 @@
+# Forms of the catalog, authority and grant pages.
 from django import forms
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,4 @@
+# Catalog items, the authority matrix (limits per role or user) and grants.
 import datetime
 from decimal import Decimal
 

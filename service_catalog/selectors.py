@@ -1,3 +1,4 @@
+# Reads for the catalog, the ledger, the allowance and the approvals.
 import datetime
 from decimal import Decimal
 

@@ -1,3 +1,4 @@
+# Every write to the catalog, the authority matrix and grants: request, approve, refuse, under the limits.
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError

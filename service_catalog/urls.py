@@ -1,3 +1,4 @@
+# Page URLs of the catalog, grants, approvals and the ledger (/catalog/).
 from django.urls import path
 
 from service_catalog import views

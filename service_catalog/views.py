@@ -1,3 +1,4 @@
+# Pages of the catalog, the authority matrix, grants, approvals and the ledger.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -25,7 +26,6 @@ from service_catalog.forms import (
     service_item_initial,
 )
 from service_catalog.models import Authority, ServiceItem
-from team.models import User
 
 
 def _require_admin(request) -> None:
@@ -282,15 +282,7 @@ def _ledger_subject(request) -> str:
     if pk := params.get("recipient"):
         return str(access.get(request.user, Contact, _int_or_404(pk)))
     if pk := params.get("rep"):
-        user = request.user
-        reps = (
-            User.objects.all()
-            if user.is_admin
-            else User.objects.team_of(user)
-            if user.is_manager
-            else User.objects.filter(pk=user.pk)
-        )
-        return str(get_object_or_404(reps, pk=_int_or_404(pk)))
+        return str(get_object_or_404(access.team(request.user), pk=_int_or_404(pk)))
     return ""
 
 

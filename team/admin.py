@@ -1,13 +1,13 @@
+# Django admin for users and API tokens; writes go through the services.
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
-from simple_history.admin import SimpleHistoryAdmin
 
 from team import services
-from team.models import Territory, User
+from team.models import User
 
 
 @admin.register(User)
@@ -33,24 +33,6 @@ class CrmUserAdmin(UserAdmin):
                 services.user_deactivate(user=user, by=request.user)
             except ValidationError as error:
                 self.message_user(request, f"{user}: {' '.join(error.messages)}", messages.ERROR)
-
-
-@admin.register(Territory)
-class TerritoryAdmin(SimpleHistoryAdmin):
-    """Read-only here: territories are edited on the Territories page, through the services."""
-
-    list_display = ["order", "name", "region", "product_line", "size_tier", "industry", "active"]
-    list_select_related = ["region", "product_line", "industry"]
-    ordering = ["order"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # knox's admin (imported above, so it is registered before we replace it) can mint tokens,

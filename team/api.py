@@ -1,3 +1,4 @@
+# REST API for users and API tokens (/api/v1/).
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -8,11 +9,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from accounts.models import Industry, ProductLine, Region
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
-from coaches.models import Handover
-from team import departures, selectors, services
-from team.models import Territory, User
+from team import services
+from team.models import User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -45,10 +44,6 @@ class UserUpdateSerializer(UserSerializer):
         read_only_fields = [*UserSerializer.Meta.read_only_fields, "username"]
 
 
-class DepartSerializer(serializers.Serializer):
-    departure_date = serializers.DateField()
-
-
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Users: reps see themselves and their manager, managers their team, admins everyone (and change them)."""
 
@@ -77,20 +72,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
-
-    @extend_schema(request=DepartSerializer, responses={202: UserSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
-    def depart(self, request, pk=None):
-        """Start the rep's departure on a date (his manager or an admin); his coaches are flagged in the background."""
-        user = self.get_object()
-        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
-            raise exceptions.PermissionDenied(
-                _("Only %(name)s's manager or an admin can start his departure.") % {"name": user}
-            )
-        serializer = DepartSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        departures.user_mark_leaving(user=user, by=request.user, **serializer.validated_data)
-        return Response(UserSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path="token", url_name="token", permission_classes=[IsAuthenticated])
@@ -163,104 +144,3 @@ class TokenView(CrmAPIView):
             )
         services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class TerritorySerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), many=True, required=False)
-    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
-    product_line = serializers.PrimaryKeyRelatedField(
-        queryset=ProductLine.objects.all(), required=False, allow_null=True
-    )
-    industry = serializers.PrimaryKeyRelatedField(queryset=Industry.objects.all(), required=False, allow_null=True)
-
-    class Meta:
-        model = Territory
-        fields = ["id", "name", "order", "active", "region", "product_line", "size_tier", "industry", "members"]
-        # Precedence changes with the page's up/down (territory_move); deactivation has its own service.
-        read_only_fields = ["order", "active"]
-
-
-class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
-    """Territories in precedence order: everyone reads, admins add and change them."""
-
-    queryset = Territory.objects.none()  # the model, for the schema; get_queryset() gives the rows
-    serializer_class = TerritorySerializer
-    permission_classes = [IsAuthenticated, AdminWritesOnly]
-    filterset_fields = ["active", "region", "product_line"]
-
-    def get_queryset(self):
-        return selectors.territory_list()
-
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        territory = services.territory_create(by=request.user, **serializer.validated_data)
-        return self.created(self.get_queryset().get(pk=territory.pk))
-
-    def update(self, request, pk=None, partial=False):
-        territory = self.get_object()
-        serializer = self.get_serializer(territory, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        services.territory_update(territory=territory, by=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_object()).data)
-
-    def partial_update(self, request, pk=None):
-        return self.update(request, pk=pk, partial=True)
-
-
-class HandoverSerializer(serializers.ModelSerializer):
-    coach_name = serializers.CharField(source="coach.__str__", read_only=True)
-    reason = serializers.CharField(
-        source="reason_display",
-        read_only=True,
-        help_text="Why the coach was at risk, in the language of the request (Accept-Language).",
-    )
-
-    class Meta:
-        model = Handover
-        fields = [
-            "id",
-            "coach",
-            "coach_name",
-            "from_user",
-            "to_user",
-            "reason",
-            "due_on",
-            "status",
-            "created_at",
-            "done_at",
-        ]
-        read_only_fields = fields
-
-
-class HandoverReassignSerializer(serializers.Serializer):
-    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-
-
-class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
-    """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
-
-    queryset = Handover.objects.none()  # the model, for the schema; get_queryset() scopes it
-    serializer_class = HandoverSerializer
-    filterset_fields = ["status", "from_user", "to_user"]
-
-    def get_queryset(self):
-        return (
-            access.handovers(self.request.user)
-            .select_related("coach__account", "coach__contact")
-            .order_by("status", "due_on", "pk")
-        )
-
-    @extend_schema(request=HandoverReassignSerializer, responses={200: HandoverSerializer})
-    @action(detail=True, methods=["post"])
-    def reassign(self, request, pk=None):
-        """Give an open handover to another successor (the leaving rep's manager or an admin)."""
-        handover = self.get_object()
-        if request.user.is_rep:
-            raise exceptions.PermissionDenied(_("Only the leaving rep's manager or an admin can reassign a handover."))
-        serializer = HandoverReassignSerializer(data=request.data)
-        # Only the people the page offers: active, staying users of the manager's team.
-        serializer.fields["to_user"].queryset = selectors.successor_candidates(user=request.user)
-        serializer.is_valid(raise_exception=True)
-        departures.handover_reassign(handover=handover, by=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=handover.pk)).data)

@@ -1,3 +1,4 @@
+# App configuration of team.
 from django.apps import AppConfig
 
 

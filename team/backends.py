@@ -1,3 +1,4 @@
+# Authentication: password login and knox API tokens, both refused to departed users.
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme

@@ -1,3 +1,4 @@
+# Middleware: each signed-in user's pages in his own language.
 from django.utils import translation
 
 

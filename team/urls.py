@@ -1,3 +1,4 @@
+# Page URLs of notifications (/team/notifications/).
 from django.urls import path
 
 from team import views
@@ -7,16 +8,4 @@ app_name = "team"
 urlpatterns = [
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/read/", views.notifications_mark_read, name="notification-read"),
-    path("territories/", views.territory_list, name="territory-list"),
-    path("territories/new/", views.territory_create, name="territory-create"),
-    path("territories/preview/", views.territory_preview, name="territory-preview"),
-    path("territories/<int:pk>/edit/", views.territory_update, name="territory-update"),
-    path("territories/<int:pk>/deactivate/", views.territory_deactivate, name="territory-deactivate"),
-    path("territories/<int:pk>/move/", views.territory_move, name="territory-move"),
-    path("territories/conflicts/", views.conflict_list, name="territory-conflicts"),
-    path("reps/", views.team_list, name="team-list"),
-    path("reps/<int:pk>/departure/", views.departure_detail, name="departure-detail"),
-    path("reps/<int:pk>/departure/start/", views.departure_start, name="departure-create"),
-    path("handovers/", views.handover_list, name="handover-list"),
-    path("handovers/<int:pk>/reassign/", views.handover_reassign, name="handover-reassign"),
 ]

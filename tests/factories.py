@@ -80,7 +80,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
     def coverage(obj, create, extracted, **kwargs):
         # Derived data the services keep: which territories cover the account.
         if create:
-            importlib.import_module("team.services").coverage_refresh(accounts=[obj.pk])
+            importlib.import_module("accounts.territories").coverage_refresh(accounts=[obj.pk])
 
 
 class ContactFactory(factory.django.DjangoModelFactory):
@@ -289,12 +289,12 @@ class TerritoryFactory(factory.django.DjangoModelFactory):
     """An active territory at the end of the precedence order; pass `members=[...]`."""
 
     class Meta:
-        model = "team.Territory"
+        model = "accounts.Territory"
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Territory {n}")
     order = factory.LazyFunction(
-        lambda: (importlib.import_module("team.models").Territory.objects.aggregate(m=Max("order"))["m"] or 0) + 1
+        lambda: (importlib.import_module("accounts.models").Territory.objects.aggregate(m=Max("order"))["m"] or 0) + 1
     )
     active = True
 
@@ -303,7 +303,7 @@ class TerritoryFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             obj.members.set(extracted)
         if create:
-            importlib.import_module("team.services").coverage_refresh(territories=[obj.pk])
+            importlib.import_module("accounts.territories").coverage_refresh(territories=[obj.pk])
 
 
 # --- departures -----------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+# The crm template filters shared by every page: money and percent.
 from decimal import Decimal
 
 from django import template

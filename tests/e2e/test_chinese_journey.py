@@ -110,7 +110,7 @@ def _rep_pages(world) -> list[str]:
         reverse("coaches:coachmove-list"),
         reverse("service_catalog:allowance"),
         reverse("service_catalog:grant-list"),
-        reverse("team:handover-list"),
+        reverse("departures:handover-list"),
         reverse("team:notification-list"),
     ]
 
@@ -122,7 +122,7 @@ def _manager_pages(world) -> list[str]:
         reverse("pipeline:opportunity-held-back"),
         reverse("service_catalog:approval-list"),
         reverse("service_catalog:ledger"),
-        reverse("team:team-list"),
+        reverse("departures:team-list"),
     ]
 
 
@@ -131,8 +131,8 @@ def _admin_pages(world) -> list[str]:
         *_manager_pages(world),
         reverse("service_catalog:item-list"),
         reverse("service_catalog:authority-list"),
-        reverse("team:territory-list"),
-        reverse("team:territory-conflicts"),
+        reverse("accounts:territory-list"),
+        reverse("accounts:territory-conflicts"),
     ]
 
 

@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy
 from accounts import services as account_services
 from coaches import services as coach_services
 from coaches.models import Coach, Handover
+from departures import services as departure_services
 from pipeline import services as pipeline_services
 from pipeline.models import Opportunity
 from service_catalog import services as grant_services
-from team import departures
 from team.models import Notification, User
 from team.services import notify
 from tests import factories
@@ -139,16 +139,16 @@ def test_a_typed_status_reason_shows_as_typed(client, ann):
 def test_departure_reasons_are_in_each_readers_language(client, mia, ann, bo):
     coach = factories.CoachFactory(holder=ann, account=factories.AccountFactory(owner=bo))
     leaves_on = timezone.localdate() + datetime.timedelta(days=20)
-    departures.user_mark_leaving(user=ann, departure_date=leaves_on, by=mia)
+    departure_services.user_mark_leaving(user=ann, departure_date=leaves_on, by=mia)
     with translation.override("en"):
-        departures.departure_flag_at_risk(user_id=ann.pk)
+        departure_services.departure_flag_at_risk(user_id=ann.pk)
     handover = Handover.objects.get(coach=coach)
     zh_reason = f"Ann Rep 将于 {_short_date(leaves_on, 'zh-hans')} 离职，且是唯一的关系负责人。"
     en_reason = f"Ann Rep leaves on {_short_date(leaves_on, 'en')} and is the only holder."
     client.force_login(handover.to_user)
 
-    assert zh_reason in _page(client, reverse("team:handover-list"), ZH)
-    assert en_reason in _page(client, reverse("team:handover-list"), EN)
+    assert zh_reason in _page(client, reverse("departures:handover-list"), ZH)
+    assert en_reason in _page(client, reverse("departures:handover-list"), EN)
     handovers = client.get(reverse("api:handover-list"), headers=ZH).json()["results"]
     assert [h["reason"] for h in handovers] == [zh_reason]
     client.force_login(mia)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from team.models import User
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,31 +30,6 @@ def test_check_deploy_is_clean_with_production_settings():
         DEBUG="false", SECRET_KEY="x" * 64 + "-production-secret-for-tests", ALLOWED_HOSTS="crm.example.com",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
-
-
-@pytest.mark.django_db
-def test_seed_demo_twice_changes_nothing(settings):
-    from django.core.management import call_command
-
-    from accounts.models import Account, Contact, Employment
-
-    settings.DEBUG = True
-    call_command("seed_demo")
-    counts = [m.objects.count() for m in (User, Account, Contact, Employment)]
-    call_command("seed_demo")
-    assert [m.objects.count() for m in (User, Account, Contact, Employment)] == counts
-    assert counts[1] >= 30
-    assert User.objects.get(username="alice").check_password("coachcrm-demo")
-    assert Employment.objects.filter(end_date__isnull=False).exists()
-
-
-@pytest.mark.django_db
-def test_seed_demo_refuses_with_debug_off(settings):
-    from django.core.management import CommandError, call_command
-
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="--force"):
-        call_command("seed_demo")
 
 
 @pytest.mark.postgres

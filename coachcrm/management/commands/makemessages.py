@@ -1,3 +1,4 @@
+# makemessages that also reads pgettext_noop (names kept in English in the database).
 from django.core.management.commands import makemessages
 
 

@@ -1,3 +1,4 @@
+# manage.py import_csv: the same dry run and confirmation as the import page, from a shell.
 from pathlib import Path
 
 from django.core.exceptions import ValidationError

@@ -1,3 +1,4 @@
+# manage.py run_scheduled: run every job of the beat schedule once (embedded mode, from cron).
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,0 +1,1 @@
+# The demo organisation and the scale data set: the one app that may import every app.

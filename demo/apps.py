@@ -1,0 +1,7 @@
+# App configuration of demo.
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "demo"
+    verbose_name = "Demo data"

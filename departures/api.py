@@ -1,0 +1,100 @@
+"""The departure API: handovers, and the depart action of the users resource."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+import access
+from coachcrm.api import CrmViewSet
+from coaches.models import Handover
+from departures import selectors, services
+from team.api import UserSerializer, UserViewSet
+from team.models import User
+
+
+class DepartSerializer(serializers.Serializer):
+    departure_date = serializers.DateField()
+
+
+class UserDepartureViewSet(UserViewSet):
+    """The users resource's depart action, beside the departure services.
+
+    The same users, scope and filters as team's UserViewSet; coachcrm.api routes only
+    `POST users/{id}/depart/` here, so the action kept its address and URL name (`api:user-depart`).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=DepartSerializer, responses={202: UserSerializer})
+    def depart(self, request, pk=None):
+        """Start the rep's departure on a date (his manager or an admin); his coaches are flagged in the background."""
+        user = self.get_object()
+        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
+            raise exceptions.PermissionDenied(
+                _("Only %(name)s's manager or an admin can start his departure.") % {"name": user}
+            )
+        serializer = DepartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_mark_leaving(user=user, by=request.user, **serializer.validated_data)
+        return Response(UserSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
+
+
+class HandoverSerializer(serializers.ModelSerializer):
+    coach_name = serializers.CharField(source="coach.__str__", read_only=True)
+    reason = serializers.CharField(
+        source="reason_display",
+        read_only=True,
+        help_text="Why the coach was at risk, in the language of the request (Accept-Language).",
+    )
+
+    class Meta:
+        model = Handover
+        fields = [
+            "id",
+            "coach",
+            "coach_name",
+            "from_user",
+            "to_user",
+            "reason",
+            "due_on",
+            "status",
+            "created_at",
+            "done_at",
+        ]
+        read_only_fields = fields
+
+
+class HandoverReassignSerializer(serializers.Serializer):
+    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+
+
+class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Handovers the user may see: his own (either side), his reps' as a manager, all as an admin."""
+
+    queryset = Handover.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = HandoverSerializer
+    filterset_fields = ["status", "from_user", "to_user"]
+
+    def get_queryset(self):
+        return (
+            access.handovers(self.request.user)
+            .select_related("coach__account", "coach__contact")
+            .order_by("status", "due_on", "pk")
+        )
+
+    @extend_schema(request=HandoverReassignSerializer, responses={200: HandoverSerializer})
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        """Give an open handover to another successor (the leaving rep's manager or an admin)."""
+        handover = self.get_object()
+        if request.user.is_rep:
+            raise exceptions.PermissionDenied(_("Only the leaving rep's manager or an admin can reassign a handover."))
+        serializer = HandoverReassignSerializer(data=request.data)
+        # Only the people the page offers: active, staying users of the manager's team.
+        serializer.fields["to_user"].queryset = selectors.successor_candidates(user=request.user)
+        serializer.is_valid(raise_exception=True)
+        services.handover_reassign(handover=handover, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=handover.pk)).data)

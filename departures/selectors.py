@@ -1,0 +1,62 @@
+"""Reads for the departure pages: the manager's team, a departure's handovers, "my handovers"."""
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from coaches.models import Coach, Handover, Interaction
+from team.models import User
+
+
+def _count(queryset, field: str) -> Coalesce:
+    subquery = queryset.order_by().values(field).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(subquery, output_field=IntegerField()), 0)
+
+
+def team_list(*, user: User) -> QuerySet[User]:
+    """The reps a manager manages (all users with a manager, for an admin), with their coach and handover counts."""
+    users = User.objects.filter(manager__isnull=False) if user.is_admin else User.objects.filter(manager=user)
+    return users.select_related("manager").annotate(
+        coach_count=_count(Coach.objects.active().filter(holders__user=OuterRef("pk")), "holders__user"),
+        at_risk_count=_count(Coach.objects.at_risk().filter(holders__user=OuterRef("pk")), "holders__user"),
+        open_handovers=_count(Handover.objects.open().filter(from_user=OuterRef("pk")), "from_user"),
+    )
+
+
+def _handovers() -> QuerySet[Handover]:
+    return Handover.objects.select_related("coach__account", "coach__contact", "from_user", "to_user").annotate(
+        successor_holds=Exists(Coach.objects.filter(pk=OuterRef("coach_id"), holders__user=OuterRef("to_user_id"))),
+        successor_touched=Exists(
+            Interaction.objects.filter(
+                coach=OuterRef("coach_id"), user=OuterRef("to_user_id"), created_at__gte=OuterRef("created_at")
+            )
+        ),
+    )
+
+
+def departure_handovers(*, rep: User) -> QuerySet[Handover]:
+    """The leaving rep's handovers for his departure page: open first, then by due date."""
+    return _handovers().filter(from_user=rep).order_by(F("done_at").desc(nulls_first=True), "status", "due_on", "pk")
+
+
+def departure_progress(*, rep: User) -> dict:
+    """How far the rep's handovers are: counts by status, and overdue ones."""
+    return Handover.objects.filter(from_user=rep).aggregate(
+        total=Count("pk", filter=~Q(status=Handover.Status.CANCELLED)),
+        done=Count("pk", filter=Q(status=Handover.Status.DONE)),
+        open=Count("pk", filter=Q(status=Handover.Status.OPEN)),
+        overdue=Count("pk", filter=Q(status=Handover.Status.OPEN, due_on__lt=timezone.localdate())),
+    )
+
+
+def handover_list(*, user: User) -> QuerySet[Handover]:
+    """ "My handovers": what the user takes over, open first and soonest due."""
+    return _handovers().filter(to_user=user).order_by("status", "due_on", "pk")
+
+
+def successor_candidates(*, user: User) -> QuerySet[User]:
+    """Whom the user may hand coaches to: active, staying users of his team (everybody's, for an admin)."""
+    users = User.objects.active().filter(status=User.Status.ACTIVE).exclude(role=User.Role.ADMIN)
+    if not user.is_admin:
+        users = users.team_of(user)
+    return users

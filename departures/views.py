@@ -1,0 +1,98 @@
+"""The departure pages: the manager's team, a rep's departure and its handovers, "my handovers"."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+import access
+from coachcrm.forms import add_service_error
+from coachcrm.pagination import paginate
+from coaches.models import Handover
+from coaches.selectors import retention_summary
+from departures import selectors, services
+from departures.forms import DepartureForm, HandoverReassignForm
+from team.models import User
+
+
+@require_GET
+def team_list(request):
+    if not (request.user.is_manager or request.user.is_admin):
+        raise Http404
+    page = paginate(request, selectors.team_list(user=request.user))
+    return render(request, "departures/team_list.html", {"page": page, "form": DepartureForm()})
+
+
+def _departure_context(request, rep, form=None) -> dict:
+    candidates = selectors.successor_candidates(user=request.user).exclude(pk=rep.pk)
+    return {
+        "rep": rep,
+        "form": form or DepartureForm(initial={"departure_date": rep.departure_date} if rep.departure_date else None),
+        "page": paginate(request, selectors.departure_handovers(rep=rep)),
+        "progress": selectors.departure_progress(rep=rep),
+        "candidates": list(candidates),
+        "retention": retention_summary(users_qs=User.objects.filter(pk=rep.pk)),
+    }
+
+
+@require_GET
+def departure_detail(request, pk):
+    rep = access.rep(request.user, pk)
+    return render(request, "departures/departure_detail.html", _departure_context(request, rep))
+
+
+@require_POST
+def departure_start(request, pk):
+    rep = access.rep(request.user, pk)
+    form = DepartureForm(request.POST)
+    if form.is_valid():
+        try:
+            rep = services.user_mark_leaving(user=rep, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if rep.departure_jobs_delayed:
+                messages.warning(
+                    request,
+                    _(
+                        "Departure saved. The background jobs are delayed: the at-risk coaches will be "
+                        "flagged as soon as the job queue is back (at the latest by the daily sweep)."
+                    ),
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Departure saved: %(name)s leaves on %(date)s. His at-risk coaches are being flagged.")
+                    % {"name": rep, "date": formats.date_format(rep.departure_date, "SHORT_DATE_FORMAT")},
+                )
+            return redirect("departures:departure-detail", pk=rep.pk)
+    return render(request, "departures/departure_detail.html", _departure_context(request, rep, form))
+
+
+@require_POST
+def handover_reassign(request, pk):
+    handover = access.get(request.user, Handover.objects.select_related("from_user", "coach"), pk)
+    form = HandoverReassignForm(request.POST, candidates=selectors.successor_candidates(user=request.user))
+    if form.is_valid():
+        try:
+            services.handover_reassign(handover=handover, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("%(coach)s is now handed over to %(name)s.")
+                % {"coach": handover.coach, "name": form.cleaned_data["to_user"]},
+            )
+    else:
+        messages.error(request, _("Choose an active colleague who is staying."))
+    return redirect("departures:departure-detail", pk=handover.from_user_id)
+
+
+@require_GET
+def handover_list(request):
+    page = paginate(request, selectors.handover_list(user=request.user))
+    return render(request, "departures/handover_list.html", {"page": page})

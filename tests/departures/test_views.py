@@ -1,0 +1,196 @@
+"""Team page, departure page, handover reassignment and "My handovers"."""
+
+import datetime
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from coaches.models import Handover
+from team.models import User
+from tests import factories
+
+TODAY = timezone.localdate()
+
+
+def later(n: int = 30) -> str:
+    return (TODAY + datetime.timedelta(days=n)).isoformat()
+
+
+def coach_of(user):
+    return factories.CoachFactory(account=factories.AccountFactory(owner=user), holder=user)
+
+
+@pytest.fixture
+def leaving(rep):
+    rep.status, rep.departure_date, rep.departure_flagged_at = User.Status.LEAVING, TODAY, timezone.now()
+    rep.save()
+    return rep
+
+
+# --- team page ------------------------------------------------------------------------------
+
+
+def test_team_page_lists_the_managers_reps_with_their_counts(manager_client, rep, other_rep):
+    coach_of(rep)
+    response = manager_client.get(reverse("departures:team-list"))
+    assert [u.pk for u in response.context["page"]] == [rep.pk]
+    assert response.context["page"][0].coach_count == 1
+    assert b"Start departure" in response.content
+
+
+def test_team_page_is_404_for_a_rep_and_405_for_post(client, rep, manager):
+    client.force_login(rep)
+    assert client.get(reverse("departures:team-list")).status_code == 404
+    client.force_login(manager)
+    assert client.post(reverse("departures:team-list")).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_team_page_query_count_does_not_grow_with_reps(manager_client, manager, rows, django_assert_num_queries):
+    for _ in range(rows):
+        coach_of(factories.RepFactory(manager=manager))
+    # session, user, count, the page of reps with coach / at-risk / handover counts as
+    # subqueries (counting per rep would add three queries a row), the unread badge.
+    with django_assert_num_queries(5):
+        response = manager_client.get(reverse("departures:team-list"))
+    assert response.status_code == 200
+
+
+# --- departure page -------------------------------------------------------------------------
+
+
+def test_departure_start_flags_and_redirects(manager_client, rep, django_capture_on_commit_callbacks):
+    coach = coach_of(rep)
+    url = reverse("departures:departure-create", args=[rep.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(url, {"departure_date": later()})
+    assert response.status_code == 302 and response.url == reverse("departures:departure-detail", args=[rep.pk])
+    rep.refresh_from_db()
+    assert rep.status == User.Status.LEAVING and Handover.objects.get().coach == coach
+    page = manager_client.get(response.url)
+    assert coach.contact.last_name.encode() in page.content and b"0 of 1 done" in page.content
+
+
+def test_departure_start_form_error_shows_the_service_message(manager_client, rep):
+    response = manager_client.post(
+        reverse("departures:departure-create", args=[rep.pk]), {"departure_date": (TODAY - datetime.timedelta(days=1))}
+    )
+    assert response.status_code == 200
+    assert "cannot be in the past" in response.context["form"].errors["departure_date"][0]
+    rep.refresh_from_db()
+    assert rep.status == User.Status.ACTIVE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_departure_start_with_the_broker_down_says_the_jobs_are_delayed(manager_client, rep, monkeypatch):
+    # Transactional: the enqueue runs on the real commit, before the view renders its message.
+    from kombu.exceptions import OperationalError
+
+    from departures import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(tasks.departure_flag_at_risk_task, "delay", broker_down)
+    response = manager_client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()})
+    assert response.status_code == 302
+    assert "jobs are delayed" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    rep.refresh_from_db()
+    assert rep.status == User.Status.LEAVING and rep.departure_flagged_at is None
+
+
+def test_departure_pages_are_404_out_of_scope_and_405_on_wrong_method(client, rep, other_rep):
+    client.force_login(factories.ManagerFactory())
+    assert client.get(reverse("departures:departure-detail", args=[rep.pk])).status_code == 404
+    assert (
+        client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()}).status_code
+        == 404
+    )
+    client.force_login(other_rep)
+    assert client.get(reverse("departures:departure-detail", args=[rep.pk])).status_code == 404
+    client.force_login(rep.manager)
+    assert client.get(reverse("departures:departure-create", args=[rep.pk])).status_code == 405
+    assert client.post(reverse("departures:departure-detail", args=[rep.pk])).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_departure_page_query_count_does_not_grow_with_handovers(
+    manager_client, leaving, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        factories.HandoverFactory(coach=coach_of(leaving))
+    # session, user, the rep, count + the page of handovers with coach, account, contact and
+    # both users joined and the holds/touched checks as EXISTS (per row they would be an N+1),
+    # the successor choices once for every row's select, the progress aggregate, the
+    # retention query, the unread badge.
+    with django_assert_num_queries(9):
+        response = manager_client.get(reverse("departures:departure-detail", args=[leaving.pk]))
+    assert response.status_code == 200
+
+
+# --- reassign -------------------------------------------------------------------------------
+
+
+def test_handover_reassign_from_the_departure_page(manager_client, manager, leaving):
+    handover = factories.HandoverFactory(coach=coach_of(leaving))
+    colleague = factories.RepFactory(manager=manager)
+    response = manager_client.post(
+        reverse("departures:handover-reassign", args=[handover.pk]), {"to_user": colleague.pk}
+    )
+    assert response.status_code == 302 and response.url == reverse("departures:departure-detail", args=[leaving.pk])
+    handover.refresh_from_db()
+    assert handover.to_user == colleague
+
+
+def test_handover_reassign_form_error_for_someone_outside_the_team(manager_client, leaving, other_rep):
+    handover = factories.HandoverFactory(coach=coach_of(leaving))
+    response = manager_client.post(
+        reverse("departures:handover-reassign", args=[handover.pk]), {"to_user": other_rep.pk}
+    )
+    assert response.status_code == 302
+    assert "Choose an active colleague" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    handover.refresh_from_db()
+    assert handover.to_user == leaving.manager
+
+
+def test_handover_reassign_is_404_out_of_scope_405_on_get_and_refused_to_the_successor(client, leaving, other_rep):
+    handover = factories.HandoverFactory(coach=coach_of(leaving))
+    url = reverse("departures:handover-reassign", args=[handover.pk])
+    client.force_login(other_rep)
+    assert client.post(url, {"to_user": other_rep.pk}).status_code == 404
+    client.force_login(leaving.manager)
+    assert client.get(url).status_code == 405
+    successor = factories.RepFactory(manager=leaving.manager)
+    Handover.objects.filter(pk=handover.pk).update(to_user=successor)
+    client.force_login(successor)
+    response = client.post(url, {"to_user": successor.pk})
+    assert "manager or an admin" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+
+
+# --- my handovers ---------------------------------------------------------------------------
+
+
+def test_my_handovers_lists_what_the_user_takes_over_and_lets_him_see_the_coach(client, leaving):
+    successor = factories.RepFactory(manager=leaving.manager)
+    handover = factories.HandoverFactory(coach=coach_of(leaving), to_user=successor)
+    factories.HandoverFactory(coach=coach_of(leaving))  # to the manager
+    client.force_login(successor)
+    response = client.get(reverse("departures:handover-list"))
+    assert [h.pk for h in response.context["page"]] == [handover.pk]
+    assert client.get(handover.coach.get_absolute_url()).status_code == 200
+    assert client.post(reverse("departures:handover-list")).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_my_handovers_query_count_does_not_grow_with_rows(client, leaving, rows, django_assert_num_queries):
+    successor = factories.RepFactory(manager=leaving.manager)
+    for _ in range(rows):
+        factories.HandoverFactory(coach=coach_of(leaving), to_user=successor)
+    client.force_login(successor)
+    # session, user, count, the page with coach, account, contact and from-user joined and the
+    # holds/touched checks as EXISTS (an N+1 on any of them would add a query per row), unread badge.
+    with django_assert_num_queries(5):
+        response = client.get(reverse("departures:handover-list"))
+    assert response.status_code == 200
