@@ -117,6 +117,9 @@ def wait_for_http(timeout=60):
 def main():
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], check=True)
+    if redis_ping():
+        raise SystemExit(f"smoke: port {REDIS_PORT} is taken; set SMOKE_REDIS_PORT to a free one")
+    redis_start()
     step("migrate, demo data, collectstatic")
     run(str(VENV / "python"), "manage.py", "migrate", "--no-input", "-v0")
     run(str(VENV / "python"), "manage.py", "seed_demo", "--force")
@@ -124,9 +127,6 @@ def main():
 
     processes = []
     workdir = tempfile.mkdtemp(prefix="coachcrm-smoke-")
-    if redis_ping():
-        raise SystemExit(f"smoke: port {REDIS_PORT} is taken; set SMOKE_REDIS_PORT to a free one")
-    redis_start()
     try:
         step("start gunicorn, worker and beat")
         processes.append(subprocess.Popen(
