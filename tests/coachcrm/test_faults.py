@@ -346,8 +346,8 @@ def test_readiness_answers_200_when_everything_is_up(client, db):
 
 
 def test_readiness_names_the_broker_when_it_is_down(client, db, settings):
+    previous = app.conf["broker_write_url"]  # the key as set (usually None), not the URL derived from it
     settings.CELERY_BROKER_URL = _dead_redis_url()
-    previous = app.conf.broker_write_url
     app.conf.update(broker_write_url=settings.CELERY_BROKER_URL)
     _reconnect()
     try:
