@@ -1,6 +1,6 @@
 """Smoke test of the production shape: gunicorn + a Celery worker + beat on PostgreSQL and Redis.
 
-Starts the three processes against a scratch database, logs in over HTTP as a real browser
+Starts the three processes against a scratch database and a Redis of its own, logs in over HTTP as a real browser
 would, checks pages and static files, checks that the worker answers on the broker, then
 shuts everything down. Exit code 0 when all is well.
 """
@@ -9,6 +9,7 @@ import http.client
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,15 +21,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"
 PORT = int(os.environ.get("SMOKE_PORT", "8765"))
-DB = "coachcrm_smoke"
+DB = os.environ.get("SMOKE_DB", "coachcrm_smoke")
+# A Redis of the smoke test's own (broker and cache): the outage hook stops it for a few seconds.
+REDIS_PORT = int(os.environ.get("SMOKE_REDIS_PORT", "6390"))
 ENV = {
     **os.environ,
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
-    "CACHE_URL": "redis://127.0.0.1:6379/6",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/5",
+    "CACHE_URL": f"redis://127.0.0.1:{REDIS_PORT}/6",
     # Plain HTTP on loopback: no redirect to HTTPS, cookies sent without TLS.
     "SECURE_SSL_REDIRECT": "false",
     "SESSION_COOKIE_SECURE": "false",
@@ -71,6 +74,33 @@ class Browser:
         return response.status, dict(response.getheaders()), content
 
 
+def redis_ping() -> bool:
+    ping = subprocess.run([shutil.which("redis-cli"), "-p", str(REDIS_PORT), "ping"], capture_output=True, text=True)
+    return ping.stdout.strip() == "PONG"
+
+
+def redis_start():
+    subprocess.run(
+        [shutil.which("redis-server"), "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "yes"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for _ in range(100):
+        if redis_ping():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"smoke: the smoke Redis on port {REDIS_PORT} did not start")
+
+
+def redis_stop():
+    subprocess.run([shutil.which("redis-cli"), "-p", str(REDIS_PORT), "shutdown", "nosave"], capture_output=True)
+    for _ in range(100):
+        if not redis_ping():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"smoke: the smoke Redis on port {REDIS_PORT} did not stop")
+
+
 def wait_for_http(timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,6 +117,9 @@ def wait_for_http(timeout=60):
 def main():
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], check=True)
+    if redis_ping():
+        raise SystemExit(f"smoke: port {REDIS_PORT} is taken; set SMOKE_REDIS_PORT to a free one")
+    redis_start()
     step("migrate, demo data, collectstatic")
     run(str(VENV / "python"), "manage.py", "migrate", "--no-input", "-v0")
     run(str(VENV / "python"), "manage.py", "seed_demo", "--force")
@@ -156,6 +189,7 @@ def main():
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        redis_stop()
 
 
 if __name__ == "__main__":

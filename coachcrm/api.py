@@ -22,6 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from coachcrm import jobs
+
 # Service refusals that mean "the request is fine but the record's state forbids it".
 CONFLICT_CODES = {"coach_required", "token_limit", "invalid_transition"}
 
@@ -133,7 +135,17 @@ class CrmAutoSchema(AutoSchema):
 # --- Base views ------------------------------------------------------------------------------
 
 
-class CrmViewSet(viewsets.GenericViewSet):
+class _JobsDelayedHint:
+    # A write whose follow-up jobs could not be handed to the broker is saved all the same; the
+    # answer says so, as the page does with a message.
+    def finalize_response(self, request, response, *args, **kwargs):
+        if jobs.delayed() and request.method not in SAFE_METHODS and isinstance(getattr(response, "data", None), dict):
+            response.data["jobs_delayed"] = True
+            request._request.jobs_delayed_reported = True
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class CrmViewSet(_JobsDelayedHint, viewsets.GenericViewSet):
     """Base of every resource: `create` / `update` validate with the serializer, then call a service."""
 
     pagination_class = CrmPagination
@@ -144,7 +156,7 @@ class CrmViewSet(viewsets.GenericViewSet):
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
-class CrmAPIView(APIView):
+class CrmAPIView(_JobsDelayedHint, APIView):
     schema = CrmAutoSchema()
 
 

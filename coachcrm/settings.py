@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "team.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a page whose write left its background jobs waiting says so.
+    "coachcrm.middleware.JobsDelayedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -141,7 +143,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis database, so that what is counted in the cache (the API's throttling) is counted once.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A Redis that is away answers within a second, not after the request timed out; what
+            # counts in the cache (API throttling) then lets requests through (coachcrm.throttling).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+# Sessions live in the database, never in the cache: a cache outage must not sign everybody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Users and login ------------------------------------------------------------------------
 AUTH_USER_MODEL = "team.User"
@@ -209,18 +221,46 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without a broker, tasks run in-process (eagerly) so the embedded mode needs no service.
+# Jobs are enqueued only through the outbox (coachcrm.jobs), delivered at least once; every task
+# is idempotent by its key, which is what makes the settings below safe.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Ack a message when its task has finished, not when it starts: a worker that dies mid-job
+# leaves the message to be delivered again instead of losing the job.
 CELERY_TASK_ACKS_LATE = True
+# ... and that includes a pool process killed by a signal (kill -9, the OOM killer): without
+# this Celery acks such a message (the job is lost); with it the message is requeued at once.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message reserved at a time: with late acks, a prefetched message sits unacknowledged on a
+# worker that may be busy (or dying) for long.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The hard limit kills a stuck job (and, with the two settings above, redelivers it); the soft
+# limit lets it raise and roll back cleanly first. No task may set a longer hard limit than
+# CELERY_TASK_TIME_LIMIT (tests/coachcrm/test_jobs.py checks), because of the visibility timeout below.
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis redelivers a message nobody acknowledged after this many seconds (a whole worker
+    # killed, a host lost). Longer than the longest hard time limit, or a job still running
+    # would be handed to a second worker; ten minutes, not Redis's default hour, so a lost
+    # worker's job comes back soon.
+    "visibility_timeout": 600,
+    # Publishing to a Redis that is away fails fast; the outbox keeps the job meanwhile.
+    "socket_connect_timeout": 2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The admin home page warns when a background job has waited longer than this (broker or worker away).
+JOBS_WARN_MINUTES = int(os.environ.get("JOBS_WARN_MINUTES", "5"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# The outbox's relay: jobs a broker outage kept waiting are sent within half a minute of its return.
+CELERY_BEAT_SCHEDULE["jobs-relay"] = {
+    "task": "coachcrm.tasks.jobs_relay_task",
+    "schedule": 30,
+}
 # `manage.py run_scheduled` runs every entry in-process (embedded mode has no beat).
 CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "task": "coaches.tasks.coaches_lapse_untouched_task",
@@ -289,8 +329,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "coachcrm.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "coachcrm.throttling.CrmUserRateThrottle",
+        "coachcrm.throttling.CrmAnonRateThrottle",
     ],
     # Per user (all his tokens together) and, before login, per address.
     "DEFAULT_THROTTLE_RATES": {

@@ -58,6 +58,7 @@ urlpatterns = [
     path("locked/", team_views.locked_out, name="locked-out"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
+    path("health/ready/", team_views.health_ready, name="health-ready"),
     path("team/", include("team.urls")),
     # The departure pages live in their own app but keep their /team/ addresses.
     path("team/", include("departures.urls")),

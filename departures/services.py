@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as BrokerError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Account
+from coachcrm import jobs
 from coachcrm.notes import note_facts
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder, Interaction
@@ -40,23 +40,12 @@ def _check_may_manage(*, user: User, by: User) -> None:
         raise ValidationError(_("Only %(name)s's manager or an admin can do this.") % {"name": user})
 
 
-def _enqueue_flagging(user: User) -> None:
-    # Run on commit, like delay_on_commit, but a broker outage must not turn a saved departure
-    # into an error page: it is logged, the caller is told, and the daily sweep enqueues the
-    # task again for every leaving rep whose `departure_flagged_at` is still empty.
-    try:
-        tasks.departure_flag_at_risk_task.delay(user.pk)
-    except (BrokerError, OSError) as error:
-        logger.warning("Could not enqueue the departure flagging of user %s: %s", user.pk, error)
-        user.departure_jobs_delayed = True
-
-
 @transaction.atomic
 def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) -> User:
     """Mark a rep as leaving on a date; his at-risk coaches are flagged by a task once this commits.
 
-    If the broker cannot be reached the departure is still saved and the returned user has
-    `departure_jobs_delayed` set (after the commit), so the page can say the jobs are delayed.
+    The flagging goes through the outbox: with the broker down the departure is still saved and
+    the job waits (`jobs.delayed()` tells the page and the API), sent by the relay once it is back.
     """
     _check_may_manage(user=user, by=by)
     if user.pk == by.pk:
@@ -73,9 +62,8 @@ def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) ->
     user.status = User.Status.LEAVING
     user.departure_date = departure_date
     user.save(update_fields=["status", "departure_date"])
-    user.departure_jobs_delayed = False
     if user.departure_flagged_at is None:
-        transaction.on_commit(lambda: _enqueue_flagging(user))
+        jobs.enqueue(tasks.departure_flag_at_risk_task, key=f"departure-flag:{user.pk}", user_id=user.pk)
     return user
 
 
@@ -314,15 +302,14 @@ def user_depart(*, user_id: int, today: datetime.date | None = None) -> dict:
 
 
 def departures_sweep(*, today: datetime.date | None = None) -> dict:
-    """Daily: enqueue the flagging a broker outage missed, depart the reps whose date has come, close done handovers."""
+    """Daily: enqueue flagging still missing, depart the reps whose date has come, close done handovers."""
     today = today or timezone.localdate()
     leaving = User.objects.filter(status=User.Status.LEAVING)
     missed = list(leaving.filter(departure_flagged_at__isnull=True).values_list("pk", flat=True))
     due = list(leaving.filter(departure_date__lte=today).values_list("pk", flat=True))
-    for user_id in missed:
-        tasks.departure_flag_at_risk_task.delay_on_commit(user_id)
-    for user_id in due:
-        tasks.user_depart_task.delay_on_commit(user_id)
+    # Missed flagging: departures marked before the outbox (or by a script around the service).
+    jobs.enqueue_many(tasks.departure_flag_at_risk_task, {f"departure-flag:{pk}": {"user_id": pk} for pk in missed})
+    jobs.enqueue_many(tasks.user_depart_task, {f"user-depart:{pk}": {"user_id": pk} for pk in due})
     done = coach_services.handovers_mark_done()
     return {"flagging": len(missed), "departing": len(due), "handovers_done": done}
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 import access
+from coachcrm import jobs
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches.models import Handover
@@ -54,7 +55,8 @@ def departure_start(request, pk):
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            if rep.departure_jobs_delayed:
+            if jobs.delayed():
+                request.jobs_delayed_reported = True  # this message says it, not the generic one
                 messages.warning(
                     request,
                     _(

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from accounts.models import ProductLine
+from coachcrm import jobs
 from pipeline import services
 from pipeline.tasks import account_send_back_task, coach_moved_task
 
@@ -14,13 +15,13 @@ def release_held_back(sender, *, account, **kwargs) -> None:
     is checked again once the write commits.
     """
     services.account_release_held_back(account=account)
-    account_send_back_task.delay_on_commit(account.pk)
+    jobs.enqueue(account_send_back_task, key=f"account-send-back:{account.pk}", account_id=account.pk)
 
 
 def send_back(sender, *, account_ids, **kwargs) -> None:
     """Accounts left without an active coach: their gated deals go back, once the write commits."""
-    for account_id in account_ids:
-        account_send_back_task.delay_on_commit(account_id)
+    calls = {f"account-send-back:{account_id}": {"account_id": account_id} for account_id in account_ids}
+    jobs.enqueue_many(account_send_back_task, calls)
 
 
 def open_prospect(sender, *, old_coach, to_account, start_date, account_created, **kwargs) -> None:
@@ -28,7 +29,10 @@ def open_prospect(sender, *, old_coach, to_account, start_date, account_created,
     if not ProductLine.objects.exists():
         # Refused inside the move's transaction: the move is refused whole, not the prospect failing after it.
         raise ValidationError(_("A prospect needs a product line; ask an admin to add one first."))
-    coach_moved_task.delay_on_commit(
+    jobs.enqueue(
+        coach_moved_task,
+        # What makes the prospect once: the person, the new company and the date (CoachMove's key).
+        key=f"coach-moved:{old_coach.contact_id}:{to_account.pk}:{start_date.isoformat()}",
         old_coach_id=old_coach.pk,
         to_account_id=to_account.pk,
         start_date=start_date.isoformat(),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
+from coachcrm import jobs
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_meets
@@ -467,10 +468,8 @@ def stage_update(*, stage: Stage, by: User, **fields) -> Stage:
     before = stage.coach_requirement
     stage = _stage_save(stage=stage, by=by, fields=fields)
     if stage.coach_requirement != before:
-        # Imported here: the tasks module imports this one.
-        from pipeline.tasks import gate_sweep_task
-
-        gate_sweep_task.delay_on_commit()
+        # By name: the tasks module imports this one.
+        jobs.enqueue("pipeline.tasks.gate_sweep_task", key="gate-sweep")
     return stage
 
 

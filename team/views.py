@@ -3,11 +3,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from coachcrm import health as kernel_health
 from coachcrm.pagination import paginate
 from team import selectors, services
 
@@ -54,3 +55,12 @@ def health(request):
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
+def health_ready(request):
+    """For load balancers: database, broker and cache each "ok", else 503 naming the one that is down."""
+    checks = kernel_health.readiness()
+    down = sorted(name for name, answer in checks.items() if answer.startswith("down"))
+    return JsonResponse({"ready": not down, "down": down, "checks": checks}, status=503 if down else 200)

@@ -127,6 +127,35 @@ def _celery_eager(request):
     app.conf.task_always_eager = previous
 
 
+class FakeBroker:
+    """Stands in for Redis: while `down`, every publish is refused as kombu refuses it when it cannot connect."""
+
+    def __init__(self):
+        self.down = False
+        self.sent = []
+
+    def send_task(self, name, kwargs=None, **options):
+        from kombu.exceptions import OperationalError
+
+        if self.down:
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        self.sent.append((name, kwargs))
+
+
+@pytest.fixture
+def fake_broker(monkeypatch):
+    """Jobs go to a fake broker instead of running eagerly (`fake_broker.down = True` for an outage)."""
+    from coachcrm import jobs
+    from coachcrm.celery import app
+
+    fake = FakeBroker()
+    monkeypatch.setattr(app, "send_task", fake.send_task)
+    monkeypatch.setattr(jobs, "_broker_paused_until", 0.0)
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, False
+    yield fake
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # API rate limits count in the cache; each test starts with none spent.

@@ -23,3 +23,11 @@ def percent(value, decimals: int = 0) -> str:
     if value is None or value == "":
         return "—"
     return f"{number_format(Decimal(value) * 100, decimal_pos=decimals, use_l10n=True)}%"
+
+
+@register.simple_tag
+def jobs_backlog() -> dict:
+    """The outbox's backlog (`Job.objects.backlog()`), for the warning on the admin home page."""
+    from coachcrm.models import Job
+
+    return Job.objects.backlog()

@@ -10,9 +10,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from coachcrm.models import Job
 from coaches import services
 from coaches.models import Coach, Holder, Interaction
-from pipeline import receivers
 from pipeline.models import StageChange
 from team.models import Notification
 from tests import factories
@@ -327,18 +327,17 @@ def test_lapse_job_notice_is_in_the_holders_language(rep, settings):
     assert Notification.objects.get(user=rep).message.startswith("您有 2 位教练已失效")
 
 
-def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep, stages, settings, monkeypatch):
+def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep, stages, settings):
     settings.COACH_LAPSE_DAYS = 120
     bare = factories.AccountFactory(owner=rep)
     _untouched_coaches(2, holder=rep, account=bare)  # two lapse here: one send-back, not two
     covered = factories.AccountFactory(owner=rep)
     _untouched_coaches(1, holder=rep, account=covered)
     factories.CoachFactory(account=covered, holder=rep)  # a fresh coach keeps this account covered
-    enqueued = []
-    monkeypatch.setattr(receivers.account_send_back_task, "delay_on_commit", enqueued.append)
-
     assert services.coaches_lapse_untouched() == 3
-    assert enqueued == [bare.pk]
+    # Recorded in the outbox (the test's transaction never commits, so nothing is sent yet).
+    enqueued = Job.objects.values_list("task", "kwargs", "status")
+    assert list(enqueued) == [("pipeline.tasks.account_send_back_task", {"account_id": bare.pk}, "pending")]
 
 
 def test_lapse_job_query_count_does_not_grow_with_the_lapsed_coaches(rep, other_rep, settings):

@@ -25,6 +25,16 @@ def test_manager_starts_his_reps_departure_with_202(token_client, rep, manager):
     assert rep.status == User.Status.LEAVING
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_departure_started_with_the_broker_down_says_its_jobs_are_delayed(token_client, rep, manager, fake_broker):
+    # Transactional: the relay runs on the real commit, inside the request.
+    fake_broker.down = True
+    response = _depart(token_client(manager), rep)
+    assert response.status_code == 202
+    assert response.json()["status"] == "leaving" and response.json()["jobs_delayed"] is True
+    fake_broker.down = False
+
+
 def test_rep_cannot_depart_anyone_403(token_client, rep, manager):
     colleague = factories.RepFactory(manager=manager)
     # His manager is visible to a rep, so this is a role refusal, not a scope one.

@@ -8,6 +8,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import Account
+from coachcrm.models import Job
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder, Interaction
 from departures import services
@@ -39,11 +40,11 @@ def coach_of(user, **kwargs):
 def test_mark_leaving_saves_and_flags_on_commit(rep, manager, django_capture_on_commit_callbacks):
     coach = coach_of(rep)
     with django_capture_on_commit_callbacks(execute=True):
-        user = services.user_mark_leaving(user=rep, departure_date=days(30), by=manager)
+        services.user_mark_leaving(user=rep, departure_date=days(30), by=manager)
     rep.refresh_from_db()
     coach.refresh_from_db()
     assert rep.status == User.Status.LEAVING and rep.departure_date == days(30)
-    assert rep.departure_flagged_at is not None and not user.departure_jobs_delayed
+    assert rep.departure_flagged_at is not None
     assert coach.at_risk and Handover.objects.get().coach == coach
 
 
@@ -92,28 +93,28 @@ def test_mark_leaving_again_changes_the_date_without_flagging_twice(rep, manager
     assert rep.departure_date == days(20) and Handover.objects.count() == 1
 
 
-def test_mark_leaving_with_the_broker_down_saves_and_says_the_jobs_are_delayed(
-    rep, manager, monkeypatch, django_capture_on_commit_callbacks
+def test_mark_leaving_with_the_broker_down_saves_and_the_relay_flags_once_it_is_back(
+    rep, manager, fake_broker, django_capture_on_commit_callbacks
 ):
-    from kombu.exceptions import OperationalError
+    from coachcrm import jobs
+    from coachcrm.celery import app
 
-    from departures import tasks
-
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.departure_flag_at_risk_task, "delay", broker_down)
+    fake_broker.down = True
     coach = coach_of(rep)
-    with django_capture_on_commit_callbacks(execute=True):
-        user = services.user_mark_leaving(user=rep, departure_date=days(30), by=manager)
-    assert user.departure_jobs_delayed
+    with jobs.collecting_delayed() as delayed, django_capture_on_commit_callbacks(execute=True):
+        services.user_mark_leaving(user=rep, departure_date=days(30), by=manager)
+    assert len(delayed) == 1
     rep.refresh_from_db()
     assert rep.status == User.Status.LEAVING and rep.departure_flagged_at is None
-    monkeypatch.undo()
-    # The daily sweep finds the departure without flags and enqueues the flagging.
-    with django_capture_on_commit_callbacks(execute=True):
-        result = services.departures_sweep()
-    assert result["flagging"] == 1
+    job = Job.objects.get()
+    assert (job.task, job.kwargs, job.status) == (
+        "team.tasks.departure_flag_at_risk_task",
+        {"user_id": rep.pk},
+        "pending",
+    )
+    # The broker is back (embedded here: the relay runs the job in-process).
+    app.conf.task_always_eager = True
+    assert jobs.relay()["sent"] == 1
     rep.refresh_from_db()
     coach.refresh_from_db()
     assert rep.departure_flagged_at is not None and coach.at_risk
