@@ -15,7 +15,7 @@ def account_send_back_task(account_id: int) -> int:
     return services.account_send_back(account_id=account_id)
 
 
-@shared_task(name="pipeline.tasks.gate_sweep_task", time_limit=600, soft_time_limit=540, **RETRY)
+@shared_task(name="pipeline.tasks.gate_sweep_task", time_limit=300, soft_time_limit=240, **RETRY)
 def gate_sweep_task() -> int:
     """Periodic: send back every deal in a gated stage without what it requires (a second run changes nothing)."""
     return services.gate_sweep().sent_back
