@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "team",
     "accounts",
     "coaches",
@@ -72,12 +76,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "coachcrm.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "coachcrm.security.SessionIdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "team.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -261,6 +268,35 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# A session unused for this long is logged out (the idle timeout; activity pushes it back).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Everything comes from this site: no inline script or style anywhere (handlers live in
+# static/coachcrm/app.js, htmx is told not to inject styles or evaluate code), no frames, forms
+# post only here. `data:` images are Bootstrap's and Swagger UI's SVG icons inside their CSS.
+# CSP_REPORT_ONLY=true sends the same policy as report-only (to try a change on production
+# without breaking a page); violations are logged by /csp-report/ either way.
+# (Not a setting named CSP_REPORT_ONLY: django-csp refuses its 3.x names.)
+_csp_report_only = env_bool("CSP_REPORT_ONLY", False)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "report-uri": "/csp-report/",
+    }
+}
+CONTENT_SECURITY_POLICY = None if _csp_report_only else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if _csp_report_only else None
 
 # --- API ----------------------------------------------------------------------------------
 # Token first, so that an anonymous request is told how to authenticate (401, not 403).

@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
+from coachcrm.security import csp_report
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
@@ -58,6 +59,7 @@ urlpatterns = [
     path("locked/", team_views.locked_out, name="locked-out"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
+    path("csp-report/", csp_report, name="csp-report"),
     path("team/", include("team.urls")),
     # The departure pages live in their own app but keep their /team/ addresses.
     path("team/", include("departures.urls")),
@@ -70,5 +72,5 @@ urlpatterns = [
     path("api/v1/", include((api_urls(), "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # A page for people: sent to the login page rather than answered 401.
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]

@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from team.models import User
 from tests import factories
 
-PUBLIC_URL_NAMES = {"login", "locked-out", "language-set", "health"}
+PUBLIC_URL_NAMES = {"login", "locked-out", "language-set", "health", "csp-report"}
 
 
 def _walk(patterns, prefix=""):
