@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from coachcrm.inputs import single_line_check
 from coachcrm.templatetags.crm import money
 from team.models import Notification, User
 
@@ -91,6 +92,7 @@ def user_create(
 ) -> User:
     """Add a user (admins only); without a password he cannot log in until one is set."""
     _require_admin(by)
+    single_line_check(username=username, first_name=first_name, last_name=last_name, email=email)
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("The user name %(name)s is taken.") % {"name": username}})
@@ -120,6 +122,7 @@ def user_create(
 def user_update(*, user: User, by: User, **fields) -> User:
     """Change a user's name, e-mail, role, manager or selling style (admins only)."""
     _require_admin(by)
+    single_line_check(**{f: fields[f] for f in ("first_name", "last_name", "email") if f in fields})
     if "manager" in fields:
         user_manager_check(user=user, manager=fields["manager"])
     if user.pk == by.pk and fields.get("role", by.role) != by.role:
