@@ -237,6 +237,11 @@ CELERY_BEAT_SCHEDULE["team-departures"] = {
     "task": "team.tasks.departures_sweep_task",
     "schedule": 60 * 60 * 24,
 }
+# E-mails still waiting (a broker outage, a mail server down): sent again.
+CELERY_BEAT_SCHEDULE["team-emails-retry"] = {
+    "task": "team.tasks.emails_retry_task",
+    "schedule": 60 * 15,
+}
 CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
     "task": "team.tasks.handovers_remind_task",
     "schedule": 60 * 60 * 24,
@@ -255,6 +260,11 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CoachCRM <coachcrm@localhost>")
+# Where users reach CoachCRM: links in e-mails are built from it (a mail client cannot open a path).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Tries of one e-mail before it is marked failed (admins see failures under E-mails in the admin site).
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "5"))
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,20 +1,27 @@
 # Every write to users and their notices: create, update, deactivate, language, API tokens, notify().
 import datetime
+import logging
+import smtplib
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from knox.models import AuthToken
 from knox.settings import knox_settings
+from kombu.exceptions import OperationalError as BrokerError
 
-from coachcrm.inputs import single_line_check
+from coachcrm.inputs import CONTROL_CHARACTERS, single_line_check
 from coachcrm.templatetags.crm import money
-from team.models import Notification, User
+from team.models import Email, Notification, User
+
+logger = logging.getLogger(__name__)
+# A waiting e-mail younger than this is left to the job that is sending it.
+EMAIL_RETRY_AFTER = datetime.timedelta(minutes=5)
 
 
 @transaction.atomic
@@ -150,16 +157,86 @@ def notify(*, user: User, message: str, params: dict | None = None, link: str = 
         subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
     notification = Notification.objects.create(user=user, message=text[:500], link=link)
     if email and user.email:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=subject,
-                message=text + (f"\n\n{link}" if link else ""),
-                from_email=None,
-                recipient_list=[user.email],
-                fail_silently=True,
-            )
-        )
+        # The link in full: a mail client cannot open a path.
+        email_queue(to=user.email, subject=subject, body=text + (f"\n\n{site_url(link)}" if link else ""))
     return notification
+
+
+def site_url(path: str) -> str:
+    """An absolute address of a page, for e-mails: SITE_URL and the path."""
+    return settings.SITE_URL.rstrip("/") + "/" + path.lstrip("/")
+
+
+@transaction.atomic
+def email_queue(*, to: str, subject: str, body: str) -> Email:
+    """Record an e-mail and have a job send it once the transaction commits (never from the request)."""
+    # A subject is one line: a line break in a name would otherwise make the send fail (BadHeaderError).
+    subject = " ".join(CONTROL_CHARACTERS.sub(" ", subject).split())[:200]
+    email = Email.objects.create(recipient=to, subject=subject, body=body)
+    # The one place e-mail jobs are enqueued: switch it here to the outbox (coachcrm.jobs) when it lands.
+    transaction.on_commit(lambda: _enqueue_email(email.pk))
+    return email
+
+
+def _enqueue_email(email_id: int) -> None:
+    from team import tasks
+
+    try:
+        tasks.email_send_task.delay(email_id)
+    except (BrokerError, OSError) as error:
+        # The row stays pending; the periodic `team-emails-retry` job sends it later.
+        logger.warning("Could not enqueue e-mail %s: %s", email_id, error)
+
+
+class EmailRetryable(Exception):
+    """Sending failed for a reason a later try may cure (the mail server down, a timeout)."""
+
+
+def email_send(*, email_id: int) -> Email:
+    """Send a recorded e-mail; a second run after it went out changes nothing.
+
+    A failure is logged and kept on the row (admins see it under E-mails in the admin site):
+    a refused message (a bad header, a refused recipient) is marked failed at once; a server
+    or network failure leaves it waiting and raises EmailRetryable, until EMAIL_MAX_ATTEMPTS.
+    """
+    with transaction.atomic():
+        email = Email.objects.select_for_update().filter(pk=email_id).first()
+        if email is None or email.status != Email.Status.PENDING:
+            return email
+        email.attempts += 1
+        message = EmailMessage(subject=email.subject, body=email.body, to=[email.recipient])
+        try:
+            message.send(fail_silently=False)
+        except (BadHeaderError, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, ValueError) as error:
+            _email_failed(email, error, final=True)
+        except (smtplib.SMTPException, OSError) as error:
+            _email_failed(email, error, final=email.attempts >= settings.EMAIL_MAX_ATTEMPTS)
+        else:
+            email.status, email.sent_at, email.last_error = Email.Status.SENT, timezone.now(), ""
+        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    if email.status == Email.Status.PENDING:
+        raise EmailRetryable(email.last_error)
+    return email
+
+
+def _email_failed(email: Email, error: Exception, *, final: bool) -> None:
+    email.last_error = f"{type(error).__name__}: {error}"[:500]
+    if final:
+        email.status = Email.Status.FAILED
+    logger.error(
+        "E-mail %s to %s failed (attempt %s%s): %s",
+        email.pk, email.recipient, email.attempts, ", giving up" if final else "", email.last_error,
+    )  # fmt: skip
+
+
+def emails_retry() -> int:
+    """Enqueue every waiting e-mail again (the periodic job: broker outages, embedded mode's retries)."""
+    due = list(
+        Email.objects.due().filter(created_at__lte=timezone.now() - EMAIL_RETRY_AFTER).values_list("pk", flat=True)
+    )
+    for email_id in due:
+        _enqueue_email(email_id)
+    return len(due)
 
 
 def _notice_params(params: dict) -> dict:
