@@ -57,6 +57,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
+    # Password reset: Django's views (names as Django's templates and forms expect them).
+    path("password-reset/", team_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", team_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
     path("csp-report/", csp_report, name="csp-report"),

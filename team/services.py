@@ -267,3 +267,13 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+def password_changed(*, user: User, request=None, how: str) -> None:
+    """After a password change or reset: every API token is revoked (Django ends the other sessions)."""
+    api_tokens_revoke(user=user)
+    logger.info("Password %s for user %s from %s", how, user.pk, _address(request))
+
+
+def _address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
