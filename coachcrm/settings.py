@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "coachcrm.security.SessionIdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "team.middleware.UserLanguageMiddleware",
+    "team.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -162,6 +163,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Roles that must sign in with a second factor (TOTP): asked to set it up at their next login.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", "admin")
+# The authenticator apps show this name next to the code.
+OTP_TOTP_ISSUER = "CoachCRM"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,8 +1,9 @@
 # The root URLconf: every app's pages, the admin site, and the REST API's router under /api/v1/.
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -54,7 +55,14 @@ def api_urls() -> list:
 
 urlpatterns = [
     path("", pipeline_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", team_views.LoginView.as_view(), name="login"),
+    path("login/code/", team_views.login_code, name="login-code"),
+    # The admin site signs in through the same login (password, then the second factor).
+    path(
+        "admin/login/",
+        login_not_required(RedirectView.as_view(pattern_name="login", query_string=True)),
+        name="admin-login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
     # Password reset: Django's views (names as Django's templates and forms expect them).

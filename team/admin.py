@@ -20,11 +20,17 @@ class CrmUserAdmin(UserAdmin):
         (_("CoachCRM"), {"fields": ("role", "manager", "selling_style", "status", "departure_date")}),
     )
     add_fieldsets = (*UserAdmin.add_fieldsets, (_("CoachCRM"), {"fields": ("role", "manager", "selling_style")}))
-    actions = ["deactivate"]
+    actions = ["deactivate", "reset_second_factor"]
 
     def has_delete_permission(self, request, obj=None):
         # Users are never deleted: their accounts, interactions and grants keep their author.
         return False
+
+    @admin.action(description=_("Reset the second factor of selected users"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            services.mfa_reset(user=user, by=request.user)
+        self.message_user(request, _("Second factor reset: they set it up again at their next login."))
 
     @admin.action(description=_("Deactivate selected users"))
     def deactivate(self, request, queryset):

@@ -16,3 +16,10 @@ def user_mfa_devices(*, user) -> list:
     from django_otp import devices_for_user
 
     return list(devices_for_user(user, confirmed=True))
+
+
+def mfa_pending_device(*, user):
+    """The authenticator key being set up (unconfirmed), if any."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()

@@ -11,6 +11,8 @@ from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from knox.settings import knox_settings
 from kombu.exceptions import OperationalError as BrokerError
@@ -277,3 +279,71 @@ def password_changed(*, user: User, request=None, how: str) -> None:
 
 def _address(request) -> str:
     return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+# --- Two-factor sign-in (django-otp: TOTP apps, and recovery codes as a static device) -------
+
+RECOVERY_CODES = 10
+
+
+def mfa_required(user: User) -> bool:
+    """Whether the user's role must sign in with a second factor (MFA_REQUIRED_ROLES)."""
+    return user.role in settings.MFA_REQUIRED_ROLES
+
+
+def mfa_enabled(user: User) -> bool:
+    """Whether the user has a confirmed second factor."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+@transaction.atomic
+def mfa_setup_start(*, user: User) -> TOTPDevice:
+    """A new authenticator key for the user, unconfirmed until he enters a code from it."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+@transaction.atomic
+def mfa_setup_confirm(*, user: User, code: str, request=None) -> list[str]:
+    """Switch two-factor sign-in on with the pending key if the code fits; the new recovery codes (shown once)."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        raise ValidationError(_("Start the set-up again: there is no key waiting for a code."))
+    if not device.verify_token(_code(code)):
+        raise ValidationError({"code": _("That code does not match. Enter the 6 digits your app shows now.")})
+    # One authenticator and one set of recovery codes at a time: setting up again replaces both.
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+    codes = [StaticToken.random_token() for _i in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=c) for c in codes])
+    logger.info("Second factor set up for user %s from %s", user.pk, _address(request))
+    return codes
+
+
+def mfa_verify(*, user: User, code: str):
+    """The device that accepts the code (an app's current code, or an unused recovery code), or None."""
+    code = _code(code)
+    if not code:
+        return None
+    for device in [*TOTPDevice.objects.filter(user=user, confirmed=True), *StaticDevice.objects.filter(user=user)]:
+        # verify_token throttles after failures and spends a recovery code once.
+        if device.verify_token(code):
+            return device
+    return None
+
+
+@transaction.atomic
+def mfa_reset(*, user: User, by: User) -> None:
+    """Switch a user's second factor off (admins only; a lost phone): he sets it up again at the next login."""
+    if not by.is_admin:
+        raise ValidationError(_("Only an admin can reset another user's second factor."))
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    logger.warning("Second factor of user %s reset by admin %s", user.pk, by.pk)
+
+
+def _code(code: str) -> str:
+    return "".join((code or "").split()).lower()

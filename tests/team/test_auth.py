@@ -8,6 +8,7 @@ from tests import factories
 
 PUBLIC_URL_NAMES = {
     "login", "locked-out", "language-set", "health", "csp-report",
+    "login-code", "admin-login",
     "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
 }  # fmt: skip
 
