@@ -15,8 +15,8 @@ logger = logging.getLogger("coachcrm.security")
 
 # Features no page of the CRM uses: a script injected into a page cannot switch them on.
 PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 # The session's last activity, in seconds since the epoch (written at most once a minute).
 SESSION_SEEN_KEY = "_crm_seen"

@@ -35,6 +35,8 @@ def _pages_for(user: User) -> list[str]:
         reverse("coaches:coach-detail", args=[Coach.objects.order_by("pk").first().pk]),
         reverse("pipeline:opportunity-detail", args=[Opportunity.objects.order_by("pk").first().pk]),
         reverse("team:notification-list"),
+        reverse("team:profile"),
+        reverse("team:password-change"),
     ]
     return urls
 
@@ -76,8 +78,10 @@ def test_every_menu_page_the_admin_site_and_the_api_docs_raise_no_csp_violation(
     page.goto(page.base_url + "/")
     page.get_by_role("button", name="Log out").click()
 
+    assert _visit_all(page, [reverse("password_reset"), reverse("login")]) == {}
     log_in(page, "alice")
-    assert _visit_all(page, _pages_for(User.objects.get(username="alice"))) == {}
+    alice_pages = [*_pages_for(User.objects.get(username="alice")), reverse("team:mfa-setup")]
+    assert _visit_all(page, alice_pages) == {}
     # The language switch (once an inline onchange handler) still submits on change.
     page.get_by_label("Language").select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
