@@ -168,10 +168,10 @@ class CodeForm(forms.Form):
 def login_code(request):
     """The second step of a login: the code from the app (or a recovery code); failures count for the lock-out."""
     pending = request.session.get(MFA_PENDING_KEY)
-    if not pending or time.time() - pending["at"] > MFA_PENDING_SECONDS:
+    user = User.objects.filter(pk=pending["user"]).first() if pending else None
+    if user is None or not user.can_log_in or time.time() - pending["at"] > MFA_PENDING_SECONDS:
         request.session.pop(MFA_PENDING_KEY, None)
         return redirect("login")
-    user = User.objects.get(pk=pending["user"])
     credentials = {"username": user.get_username()}
     if AxesProxyHandler.is_locked(request, credentials):
         return render(request, "registration/locked_out.html", status=429)

@@ -161,3 +161,14 @@ def test_admin_site_login_goes_through_the_crm_login(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response.url == reverse("login") + "?next=/admin/"
+
+
+def test_code_step_expires_and_refuses_a_user_deactivated_meanwhile(client, rep):
+    device, _codes = _enrol(rep)
+    _next_step(device)
+    _password(client, rep)
+    rep.is_active = False
+    rep.save(update_fields=["is_active"])
+    response = client.post(reverse("login-code"), {"code": _code(device)})
+    assert response.url == reverse("login")
+    assert "_auth_user_id" not in client.session
