@@ -169,7 +169,6 @@ def site_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + "/" + path.lstrip("/")
 
 
-@transaction.atomic
 def email_queue(*, to: str, subject: str, body: str) -> Email:
     """Record an e-mail and have a job send it once the transaction commits (never from the request)."""
     # A subject is one line: a line break in a name would otherwise make the send fail (BadHeaderError).
