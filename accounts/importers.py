@@ -172,7 +172,7 @@ class ContactImporter(Importer):
             "title": self.fitting(Employment, "title", self.required_value(row, "title")),
             "function": self.choice(row, "function", Employment.Function, Employment.Function.OTHER),
             "seniority": self.choice(row, "seniority", Employment.Seniority, Employment.Seniority.STAFF),
-            "start_date": self.date(row, "start_date"),
+            "start_date": self.date(row, "start_date", past=True),
         }
         person = {
             "first_name": self.fitting(Contact, "first_name", first_name),

@@ -14,6 +14,7 @@ from accounts import signals
 from accounts.models import Account, Contact, Employment, normalize_company_name
 from accounts.territories import coverage_refresh, territory_route, territory_router
 from coachcrm.bulk import RowErrors
+from coachcrm.inputs import date_check, single_line_check
 from coachcrm.notes import note_facts
 from team.models import User
 from team.services import notify
@@ -70,6 +71,7 @@ def account_create(
     notes: str = "",
 ) -> Account:
     """Create an account, refusing a second one under the same normalised name, and route it to its owner."""
+    single_line_check(name=name)
     name = name.strip()
     normalized = account_name_check(name=name)
     account = Account(
@@ -151,6 +153,7 @@ def account_update(*, account: Account, by: User, reason: str = "", **fields) ->
     product_lines = fields.pop("product_lines", None)
     owner = fields.pop("owner", None)
     if "name" in fields:
+        single_line_check(name=fields["name"])
         fields["name"] = fields["name"].strip()
         account.normalized_name = account_name_check(name=fields["name"], exclude_pk=account.pk)
     for field, value in fields.items():
@@ -198,6 +201,7 @@ def contact_create(
     notes: str = "",
 ) -> Contact:
     """Create a person together with his current position, refusing a known e-mail."""
+    single_line_check(first_name=first_name, last_name=last_name, phone=phone)
     contact = Contact.objects.create(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
@@ -220,6 +224,7 @@ def contact_create(
 @transaction.atomic
 def contact_update(*, contact: Contact, by: User, **fields) -> Contact:
     """Change a person's own fields (his positions change through the employment services)."""
+    single_line_check(**{f: fields[f] for f in ("first_name", "last_name", "phone") if f in fields})
     if "email" in fields:
         fields["email"] = contact_email_check(email=fields["email"], exclude_pk=contact.pk)
     for field, value in fields.items():
@@ -244,6 +249,7 @@ def employment_add(
     """Add a position to a person's timeline; a second current position is refused."""
     # Lock the person so two simultaneous "add position" requests cannot both pass the
     # one-current-position check (the unique index would then fail with a 500).
+    single_line_check(title=title)
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
     current = contact.employments.current().select_related("account").first() if end_date is None else None
     _position_check(contact=contact, start_date=start_date, end_date=end_date, current=current)
@@ -261,7 +267,9 @@ def employment_add(
 def _position_check(
     *, contact: Contact, start_date: datetime.date, end_date: datetime.date | None, current: Employment | None
 ) -> None:
-    """employment_add's rules (and its bulk variant's): no end before the start, one current position."""
+    """employment_add's rules (and its bulk variant's): dates in range, no end before the start, one current."""
+    date_check(start_date, field="start_date", past=True)
+    date_check(end_date, field="end_date")
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": _("The end date cannot be before the start date.")})
     if end_date is None and current is not None:
@@ -286,6 +294,7 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
 
 def _employment_end(*, employment: Employment, end_date: datetime.date) -> Employment:
     """employment_end's rules and write, without the signal (a move says more: `contact_moved`)."""
+    date_check(end_date, field="end_date")
     employment = Employment.objects.select_for_update().get(pk=employment.pk)
     if employment.end_date is not None:
         raise ValidationError(
@@ -352,6 +361,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
     accounts, product_lines, seen = [], [], set()
     for row in rows:
         row = dict(row)
+        single_line_check(name=row["name"])
         name = row.pop("name").strip()
         normalized = normalize_company_name(name)
         if not normalized:
@@ -400,6 +410,10 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
             raise ValidationError({"email": _("%(email)s appears twice.") % {"email": email}})
         if email:
             emails.add(email)
+        single_line_check(
+            first_name=row["first_name"], last_name=row["last_name"], phone=row.get("phone", ""), title=row["title"]
+        )
+        date_check(row["start_date"], field="start_date", past=True)
         contacts.append(
             Contact(
                 first_name=row["first_name"].strip(),
@@ -491,6 +505,7 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
             setattr(contact, field, value)
         if fields:
             try:
+                single_line_check(**{f: fields[f] for f in ("first_name", "last_name", "phone") if f in fields})
                 # The e-mail's uniqueness is checked for the batch at once, below.
                 contact.full_clean(validate_unique=False, validate_constraints=False)
             except ValidationError as error:
@@ -534,6 +549,7 @@ def _positions_for(rows: list[dict], fresh: dict[int, Contact], errors: dict) ->
     for index, row in adding.items():
         contact, position = fresh[row["contact"].pk], dict(row["position"])
         try:
+            single_line_check(title=position.get("title", ""))
             _position_check(
                 contact=contact,
                 start_date=position["start_date"],
@@ -593,8 +609,8 @@ def contact_move(
     our active coach, the coaches app ends that record and the pipeline opens a prospect at the new
     company once this commits (`accounts.signals.contact_moved`).
     """
-    # Imported here: the coach and pipeline apps build on accounts, not the other way round.
-
+    single_line_check(title=title, new_account_name=new_account_name)
+    date_check(start_date, field="start_date", past=True)
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
     current = contact.employments.current().select_related("account").first()
     if current is None:

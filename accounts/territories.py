@@ -8,6 +8,7 @@ from django.db.models import Exists
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Territory, TerritoryCoverage
+from coachcrm.inputs import single_line_check
 from coachcrm.notes import note_facts
 from team.models import User
 
@@ -18,6 +19,7 @@ def _require_admin(by: User) -> None:
 
 
 def _territory_fields(*, name: str, members, territory: Territory | None = None) -> dict:
+    single_line_check(name=name)
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Enter a name.")})

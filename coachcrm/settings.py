@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "team",
     "accounts",
     "coaches",
@@ -72,14 +76,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "coachcrm.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "coachcrm.security.SessionIdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "team.middleware.UserLanguageMiddleware",
+    "team.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: a page whose write left its background jobs waiting says so.
     "coachcrm.middleware.JobsDelayedMiddleware",
@@ -167,6 +175,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Roles that must sign in with a second factor (TOTP): asked to set it up at their next login.
+# Embedded (DEBUG) installs are for trying CoachCRM out: the demo admin signs in with his password alone.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", "" if DEBUG else "admin")
+# The authenticator apps show this name next to the code.
+OTP_TOTP_ISSUER = "CoachCRM"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -282,6 +295,11 @@ CELERY_BEAT_SCHEDULE["team-departures"] = {
     "task": "team.tasks.departures_sweep_task",
     "schedule": 60 * 60 * 24,
 }
+# E-mails still waiting (a broker outage, a mail server down): sent again.
+CELERY_BEAT_SCHEDULE["team-emails-retry"] = {
+    "task": "team.tasks.emails_retry_task",
+    "schedule": 60 * 15,
+}
 CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
     "task": "team.tasks.handovers_remind_task",
     "schedule": 60 * 60 * 24,
@@ -300,6 +318,11 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CoachCRM <coachcrm@localhost>")
+# Where users reach CoachCRM: links in e-mails are built from it (a mail client cannot open a path).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Tries of one e-mail before it is marked failed (admins see failures under E-mails in the admin site).
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "5"))
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -313,6 +336,35 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# A session unused for this long is logged out (the idle timeout; activity pushes it back).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Everything comes from this site: no inline script or style anywhere (handlers live in
+# static/coachcrm/app.js, htmx is told not to inject styles or evaluate code), no frames, forms
+# post only here. `data:` images are Bootstrap's and Swagger UI's SVG icons inside their CSS.
+# CSP_REPORT_ONLY=true sends the same policy as report-only (to try a change on production
+# without breaking a page); violations are logged by /csp-report/ either way.
+# (Not a setting named CSP_REPORT_ONLY: django-csp refuses its 3.x names.)
+_csp_report_only = env_bool("CSP_REPORT_ONLY", False)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "report-uri": "/csp-report/",
+    }
+}
+CONTENT_SECURITY_POLICY = None if _csp_report_only else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if _csp_report_only else None
 
 # --- API ----------------------------------------------------------------------------------
 # Token first, so that an anonymous request is told how to authenticate (401, not 403).

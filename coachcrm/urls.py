@@ -1,13 +1,15 @@
 # The root URLconf: every app's pages, the admin site, and the REST API's router under /api/v1/.
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
+from coachcrm.security import csp_report
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
@@ -53,12 +55,25 @@ def api_urls() -> list:
 
 urlpatterns = [
     path("", pipeline_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", team_views.LoginView.as_view(), name="login"),
+    path("login/code/", team_views.login_code, name="login-code"),
+    # The admin site signs in through the same login (password, then the second factor).
+    path(
+        "admin/login/",
+        login_not_required(RedirectView.as_view(pattern_name="login", query_string=True)),
+        name="admin-login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),
+    # Password reset: Django's views (names as Django's templates and forms expect them).
+    path("password-reset/", team_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", team_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("language/", team_views.language_set, name="language-set"),
     path("health/", team_views.health, name="health"),
     path("health/ready/", team_views.health_ready, name="health-ready"),
+    path("csp-report/", csp_report, name="csp-report"),
     path("team/", include("team.urls")),
     # The departure pages live in their own app but keep their /team/ addresses.
     path("team/", include("departures.urls")),
@@ -71,5 +86,5 @@ urlpatterns = [
     path("api/v1/", include((api_urls(), "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # A page for people: sent to the login page rather than answered 401.
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]

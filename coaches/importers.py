@@ -96,7 +96,7 @@ class CoachImporter(Importer):
                 _("%(name)s is already our active coach at %(account)s; end that first.")
                 % {"name": contact, "account": active.account},
             )
-        established_on = self.date(row, "established_on", required=False)
+        established_on = self.date(row, "established_on", required=False, past=True)
         if established_on and established_on > timezone.localdate():
             raise RowError("established_on", _("The established date cannot be in the future."))
         holders = self._holders(row)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, Employment
+from coachcrm.inputs import date_check
 from coachcrm.notes import note_facts
 from coaches import signals
 from coaches.models import (
@@ -85,6 +86,7 @@ def coach_record(
     established_on = established_on or today
     if established_on > today:
         raise ValidationError({"established_on": _("The established date cannot be in the future.")})
+    date_check(established_on, field="established_on", past=True)
     answered = not unconfirmed and all(name in criteria for name in VALIDITY_CRITERIA)
     coach = Coach.objects.create(
         account=account,
@@ -281,6 +283,7 @@ def interaction_log(
     occurred_on = occurred_on or timezone.localdate()
     if occurred_on > timezone.localdate():
         raise ValidationError({"occurred_on": _("The date cannot be in the future.")})
+    date_check(occurred_on, field="occurred_on", past=True)
     if coach.status == Coach.Status.ENDED:
         raise ValidationError(_("This coach relationship has ended; record the person as a coach again."))
     interaction = Interaction.objects.create(coach=coach, user=by, kind=kind, occurred_on=occurred_on, note=note)
@@ -445,6 +448,7 @@ def style_report_record(
     reported_on = reported_on or timezone.localdate()
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("The date cannot be in the future.")})
+    date_check(reported_on, field="reported_on", past=True)
     if not coach.is_active:
         raise ValidationError(
             {

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from coachcrm.bulk import RowErrors
+from coachcrm.inputs import date_check, validate_single_line
 
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
 IMPORTERS = {
@@ -175,6 +176,8 @@ class Importer:
         # New records are bulk-inserted without full_clean: a cell longer than its field would
         # pass the dry run and then fail in PostgreSQL at confirm time (SQLite would keep it).
         try:
+            # The cells this is asked about are single-line fields (names, titles, phones).
+            validate_single_line(value)
             model._meta.get_field(column).run_validators(value)
         except ValidationError as error:
             raise RowError(column, " ".join(error.messages)) from None
@@ -188,16 +191,20 @@ class Importer:
         return value
 
     @staticmethod
-    def date(row: dict, column: str, *, required: bool = True) -> datetime.date | None:
+    def date(row: dict, column: str, *, required: bool = True, past: bool = False) -> datetime.date | None:
         value = row.get(column, "").strip()
         if not value and not required:
             return None
         value = Importer.required_value(row, column)
         for date_format in DATE_FORMATS:
             try:
-                return datetime.datetime.strptime(value, date_format).date()
+                day = datetime.datetime.strptime(value, date_format).date()
             except ValueError:
                 continue
+            try:
+                return date_check(day, field=column, past=past)
+            except ValidationError as error:
+                raise RowError(column, " ".join(error.messages)) from None
         raise RowError(column, _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value})
 
     @staticmethod

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from accounts.models import Account
 from coachcrm import jobs
+from coachcrm.inputs import date_check
 from coachcrm.notes import note_facts
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder, Interaction
@@ -55,6 +56,7 @@ def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) ->
         raise ValidationError(_("%(name)s has already departed.") % {"name": user})
     if departure_date < timezone.localdate():
         raise ValidationError({"departure_date": _("The departure date cannot be in the past.")})
+    date_check(departure_date, field="departure_date")
     if user.manager_id is None:
         raise ValidationError(
             _("%(name)s has no manager to take over what nobody else can; set his manager first.") % {"name": user}

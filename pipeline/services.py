@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
 from coachcrm import jobs
+from coachcrm.inputs import date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_meets
@@ -121,6 +122,8 @@ def opportunity_create(
         raise ValidationError({"stage": _("A new opportunity starts in an open stage; close it afterwards.")})
     if amount < 0:
         raise ValidationError({"amount": _("The amount cannot be negative.")})
+    single_line_check(name=name, source=source)
+    date_check(expected_close, field="expected_close")
     opportunity = Opportunity(
         account=account,
         name=name.strip(),
@@ -158,7 +161,9 @@ def opportunity_update(*, opportunity: Opportunity, by: User, **fields) -> Oppor
     if fields.get("amount", 0) < 0:
         raise ValidationError({"amount": _("The amount cannot be negative.")})
     if "name" in fields:
+        single_line_check(name=fields["name"])
         fields["name"] = fields["name"].strip()
+    date_check(fields.get("expected_close"), field="expected_close")
     for field, value in fields.items():
         setattr(opportunity, field, value)
     opportunity.save()
@@ -431,6 +436,7 @@ def _stage_save(*, stage: Stage, by: User, fields: dict) -> Stage:
     unknown = set(fields) - set(STAGE_FIELDS)
     if unknown:
         raise ValidationError(_("Unknown stage fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    single_line_check(name=fields.get("name", ""))
     for field, value in fields.items():
         setattr(stage, field, value)
     stage.name = stage.name.strip()

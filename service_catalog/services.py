@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 import access
 from accounts.models import Account, Contact, Employment
+from coachcrm.inputs import single_line_check
 from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
 from service_catalog.models import Authority, Grant, ServiceItem, limits_exceeded
@@ -38,6 +39,7 @@ def _money(value, field: str, label: str) -> Decimal:
 
 
 def _item_fields(*, name: str, unit_cost, max_quantity, exclude_pk: int | None = None) -> dict:
+    single_line_check(name=name)
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Enter a name.")})

@@ -7,7 +7,7 @@ from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
 from team import services
-from team.models import User
+from team.models import Email, User
 
 
 @admin.register(User)
@@ -20,11 +20,17 @@ class CrmUserAdmin(UserAdmin):
         (_("CoachCRM"), {"fields": ("role", "manager", "selling_style", "status", "departure_date")}),
     )
     add_fieldsets = (*UserAdmin.add_fieldsets, (_("CoachCRM"), {"fields": ("role", "manager", "selling_style")}))
-    actions = ["deactivate"]
+    actions = ["deactivate", "reset_second_factor"]
 
     def has_delete_permission(self, request, obj=None):
         # Users are never deleted: their accounts, interactions and grants keep their author.
         return False
+
+    @admin.action(description=_("Reset the second factor of selected users"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            services.mfa_reset(user=user, by=request.user)
+        self.message_user(request, _("Second factor reset: they set it up again at their next login."))
 
     @admin.action(description=_("Deactivate selected users"))
     def deactivate(self, request, queryset):
@@ -43,6 +49,24 @@ admin.site.unregister(AuthToken)
 @admin.register(AuthToken)
 class ApiTokenAdmin(AuthTokenAdmin):
     """API tokens: made by logging in through the API; an admin sees and revokes them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Email)
+class EmailAdmin(admin.ModelAdmin):
+    """Outgoing e-mails: what went out, what still waits, and why one failed (read-only)."""
+
+    list_display = ["created_at", "recipient", "subject", "status", "attempts", "last_error", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["recipient", "subject"]
+    # The body of a password reset holds its link: admins see that one was sent, not the link.
+    exclude = ["body"]
+    readonly_fields = ["recipient", "subject", "status", "attempts", "last_error", "created_at", "sent_at"]
 
     def has_add_permission(self, request):
         return False

@@ -1,5 +1,7 @@
 # REST API for users and API tokens (/api/v1/).
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
@@ -87,6 +89,11 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The code of the user's authenticator app (or a recovery code), when he has two-factor sign-in.",
+    )
 
 
 class TokenView(CrmAPIView):
@@ -117,7 +124,27 @@ class TokenView(CrmAPIView):
         # The Django request, not DRF's: django-axes counts the failures on it and refuses
         # locked-out users, and the backends refuse departed ones — the login page's rules.
         django_request = request._request
+        code = serializer.validated_data.pop("code", "")
         user = authenticate(django_request, **serializer.validated_data)
+        if user is not None and services.mfa_enabled(user):
+            credentials = {"username": user.get_username()}
+            if not code:
+                raise exceptions.AuthenticationFailed(
+                    _("This user signs in with a second factor: send the code of his app as `code`."),
+                    code="mfa_required",
+                )
+            if services.mfa_verify(user=user, code=code) is None:
+                # Counted by django-axes like a wrong password.
+                user_login_failed.send(sender=__name__, credentials=credentials, request=django_request)
+                if AxesProxyHandler.is_locked(django_request, credentials):
+                    django_request.axes_locked_out = True
+                else:
+                    raise exceptions.AuthenticationFailed(_("That code does not match."), code="invalid_code")
+        elif user is not None and services.mfa_required(user):
+            raise exceptions.PermissionDenied(
+                _("Set up two-factor sign-in on your profile before asking for an API token."),
+                code="mfa_setup_required",
+            )
         if getattr(django_request, "axes_locked_out", False):
             # Answered here as JSON; the axes middleware would otherwise send the HTML page.
             django_request.axes_locked_out = False

@@ -124,3 +124,38 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class EmailQuerySet(models.QuerySet):
+    def due(self):
+        """Waiting e-mails: never sent, or failed for a reason a later try may cure."""
+        return self.filter(status=Email.Status.PENDING)
+
+
+class Email(models.Model):
+    """One outgoing e-mail (a notice, a password reset): sent by a job, its failure kept for the admins."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    recipient = models.EmailField(_("recipient"))
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = EmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+
+    def __str__(self):
+        return f"{self.recipient}: {self.subject}"

@@ -9,3 +9,17 @@ from team.models import Notification, User
 def notification_list(*, user: User) -> QuerySet[Notification]:
     """The user's notices, newest first."""
     return Notification.objects.filter(user=user)
+
+
+def user_mfa_devices(*, user) -> list:
+    """The user's confirmed second-factor devices (TOTP apps, recovery codes)."""
+    from django_otp import devices_for_user
+
+    return list(devices_for_user(user, confirmed=True))
+
+
+def mfa_pending_device(*, user):
+    """The authenticator key being set up (unconfirmed), if any."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()

@@ -1,19 +1,29 @@
 # Every write to users and their notices: create, update, deactivate, language, API tokens, notify().
 import datetime
+import logging
+import smtplib
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from coachcrm import jobs
+from coachcrm.inputs import CONTROL_CHARACTERS, single_line_check
 from coachcrm.templatetags.crm import money
-from team.models import Notification, User
+from team.models import Email, Notification, User
+
+logger = logging.getLogger(__name__)
+# A waiting e-mail younger than this is left to the job that is sending it.
+EMAIL_RETRY_AFTER = datetime.timedelta(minutes=5)
 
 
 @transaction.atomic
@@ -91,6 +101,7 @@ def user_create(
 ) -> User:
     """Add a user (admins only); without a password he cannot log in until one is set."""
     _require_admin(by)
+    single_line_check(username=username, first_name=first_name, last_name=last_name, email=email)
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("The user name %(name)s is taken.") % {"name": username}})
@@ -120,6 +131,7 @@ def user_create(
 def user_update(*, user: User, by: User, **fields) -> User:
     """Change a user's name, e-mail, role, manager or selling style (admins only)."""
     _require_admin(by)
+    single_line_check(**{f: fields[f] for f in ("first_name", "last_name", "email") if f in fields})
     if "manager" in fields:
         user_manager_check(user=user, manager=fields["manager"])
     if user.pk == by.pk and fields.get("role", by.role) != by.role:
@@ -147,16 +159,77 @@ def notify(*, user: User, message: str, params: dict | None = None, link: str = 
         subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
     notification = Notification.objects.create(user=user, message=text[:500], link=link)
     if email and user.email:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=subject,
-                message=text + (f"\n\n{link}" if link else ""),
-                from_email=None,
-                recipient_list=[user.email],
-                fail_silently=True,
-            )
-        )
+        # The link in full: a mail client cannot open a path.
+        email_queue(to=user.email, subject=subject, body=text + (f"\n\n{site_url(link)}" if link else ""))
     return notification
+
+
+EMAIL_TASK = "team.tasks.email_send_task"
+
+
+def site_url(path: str) -> str:
+    """An absolute address of a page, for e-mails: SITE_URL and the path."""
+    return settings.SITE_URL.rstrip("/") + "/" + path.lstrip("/")
+
+
+def email_queue(*, to: str, subject: str, body: str) -> Email:
+    """Record an e-mail and have a job send it once the transaction commits (never from the request)."""
+    # A subject is one line: a line break in a name would otherwise make the send fail (BadHeaderError).
+    subject = " ".join(CONTROL_CHARACTERS.sub(" ", subject).split())[:200]
+    email = Email.objects.create(recipient=to, subject=subject, body=body)
+    # Through the outbox, by name (the tasks module imports this one): sent once the write commits.
+    jobs.enqueue(EMAIL_TASK, key=f"email:{email.pk}", email_id=email.pk)
+    return email
+
+
+class EmailRetryable(Exception):
+    """Sending failed for a reason a later try may cure (the mail server down, a timeout)."""
+
+
+def email_send(*, email_id: int) -> Email:
+    """Send a recorded e-mail; a second run after it went out changes nothing.
+
+    A failure is logged and kept on the row (admins see it under E-mails in the admin site):
+    a refused message (a bad header, a refused recipient) is marked failed at once; a server
+    or network failure leaves it waiting and raises EmailRetryable, until EMAIL_MAX_ATTEMPTS.
+    """
+    with transaction.atomic():
+        email = Email.objects.select_for_update().filter(pk=email_id).first()
+        if email is None or email.status != Email.Status.PENDING:
+            return email
+        email.attempts += 1
+        message = EmailMessage(subject=email.subject, body=email.body, to=[email.recipient])
+        try:
+            message.send(fail_silently=False)
+        except (BadHeaderError, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, ValueError) as error:
+            _email_failed(email, error, final=True)
+        except (smtplib.SMTPException, OSError) as error:
+            _email_failed(email, error, final=email.attempts >= settings.EMAIL_MAX_ATTEMPTS)
+        else:
+            email.status, email.sent_at, email.last_error = Email.Status.SENT, timezone.now(), ""
+        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    if email.status == Email.Status.PENDING:
+        raise EmailRetryable(email.last_error)
+    return email
+
+
+def _email_failed(email: Email, error: Exception, *, final: bool) -> None:
+    email.last_error = f"{type(error).__name__}: {error}"[:500]
+    if final:
+        email.status = Email.Status.FAILED
+    logger.error(
+        "E-mail %s to %s failed (attempt %s%s): %s",
+        email.pk, email.recipient, email.attempts, ", giving up" if final else "", email.last_error,
+    )  # fmt: skip
+
+
+def emails_retry() -> int:
+    """Enqueue every waiting e-mail again (the periodic job: broker outages, embedded mode's retries)."""
+    due = list(
+        Email.objects.due().filter(created_at__lte=timezone.now() - EMAIL_RETRY_AFTER).values_list("pk", flat=True)
+    )
+    jobs.enqueue_many(EMAIL_TASK, {f"email:{email_id}": {"email_id": email_id} for email_id in due})
+    return len(due)
 
 
 def _notice_params(params: dict) -> dict:
@@ -187,3 +260,81 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+def password_changed(*, user: User, request=None, how: str) -> None:
+    """After a password change or reset: every API token is revoked (Django ends the other sessions)."""
+    api_tokens_revoke(user=user)
+    logger.info("Password %s for user %s from %s", how, user.pk, _address(request))
+
+
+def _address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+# --- Two-factor sign-in (django-otp: TOTP apps, and recovery codes as a static device) -------
+
+RECOVERY_CODES = 10
+
+
+def mfa_required(user: User) -> bool:
+    """Whether the user's role must sign in with a second factor (MFA_REQUIRED_ROLES)."""
+    return user.role in settings.MFA_REQUIRED_ROLES
+
+
+def mfa_enabled(user: User) -> bool:
+    """Whether the user has a confirmed second factor."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+@transaction.atomic
+def mfa_setup_start(*, user: User) -> TOTPDevice:
+    """A new authenticator key for the user, unconfirmed until he enters a code from it."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+@transaction.atomic
+def mfa_setup_confirm(*, user: User, code: str, request=None) -> list[str]:
+    """Switch two-factor sign-in on with the pending key if the code fits; the new recovery codes (shown once)."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        raise ValidationError(_("Start the set-up again: there is no key waiting for a code."))
+    if not device.verify_token(_code(code)):
+        raise ValidationError({"code": _("That code does not match. Enter the 6 digits your app shows now.")})
+    # One authenticator and one set of recovery codes at a time: setting up again replaces both.
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+    codes = [StaticToken.random_token() for _i in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=c) for c in codes])
+    logger.info("Second factor set up for user %s from %s", user.pk, _address(request))
+    return codes
+
+
+def mfa_verify(*, user: User, code: str):
+    """The device that accepts the code (an app's current code, or an unused recovery code), or None."""
+    code = _code(code)
+    if not code:
+        return None
+    for device in [*TOTPDevice.objects.filter(user=user, confirmed=True), *StaticDevice.objects.filter(user=user)]:
+        # verify_token throttles after failures and spends a recovery code once.
+        if device.verify_token(code):
+            return device
+    return None
+
+
+@transaction.atomic
+def mfa_reset(*, user: User, by: User) -> None:
+    """Switch a user's second factor off (admins only; a lost phone): he sets it up again at the next login."""
+    if not by.is_admin:
+        raise ValidationError(_("Only an admin can reset another user's second factor."))
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    logger.warning("Second factor of user %s reset by admin %s", user.pk, by.pk)
+
+
+def _code(code: str) -> str:
+    return "".join((code or "").split()).lower()

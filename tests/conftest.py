@@ -72,6 +72,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_required_second_factor(settings):
+    """Admins in tests log in with a password alone; tests/team/test_mfa.py turns the requirement on."""
+    settings.MFA_REQUIRED_ROLES = []
+
+
 @pytest.fixture
 def manager(db):
     return factories.ManagerFactory()

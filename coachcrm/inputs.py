@@ -1,0 +1,65 @@
+# Sane ranges for what users type: dates within a window, single-line text without control
+# characters. One set of checks, called by the services, so page, API, admin and import agree.
+import datetime
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+EARLIEST_DATE = datetime.date(1950, 1, 1)
+FUTURE_YEARS = 10
+# CR and LF break e-mail headers and CSV rows, NUL breaks PostgreSQL text; no name needs any.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def latest_date() -> datetime.date:
+    """The last date anything may be planned for: today + FUTURE_YEARS years."""
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year + FUTURE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + FUTURE_YEARS, day=28)
+
+
+def _short(day: datetime.date) -> str:
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
+
+
+def date_check(value: datetime.date | None, *, field: str, past: bool = False) -> datetime.date | None:
+    """Refuse a date before 1950 or after today + 10 years (after today for `past` facts)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if past:
+        if EARLIEST_DATE <= value <= timezone.localdate():
+            return value
+        message = _("Enter a date between %(earliest)s and today.") % {"earliest": _short(EARLIEST_DATE)}
+    else:
+        latest = latest_date()
+        if EARLIEST_DATE <= value <= latest:
+            return value
+        message = _("Enter a date between %(earliest)s and %(latest)s.") % {
+            "earliest": _short(EARLIEST_DATE),
+            "latest": _short(latest),
+        }
+    raise ValidationError({field: ValidationError(message, code="date_out_of_range")})
+
+
+def validate_single_line(value: str) -> None:
+    """A Django validator: refuse line breaks and other control characters (CR, LF, TAB, NUL…)."""
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        raise ValidationError(_("Line breaks and control characters are not allowed here."), code="control_character")
+
+
+def single_line_check(**fields: str | None) -> None:
+    """Refuse control characters in each named single-line field, naming every offending field."""
+    errors = {}
+    for field, value in fields.items():
+        try:
+            validate_single_line(value)
+        except ValidationError as error:
+            errors[field] = error
+    if errors:
+        raise ValidationError(errors)

@@ -1,0 +1,9 @@
+// CoachCRM's page behaviour that used to sit in inline handlers (the CSP allows no inline script).
+"use strict";
+// A <select data-autosubmit> sends its form as soon as it changes (the language switch).
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field.matches && field.matches("[data-autosubmit]") && field.form) {
+    field.form.submit();
+  }
+});
