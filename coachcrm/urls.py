@@ -7,10 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
+from agenda import views as agenda_views
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
-from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
@@ -52,7 +52,8 @@ def api_urls() -> list:
 
 
 urlpatterns = [
-    path("", pipeline_views.home, name="home"),
+    path("", agenda_views.today, name="home"),
+    path("", include("agenda.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("locked/", team_views.locked_out, name="locked-out"),

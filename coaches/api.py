@@ -2,6 +2,7 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 import access
@@ -31,6 +32,9 @@ class CoachSerializer(ScopedModelSerializer):
     contact = ScopedRelatedField(queryset=Contact.objects.all())
     contact_name = serializers.CharField(source="contact.__str__", read_only=True)
     holders = HolderSerializer(many=True, read_only=True)
+    cadence = serializers.IntegerField(
+        read_only=True, help_text="Days between touches: cadence_days or the strength's default."
+    )
     status_reason = serializers.CharField(
         source="status_reason_display",
         read_only=True,
@@ -56,6 +60,9 @@ class CoachSerializer(ScopedModelSerializer):
             "established_on",
             "last_verified_on",
             "last_interaction_on",
+            "cadence_days",
+            "cadence",
+            "next_touch_due",
             "at_risk",
             "at_risk_reason",
             "holders",
@@ -67,10 +74,16 @@ class CoachSerializer(ScopedModelSerializer):
             "status_reason",
             "last_verified_on",
             "last_interaction_on",
+            "cadence_days",
+            "next_touch_due",
             "at_risk",
             "at_risk_reason",
             "created_at",
         ]
+
+
+class CadenceSerializer(serializers.Serializer):
+    cadence_days = serializers.IntegerField(allow_null=True, help_text="Days between touches; null: the default.")
 
 
 class CoachVerifySerializer(CoachSerializer):
@@ -93,6 +106,8 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         return selectors.coach_list(user=self.request.user)
 
     def get_serializer_class(self):
+        if self.action == "cadence":
+            return CadenceSerializer
         return CoachVerifySerializer if self.action in ("update", "partial_update") else CoachSerializer
 
     def _coach(self, pk) -> Response:
@@ -118,6 +133,16 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
     @extend_schema(responses={200: CoachSerializer})
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"])
+    def cadence(self, request, pk=None):
+        """Set how often to touch the coach (null: the default for his strength); moves `next_touch_due`."""
+        coach = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.coach_set_cadence(coach=coach, by=request.user, **serializer.validated_data)
+        return self._coach(coach.pk)
 
 
 class InteractionSerializer(ScopedModelSerializer):

@@ -39,14 +39,6 @@ def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     return _rows(user).held_back().order_by("held_back_since", "pk")
 
 
-def home_summary(*, user: User) -> dict:
-    """What the home page counts for the user."""
-    return {
-        "account_count": access.accounts(user).count(),
-        "contact_count": access.contacts(user).count(),
-    }
-
-
 def work_list(*, user: User) -> QuerySet[Opportunity]:
     """The home page's prioritised list: coached deals first, then furthest stage, then largest amount."""
     rows = _rows(user).open()

@@ -32,11 +32,6 @@ from pipeline.forms import (
 from pipeline.models import OpportunityContact
 
 
-def home(request):
-    page = paginate(request, selectors.work_list(user=request.user))
-    return render(request, "pipeline/home.html", {**selectors.home_summary(user=request.user), "page": page})
-
-
 def _board_context(user, *, errors=None, pinned=None) -> dict:
     columns = selectors.board_columns(user=user, pinned=pinned)
     list_url = reverse("pipeline:opportunity-list")

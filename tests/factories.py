@@ -164,6 +164,12 @@ def default_stages() -> dict:
     return stages
 
 
+def _cadence(o) -> int:
+    from coaches.models import Coach
+
+    return o.cadence_days or Coach.DEFAULT_CADENCE_DAYS[o.strength]
+
+
 class CoachFactory(factory.django.DjangoModelFactory):
     """An active coach; the contact currently works at the account, and `holder` holds it as primary."""
 
@@ -177,6 +183,13 @@ class CoachFactory(factory.django.DjangoModelFactory):
     credible = True
     trusts_us = True
     wants_us_to_win = True
+    established_on = factory.LazyFunction(timezone.localdate)
+    last_interaction_on = None
+    cadence_days = None
+    # Derived as the services keep it: last touch + cadence.
+    next_touch_due = factory.LazyAttribute(
+        lambda o: (o.last_interaction_on or o.established_on) + datetime.timedelta(days=_cadence(o))
+    )
 
     @factory.post_generation
     def holder(obj, create, extracted, **kwargs):
