@@ -332,3 +332,13 @@ class HandoverFactory(factory.django.DjangoModelFactory):
     from_user = factory.LazyAttribute(lambda o: o.coach.holders.get(is_primary=True).user)
     to_user = factory.LazyAttribute(lambda o: o.from_user.manager or ManagerFactory())
     reason = "Leaving and the only holder."
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agenda.Task"
+
+    subject = factory.Sequence(lambda n: f"Task {n}")
+    owner = factory.SubFactory(RepFactory)
+    created_by = factory.LazyAttribute(lambda o: o.owner)
+    due_on = factory.LazyFunction(timezone.localdate)
