@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from agenda import views as agenda_views
+from agenda.api import TaskViewSet, TodayView, TouchView
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
@@ -35,10 +36,13 @@ def api_urls() -> list:
     router.register("grants", GrantViewSet, basename="grant")
     router.register("territories", TerritoryViewSet, basename="territory")
     router.register("handovers", HandoverViewSet, basename="handover")
+    router.register("tasks", TaskViewSet, basename="task")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        path("today/", TodayView.as_view(), name="today"),
+        path("touches/", TouchView.as_view(), name="touches"),
         # The users resource's depart action, served by the departures app (same address as a router action).
         re_path(
             r"^users/(?P<pk>[^/.]+)/depart/$",
