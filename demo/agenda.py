@@ -12,11 +12,12 @@ def seed(*, users: dict, today: datetime.date) -> None:
     alice, bob = users["alice"], users["bob"]
     coach = Coach.objects.active().filter(holders__user=alice).order_by("pk").first()
     deal = Opportunity.objects.open().filter(owner=alice).order_by("pk").first()
+    yesterday = today - datetime.timedelta(days=1)
     tasks = [
         ("Send the pricing sheet promised last week", today - datetime.timedelta(days=2), alice, coach, None),
         ("Confirm the demo date with the buyer", today, alice, None, deal),
         ("Prepare the quarterly review", today + datetime.timedelta(days=4), alice, None, None),
-        ("Ask for the org chart of the new division", today - datetime.timedelta(days=1), users["manager"], coach, None),
+        ("Ask for the org chart of the new division", yesterday, users["manager"], coach, None),
     ]
     for subject, due_on, created_by, about_coach, about_deal in tasks:
         Task.objects.get_or_create(

@@ -122,3 +122,15 @@ def test_digest_sends_one_email(rep, frozen, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         services.digests_send(day=timezone.localdate())
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [rep.email]
+
+
+def test_access_tasks_own_given_and_the_managers_team(rep, other_rep, manager, admin_user):
+    import access
+
+    mine = factories.TaskFactory(owner=rep)
+    given = factories.TaskFactory(owner=rep, created_by=manager)
+    theirs = factories.TaskFactory(owner=other_rep)
+    assert set(access.tasks(rep)) == {mine, given}
+    assert set(access.tasks(manager)) == {mine, given}
+    assert set(access.tasks(other_rep)) == {theirs}
+    assert set(access.tasks(admin_user)) == {mine, given, theirs}

@@ -1,4 +1,4 @@
-"""The rep's day on a phone (390×844): from the home page, log a call with a due coach in 3 taps plus the note."""
+"""The rep's day on a phone (390x844): from the home page, log a call with a due coach in 3 taps plus the note."""
 
 import datetime
 
