@@ -1,8 +1,9 @@
 # REST API of the rep's day (/api/v1/): tasks, Today, logging a touch with its next step.
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -186,4 +187,47 @@ class TouchView(CrmAPIView):
                 "task": TaskSerializer(task, context={"request": request}).data if task else None,
             },
             status=201,
+        )
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(help_text="At least two characters: name, e-mail, phone or account name.")
+
+
+class SearchView(CrmAPIView):
+    """Global search: accounts, contacts, coaches and opportunities you may see (8 of each at most)."""
+
+    @extend_schema(parameters=[SearchQuerySerializer], responses={200: dict, 400: ErrorSerializer})
+    def get(self, request):
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = selectors.search(user=request.user, q=query.validated_data["q"])
+        if found["too_short"]:
+            raise exceptions.ValidationError(
+                {"q": [_("Type at least %(n)s characters.") % {"n": selectors.SEARCH_MIN_LENGTH}]}
+            )
+        groups = found["groups"]
+        return Response(
+            {
+                "q": found["q"],
+                "accounts": [{"id": a.pk, "name": a.name} for a in groups["accounts"]],
+                "contacts": [
+                    {"id": c.pk, "name": str(c), "email": c.email, "phone": c.phone} for c in groups["contacts"]
+                ],
+                "coaches": [
+                    {
+                        "id": c.pk,
+                        "contact": c.contact_id,
+                        "contact_name": str(c.contact),
+                        "account": c.account_id,
+                        "account_name": c.account.name,
+                        "status": c.status,
+                    }
+                    for c in groups["coaches"]
+                ],
+                "opportunities": [
+                    {"id": o.pk, "name": o.name, "account": o.account_id, "account_name": o.account.name}
+                    for o in groups["opportunities"]
+                ],
+            }
         )

@@ -2,7 +2,7 @@
 import datetime
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 import access
@@ -55,3 +55,48 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
         "sections": {name: items[:SECTION_LIMIT] for name, items in rows.items()},
         "more": {name: len(items) > SECTION_LIMIT for name, items in rows.items()},
     }
+
+
+# Rows per kind in the search answer; the lists behind them have their own search.
+SEARCH_LIMIT = 8
+# Fewer characters than this match too much to be useful ("a").
+SEARCH_MIN_LENGTH = 2
+
+
+def search(*, user: User, q: str) -> dict:
+    """Accounts, people, coaches and deals the user may see, matching by name, e-mail, phone or account.
+
+    A case-insensitive substring match (`icontains`): on PostgreSQL the trigram indexes of
+    agenda's migration 0002 answer it, on SQLite a LIKE. Every kind goes through `access`,
+    so nothing out of the user's scope ever appears. Four queries whatever the data.
+    """
+    q = " ".join(q.split())
+    if len(q) < SEARCH_MIN_LENGTH:
+        return {"q": q, "groups": {}, "too_short": bool(q)}
+    person = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(email__icontains=q) | Q(phone__icontains=q)
+    if " " in q:
+        first, _space, last = q.partition(" ")
+        person |= Q(first_name__icontains=first, last_name__icontains=last)
+    coach_person = (
+        Q(contact__first_name__icontains=q)
+        | Q(contact__last_name__icontains=q)
+        | Q(contact__email__icontains=q)
+        | Q(contact__phone__icontains=q)
+        | Q(account__name__icontains=q)
+    )
+    if " " in q:
+        coach_person |= Q(contact__first_name__icontains=first, contact__last_name__icontains=last)
+    groups = {
+        "accounts": access.accounts(user).filter(name__icontains=q).order_by("name", "pk"),
+        "contacts": access.contacts(user).filter(person).order_by("last_name", "first_name", "pk"),
+        "coaches": access.coaches(user)
+        .filter(coach_person)
+        .select_related("contact", "account")
+        .order_by("status", "-established_on", "pk"),
+        "opportunities": access.opportunities(user)
+        .filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+        .select_related("account", "stage")
+        # Open deals first, newest first.
+        .order_by(Case(When(status=Opportunity.Status.OPEN, then=0), default=1), "-created_at", "pk"),
+    }
+    return {"q": q, "groups": {name: list(rows[:SEARCH_LIMIT]) for name, rows in groups.items()}, "too_short": False}

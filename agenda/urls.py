@@ -12,4 +12,5 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", views.task_edit, name="task-edit"),
     path("tasks/<int:pk>/done/", views.task_done, name="task-done"),
     path("tasks/digest/", views.digest_opt_out, name="digest-opt-out"),
+    path("search/", views.search, name="search"),
 ]

@@ -127,3 +127,11 @@ def digest_opt_out(request):
 
 def digest_is_off(user) -> bool:
     return DigestOptOut.objects.filter(user=user).exists()
+
+
+@require_GET
+def search(request):
+    """Global search: the page, or (htmx, as you type) the results under the navigation's box."""
+    results = selectors.search(user=request.user, q=request.GET.get("q", ""))
+    template = "agenda/_search_results.html" if request.htmx else "agenda/search.html"
+    return render(request, template, results)

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from agenda import views as agenda_views
-from agenda.api import TaskViewSet, TodayView, TouchView
+from agenda.api import SearchView, TaskViewSet, TodayView, TouchView
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
@@ -43,6 +43,7 @@ def api_urls() -> list:
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
         path("today/", TodayView.as_view(), name="today"),
         path("touches/", TouchView.as_view(), name="touches"),
+        path("search/", SearchView.as_view(), name="search"),
         # The users resource's depart action, served by the departures app (same address as a router action).
         re_path(
             r"^users/(?P<pk>[^/.]+)/depart/$",
