@@ -7,8 +7,9 @@ from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
-from accounts.models import Account
+from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.models import Task
 from coachcrm.api import CrmAPIView, CrmViewSet, ErrorSerializer
@@ -231,3 +232,56 @@ class SearchView(CrmAPIView):
                 ],
             }
         )
+
+
+TIMELINE_OF = {"account": Account, "contact": Contact, "opportunity": Opportunity}
+
+
+class TimelineView(CrmAPIView):
+    """The record's timeline, newest first (50 entries): touches with coaches you may see, stage changes,
+    grants, tasks done, job changes and notes."""
+
+    kind = ""  # "account", "contact" or "opportunity", set in the URLconf
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk):
+        record = access.get(request.user, TIMELINE_OF[self.kind], pk)
+        entries = selectors.timeline(user=request.user, **{self.kind: record})
+        return Response(
+            {
+                "results": [
+                    {
+                        "at": entry["at"],
+                        "kind": entry["kind"],
+                        "text": entry["text"],
+                        "detail": entry["detail"],
+                        "by": entry["by"].pk if entry["by"] else None,
+                        "link": entry["link"],
+                    }
+                    for entry in entries
+                ]
+            }
+        )
+
+
+class NoteSerializer(serializers.Serializer):
+    account = ScopedRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
+    contact = ScopedRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
+    opportunity = ScopedRelatedField(queryset=Opportunity.objects.all(), required=False, allow_null=True)
+    text = serializers.CharField(max_length=2000)
+
+    def validate(self, attrs):
+        if sum(attrs.get(name) is not None for name in ("account", "contact", "opportunity")) != 1:
+            raise serializers.ValidationError(_("Give exactly one of account, contact, opportunity."))
+        return attrs
+
+
+class NoteView(CrmAPIView):
+    """Add a note to an account, a person or a deal's timeline."""
+
+    @extend_schema(request=NoteSerializer, responses={201: dict, 400: ErrorSerializer})
+    def post(self, request):
+        serializer = NoteSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        note = services.note_add(by=request.user, **serializer.validated_data)
+        return Response({"id": note.pk, "text": note.text, "created_at": note.created_at}, status=201)

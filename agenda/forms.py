@@ -50,3 +50,9 @@ class TaskForm(CrmForm):
         else:
             self.fields["owner"].queryset = team
             self.fields["owner"].empty_label = _("Me")
+
+
+class NoteForm(CrmForm):
+    text = forms.CharField(
+        label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+    )

@@ -102,3 +102,45 @@ class DigestOptOut(models.Model):
 
     def __str__(self):
         return str(self.user_id)
+
+
+class Note(models.Model):
+    """A free-text note on an account, a person or a deal, for its timeline."""
+
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("person"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("note"), max_length=2000)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("note")
+        constraints = [
+            # On exactly one record.
+            models.CheckConstraint(
+                condition=(
+                    Q(account__isnull=False, contact__isnull=True, opportunity__isnull=True)
+                    | Q(account__isnull=True, contact__isnull=False, opportunity__isnull=True)
+                    | Q(account__isnull=True, contact__isnull=True, opportunity__isnull=False)
+                ),
+                name="note_on_one_record",
+            )
+        ]
+
+    def __str__(self):
+        return self.text[:60]

@@ -4,11 +4,13 @@ import datetime
 from django.conf import settings
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
+from accounts.models import Employment
 from agenda.models import Task
 from coaches.models import Coach, Handover
-from pipeline.models import Opportunity
+from pipeline.models import Opportunity, StageChange
 from team.models import User
 
 # Rows per Today section; the rest are one "show all" link away.
@@ -100,3 +102,72 @@ def search(*, user: User, q: str) -> dict:
         .order_by(Case(When(status=Opportunity.Status.OPEN, then=0), default=1), "-created_at", "pk"),
     }
     return {"q": q, "groups": {name: list(rows[:SEARCH_LIMIT]) for name, rows in groups.items()}, "too_short": False}
+
+
+# Entries of a timeline (newest first); older ones are on the records' own lists.
+TIMELINE_LIMIT = 50
+
+
+def _entry(at, kind: str, text: str, by=None, link: str = "", detail: str = "") -> dict:
+    if isinstance(at, datetime.date) and not isinstance(at, datetime.datetime):
+        at = datetime.datetime.combine(at, datetime.time.max, tzinfo=timezone.get_current_timezone())
+    return {"at": at, "kind": kind, "text": text, "by": by, "link": link, "detail": detail}
+
+
+def timeline(*, user: User, account=None, contact=None, opportunity=None) -> list[dict]:
+    """One timeline of an account, a person or a deal, newest first: touches with its coaches (only
+    those the user may see), stage changes, grants, tasks done, job changes and notes.
+
+    One query per source, each cut at TIMELINE_LIMIT, whatever the history's length.
+    """
+    limit = TIMELINE_LIMIT
+    if account is not None:
+        on = {"interactions": Q(coach__account=account), "changes": Q(opportunity__account=account),
+              "grants": Q(account=account), "tasks": Q(account=account), "jobs": Q(account=account),
+              "notes": Q(account=account)}  # fmt: skip
+    elif contact is not None:
+        on = {"interactions": Q(coach__contact=contact), "changes": None, "grants": Q(recipient=contact),
+              "tasks": Q(coach__contact=contact), "jobs": Q(contact=contact), "notes": Q(contact=contact)}  # fmt: skip
+    else:
+        on = {"interactions": None, "changes": Q(opportunity=opportunity), "grants": Q(opportunity=opportunity),
+              "tasks": Q(opportunity=opportunity), "jobs": None, "notes": Q(opportunity=opportunity)}  # fmt: skip
+    entries = []
+    if on["interactions"] is not None:
+        for i in access.interactions(user).filter(on["interactions"]).select_related("user", "coach__contact")[:limit]:
+            entries.append(
+                _entry(i.created_at, "touch", f"{i.get_kind_display()} · {i.coach.contact}", i.user,
+                       i.coach.get_absolute_url(), i.note)
+            )  # fmt: skip
+    if on["changes"] is not None:
+        changes = access.opportunities(user, Opportunity.objects.all()).values("pk")
+        rows = (
+            StageChange.objects.filter(on["changes"], opportunity__in=changes)
+            .select_related("opportunity", "to_stage", "by")
+            .order_by("-at", "-pk")[:limit]
+        )
+        for c in rows:
+            entries.append(
+                _entry(c.at, "stage", f"{c.opportunity.name} → {c.to_stage.label}", c.by,
+                       c.opportunity.get_absolute_url(), c.reason_display)
+            )  # fmt: skip
+    for g in access.grants(user).filter(on["grants"]).select_related("item", "rep").order_by("-created_at")[:limit]:
+        entries.append(_entry(g.created_at, "grant", f"{g.item} ({g.quantity}) · {g.get_status_display()}", g.rep,
+                              g.get_absolute_url()))  # fmt: skip
+    done = access.tasks(user).done().filter(on["tasks"]).select_related("owner").order_by("-done_at")[:limit]
+    for t in done:
+        entries.append(_entry(t.done_at, "task", _("Done: %(subject)s.") % {"subject": t.subject}, t.owner))
+    if on["jobs"] is not None:
+        jobs = access.employments(user, Employment.objects.filter(on["jobs"])).select_related("contact", "account")
+        for e in jobs.order_by("-start_date", "-pk")[:limit]:
+            who = f"{e.contact} · {e.title} · {e.account.name}"
+            if e.end_date:
+                entries.append(
+                    _entry(e.end_date, "job", _("Left: %(who)s") % {"who": who}, link=e.contact.get_absolute_url())
+                )
+            entries.append(
+                _entry(e.start_date, "job", _("Started: %(who)s") % {"who": who}, link=e.contact.get_absolute_url())
+            )
+    for n in access.notes(user).filter(on["notes"]).select_related("author")[:limit]:
+        entries.append(_entry(n.created_at, "note", n.text, n.author))
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Account
-from agenda.models import DigestOptOut, DigestSent, Task
+from accounts.models import Account, Contact
+from agenda.models import DigestOptOut, DigestSent, Note, Task
 from coaches.models import Coach, Handover, Interaction
 from coaches.services import interaction_log
 from pipeline.models import Opportunity
@@ -178,3 +178,26 @@ def digest_set_opt_out(*, user: User, opt_out: bool) -> None:
         DigestOptOut.objects.get_or_create(user=user)
     else:
         DigestOptOut.objects.filter(user=user).delete()
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+@transaction.atomic
+def note_add(
+    *,
+    by: User,
+    text: str,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    opportunity: Opportunity | None = None,
+) -> Note:
+    """Add a free-text note to an account, a person or a deal (exactly one)."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note first.")})
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ValidationError({"text": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    if sum(record is not None for record in (account, contact, opportunity)) != 1:
+        raise TypeError("note_add() takes exactly one of account, contact, opportunity")
+    return Note.objects.create(author=by, text=text, account=account, contact=contact, opportunity=opportunity)

@@ -13,4 +13,6 @@ urlpatterns = [
     path("tasks/<int:pk>/done/", views.task_done, name="task-done"),
     path("tasks/digest/", views.digest_opt_out, name="digest-opt-out"),
     path("search/", views.search, name="search"),
+    path("timeline/<str:kind>/<int:pk>/", views.timeline, name="timeline"),
+    path("timeline/<str:kind>/<int:pk>/notes/", views.note_add, name="note-create"),
 ]

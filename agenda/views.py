@@ -1,6 +1,7 @@
 # Pages of the rep's day: Today (the home page), logging a touch, tasks, the digest opt-out.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -8,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import access
-from accounts.models import Account
+from accounts.models import Account, Contact
 from agenda import selectors, services
-from agenda.forms import TaskForm, TouchForm
+from agenda.forms import NoteForm, TaskForm, TouchForm
 from agenda.models import DigestOptOut, Task
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
@@ -135,3 +136,42 @@ def search(request):
     results = selectors.search(user=request.user, q=request.GET.get("q", ""))
     template = "agenda/_search_results.html" if request.htmx else "agenda/search.html"
     return render(request, template, results)
+
+
+TIMELINE_OF = {"account": Account, "contact": Contact, "opportunity": Opportunity}
+
+
+def _timeline_record(request, kind: str, pk):
+    if kind not in TIMELINE_OF:
+        raise Http404
+    return access.get(request.user, TIMELINE_OF[kind], pk)
+
+
+@require_GET
+def timeline(request, kind, pk):
+    """The record's timeline: loaded into its page (htmx), or on its own page."""
+    record = _timeline_record(request, kind, pk)
+    context = {
+        "record": record,
+        "kind": kind,
+        "entries": selectors.timeline(user=request.user, **{kind: record}),
+        "note_form": NoteForm(),
+    }
+    template = "agenda/_timeline.html" if request.htmx else "agenda/timeline.html"
+    return render(request, template, context)
+
+
+@require_POST
+def note_add(request, kind, pk):
+    record = _timeline_record(request, kind, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(by=request.user, text=form.cleaned_data["text"], **{kind: record})
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Note added."))
+    else:
+        messages.error(request, " ".join(form.errors.get("text", [])) or _("Write the note first."))
+    return redirect(record)

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from agenda import views as agenda_views
-from agenda.api import SearchView, TaskViewSet, TodayView, TouchView
+from agenda.api import NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
@@ -44,6 +44,11 @@ def api_urls() -> list:
         path("today/", TodayView.as_view(), name="today"),
         path("touches/", TouchView.as_view(), name="touches"),
         path("search/", SearchView.as_view(), name="search"),
+        path("notes/", NoteView.as_view(), name="notes"),
+        # The records' timelines (served by agenda, at the records' addresses, like users/{id}/depart/).
+        path("accounts/<int:pk>/timeline/", TimelineView.as_view(kind="account"), name="account-timeline"),
+        path("contacts/<int:pk>/timeline/", TimelineView.as_view(kind="contact"), name="contact-timeline"),
+        path("opportunities/<int:pk>/timeline/", TimelineView.as_view(kind="opportunity"), name="opportunity-timeline"),
         # The users resource's depart action, served by the departures app (same address as a router action).
         re_path(
             r"^users/(?P<pk>[^/.]+)/depart/$",
