@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 import access
 from accounts.models import Employment
-from agenda.models import Task
+from agenda.models import DigestOptOut, Task
 from coaches.models import Coach, Handover
 from pipeline.models import Opportunity, StageChange
 from team.models import User
@@ -171,3 +171,8 @@ def timeline(*, user: User, account=None, contact=None, opportunity=None) -> lis
         entries.append(_entry(n.created_at, "note", n.text, n.author))
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
+
+
+def digest_is_off(*, user: User) -> bool:
+    """Whether the user opted out of the daily digest."""
+    return DigestOptOut.objects.filter(user=user).exists()

@@ -12,7 +12,7 @@ import access
 from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.forms import NoteForm, TaskForm, TouchForm
-from agenda.models import DigestOptOut, Task
+from agenda.models import Task
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from coaches.models import Coach, Handover
@@ -73,7 +73,8 @@ def task_list(request):
     tasks = selectors.task_rows(user=request.user)
     tasks = tasks.done().order_by("-done_at", "-pk") if show == "done" else tasks.open()
     page = paginate(request, tasks)
-    return render(request, "agenda/task_list.html", {"page": page, "show": show})
+    context = {"page": page, "show": show, "digest_off": selectors.digest_is_off(user=request.user)}
+    return render(request, "agenda/task_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,10 +125,6 @@ def digest_opt_out(request):
     services.digest_set_opt_out(user=request.user, opt_out=opt_out)
     messages.success(request, _("No daily digest any more.") if opt_out else _("The daily digest is on."))
     return redirect(_next(request, reverse("agenda:task-list")))
-
-
-def digest_is_off(user) -> bool:
-    return DigestOptOut.objects.filter(user=user).exists()
 
 
 @require_GET

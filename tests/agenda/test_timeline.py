@@ -1,6 +1,4 @@
-"""Timelines of an account, a person and a deal: every source, newest first, coach touches only for those who see the coach."""
-
-import datetime
+"""Timelines of accounts, people and deals: every source, newest first, touches only for who sees the coach."""
 
 import pytest
 from django.urls import reverse

@@ -159,8 +159,9 @@ def test_task_done_marks_it_and_get_is_refused(rep_client, rep):
 def test_task_list_query_count(rep_client, rep, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.TaskFactory(owner=rep, coach=factories.CoachFactory(holder=rep))
-    # session, user, count, the page with owner and links joined (no query per row), the unread badge.
-    with django_assert_num_queries(5):
+    # session, user, count, the page with owner and links joined (no query per row), the digest
+    # opt-out, the unread badge.
+    with django_assert_num_queries(6):
         rep_client.get(reverse("agenda:task-list"))
 
 
@@ -172,3 +173,10 @@ def test_coach_cadence_page_action(rep_client, rep):
     rep_client.post(reverse("coaches:coach-cadence", args=[coach.pk]), {"cadence_days": "0"})
     coach.refresh_from_db()
     assert coach.cadence == 7
+
+
+def test_digest_opt_out_page_action(rep_client, rep):
+    rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "1"})
+    assert b"Send it again" in rep_client.get(reverse("agenda:task-list")).content
+    rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "0"})
+    assert b"Stop the daily digest" in rep_client.get(reverse("agenda:task-list")).content
