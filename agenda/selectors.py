@@ -109,6 +109,7 @@ TIMELINE_LIMIT = 50
 
 
 def _entry(at, kind: str, text: str, by=None, link: str = "", detail: str = "") -> dict:
+    # A day (a touch, a position) sorts after everything timed on that day: its time is unknown.
     if isinstance(at, datetime.date) and not isinstance(at, datetime.datetime):
         at = datetime.datetime.combine(at, datetime.time.max, tzinfo=timezone.get_current_timezone())
     return {"at": at, "kind": kind, "text": text, "by": by, "link": link, "detail": detail}
@@ -135,7 +136,7 @@ def timeline(*, user: User, account=None, contact=None, opportunity=None) -> lis
     if on["interactions"] is not None:
         for i in access.interactions(user).filter(on["interactions"]).select_related("user", "coach__contact")[:limit]:
             entries.append(
-                _entry(i.created_at, "touch", f"{i.get_kind_display()} · {i.coach.contact}", i.user,
+                _entry(i.occurred_on, "touch", f"{i.get_kind_display()} · {i.coach.contact}", i.user,
                        i.coach.get_absolute_url(), i.note)
             )  # fmt: skip
     if on["changes"] is not None:
