@@ -31,7 +31,8 @@ def task_rows(*, user: User) -> QuerySet[Task]:
 def today(*, user: User, day: datetime.date | None = None) -> dict:
     """The rep's day, in the order he works it: one query per section whatever the number of rows."""
     day = day or timezone.localdate()
-    mine = Coach.objects.active().filter(holders__user=user).select_related("contact", "account")
+    # His own coaches (as a holder) and handovers (as the successor), within what access lets him see.
+    mine = access.coaches(user, Coach.objects.active().filter(holders__user=user)).select_related("contact", "account")
     verify_cutoff = day - datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS - VERIFY_SOON_DAYS)
     deals = access.opportunities(user, Opportunity.objects.open().filter(owner=user)).select_related("account", "stage")
     sections = {
@@ -43,7 +44,7 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
         "verify": mine.filter(
             Q(last_verified_on__lt=verify_cutoff) | Q(last_verified_on__isnull=True, established_on__lt=verify_cutoff)
         ).order_by(F("last_verified_on").asc(nulls_first=True), "established_on", "pk"),
-        "handovers": Handover.objects.due_by(day + datetime.timedelta(days=HANDOVER_SOON_DAYS))
+        "handovers": access.handovers(user, Handover.objects.due_by(day + datetime.timedelta(days=HANDOVER_SOON_DAYS)))
         .filter(to_user=user)
         .select_related("coach__contact", "coach__account", "from_user")
         .order_by("due_on", "pk"),

@@ -89,3 +89,12 @@ def test_an_overdue_touch_is_a_health_issue_before_the_coach_is_stale(rep, froze
     scores = dict(Coach.objects.with_health().values_list("pk", "health_score"))
     assert scores[overdue.pk] == 4
     assert scores[stale.pk] == 8
+
+
+def test_coach_list_filters_the_coaches_due_for_a_touch(rep_client, rep, frozen):
+    due = factories.CoachFactory(
+        holder=rep, strength="champion", last_interaction_on=frozen - datetime.timedelta(days=14)
+    )
+    factories.CoachFactory(holder=rep, last_interaction_on=frozen)
+    response = rep_client.get("/coaches/", {"health": "touch_due"})
+    assert list(response.context["page"]) == [due]
