@@ -2,7 +2,7 @@
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -32,7 +32,15 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.due_by(value)
 
 
+# A time of day in the organisation's time zone, without an offset ("14:30:00"): OpenAPI's
+# `format: time` (RFC 3339) requires one, so the schema says what the field really carries.
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "example": "14:30:00"})
+class LocalTimeField(serializers.TimeField):
+    pass
+
+
 class TaskSerializer(ScopedModelSerializer):
+    due_time = LocalTimeField(required=False, allow_null=True, help_text="Optional time of day (local).")
     owner = ScopedRelatedField(queryset=User.objects.all(), required=False, help_text="Default: you.")
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
     coach = ScopedRelatedField(queryset=Coach.objects.all(), required=False, allow_null=True)
