@@ -13,6 +13,7 @@ The rules, in words (tests/test_access.py is the same spec as a matrix):
 - Deals and grants: those on an account the user sees, and those of his team (his own, for a rep).
 - Handovers: the two reps of the handover and their managers.
 - Users: a rep sees himself and his manager; a manager his team.
+- Tasks: their owner's, the one who gave them, and the owner's manager. Notes: whoever sees their record.
 - An upload (import batch) is its uploader's only.
 
 Anything out of scope is a 404, never a 403: nobody learns that a record exists. Every page,
@@ -29,6 +30,7 @@ from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
+from agenda.models import Note, Task
 from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StyleReport
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
@@ -208,6 +210,24 @@ def grants(user: User, queryset: QuerySet | None = None) -> QuerySet[Grant]:
     return queryset.filter(Q(account__in=account_ids(user)) | Q(rep__in=team(user)))
 
 
+def tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:
+    """Tasks the user may see: his own, those he gave someone, his team's as a manager, all as an admin."""
+    queryset = _base(Task, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(owner__in=team(user)) | Q(created_by=user))
+
+
+def notes(user: User, queryset: QuerySet | None = None) -> QuerySet[Note]:
+    """Notes on the accounts, people and deals the user may see."""
+    queryset = _base(Note, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(
+        Q(account__in=account_ids(user)) | Q(contact__in=contacts(user)) | Q(opportunity__in=opportunities(user))
+    )
+
+
 def import_batches(user: User, queryset: QuerySet | None = None) -> QuerySet[ImportBatch]:
     """An upload is its uploader's own: nobody else sees or confirms another's file, admins included."""
     return _base(ImportBatch, queryset).filter(user=user)
@@ -261,6 +281,8 @@ SCOPES: dict[type[Model], Scope] = {
     Grant: grants,
     User: users,
     ImportBatch: import_batches,
+    Task: tasks,
+    Note: notes,
 }
 
 

@@ -71,6 +71,12 @@ def pages():
         ("manager dashboard", "/pipeline/dashboard/", rep.manager),
         ("grant list", "/catalog/grants/", rep.manager),
         ("ledger", "/catalog/ledger/", rep.manager),
+        ("today (home)", "/", rep),
+        ("today (home, manager)", "/", rep.manager),
+        # Three letters of an account name, as a rep types them; the page, not only the htmx answer.
+        ("search", "/search/?q=bor", rep),
+        ("search (manager)", "/search/?q=bor", rep.manager),
+        ("search (admin)", "/search/?q=bor", _user("benchadmin")),
     ]
 
 

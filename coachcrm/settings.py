@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "coaches",
     "pipeline",
     "service_catalog",
+    "agenda",
     "departures",
     "demo",  # seed_demo and seed_scale: the one app that imports every other
     "rest_framework",
@@ -303,6 +305,13 @@ CELERY_BEAT_SCHEDULE["team-emails-retry"] = {
 CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
     "task": "team.tasks.handovers_remind_task",
     "schedule": 60 * 60 * 24,
+}
+# The rep's day: each person's digest of today's tasks and coaches to touch, at DIGEST_HOUR in TIME_ZONE
+# (run_scheduled from an hourly cron sends it on its first run from that hour; once a day either way).
+DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", "8"))
+CELERY_BEAT_SCHEDULE["agenda-digests"] = {
+    "task": "agenda.tasks.digests_send_task",
+    "schedule": crontab(hour=DIGEST_HOUR, minute=0),
 }
 
 # --- E-mail ---------------------------------------------------------------------------------

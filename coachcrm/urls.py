@@ -8,11 +8,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
+from agenda import views as agenda_views
+from agenda.api import NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
 from coachcrm.security import csp_report
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
-from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
@@ -37,10 +38,19 @@ def api_urls() -> list:
     router.register("grants", GrantViewSet, basename="grant")
     router.register("territories", TerritoryViewSet, basename="territory")
     router.register("handovers", HandoverViewSet, basename="handover")
+    router.register("tasks", TaskViewSet, basename="task")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        path("today/", TodayView.as_view(), name="today"),
+        path("touches/", TouchView.as_view(), name="touches"),
+        path("search/", SearchView.as_view(), name="search"),
+        path("notes/", NoteView.as_view(), name="notes"),
+        # The records' timelines (served by agenda, at the records' addresses, like users/{id}/depart/).
+        path("accounts/<int:pk>/timeline/", TimelineView.as_view(kind="account"), name="account-timeline"),
+        path("contacts/<int:pk>/timeline/", TimelineView.as_view(kind="contact"), name="contact-timeline"),
+        path("opportunities/<int:pk>/timeline/", TimelineView.as_view(kind="opportunity"), name="opportunity-timeline"),
         # The users resource's depart action, served by the departures app (same address as a router action).
         re_path(
             r"^users/(?P<pk>[^/.]+)/depart/$",
@@ -54,7 +64,8 @@ def api_urls() -> list:
 
 
 urlpatterns = [
-    path("", pipeline_views.home, name="home"),
+    path("", agenda_views.today, name="home"),
+    path("", include("agenda.urls")),
     path("login/", team_views.LoginView.as_view(), name="login"),
     path("login/code/", team_views.login_code, name="login-code"),
     # The admin site signs in through the same login (password, then the second factor).

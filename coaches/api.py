@@ -32,6 +32,9 @@ class CoachSerializer(ScopedModelSerializer):
     contact = ScopedRelatedField(queryset=Contact.objects.all())
     contact_name = serializers.CharField(source="contact.__str__", read_only=True)
     holders = HolderSerializer(many=True, read_only=True)
+    cadence = serializers.IntegerField(
+        read_only=True, help_text="Days between touches: cadence_days or the strength's default."
+    )
     status_reason = serializers.CharField(
         source="status_reason_display",
         read_only=True,
@@ -58,6 +61,9 @@ class CoachSerializer(ScopedModelSerializer):
             "last_verified_on",
             "unconfirmed",
             "last_interaction_on",
+            "cadence_days",
+            "cadence",
+            "next_touch_due",
             "at_risk",
             "at_risk_reason",
             "holders",
@@ -70,10 +76,16 @@ class CoachSerializer(ScopedModelSerializer):
             "last_verified_on",
             "unconfirmed",
             "last_interaction_on",
+            "cadence_days",
+            "next_touch_due",
             "at_risk",
             "at_risk_reason",
             "created_at",
         ]
+
+
+class CadenceSerializer(serializers.Serializer):
+    cadence_days = serializers.IntegerField(allow_null=True, help_text="Days between touches; null: the default.")
 
 
 class CoachVerifySerializer(CoachSerializer):
@@ -105,6 +117,8 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
     def get_serializer_class(self):
         if self.action == "set_status":
             return CoachStatusSerializer
+        if self.action == "cadence":
+            return CadenceSerializer
         return CoachVerifySerializer if self.action in ("update", "partial_update", "verify") else CoachSerializer
 
     def _coach(self, pk) -> Response:
@@ -146,6 +160,16 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.coach_set_status(coach=coach, by=request.user, **serializer.validated_data)
+        return self._coach(coach.pk)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"])
+    def cadence(self, request, pk=None):
+        """Set how often to touch the coach (null: the default for his strength); moves `next_touch_due`."""
+        coach = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.coach_set_cadence(coach=coach, by=request.user, **serializer.validated_data)
         return self._coach(coach.pk)
 
 

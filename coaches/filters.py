@@ -15,6 +15,7 @@ class CoachFilter(django_filters.FilterSet):
         choices=[
             ("active", _("Active")),
             ("single_threaded", _("Single-threaded")),
+            ("touch_due", _("Touch due")),
             ("stale", _("Stale")),
             ("at_risk", _("At risk")),
         ],
@@ -37,6 +38,7 @@ class CoachFilter(django_filters.FilterSet):
         subset = {
             "active": Coach.objects.active(),
             "single_threaded": Coach.objects.single_threaded(),
+            "touch_due": Coach.objects.touch_due(),
             "stale": Coach.objects.stale(),
             "at_risk": Coach.objects.at_risk(),
         }[value]

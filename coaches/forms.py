@@ -73,6 +73,10 @@ class CoachStatusForm(InlineForm):
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
 
+class CadenceForm(InlineForm):
+    cadence_days = forms.IntegerField(label=_("Touch every (days)"), required=False, min_value=1, max_value=365)
+
+
 class HolderForm(InlineForm):
     user = forms.ModelChoiceField(label=_("Rep"), queryset=User.objects.none())
     is_primary = forms.BooleanField(label=_("Make primary"), required=False)

@@ -116,8 +116,13 @@ class CoachQuerySet(models.QuerySet):
         )
         return self.annotate(holder_count=Coalesce(Subquery(count, output_field=IntegerField()), 0))
 
+    def touch_due(self, today: datetime.date | None = None):
+        """Active coaches whose next touch is due today or overdue (cadence after the last touch)."""
+        return self.active().filter(next_touch_due__lte=today or timezone.localdate())
+
     def with_health(self, today: datetime.date | None = None):
-        """Annotate `health_score`: higher is worse (at risk 8, stale 4, single-threaded 2, unverified 1)."""
+        """Annotate `health_score`: higher is worse (at risk 16, stale 8, touch overdue 4, single-threaded 2,
+        unverified 1)."""
         stale_cutoff = _days_ago(settings.COACH_STALE_DAYS, today)
         verify_cutoff = _days_ago(settings.COACH_UNVERIFIED_DAYS, today)
 
@@ -128,11 +133,15 @@ class CoachQuerySet(models.QuerySet):
         unverified = Q(last_verified_on__lt=verify_cutoff) | Q(
             last_verified_on__isnull=True, established_on__lt=verify_cutoff
         )
+        today = today or timezone.localdate()
+        stale = _last_touch_before(stale_cutoff)
         return (
             self.with_holder_count()
             .annotate(
-                health_score=flag(active & Q(at_risk=True), 8)
-                + flag(active & _last_touch_before(stale_cutoff), 4)
+                health_score=flag(active & Q(at_risk=True), 16)
+                + flag(active & stale, 8)
+                # Overdue is the early warning: a stale coach is counted as stale only.
+                + flag(active & ~stale & Q(next_touch_due__lt=today), 4)
                 + flag(active & Q(holder_count__lte=1), 2)
                 + flag(active & unverified, 1)
             )
@@ -158,6 +167,10 @@ class Coach(models.Model):
         INFORMANT = "informant", _("Informant")
         COACH = "coach", _("Coach")
         CHAMPION = "champion", _("Champion")
+
+    # Days between touches when the coach has no cadence of his own: the stronger the
+    # relationship, the more it is worth keeping warm.
+    DEFAULT_CADENCE_DAYS = {Strength.CHAMPION: 14, Strength.COACH: 21, Strength.INFORMANT: 30}
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -191,6 +204,16 @@ class Coach(models.Model):
     last_verified_on = models.DateField(_("last verified"), null=True, blank=True)
     # The last touch, kept by the interaction service.
     last_interaction_on = models.DateField(_("last interaction"), null=True, blank=True)
+    # Days between touches; empty: the default for the strength (DEFAULT_CADENCE_DAYS).
+    cadence_days = models.PositiveSmallIntegerField(
+        _("touch every (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for the default of the strength: champion 14, coach 21, informant 30."),
+    )
+    # Derived: last touch + cadence, kept by the services that change either (`touch_due_refresh`),
+    # stored so "due today" is one indexed filter on every home page.
+    next_touch_due = models.DateField(_("next touch due"), null=True, blank=True, editable=False)
     at_risk = models.BooleanField(_("at risk"), default=False)
     at_risk_reason = models.CharField(_("why at risk"), max_length=300, blank=True)
     at_risk_facts = models.JSONField(_("why at risk"), default=dict, blank=True, editable=False)
@@ -209,7 +232,7 @@ class Coach(models.Model):
                 fields=["contact"], condition=Q(status="active"), name="coach_one_active_per_contact"
             ),
         ]
-        indexes = [models.Index(fields=["account", "status"])]
+        indexes = [models.Index(fields=["account", "status"]), models.Index(fields=["status", "next_touch_due"])]
 
     def __str__(self):
         return f"{self.contact} ({self.account})"
@@ -224,6 +247,25 @@ class Coach(models.Model):
     @property
     def last_touch(self) -> datetime.date:
         return self.last_interaction_on or self.established_on
+
+    @property
+    def cadence(self) -> int:
+        """Days between touches: the coach's own, else the default for his strength."""
+        return self.cadence_days or self.DEFAULT_CADENCE_DAYS.get(self.strength, 21)
+
+    def touch_due_refresh(self) -> datetime.date:
+        """Recompute `next_touch_due` from the last touch and the cadence (the caller saves)."""
+        self.next_touch_due = self.last_touch + datetime.timedelta(days=self.cadence)
+        return self.next_touch_due
+
+    @property
+    def is_touch_overdue(self) -> bool:
+        return self.is_active and self.next_touch_due is not None and self.next_touch_due < timezone.localdate()
+
+    @property
+    def is_touch_due(self) -> bool:
+        """Due today or overdue."""
+        return self.is_active and self.next_touch_due is not None and self.next_touch_due <= timezone.localdate()
 
     @property
     def is_stale(self) -> bool:
@@ -292,6 +334,8 @@ class Coach(models.Model):
             issues.append(_("at risk"))
         if self.is_stale:
             issues.append(_("stale"))
+        elif self.is_touch_overdue:
+            issues.append(_("touch overdue"))
         if self.is_single_threaded:
             issues.append(_("single-threaded"))
         if self.is_unverified:

@@ -88,7 +88,7 @@ def coach_record(
         raise ValidationError({"established_on": _("The established date cannot be in the future.")})
     date_check(established_on, field="established_on", past=True)
     answered = not unconfirmed and all(name in criteria for name in VALIDITY_CRITERIA)
-    coach = Coach.objects.create(
+    coach = Coach(
         account=account,
         contact=contact,
         strength=strength,
@@ -97,6 +97,8 @@ def coach_record(
         last_verified_on=today if answered else None,
         **criteria,
     )
+    coach.touch_due_refresh()
+    coach.save()
     Holder.objects.create(coach=coach, user=by, is_primary=True, since=today)
     signals.account_coached.send(sender=Coach, account=account)
     return coach
@@ -117,9 +119,30 @@ def coach_verify(*, coach: Coach, by: User, **criteria) -> Coach:
         setattr(coach, field, value)
     coach.last_verified_on = timezone.localdate()
     coach.unconfirmed = False
+    # A new strength may bring a new default cadence.
+    coach.touch_due_refresh()
     coach.save()
     # A verified coach may open gates that were closed to him: the held-back deals are looked at again.
     signals.account_coached.send(sender=Coach, account=coach.account)
+    return coach
+
+
+MAX_CADENCE_DAYS = 365
+
+
+@transaction.atomic
+def coach_set_cadence(*, coach: Coach, by: User, cadence_days: int | None) -> Coach:
+    """Set how often the coach should be touched (None: the default for his strength); moves the next touch due."""
+    if cadence_days is not None and not 1 <= cadence_days <= MAX_CADENCE_DAYS:
+        raise ValidationError(
+            {
+                "cadence_days": _("Choose between 1 and %(max)s days, or leave it empty for the default.")
+                % {"max": MAX_CADENCE_DAYS}
+            }
+        )
+    coach.cadence_days = cadence_days
+    coach.touch_due_refresh()
+    coach.save(update_fields=["cadence_days", "next_touch_due"])
     return coach
 
 
@@ -289,7 +312,8 @@ def interaction_log(
     interaction = Interaction.objects.create(coach=coach, user=by, kind=kind, occurred_on=occurred_on, note=note)
     if coach.last_interaction_on is None or occurred_on > coach.last_interaction_on:
         coach.last_interaction_on = occurred_on
-        coach.save(update_fields=["last_interaction_on"])
+        coach.touch_due_refresh()
+        coach.save(update_fields=["last_interaction_on", "next_touch_due"])
     handovers_mark_done(coach_ids=[coach.pk])
     return interaction
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.coach_detail, name="coach-detail"),
     path("<int:pk>/verify/", views.coach_verify, name="coach-verify"),
     path("<int:pk>/status/", views.coach_set_status, name="coach-status"),
+    path("<int:pk>/cadence/", views.coach_set_cadence, name="coach-cadence"),
     path("<int:pk>/interactions/new/", views.interaction_log, name="interaction-create"),
     path("<int:pk>/holders/new/", views.holder_add, name="holder-create"),
     path("holders/<int:pk>/remove/", views.holder_remove, name="holder-delete"),

@@ -13,6 +13,7 @@ from coachcrm.pagination import paginate
 from coaches import selectors, services
 from coaches.filters import CoachFilter
 from coaches.forms import (
+    CadenceForm,
     CoachForm,
     CoachStatusForm,
     CoachVerifyForm,
@@ -71,6 +72,7 @@ def coach_detail(request, pk):
         "interaction_form": InteractionForm(),
         "holder_form": HolderForm(coach=coach),
         "status_form": CoachStatusForm(initial={"status": "lapsed" if coach.is_active else "active"}),
+        "cadence_form": CadenceForm(initial={"cadence_days": coach.cadence_days}),
         "history": history_entries(records=coach.history.all()),
     }
     return render(request, "coaches/coach_detail.html", context)
@@ -134,6 +136,21 @@ def coach_set_status(request, pk):
         )
     else:
         messages.error(request, _("Choose a valid status."))
+    return redirect(coach)
+
+
+@require_POST
+def coach_set_cadence(request, pk):
+    coach = _coach(request, pk)
+    form = CadenceForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            lambda: services.coach_set_cadence(coach=coach, by=request.user, **form.cleaned_data),
+            _("Touch cadence saved."),
+        )
+    else:
+        messages.error(request, _("Choose between 1 and 365 days, or leave it empty for the default."))
     return redirect(coach)
 
 

@@ -85,6 +85,8 @@ def seed(*, users: dict, today: datetime.date) -> list[Coach]:
         coaches.append(coach)
         if not created:
             continue
+        coach.touch_due_refresh()
+        coach.save(update_fields=["next_touch_due"])
         Holder.objects.create(coach=coach, user=account.owner, is_primary=True, since=coach.established_on)
         if shared:
             other = users["bob"] if account.owner == users["alice"] else users["alice"]

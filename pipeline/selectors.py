@@ -39,14 +39,6 @@ def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     return _rows(user).held_back().order_by("held_back_since", "pk")
 
 
-def home_summary(*, user: User) -> dict:
-    """What the home page counts for the user."""
-    return {
-        "account_count": access.accounts(user).count(),
-        "contact_count": access.contacts(user).count(),
-    }
-
-
 def gate_sweep_last(*, user: User) -> GateSweep | None:
     """The gate sweep's last run, for managers and admins (None for a rep, or before the first run)."""
     return None if user.is_rep else GateSweep.objects.first()

@@ -17,7 +17,6 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
-from coaches import selectors as coach_selectors
 from csvio.export import csv_response
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -31,14 +30,6 @@ from pipeline.forms import (
     opportunity_form_initial,
 )
 from pipeline.models import OpportunityContact
-
-
-def home(request):
-    page = paginate(request, selectors.work_list(user=request.user))
-    # Before his deals would be sent back: the holder verifies the coach again.
-    due = coach_selectors.coaches_verification_due(user=request.user)
-    context = {**selectors.home_summary(user=request.user), "page": page, "verification_due": due}
-    return render(request, "pipeline/home.html", context)
 
 
 def _board_context(user, *, errors=None, pinned=None) -> dict:

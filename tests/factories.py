@@ -165,6 +165,12 @@ def default_stages() -> dict:
     return stages
 
 
+def _cadence(o) -> int:
+    from coaches.models import Coach
+
+    return o.cadence_days or Coach.DEFAULT_CADENCE_DAYS[o.strength]
+
+
 class CoachFactory(factory.django.DjangoModelFactory):
     """An active coach; the contact currently works at the account, and `holder` holds it as primary."""
 
@@ -178,6 +184,13 @@ class CoachFactory(factory.django.DjangoModelFactory):
     credible = True
     trusts_us = True
     wants_us_to_win = True
+    established_on = factory.LazyFunction(timezone.localdate)
+    last_interaction_on = None
+    cadence_days = None
+    # Derived as the services keep it: last touch + cadence.
+    next_touch_due = factory.LazyAttribute(
+        lambda o: (o.last_interaction_on or o.established_on) + datetime.timedelta(days=_cadence(o))
+    )
 
     @factory.post_generation
     def holder(obj, create, extracted, **kwargs):
@@ -320,3 +333,13 @@ class HandoverFactory(factory.django.DjangoModelFactory):
     from_user = factory.LazyAttribute(lambda o: o.coach.holders.get(is_primary=True).user)
     to_user = factory.LazyAttribute(lambda o: o.from_user.manager or ManagerFactory())
     reason = "Leaving and the only holder."
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agenda.Task"
+
+    subject = factory.Sequence(lambda n: f"Task {n}")
+    owner = factory.SubFactory(RepFactory)
+    created_by = factory.LazyAttribute(lambda o: o.owner)
+    due_on = factory.LazyFunction(timezone.localdate)

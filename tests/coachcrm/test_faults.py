@@ -166,7 +166,7 @@ def test_broker_down_while_ending_the_last_coach_delays_the_send_back_and_loses_
     assert response.status_code == 200
     assert any("follow-up work is delayed" in str(m) for m in response.context["messages"])
     assert Coach.objects.get(pk=coach.pk).status == Coach.Status.ENDED
-    assert Job.objects.get(task="pipeline.tasks.account_send_back_task").status == Job.Status.PENDING and _sent_back(deal) == 0
+    assert Job.objects.get(task=SEND_BACK).status == Job.Status.PENDING and _sent_back(deal) == 0
 
     private_redis.start()
     start_worker()
@@ -175,7 +175,7 @@ def test_broker_down_while_ending_the_last_coach_delays_the_send_back_and_loses_
     assert Opportunity.objects.get(pk=deal.pk).stage == stages["Qualified"]
     jobs.relay()  # nothing left to send: still once
     time.sleep(0.5)
-    assert _sent_back(deal) == 1 and Job.objects.get(task="pipeline.tasks.account_send_back_task").status == Job.Status.SENT
+    assert _sent_back(deal) == 1 and Job.objects.get(task=SEND_BACK).status == Job.Status.SENT
 
 
 @pytest.mark.redis

@@ -226,31 +226,6 @@ def test_needs_a_coach_query_count(rep_client, account, stages, rows, django_ass
     assert b"Record a coach" in response.content
 
 
-@pytest.mark.parametrize("rows", [1, 50])
-def test_home_work_list_query_count(rep_client, account, stages, rows, django_assert_num_queries):
-    for _ in range(rows):
-        factories.OpportunityFactory(account=account)
-    # session, user, account count, contact count, work-list count, the page with joins and
-    # the coach flag (no query per row), the coaches whose verification is due (one, with their
-    # people and accounts joined), the unread badge.
-    with django_assert_num_queries(8):
-        rep_client.get(reverse("home"))
-
-
-def test_home_lists_the_coaches_whose_verification_is_due(rep_client, rep, account):
-    import datetime
-
-    from django.utils import timezone
-
-    soon = timezone.localdate() - datetime.timedelta(days=80)  # expires in 10 days (90-day window, warn at 14)
-    due = factories.CoachFactory(account=account, holder=rep, established_on=soon, last_verified_on=soon)
-    factories.CoachFactory(account=account, holder=rep)  # verified today: not due
-    factories.CoachFactory(established_on=soon, last_verified_on=soon)  # someone else's
-    response = rep_client.get(reverse("home"))
-    assert [c.pk for c in response.context["verification_due"]] == [due.pk]
-    assert reverse("coaches:coach-verify", args=[due.pk]).encode() in response.content
-
-
 def test_home_work_list_puts_coached_deals_first_then_stage_then_amount(rep_client, rep, stages):
     plain, coached = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
     factories.CoachFactory(account=coached)

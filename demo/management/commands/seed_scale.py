@@ -275,9 +275,11 @@ def seed_interactions(state):
                 Interaction(coach_id=coach_id, user=rnd.choice(users), kind=rnd.choice(Interaction.Kind.values),
                             occurred_on=today - datetime.timedelta(days=day))
             )  # fmt: skip
-        last.append(Coach(pk=coach_id, last_interaction_on=today - datetime.timedelta(days=newest)))
+        coach.pk, coach.last_interaction_on = coach_id, today - datetime.timedelta(days=newest)
+        coach.touch_due_refresh()
+        last.append(coach)
     _bulk(Interaction, rows)
-    Coach.objects.bulk_update(last, ["last_interaction_on"], batch_size=BATCH)
+    Coach.objects.bulk_update(last, ["last_interaction_on", "next_touch_due"], batch_size=BATCH)
 
 
 # The share of steps taken back and forward again: brings the history to ~5 changes a deal.

@@ -1,0 +1,180 @@
+# Reads for the rep's day: the Today sections, a user's task list.
+import datetime
+
+from django.conf import settings
+from django.db.models import Case, F, Q, QuerySet, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import access
+from accounts.models import Employment
+from agenda.models import DigestOptOut, Task
+from coaches.models import Coach, Handover
+from pipeline.models import Opportunity, StageChange
+from team.models import User
+
+# Rows per Today section; the rest are one "show all" link away.
+SECTION_LIMIT = 20
+# Coaches show up for verification this many days before they count as unverified.
+VERIFY_SOON_DAYS = 14
+# Handovers show up this many days before they are due.
+HANDOVER_SOON_DAYS = 7
+
+
+def task_rows(*, user: User) -> QuerySet[Task]:
+    """Tasks the user may see, with what a row shows (owner, links)."""
+    return access.tasks(user).select_related(
+        "owner", "coach__contact", "coach__account", "account", "opportunity", "handover"
+    )
+
+
+def today(*, user: User, day: datetime.date | None = None) -> dict:
+    """The rep's day, in the order he works it: one query per section whatever the number of rows."""
+    day = day or timezone.localdate()
+    # His own coaches (as a holder) and handovers (as the successor), within what access lets him see.
+    mine = access.coaches(user, Coach.objects.active().filter(holders__user=user)).select_related("contact", "account")
+    verify_cutoff = day - datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS - VERIFY_SOON_DAYS)
+    deals = access.opportunities(user, Opportunity.objects.open().filter(owner=user)).select_related("account", "stage")
+    sections = {
+        "tasks": task_rows(user=user)
+        .filter(owner=user)
+        .due_by(day)
+        .order_by("due_on", F("due_time").asc(nulls_last=True), "pk"),
+        "touches": mine.filter(next_touch_due__lte=day).order_by("next_touch_due", "pk"),
+        "verify": mine.filter(
+            Q(last_verified_on__lt=verify_cutoff) | Q(last_verified_on__isnull=True, established_on__lt=verify_cutoff)
+        ).order_by(F("last_verified_on").asc(nulls_first=True), "established_on", "pk"),
+        "handovers": access.handovers(user, Handover.objects.due_by(day + datetime.timedelta(days=HANDOVER_SOON_DAYS)))
+        .filter(to_user=user)
+        .select_related("coach__contact", "coach__account", "from_user")
+        .order_by("due_on", "pk"),
+        "held_back": deals.filter(held_back=True).order_by("held_back_since", "pk"),
+        "past_close": deals.filter(expected_close__lt=day).order_by("expected_close", "pk"),
+    }
+    # One more row than shown tells the page there are more, without a COUNT per section.
+    rows = {name: list(queryset[: SECTION_LIMIT + 1]) for name, queryset in sections.items()}
+    return {
+        "day": day,
+        "sections": {name: items[:SECTION_LIMIT] for name, items in rows.items()},
+        "more": {name: len(items) > SECTION_LIMIT for name, items in rows.items()},
+    }
+
+
+# Rows per kind in the search answer; the lists behind them have their own search.
+SEARCH_LIMIT = 8
+# Fewer characters than this match too much to be useful ("a").
+SEARCH_MIN_LENGTH = 2
+
+
+def search(*, user: User, q: str) -> dict:
+    """Accounts, people, coaches and deals the user may see, matching by name, e-mail, phone or account.
+
+    A case-insensitive substring match (`icontains`): on PostgreSQL the trigram indexes of
+    agenda's migration 0002 answer it, on SQLite a LIKE. Every kind goes through `access`,
+    so nothing out of the user's scope ever appears. Four queries whatever the data.
+    """
+    q = " ".join(q.split())
+    if len(q) < SEARCH_MIN_LENGTH:
+        return {"q": q, "groups": {}, "too_short": bool(q)}
+    person = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(email__icontains=q) | Q(phone__icontains=q)
+    if " " in q:
+        first, _space, last = q.partition(" ")
+        person |= Q(first_name__icontains=first, last_name__icontains=last)
+    coach_person = (
+        Q(contact__first_name__icontains=q)
+        | Q(contact__last_name__icontains=q)
+        | Q(contact__email__icontains=q)
+        | Q(contact__phone__icontains=q)
+        | Q(account__name__icontains=q)
+    )
+    if " " in q:
+        coach_person |= Q(contact__first_name__icontains=first, contact__last_name__icontains=last)
+    groups = {
+        "accounts": access.accounts(user).filter(name__icontains=q).order_by("name", "pk"),
+        "contacts": access.contacts(user).filter(person).order_by("last_name", "first_name", "pk"),
+        "coaches": access.coaches(user)
+        .filter(coach_person)
+        .select_related("contact", "account")
+        .order_by("status", "-established_on", "pk"),
+        "opportunities": access.opportunities(user)
+        .filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+        .select_related("account", "stage")
+        # Open deals first, newest first.
+        .order_by(Case(When(status=Opportunity.Status.OPEN, then=0), default=1), "-created_at", "pk"),
+    }
+    return {"q": q, "groups": {name: list(rows[:SEARCH_LIMIT]) for name, rows in groups.items()}, "too_short": False}
+
+
+# Entries of a timeline (newest first); older ones are on the records' own lists.
+TIMELINE_LIMIT = 50
+
+
+def _entry(at, kind: str, text: str, by=None, link: str = "", detail: str = "") -> dict:
+    # A day (a touch, a position) sorts after everything timed on that day: its time is unknown.
+    if isinstance(at, datetime.date) and not isinstance(at, datetime.datetime):
+        at = datetime.datetime.combine(at, datetime.time.max, tzinfo=timezone.get_current_timezone())
+    return {"at": at, "kind": kind, "text": text, "by": by, "link": link, "detail": detail}
+
+
+def timeline(*, user: User, account=None, contact=None, opportunity=None) -> list[dict]:
+    """One timeline of an account, a person or a deal, newest first: touches with its coaches (only
+    those the user may see), stage changes, grants, tasks done, job changes and notes.
+
+    One query per source, each cut at TIMELINE_LIMIT, whatever the history's length.
+    """
+    limit = TIMELINE_LIMIT
+    if account is not None:
+        on = {"interactions": Q(coach__account=account), "changes": Q(opportunity__account=account),
+              "grants": Q(account=account), "tasks": Q(account=account), "jobs": Q(account=account),
+              "notes": Q(account=account)}  # fmt: skip
+    elif contact is not None:
+        on = {"interactions": Q(coach__contact=contact), "changes": None, "grants": Q(recipient=contact),
+              "tasks": Q(coach__contact=contact), "jobs": Q(contact=contact), "notes": Q(contact=contact)}  # fmt: skip
+    else:
+        on = {"interactions": None, "changes": Q(opportunity=opportunity), "grants": Q(opportunity=opportunity),
+              "tasks": Q(opportunity=opportunity), "jobs": None, "notes": Q(opportunity=opportunity)}  # fmt: skip
+    entries = []
+    if on["interactions"] is not None:
+        for i in access.interactions(user).filter(on["interactions"]).select_related("user", "coach__contact")[:limit]:
+            entries.append(
+                _entry(i.occurred_on, "touch", f"{i.get_kind_display()} · {i.coach.contact}", i.user,
+                       i.coach.get_absolute_url(), i.note)
+            )  # fmt: skip
+    if on["changes"] is not None:
+        changes = access.opportunities(user, Opportunity.objects.all()).values("pk")
+        rows = (
+            StageChange.objects.filter(on["changes"], opportunity__in=changes)
+            .select_related("opportunity", "to_stage", "by")
+            .order_by("-at", "-pk")[:limit]
+        )
+        for c in rows:
+            entries.append(
+                _entry(c.at, "stage", f"{c.opportunity.name} → {c.to_stage.label}", c.by,
+                       c.opportunity.get_absolute_url(), c.reason_display)
+            )  # fmt: skip
+    for g in access.grants(user).filter(on["grants"]).select_related("item", "rep").order_by("-created_at")[:limit]:
+        entries.append(_entry(g.created_at, "grant", f"{g.item} ({g.quantity}) · {g.get_status_display()}", g.rep,
+                              g.get_absolute_url()))  # fmt: skip
+    done = access.tasks(user).done().filter(on["tasks"]).select_related("owner").order_by("-done_at")[:limit]
+    for t in done:
+        entries.append(_entry(t.done_at, "task", _("Done: %(subject)s.") % {"subject": t.subject}, t.owner))
+    if on["jobs"] is not None:
+        jobs = access.employments(user, Employment.objects.filter(on["jobs"])).select_related("contact", "account")
+        for e in jobs.order_by("-start_date", "-pk")[:limit]:
+            who = f"{e.contact} · {e.title} · {e.account.name}"
+            if e.end_date:
+                entries.append(
+                    _entry(e.end_date, "job", _("Left: %(who)s") % {"who": who}, link=e.contact.get_absolute_url())
+                )
+            entries.append(
+                _entry(e.start_date, "job", _("Started: %(who)s") % {"who": who}, link=e.contact.get_absolute_url())
+            )
+    for n in access.notes(user).filter(on["notes"]).select_related("author")[:limit]:
+        entries.append(_entry(n.created_at, "note", n.text, n.author))
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]
+
+
+def digest_is_off(*, user: User) -> bool:
+    """Whether the user opted out of the daily digest."""
+    return DigestOptOut.objects.filter(user=user).exists()

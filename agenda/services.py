@@ -1,0 +1,203 @@
+# Every write to the agenda: tasks (create, update, done), logging a touch with its next step, the daily digest.
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Account, Contact
+from agenda.models import DigestOptOut, DigestSent, Note, Task
+from coaches.models import Coach, Handover, Interaction
+from coaches.services import interaction_log
+from pipeline.models import Opportunity
+from team.models import User
+from team.services import notify
+
+TASK_FIELDS = ["subject", "due_on", "due_time", "owner", "coach", "account", "opportunity", "handover"]
+
+
+def _check_owner(*, owner: User, by: User) -> None:
+    """A person's tasks are his own; a manager assigns them to his reps, an admin to anyone."""
+    if owner.pk == by.pk or by.is_admin or (by.is_manager and owner.manager_id == by.pk):
+        if not owner.is_active:
+            raise ValidationError({"owner": _("%(name)s is not an active user.") % {"name": owner}})
+        return
+    raise ValidationError({"owner": _("You can give tasks only to yourself and, as a manager, to your reps.")})
+
+
+def _clean(task: Task) -> None:
+    task.subject = task.subject.strip()
+    if not task.subject:
+        raise ValidationError({"subject": _("Say what is to be done.")})
+    # A task about a deal or a coach is also about its account, so the account page lists it.
+    if task.opportunity is not None:
+        if task.account is not None and task.account.pk != task.opportunity.account_id:
+            raise ValidationError({"account": _("The opportunity is at another account.")})
+        task.account_id = task.opportunity.account_id
+    if task.coach is not None:
+        if task.account is not None and task.account.pk != task.coach.account_id:
+            raise ValidationError({"account": _("The coach is at another account.")})
+        task.account_id = task.coach.account_id
+    if task.handover is not None and task.coach is None:
+        task.coach_id = task.handover.coach_id
+
+
+@transaction.atomic
+def task_create(
+    *,
+    by: User,
+    subject: str,
+    due_on: datetime.date | None = None,
+    due_time: datetime.time | None = None,
+    owner: User | None = None,
+    coach: Coach | None = None,
+    account: Account | None = None,
+    opportunity: Opportunity | None = None,
+    handover: Handover | None = None,
+) -> Task:
+    """Create a task for yourself or, as a manager, for one of your reps."""
+    owner = owner or by
+    _check_owner(owner=owner, by=by)
+    task = Task(
+        subject=subject or "",
+        due_on=due_on or timezone.localdate(),
+        due_time=due_time,
+        owner=owner,
+        created_by=by,
+        coach=coach,
+        account=account,
+        opportunity=opportunity,
+        handover=handover,
+    )
+    _clean(task)
+    task.save()
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, by: User, **fields) -> Task:
+    """Change a task's subject, due date and time, owner or links."""
+    unknown = set(fields) - set(TASK_FIELDS)
+    if unknown:
+        raise TypeError(f"task_update() got unexpected fields {sorted(unknown)}")
+    if "owner" in fields and fields["owner"] is not None and fields["owner"].pk != task.owner_id:
+        _check_owner(owner=fields["owner"], by=by)
+    for name, value in fields.items():
+        if name == "owner" and value is None:
+            continue
+        setattr(task, name, value)
+    _clean(task)
+    task.save()
+    return task
+
+
+@transaction.atomic
+def task_set_done(*, task: Task, by: User, done: bool = True) -> Task:
+    """Mark a task done (or not done again); marking it twice changes nothing."""
+    if done and task.done_at is None:
+        task.done_at = timezone.now()
+    elif not done:
+        task.done_at = None
+    task.save(update_fields=["done_at"])
+    return task
+
+
+@transaction.atomic
+def touch_log(
+    *,
+    coach: Coach,
+    by: User,
+    kind: str,
+    occurred_on: datetime.date | None = None,
+    note: str = "",
+    next_step: str = "",
+    next_step_on: datetime.date | None = None,
+) -> tuple[Interaction, Task | None]:
+    """Log a touch with the coach and, in the same write, the next step as a task of yours."""
+    interaction = interaction_log(coach=coach, by=by, kind=kind, occurred_on=occurred_on, note=note.strip())
+    task = None
+    if next_step.strip():
+        coach.refresh_from_db(fields=["next_touch_due"])
+        due = next_step_on or coach.next_touch_due
+        if due < timezone.localdate():
+            raise ValidationError({"next_step_on": _("The next step cannot be due in the past.")})
+        task = task_create(by=by, subject=next_step, due_on=due, coach=coach)
+    elif next_step_on is not None:
+        raise ValidationError({"next_step": _("Say what the next step is, or leave its date empty.")})
+    return interaction, task
+
+
+def last_kind(*, coach: Coach, user: User) -> str:
+    """The kind a new touch starts with: the user's last one with this coach, else his last at all, else a call."""
+    kinds = Interaction.objects.filter(user=user).order_by("-created_at", "-pk").values_list("kind", flat=True)
+    return kinds.filter(coach=coach).first() or kinds.first() or Interaction.Kind.CALL
+
+
+def digest_send(*, user: User, day: datetime.date | None = None) -> bool:
+    """Send the user his daily digest (today's tasks, coaches due for a touch) once a day; False when nothing.
+
+    Idempotent by (user, day): the DigestSent row is written in the same transaction as the notice.
+    """
+    day = day or timezone.localdate()
+    tasks = Task.objects.filter(owner=user).due_by(day).count()
+    touches = Coach.objects.touch_due(day).filter(holders__user=user).count()
+    if not (tasks or touches):
+        return False
+    try:
+        with transaction.atomic():
+            DigestSent.objects.create(user=user, day=day)
+            notify(
+                user=user,
+                message=gettext_lazy("Today: %(tasks)s tasks due and %(touches)s coaches to touch."),
+                params={"tasks": tasks, "touches": touches},
+                link=reverse("home"),
+            )
+    except IntegrityError:
+        return False  # already sent today
+    return True
+
+
+def digests_send(*, day: datetime.date | None = None) -> int:
+    """Send every active user who has not opted out his digest for the day; returns how many got one."""
+    day = day or timezone.localdate()
+    users = (
+        User.objects.active()
+        .exclude(pk__in=DigestOptOut.objects.values("user_id"))
+        .exclude(pk__in=DigestSent.objects.filter(day=day).values("user_id"))
+    )
+    return sum(digest_send(user=user, day=day) for user in users)
+
+
+@transaction.atomic
+def digest_set_opt_out(*, user: User, opt_out: bool) -> None:
+    """Stop (or restart) the daily digest for the user."""
+    if opt_out:
+        DigestOptOut.objects.get_or_create(user=user)
+    else:
+        DigestOptOut.objects.filter(user=user).delete()
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+@transaction.atomic
+def note_add(
+    *,
+    by: User,
+    text: str,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    opportunity: Opportunity | None = None,
+) -> Note:
+    """Add a free-text note to an account, a person or a deal (exactly one)."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note first.")})
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ValidationError({"text": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    if sum(record is not None for record in (account, contact, opportunity)) != 1:
+        raise TypeError("note_add() takes exactly one of account, contact, opportunity")
+    return Note.objects.create(author=by, text=text, account=account, contact=contact, opportunity=opportunity)

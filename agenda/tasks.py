@@ -1,0 +1,21 @@
+# The agenda's background job: the daily digest.
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+from django.utils import timezone
+
+from agenda import services
+
+
+@shared_task(
+    name="agenda.tasks.digests_send_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def digests_send_task() -> int:
+    """Daily: each person's digest, once a day (DigestSent), not before DIGEST_HOUR local time."""
+    if timezone.localtime().hour < settings.DIGEST_HOUR:
+        return 0
+    return services.digests_send()

@@ -1,0 +1,100 @@
+"""/api/v1/tasks/, /api/v1/today/, /api/v1/touches/ and the coach's cadence action: same services, same scope."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from agenda.models import Task
+from tests import factories
+
+
+def _days(n):
+    return timezone.localdate() - datetime.timedelta(days=n)
+
+
+def test_task_create_defaults_to_me_and_today(token_client, rep):
+    response = token_client(rep).post(reverse("api:task-list"), {"subject": "Call Ann"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["owner"], body["due_on"], body["done"]) == (rep.pk, timezone.localdate().isoformat(), False)
+
+
+def test_task_create_for_another_rep_is_refused_with_a_json_error(token_client, rep, other_rep, manager):
+    response = token_client(rep).post(reverse("api:task-list"), {"subject": "x", "owner": manager.pk}, format="json")
+    assert response.status_code == 400 and "owner" in response.json()["fields"]
+    # Another team's rep "does not exist" for the user.
+    response = token_client(rep).post(reverse("api:task-list"), {"subject": "x", "owner": other_rep.pk}, format="json")
+    assert response.status_code == 400 and "owner" in response.json()["fields"]
+
+
+def test_manager_assigns_through_the_api(token_client, manager, rep):
+    response = token_client(manager).post(
+        reverse("api:task-list"), {"subject": "Meet", "owner": rep.pk, "due_on": "2030-01-02"}, format="json"
+    )
+    assert response.status_code == 201
+    assert Task.objects.get().owner == rep
+
+
+def test_task_list_filters_and_scope(token_client, rep, other_rep):
+    due = factories.TaskFactory(owner=rep, due_on=_days(1))
+    factories.TaskFactory(owner=rep, due_on=_days(-5))
+    done = factories.TaskFactory(owner=rep, done_at=timezone.now())
+    factories.TaskFactory(owner=other_rep)
+    client = token_client(rep)
+    ids = lambda params: [row["id"] for row in client.get(reverse("api:task-list"), params).json()["results"]]  # noqa: E731
+    assert ids({"due": timezone.localdate().isoformat()}) == [due.pk]
+    assert ids({"done": "true"}) == [done.pk]
+    assert len(ids({})) == 3
+
+
+def test_another_reps_task_is_404(token_client, rep, other_rep):
+    task = factories.TaskFactory(owner=other_rep)
+    client = token_client(rep)
+    assert client.get(reverse("api:task-detail", args=[task.pk])).status_code == 404
+    assert client.post(reverse("api:task-done", args=[task.pk]), format="json").status_code == 404
+    assert client.patch(reverse("api:task-detail", args=[task.pk]), {"subject": "x"}, format="json").status_code == 404
+
+
+def test_task_done_and_update(token_client, rep):
+    task = factories.TaskFactory(owner=rep)
+    client = token_client(rep)
+    assert client.post(reverse("api:task-done", args=[task.pk]), format="json").json()["done"] is True
+    assert client.post(reverse("api:task-done", args=[task.pk]), {"done": False}, format="json").json()["done"] is False
+    response = client.patch(reverse("api:task-detail", args=[task.pk]), {"subject": "Renamed"}, format="json")
+    assert response.json()["subject"] == "Renamed"
+    assert client.delete(reverse("api:task-detail", args=[task.pk])).status_code == 405
+
+
+def test_today_answers_the_sections(token_client, rep):
+    task = factories.TaskFactory(owner=rep, due_on=_days(2))
+    coach = factories.CoachFactory(holder=rep, strength="champion", last_interaction_on=_days(20))
+    body = token_client(rep).get(reverse("api:today")).json()
+    assert [row["id"] for row in body["tasks"]] == [task.pk]
+    assert [row["id"] for row in body["touches"]] == [coach.pk]
+    assert body["more"]["tasks"] is False
+
+
+def test_touch_with_next_step(token_client, rep, other_rep):
+    coach = factories.CoachFactory(holder=rep)
+    client = token_client(rep)
+    response = client.post(
+        reverse("api:touches"), {"coach": coach.pk, "kind": "call", "next_step": "Send deck"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["task"]["subject"] == "Send deck"
+    theirs = factories.CoachFactory(holder=other_rep)
+    response = client.post(reverse("api:touches"), {"coach": theirs.pk, "kind": "call"}, format="json")
+    assert response.status_code == 400 and "coach" in response.json()["fields"]
+
+
+@pytest.mark.parametrize(("value", "status"), [(7, 200), (None, 200), (0, 400)])
+def test_coach_cadence_action(token_client, rep, value, status):
+    coach = factories.CoachFactory(holder=rep)
+    response = token_client(rep).post(
+        reverse("api:coach-cadence", args=[coach.pk]), {"cadence_days": value}, format="json"
+    )
+    assert response.status_code == status, response.json()
+    if status == 200:
+        assert response.json()["cadence"] == (value or 21)

@@ -1,0 +1,89 @@
+"""Global search: through access only (another rep's records never appear), grouped, a fixed query count."""
+
+import pytest
+from django.urls import reverse
+
+from agenda import selectors
+from tests import factories
+
+
+@pytest.fixture
+def world(rep, other_rep, stages):
+    mine = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    theirs = factories.AccountFactory(owner=other_rep, name="Kestrel Foods")
+    lena = factories.person_at(
+        mine,
+        contact__first_name="Lena",
+        contact__last_name="Novak",
+        contact__email="lena@kestrel.example",
+        contact__phone="+44 20 7946 0001",
+    )
+    factories.person_at(theirs, contact__first_name="Lena", contact__last_name="Other")
+    coach = factories.CoachFactory(account=mine, contact=lena, holder=rep)
+    factories.CoachFactory(account=theirs, holder=other_rep)
+    deal = factories.OpportunityFactory(account=mine, name="Fleet renewal", stage=stages["Lead"])
+    factories.OpportunityFactory(account=theirs, name="Fleet for them", stage=stages["Lead"])
+    return {"account": mine, "contact": lena, "coach": coach, "deal": deal}
+
+
+def _ids(found):
+    return {kind: [row.pk for row in rows] for kind, rows in found["groups"].items()}
+
+
+def test_search_finds_by_three_letters_of_an_account_name_within_scope(rep, world):
+    found = _ids(selectors.search(user=rep, q="kes"))
+    assert found["accounts"] == [world["account"].pk]
+    assert found["coaches"] == [world["coach"].pk]  # by the coach's account
+    assert found["opportunities"] == [world["deal"].pk]
+
+
+@pytest.mark.parametrize("q", ["lena", "Lena Novak", "lena@kestrel", "7946"])
+def test_search_finds_people_by_name_email_and_phone(rep, world, q):
+    found = _ids(selectors.search(user=rep, q=q))
+    assert found["contacts"] == [world["contact"].pk]
+
+
+def test_search_never_shows_another_reps_records(other_rep, world):
+    found = _ids(selectors.search(user=other_rep, q="kestrel"))
+    assert world["account"].pk not in found["accounts"]
+    assert world["coach"].pk not in found["coaches"]
+    assert world["deal"].pk not in found["opportunities"]
+    assert world["contact"].pk not in _ids(selectors.search(user=other_rep, q="novak"))["contacts"]
+
+
+def test_search_a_manager_sees_his_reps_but_not_another_teams_coach(manager, world):
+    found = _ids(selectors.search(user=manager, q="kestrel"))
+    assert found["coaches"] == [world["coach"].pk]
+
+
+def test_search_one_letter_is_too_short(rep, world):
+    assert selectors.search(user=rep, q=" k ")["too_short"] is True
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_search_query_count_is_fixed(rep_client, rep, stages, rows, django_assert_num_queries):
+    for index in range(rows):
+        account = factories.AccountFactory(owner=rep, name=f"Kestrel {index}")
+        factories.CoachFactory(account=account, holder=rep)
+        factories.OpportunityFactory(account=account, stage=stages["Lead"])
+    # session, user, one query per kind (coaches with contact and account, deals with account and
+    # stage joined: an N+1 there would add a query per row).
+    with django_assert_num_queries(6):
+        response = rep_client.get(reverse("agenda:search"), {"q": "kes"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and b"Kestrel 0" in response.content
+
+
+def test_search_page_without_htmx_and_wrong_method(rep_client, world):
+    response = rep_client.get(reverse("agenda:search"), {"q": "fleet"})
+    assert b"Fleet renewal" in response.content and b"Fleet for them" not in response.content
+    assert rep_client.post(reverse("agenda:search")).status_code == 405
+
+
+def test_search_api_groups_and_refuses_a_short_query(token_client, rep, world):
+    client = token_client(rep)
+    body = client.get(reverse("api:search"), {"q": "kes"}).json()
+    assert [row["id"] for row in body["accounts"]] == [world["account"].pk]
+    assert set(body) == {"q", "accounts", "contacts", "coaches", "opportunities"}
+    response = client.get(reverse("api:search"), {"q": "k"})
+    assert response.status_code == 400 and "q" in response.json()["fields"]
+    assert client.get(reverse("api:search")).status_code == 400

@@ -1,0 +1,182 @@
+"""Today (the home page), the short log form, tasks: happy paths, 404 out of scope, wrong methods, form errors."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from agenda.models import Task
+from tests import factories
+
+
+def _days(n):
+    return timezone.localdate() - datetime.timedelta(days=n)
+
+
+@pytest.fixture
+def account(rep):
+    return factories.AccountFactory(owner=rep)
+
+
+def _due_coach(rep, days_over=3, **kwargs):
+    return factories.CoachFactory(holder=rep, strength="champion", last_interaction_on=_days(14 + days_over), **kwargs)
+
+
+def test_today_lists_the_sections_in_the_reps_order(rep_client, rep, account, stages):
+    task = factories.TaskFactory(owner=rep, subject="Call back the CFO", due_on=_days(1))
+    factories.TaskFactory(owner=rep, subject="Later", due_on=_days(-3))
+    coach = _due_coach(rep, account=account)
+    factories.CoachFactory(holder=rep, last_interaction_on=_days(1))  # not due
+    handover = factories.HandoverFactory(coach=factories.CoachFactory(), to_user=rep, due_on=_days(-2))
+    held = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], held_back=True)
+    late = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], expected_close=_days(5))
+    response = rep_client.get(reverse("home"))
+    sections = response.context["sections"]
+    assert list(sections) == ["tasks", "touches", "verify", "handovers", "held_back", "past_close"]
+    assert sections["tasks"] == [task]
+    assert sections["touches"] == [coach]
+    assert sections["handovers"] == [handover]
+    assert sections["held_back"] == [held]
+    assert sections["past_close"] == [late]
+    page = response.content.decode()
+    assert page.index("Call back the CFO") < page.index(str(coach.contact)) < page.index("Work list")
+    assert reverse("agenda:touch-create", args=[coach.pk]) in page
+
+
+def test_today_shows_nothing_of_another_rep(rep_client, other_rep):
+    factories.TaskFactory(owner=other_rep, subject="Their task")
+    _due_coach(other_rep)
+    response = rep_client.get(reverse("home"))
+    assert not any(response.context["sections"].values())
+    assert b"Their task" not in response.content
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_today_query_count_does_not_grow_with_rows(rep_client, rep, account, stages, rows, django_assert_num_queries):
+    for index in range(rows):
+        factories.TaskFactory(owner=rep, due_on=_days(1), coach=_due_coach(rep, account=account))
+        factories.OpportunityFactory(
+            account=account, owner=rep, stage=stages["Lead"], held_back=True, expected_close=_days(index + 1)
+        )
+    # session, user; one query per section (tasks with owner and links joined, touches and
+    # verifications with contact and account, handovers, held-back and late deals with account
+    # and stage; an N+1 on any of those would add a query per row); the work list's count and page
+    # (with the coach flag as a subquery); the unread badge.
+    with django_assert_num_queries(11):
+        response = rep_client.get(reverse("home"))
+    assert len(response.context["sections"]["tasks"]) == min(rows, 20)
+
+
+def test_home_work_list_still_puts_coached_deals_first(rep_client, rep, stages):
+    plain, coached = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    big_lead = factories.OpportunityFactory(account=plain, amount=900, stage=stages["Qualified"])
+    small = factories.OpportunityFactory(account=coached, amount=1, stage=stages["Lead"])
+    late = factories.OpportunityFactory(account=coached, amount=1, stage=stages["Proposal"])
+    big = factories.OpportunityFactory(account=coached, amount=500, stage=stages["Lead"])
+    response = rep_client.get(reverse("home"))
+    assert [d.pk for d in response.context["page"]] == [late.pk, big.pk, small.pk, big_lead.pk]
+
+
+def test_touch_log_page_preselects_the_last_kind_and_saves_with_a_next_step(rep_client, rep):
+    coach = _due_coach(rep)
+    factories.InteractionFactory(coach=coach, user=rep, kind="message", occurred_on=_days(17))
+    url = reverse("agenda:touch-create", args=[coach.pk])
+    assert rep_client.get(url).context["form"].initial["kind"] == "message"
+    response = rep_client.post(
+        url,
+        {"kind": "call", "occurred_on": timezone.localdate(), "note": "Fine", "next_step": "Send deck", "next": "/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    coach.refresh_from_db()
+    assert not coach.is_touch_due
+    assert Task.objects.get().subject == "Send deck"
+    assert coach not in rep_client.get(reverse("home")).context["sections"]["touches"]
+
+
+def test_touch_log_page_refuses_a_future_date_on_the_form(rep_client, rep):
+    coach = _due_coach(rep)
+    response = rep_client.post(
+        reverse("agenda:touch-create", args=[coach.pk]), {"kind": "call", "occurred_on": _days(-2)}
+    )
+    assert response.status_code == 200 and response.context["form"].errors["occurred_on"]
+
+
+def test_touch_log_page_ignores_an_offsite_next(rep_client, rep):
+    coach = _due_coach(rep)
+    response = rep_client.post(
+        reverse("agenda:touch-create", args=[coach.pk]),
+        {"kind": "call", "occurred_on": timezone.localdate(), "next": "https://evil.example/"},
+    )
+    assert response["Location"] == coach.get_absolute_url()
+
+
+def test_touch_log_page_404_for_another_reps_coach(rep_client, other_rep):
+    coach = _due_coach(other_rep)
+    assert rep_client.get(reverse("agenda:touch-create", args=[coach.pk])).status_code == 404
+
+
+def test_task_create_from_a_deal_page_links_it(rep_client, rep, account, stages):
+    deal = factories.OpportunityFactory(account=account, stage=stages["Lead"])
+    url = reverse("agenda:task-create") + f"?opportunity={deal.pk}"
+    response = rep_client.post(url, {"subject": "Book the demo", "due_on": timezone.localdate()})
+    assert response.status_code == 302
+    task = Task.objects.get()
+    assert (task.opportunity, task.account, task.owner) == (deal, account, rep)
+
+
+def test_task_create_form_error_and_out_of_scope_link(rep_client, stages):
+    response = rep_client.post(reverse("agenda:task-create"), {"subject": "", "due_on": "soon"})
+    assert response.status_code == 200 and set(response.context["form"].errors) == {"subject", "due_on"}
+    theirs = factories.OpportunityFactory(stage=stages["Lead"])
+    assert rep_client.get(reverse("agenda:task-create") + f"?opportunity={theirs.pk}").status_code == 404
+
+
+def test_manager_assigns_a_task_to_his_rep(manager_client, rep):
+    response = manager_client.post(
+        reverse("agenda:task-create"), {"subject": "Meet the buyer", "due_on": timezone.localdate(), "owner": rep.pk}
+    )
+    assert response.status_code == 302
+    assert Task.objects.get().owner == rep
+
+
+def test_task_done_and_edit_404_for_another_reps_task(rep_client, other_rep):
+    task = factories.TaskFactory(owner=other_rep)
+    assert rep_client.post(reverse("agenda:task-done", args=[task.pk])).status_code == 404
+    assert rep_client.get(reverse("agenda:task-edit", args=[task.pk])).status_code == 404
+
+
+def test_task_done_marks_it_and_get_is_refused(rep_client, rep):
+    task = factories.TaskFactory(owner=rep)
+    assert rep_client.get(reverse("agenda:task-done", args=[task.pk])).status_code == 405
+    rep_client.post(reverse("agenda:task-done", args=[task.pk]))
+    task.refresh_from_db()
+    assert task.is_done
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_task_list_query_count(rep_client, rep, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.TaskFactory(owner=rep, coach=factories.CoachFactory(holder=rep))
+    # session, user, count, the page with owner and links joined (no query per row), the digest
+    # opt-out, the unread badge.
+    with django_assert_num_queries(6):
+        rep_client.get(reverse("agenda:task-list"))
+
+
+def test_coach_cadence_page_action(rep_client, rep):
+    coach = factories.CoachFactory(holder=rep)
+    rep_client.post(reverse("coaches:coach-cadence", args=[coach.pk]), {"cadence_days": "7"})
+    coach.refresh_from_db()
+    assert coach.cadence == 7
+    rep_client.post(reverse("coaches:coach-cadence", args=[coach.pk]), {"cadence_days": "0"})
+    coach.refresh_from_db()
+    assert coach.cadence == 7
+
+
+def test_digest_opt_out_page_action(rep_client, rep):
+    rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "1"})
+    assert b"Send it again" in rep_client.get(reverse("agenda:task-list")).content
+    rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "0"})
+    assert b"Stop the daily digest" in rep_client.get(reverse("agenda:task-list")).content
