@@ -15,8 +15,6 @@ from team.models import User
 
 # Rows per Today section; the rest are one "show all" link away.
 SECTION_LIMIT = 20
-# Coaches show up for verification this many days before they count as unverified.
-VERIFY_SOON_DAYS = 14
 # Handovers show up this many days before they are due.
 HANDOVER_SOON_DAYS = 7
 
@@ -33,7 +31,7 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
     day = day or timezone.localdate()
     # His own coaches (as a holder) and handovers (as the successor), within what access lets him see.
     mine = access.coaches(user, Coach.objects.active().filter(holders__user=user)).select_related("contact", "account")
-    verify_cutoff = day - datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS - VERIFY_SOON_DAYS)
+    verify_cutoff = day - datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS - settings.COACH_VERIFY_WARN_DAYS)
     deals = access.opportunities(user, Opportunity.objects.open().filter(owner=user)).select_related("account", "stage")
     sections = {
         "tasks": task_rows(user=user)
@@ -41,6 +39,7 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
         .due_by(day)
         .order_by("due_on", F("due_time").asc(nulls_last=True), "pk"),
         "touches": mine.filter(next_touch_due__lte=day).order_by("next_touch_due", "pk"),
+        # Expired or expiring within COACH_VERIFY_WARN_DAYS: expired ones first, their deals are going back.
         "verify": mine.filter(
             Q(last_verified_on__lt=verify_cutoff) | Q(last_verified_on__isnull=True, established_on__lt=verify_cutoff)
         ).order_by(F("last_verified_on").asc(nulls_first=True), "established_on", "pk"),
