@@ -11,7 +11,7 @@ from coachcrm.api import not_found
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
-from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
+from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
 from team.api import TokenView, UserViewSet
@@ -31,6 +31,7 @@ def api_urls() -> list:
     router.register("interactions", InteractionViewSet, basename="interaction")
     router.register("stages", StageViewSet, basename="stage")
     router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
     router.register("service-items", ServiceItemViewSet, basename="service-item")
     router.register("grants", GrantViewSet, basename="grant")
     router.register("territories", TerritoryViewSet, basename="territory")

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from pipeline import services
-from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.models import LossReason, Opportunity, Stage, StageChange
 
 
 @admin.register(Stage)
@@ -21,6 +21,16 @@ class StageAdmin(admin.ModelAdmin):
             services.stage_update(stage=obj, by=request.user, **fields)
         else:
             obj.pk = services.stage_create(by=request.user, **fields).pk
+
+
+@admin.register(LossReason)
+class LossReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "active"]
+    list_editable = ["order", "active"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Lost deals keep their reason: retire one with "active" instead.
+        return False
 
 
 class StageChangeInline(admin.TabularInline):
@@ -65,6 +75,8 @@ class OpportunityAdmin(SimpleHistoryAdmin):
         "held_back_reason_display",
         "held_back_since",
         "closed_at",
+        "loss_reason",
+        "loss_note",
         "had_coach_at_close",
         "stage_entered_at",
         "source_display",
@@ -99,7 +111,8 @@ class OpportunityAdmin(SimpleHistoryAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        for stage in Stage.objects.all():
+        # A loss needs its reason, one deal at a time on the deal's page: no bulk "Move to Lost".
+        for stage in Stage.objects.filter(is_lost=False):
             name = f"move_to_stage_{stage.pk}"
             actions[name] = (self._mover(stage), name, _("Move selected to %(stage)s") % {"stage": stage})
         return actions
