@@ -399,6 +399,21 @@ def test_reopen_page_for_the_manager_and_refused_to_the_rep(client, rep, manager
 
 # --- dashboard ---------------------------------------------------------------------------------
 
+
+def test_dashboard_counts_loss_reasons_by_stage_with_and_without_coach(manager_client, rep, stages, loss_reason):
+    from pipeline import services
+
+    account = factories.AccountFactory(owner=rep)
+    for stage in ("Qualified", "Qualified", "Lead"):
+        deal = factories.OpportunityFactory(account=account, stage=stages[stage])
+        services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    losses = manager_client.get(DASHBOARD).context["summary"]["losses"]
+    assert losses == [
+        {"reason": "Price", "stage": "Qualified", "with_coach": 0, "without_coach": 2, "count": 2},
+        {"reason": "Price", "stage": "Lead", "with_coach": 0, "without_coach": 1, "count": 1},
+    ]
+
+
 DASHBOARD = "/pipeline/dashboard/"
 
 
@@ -441,10 +456,10 @@ def _team_pipeline(rep, stages, rows: int) -> None:
 def test_dashboard_query_count_is_fixed(manager_client, rep, stages, rows, django_assert_num_queries):
     _team_pipeline(rep, stages, rows)
     # session, user, the team for the rep-or-team picker, stages, open-and-closed deals grouped
-    # by stage, moves in, moves out, coach health, the held-back list, the unread badge, the
-    # regions and product lines for the filters, the retention of the team's departures. Every
-    # figure is an aggregate: looping over deals (or a query per stage) would grow with the rows.
-    with django_assert_num_queries(13):
+    # by stage, moves in, moves out, losses by reason and stage, coach health, the held-back list,
+    # the unread badge, the regions and product lines for the filters, the retention of the team's
+    # departures. Every figure is an aggregate: looping over deals (or a query per stage) would grow.
+    with django_assert_num_queries(14):
         response = manager_client.get(DASHBOARD)
     assert response.status_code == 200
     # Of every seven deals, five are open (Lead … Negotiation) and two closed (Won, Lost).
