@@ -46,6 +46,11 @@ def api_urls() -> list:
             UserDepartureViewSet.as_view({"post": "depart"}, basename="user", detail=True),
             name="user-depart",
         ),
+        re_path(
+            r"^users/(?P<pk>[^/.]+)/depart/cancel/$",
+            UserDepartureViewSet.as_view({"post": "depart_cancel"}, basename="user", detail=True),
+            name="user-depart-cancel",
+        ),
         *router.urls,
         # Anything else under the API is a JSON 404, not the site's HTML page.
         re_path(r"^.+$", not_found),
