@@ -9,8 +9,27 @@ from pipeline import services
 from pipeline.models import LossReason, Opportunity, Stage, StageChange
 
 
+class LabelledListEditable:
+    """Name each input of an editable list "<field> · <row>": under column headers they have no label of their own.
+
+    (axe, and screen readers: every form field needs an accessible name.)
+    """
+
+    def get_changelist_form(self, request, **kwargs):
+        base = super().get_changelist_form(request, **kwargs)
+        model = self.model
+
+        class LabelledForm(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for name, field in self.fields.items():
+                    field.widget.attrs["aria-label"] = f"{model._meta.get_field(name).verbose_name} · {self.instance}"
+
+        return LabelledForm
+
+
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["name", "order", "probability", "requires_coach", "is_won", "is_lost"]
     list_editable = ["order", "probability", "requires_coach"]
 
@@ -24,7 +43,7 @@ class StageAdmin(admin.ModelAdmin):
 
 
 @admin.register(LossReason)
-class LossReasonAdmin(admin.ModelAdmin):
+class LossReasonAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["name", "order", "active"]
     list_editable = ["order", "active"]
 
