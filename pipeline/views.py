@@ -191,6 +191,9 @@ def opportunity_move(request, pk):
         errors = {opportunity.pk: error} if error else {}
         # The moved (or refused) card stays in sight even if its column shows only its first deals.
         context = _board_context(request.user, errors=errors, pinned=opportunity.pk)
+        # What board.js announces (aria-live) and where it puts the focus back.
+        opportunity.refresh_from_db(fields=["stage"])
+        context.update(moved=opportunity, moved_error=" ".join(error.messages) if error else "")
         return render(request, "pipeline/_board.html", context)
     if error:
         messages.error(request, " ".join(error.messages))
