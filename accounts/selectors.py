@@ -1,6 +1,7 @@
 # Reads for the account, people and territory pages: lists with their counts, history, coverage.
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 import access
 from accounts.models import Account, Contact, Employment, Territory
@@ -73,35 +74,68 @@ def _note_changes(record, previous) -> list[tuple[str, dict, dict]]:
     ]
 
 
-def _history_value(value):
-    # A system note's facts read as its sentence, in the reader's language (coachcrm.notes).
-    return note_text(value) if is_note(value) else value
+def _history_value(field, value, names: dict):
+    # A system note's facts read as its sentence, in the reader's language (coachcrm.notes);
+    # a choice as its label, a related row by its name, a yes/no as words: never a raw code or id.
+    if is_note(value):
+        return note_text(value)
+    if value is None or value == "":
+        return value
+    if field.many_to_one:
+        return names.get((field.related_model, value), f"#{value}")
+    if field.flatchoices and not field.is_relation:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return value
+
+
+def _related_names(changed: list) -> dict:
+    # One query per related model that appears in the changes (not one per entry): the ids of
+    # every old and new value of that model, read together.
+    wanted: dict = {}
+    for field, old, new in changed:
+        if field.many_to_one:
+            wanted.setdefault(field.related_model, set()).update(v for v in (old, new) if v not in (None, ""))
+    names = {}
+    for model, ids in wanted.items():
+        for pk, row in model._base_manager.in_bulk(ids).items():
+            names[(model, pk)] = str(row)
+    return names
 
 
 def history_entries(*, records, limit: int = 25) -> list[dict]:
-    """Who changed what and when, from simple-history records, newest first.
+    """Who changed what and when, newest first, as field labels, choice labels and related names.
 
-    The records are read once; each is compared with the one before it in Python, so the
-    page costs one query however long the history is.
+    The records are read once and each is compared with the one before it in Python; related
+    names come in one query per related model that changed, however long the history is.
     """
     records = list(records.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
-    entries = []
+    raw = []
     for index, record in enumerate(records[:limit]):
         previous = records[index + 1] if index + 1 < len(records) else None
-        changes = []
+        changed = []
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, foreign_keys_are_objs=False)
-            changed = [(c.field, c.old, c.new) for c in delta.changes] + _note_changes(record, previous)
-            changes = [
+            meta = record.instance._meta
+            pairs = [(c.field, c.old, c.new) for c in delta.changes] + _note_changes(record, previous)
+            changed = [(meta.get_field(name), old, new) for name, old, new in pairs]
+        raw.append((record, changed))
+    names = _related_names([change for _record, changed in raw for change in changed])
+    return [
+        {
+            "record": record,
+            "changes": [
                 {
-                    "field": record.instance._meta.get_field(field).verbose_name,
-                    "old": _history_value(old),
-                    "new": _history_value(new),
+                    "field": field.verbose_name,
+                    "old": _history_value(field, old, names),
+                    "new": _history_value(field, new, names),
                 }
                 for field, old, new in changed
-            ]
-        entries.append({"record": record, "changes": changes})
-    return entries
+            ],
+        }
+        for record, changed in raw
+    ]
 
 
 # --- territories ----------------------------------------------------------------------------

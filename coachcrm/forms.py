@@ -30,6 +30,33 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def narrow_on_change(form: forms.Form, source: str, targets: list[str], url: str) -> None:
+    """Refill the `targets` selects from `url` when `source` changes (htmx), so they list only what fits.
+
+    The page at `url` renders the form narrowed by the source's value (`?<source>=<pk>`); htmx
+    swaps in just the target selects. Without JavaScript the form offers a button that does the
+    same by reloading the page, and the server validates the choice either way.
+    """
+    first, *others = targets
+    form.fields[source].widget.attrs.update(
+        {
+            "hx-get": url,
+            "hx-trigger": "change",
+            "hx-target": f"#id_{first}",
+            "hx-select": f"#id_{first}",
+            "hx-swap": "outerHTML",
+            **({"hx-select-oob": ",".join(f"#id_{name}" for name in others)} if others else {}),
+        }
+    )
+    form.narrowing = {"source": source, "url": url}
+
+
+def bound_choice(form: forms.Form, name: str, queryset):
+    """The row chosen in a bound form's `name` field, if it is in `queryset` (else None): to narrow other fields by."""
+    value = form.data.get(form.add_prefix(name), "") if form.is_bound else ""
+    return queryset.filter(pk=value).first() if str(value).isdigit() else None
+
+
 def add_service_error(form: forms.Form, error: ValidationError) -> None:
     """Put a service's ValidationError on the form: field errors on their fields, the rest on top."""
     if hasattr(error, "error_dict"):
@@ -61,4 +88,13 @@ def service_dry_run(form: forms.Form, call) -> bool:
         return False
 
 
-__all__ = ["NON_FIELD_ERRORS", "CrmForm", "CrmFormHelper", "DateInput", "add_service_error", "service_dry_run"]
+__all__ = [
+    "NON_FIELD_ERRORS",
+    "CrmForm",
+    "CrmFormHelper",
+    "DateInput",
+    "add_service_error",
+    "bound_choice",
+    "narrow_on_change",
+    "service_dry_run",
+]

@@ -14,7 +14,7 @@ from coachcrm.api import not_found
 from coachcrm.security import csp_report
 from coaches.api import CoachViewSet, InteractionViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
-from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
+from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
 from team import views as team_views
 from team.api import TokenView, UserViewSet
@@ -34,6 +34,7 @@ def api_urls() -> list:
     router.register("interactions", InteractionViewSet, basename="interaction")
     router.register("stages", StageViewSet, basename="stage")
     router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")
     router.register("service-items", ServiceItemViewSet, basename="service-item")
     router.register("grants", GrantViewSet, basename="grant")
     router.register("territories", TerritoryViewSet, basename="territory")
@@ -56,6 +57,11 @@ def api_urls() -> list:
             r"^users/(?P<pk>[^/.]+)/depart/$",
             UserDepartureViewSet.as_view({"post": "depart"}, basename="user", detail=True),
             name="user-depart",
+        ),
+        re_path(
+            r"^users/(?P<pk>[^/.]+)/depart/cancel/$",
+            UserDepartureViewSet.as_view({"post": "depart_cancel"}, basename="user", detail=True),
+            name="user-depart-cancel",
         ),
         *router.urls,
         # Anything else under the API is a JSON 404, not the site's HTML page.

@@ -1,11 +1,12 @@
 # Forms of the coach pages: record, verify, status, holders, interactions, style reports.
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import access
 from accounts.models import Account, Contact
-from coachcrm.forms import CrmForm, DateInput
+from coachcrm.forms import CrmForm, DateInput, bound_choice, narrow_on_change
 from coaches.models import BuyingStyle, Coach, Interaction, StyleReport
 from team.models import User
 
@@ -33,6 +34,8 @@ class CoachForm(CriteriaFields, CrmForm):
         super().__init__(*args, **kwargs)
         accounts = access.accounts(user).only("pk", "name")
         contacts = access.contacts(user)
+        # A posted account narrows the people too, so a form shown again lists only its people.
+        account = account or bound_choice(self, "account", accounts)
         if account is not None:
             # Only the people who work there now: anyone else would be refused.
             contacts = contacts.filter(employments__account=account, employments__end_date__isnull=True)
@@ -44,6 +47,7 @@ class CoachForm(CriteriaFields, CrmForm):
                 self.initial["account"] = current.pk
         self.fields["account"].queryset = accounts
         self.fields["contact"].queryset = contacts.order_by("last_name", "first_name")
+        narrow_on_change(self, "account", ["contact"], reverse("coaches:coach-create"))
 
 
 class CoachVerifyForm(CriteriaFields, CrmForm):

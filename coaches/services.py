@@ -353,6 +353,14 @@ def _clear_risk(coach: Coach) -> None:
     coach.at_risk, coach.at_risk_reason, coach.at_risk_facts, coach.at_risk_since = False, "", {}, None
 
 
+def coaches_clear_at_risk(*, coaches: list[Coach], reason: str = "", batch_size: int = 500) -> int:
+    """Clear the at-risk flag of many coaches in bulk writes (with history rows, `reason` as their change reason)."""
+    for coach in coaches:
+        _clear_risk(coach)
+    bulk_update_with_history(coaches, Coach, RISK_FIELDS, batch_size=batch_size, default_change_reason=reason or None)
+    return len(coaches)
+
+
 @transaction.atomic
 def coach_clear_at_risk(*, coach: Coach) -> Coach:
     _clear_risk(coach)

@@ -41,6 +41,17 @@ class UserDepartureViewSet(UserViewSet):
         services.user_mark_leaving(user=user, by=request.user, **serializer.validated_data)
         return Response(UserSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={200: UserSerializer})
+    def depart_cancel(self, request, pk=None):
+        """Call off the rep's departure before its date: his open handovers are cancelled, its at-risk flags cleared."""
+        user = self.get_object()
+        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
+            raise exceptions.PermissionDenied(
+                _("Only %(name)s's manager or an admin can cancel his departure.") % {"name": user}
+            )
+        services.user_departure_cancel(user=user, by=request.user)
+        return Response(UserSerializer(self.get_object()).data)
+
 
 class HandoverSerializer(serializers.ModelSerializer):
     coach_name = serializers.CharField(source="coach.__str__", read_only=True)

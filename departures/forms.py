@@ -1,6 +1,5 @@
 # Forms of the departure pages: the departure date, a handover's successor.
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coachcrm.forms import CrmForm, DateInput
@@ -8,7 +7,10 @@ from team.models import User
 
 
 class DepartureForm(CrmForm):
-    departure_date = forms.DateField(label=_("Departure date"), widget=DateInput(), initial=timezone.localdate)
+    # No date filled in: the manager types the day on purpose (it used to default to today).
+    departure_date = forms.DateField(label=_("Departure date"), widget=DateInput())
+    # Set by the confirmation page: the first submit shows what will happen, the second does it.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput())
 
 
 class HandoverReassignForm(CrmForm):

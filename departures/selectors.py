@@ -1,10 +1,15 @@
 """Reads for the departure pages: the manager's team, a departure's handovers, "my handovers"."""
 
+import datetime
+
+from django.conf import settings
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from coaches.models import Coach, Handover, Interaction
+from accounts.models import Account
+from coaches.models import Coach, Handover, Holder, Interaction
+from pipeline.models import Opportunity
 from team.models import User
 
 
@@ -60,3 +65,39 @@ def successor_candidates(*, user: User) -> QuerySet[User]:
     if not user.is_admin:
         users = users.team_of(user)
     return users
+
+
+def departure_at_risk_coaches(*, user: User) -> QuerySet[Coach]:
+    """The active coaches the rep holds that nobody else keeps warm and that have no handover from him yet.
+
+    At risk: he is the only holder, or no other active, staying holder logged an interaction in
+    COACH_STALE_DAYS. The departure flags exactly these; its preview counts them.
+    """
+    cutoff = timezone.localdate() - datetime.timedelta(days=settings.COACH_STALE_DAYS)
+    kept_warm = Interaction.objects.filter(
+        coach=OuterRef("pk"),
+        occurred_on__gte=cutoff,
+        user__in=Holder.objects.filter(coach=OuterRef("coach")).values("user"),
+        user__is_active=True,
+        user__status=User.Status.ACTIVE,
+    ).exclude(user=user)
+    return (
+        Coach.objects.active()
+        .filter(holders__user=user)
+        .exclude(Exists(kept_warm))
+        .exclude(
+            Exists(
+                Handover.objects.filter(coach=OuterRef("pk"), from_user=user).exclude(status=Handover.Status.CANCELLED)
+            )
+        )
+    )
+
+
+def departure_preview(*, rep: User) -> dict:
+    """What starting the rep's departure will do: coaches flagged and handed over, and what moves on the date."""
+    return {
+        "coaches_held": Coach.objects.active().filter(holders__user=rep).count(),
+        "coaches_at_risk": departure_at_risk_coaches(user=rep).count(),
+        "accounts": Account.objects.filter(owner=rep).count(),
+        "open_deals": Opportunity.objects.open().filter(owner=rep).count(),
+    }

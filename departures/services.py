@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,9 +24,9 @@ from coachcrm import jobs
 from coachcrm.inputs import date_check
 from coachcrm.notes import note_facts
 from coaches import services as coach_services
-from coaches.models import Coach, Handover, Holder, Interaction
+from coaches.models import Coach, Handover, Holder
 from coaches.selectors import successor_propose
-from departures import tasks
+from departures import selectors, tasks
 from pipeline.models import Opportunity
 from team.models import User
 from team.services import api_tokens_revoke, notify
@@ -41,17 +41,11 @@ def _check_may_manage(*, user: User, by: User) -> None:
         raise ValidationError(_("Only %(name)s's manager or an admin can do this.") % {"name": user})
 
 
-@transaction.atomic
-def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) -> User:
-    """Mark a rep as leaving on a date; his at-risk coaches are flagged by a task once this commits.
-
-    The flagging goes through the outbox: with the broker down the departure is still saved and
-    the job waits (`jobs.delayed()` tells the page and the API), sent by the relay once it is back.
-    """
+def departure_check(*, user: User, departure_date: datetime.date, by: User) -> None:
+    """Refuse a departure that may not start (the confirmation page asks before anything is written)."""
     _check_may_manage(user=user, by=by)
     if user.pk == by.pk:
         raise ValidationError(_("You cannot start your own departure; ask your manager or an admin."))
-    user = User.objects.select_for_update().get(pk=user.pk)
     if user.status == User.Status.DEPARTED:
         raise ValidationError(_("%(name)s has already departed.") % {"name": user})
     if departure_date < timezone.localdate():
@@ -61,12 +55,68 @@ def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) ->
         raise ValidationError(
             _("%(name)s has no manager to take over what nobody else can; set his manager first.") % {"name": user}
         )
+
+
+@transaction.atomic
+def user_mark_leaving(*, user: User, departure_date: datetime.date, by: User) -> User:
+    """Mark a rep as leaving on a date; his at-risk coaches are flagged by a task once this commits.
+
+    The flagging goes through the outbox: with the broker down the departure is still saved and
+    the job waits (`jobs.delayed()` tells the page and the API), sent by the relay once it is back.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    departure_check(user=user, departure_date=departure_date, by=by)
     user.status = User.Status.LEAVING
     user.departure_date = departure_date
     user.save(update_fields=["status", "departure_date"])
     if user.departure_flagged_at is None:
         jobs.enqueue(tasks.departure_flag_at_risk_task, key=f"departure-flag:{user.pk}", user_id=user.pk)
     return user
+
+
+@transaction.atomic
+def user_departure_cancel(*, user: User, by: User) -> dict:
+    """Call off a rep's departure before it happens: he stays, and what the departure did is undone.
+
+    The handovers it opened and that are still open are cancelled (their successors are told), and
+    the at-risk flags it set are cleared — only where the flag is still the departure's, so a flag
+    somebody set since stays. Idempotent: a rep who is not leaving is left alone.
+    """
+    _check_may_manage(user=user, by=by)
+    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+    if user.status == User.Status.DEPARTED:
+        raise ValidationError(
+            _("%(name)s has already departed; a departure is undone only before its date.") % {"name": user}
+        )
+    if user.status != User.Status.LEAVING:
+        return {"handovers": 0, "coaches": 0}
+    reason = f"departure of {user.username} cancelled"
+    handovers = list(Handover.objects.open().filter(from_user=user).select_related("coach", "to_user"))
+    for handover in handovers:
+        handover.status = Handover.Status.CANCELLED
+    bulk_update_with_history(handovers, Handover, ["status"], batch_size=CHUNK, default_change_reason=reason)
+    flagged = [h.coach for h in handovers if h.coach.at_risk and h.coach.at_risk_facts == h.reason_facts]
+    coach_services.coaches_clear_at_risk(coaches=flagged, reason=reason, batch_size=CHUNK)
+    user.status, user.departure_date, user.departure_flagged_at = User.Status.ACTIVE, None, None
+    user.save(update_fields=["status", "departure_date", "departure_flagged_at"])
+    per_successor = defaultdict(int)
+    for handover in handovers:
+        per_successor[handover.to_user] += 1
+    for successor, count in per_successor.items():
+        notify(
+            user=successor,
+            message=gettext_lazy("%(name)s is staying: %(count)s handover(s) to you are cancelled."),
+            params={"name": user, "count": count},
+            link=reverse("departures:handover-list"),
+        )
+    logger.info(
+        "Departure of user %s cancelled by %s: %s handover(s) cancelled, %s flag(s) cleared",
+        user.pk,
+        by.pk,
+        len(handovers),
+        len(flagged),
+    )
+    return {"handovers": len(handovers), "coaches": len(flagged)}
 
 
 def _at_risk_facts(*, user: User, coach: Coach) -> dict:
@@ -88,25 +138,8 @@ def departure_flag_at_risk(*, user_id: int) -> int:
     user = User.objects.select_for_update(of=("self",)).select_related("manager").filter(pk=user_id).first()
     if user is None or user.status != User.Status.LEAVING:
         return 0
-    cutoff = timezone.localdate() - datetime.timedelta(days=settings.COACH_STALE_DAYS)
-    kept_warm = Interaction.objects.filter(
-        coach=OuterRef("pk"),
-        occurred_on__gte=cutoff,
-        user__in=Holder.objects.filter(coach=OuterRef("coach")).values("user"),
-        user__is_active=True,
-        user__status=User.Status.ACTIVE,
-    ).exclude(user=user)
     coaches = list(
-        Coach.objects.active()
-        .filter(holders__user=user)
-        .exclude(Exists(kept_warm))
-        .exclude(
-            Exists(
-                Handover.objects.filter(coach=OuterRef("pk"), from_user=user).exclude(status=Handover.Status.CANCELLED)
-            )
-        )
-        .with_holder_count()
-        .select_related("account__owner", "contact")
+        selectors.departure_at_risk_coaches(user=user).with_holder_count().select_related("account__owner", "contact")
     )
     if coaches:
         successors = successor_propose(accounts=[coach.account for coach in coaches], leaving=user)

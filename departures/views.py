@@ -49,7 +49,23 @@ def departure_detail(request, pk):
 def departure_start(request, pk):
     rep = access.rep(request.user, pk)
     form = DepartureForm(request.POST)
+    if form.is_valid() and not form.cleaned_data["confirm"]:
+        # Nothing is written yet: refuse what the service would refuse, else show what the
+        # departure will do and ask to confirm.
+        try:
+            services.departure_check(user=rep, departure_date=form.cleaned_data["departure_date"], by=request.user)
+        except ValidationError as error:
+            add_service_error(form, error)
+            return render(request, "departures/departure_detail.html", _departure_context(request, rep, form))
+        context = {
+            "rep": rep,
+            "form": form,
+            "departure_date": form.cleaned_data["departure_date"],
+            "preview": selectors.departure_preview(rep=rep),
+        }
+        return render(request, "departures/departure_confirm.html", context)
     if form.is_valid():
+        form.cleaned_data.pop("confirm")
         try:
             rep = services.user_mark_leaving(user=rep, by=request.user, **form.cleaned_data)
         except ValidationError as error:
@@ -72,6 +88,26 @@ def departure_start(request, pk):
                 )
             return redirect("departures:departure-detail", pk=rep.pk)
     return render(request, "departures/departure_detail.html", _departure_context(request, rep, form))
+
+
+@require_POST
+def departure_cancel(request, pk):
+    """Call off a departure before its date (a confirmation on the departure page asks first)."""
+    rep = access.rep(request.user, pk)
+    try:
+        result = services.user_departure_cancel(user=rep, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _(
+                "Departure of %(name)s cancelled: %(handovers)s handover(s) cancelled, "
+                "%(coaches)s coach(es) no longer at risk."
+            )
+            % {"name": rep, **result},
+        )
+    return redirect("departures:departure-detail", pk=rep.pk)
 
 
 @require_POST

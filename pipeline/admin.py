@@ -7,7 +7,26 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from pipeline import services
-from pipeline.models import GateSweep, Opportunity, Stage, StageChange
+from pipeline.models import GateSweep, LossReason, Opportunity, Stage, StageChange
+
+
+class LabelledListEditable:
+    """Name each input of an editable list "<field> · <row>": under column headers they have no label of their own.
+
+    (axe, and screen readers: every form field needs an accessible name.)
+    """
+
+    def get_changelist_form(self, request, **kwargs):
+        base = super().get_changelist_form(request, **kwargs)
+        model = self.model
+
+        class LabelledForm(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for name, field in self.fields.items():
+                    field.widget.attrs["aria-label"] = f"{model._meta.get_field(name).verbose_name} · {self.instance}"
+
+        return LabelledForm
 
 
 class StageAdminForm(forms.ModelForm):
@@ -44,7 +63,7 @@ class StageAdminForm(forms.ModelForm):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(LabelledListEditable, admin.ModelAdmin):
     form = StageAdminForm
     list_display = ["name", "order", "probability", "coach_requirement", "is_won", "is_lost"]
     list_editable = ["order", "probability"]
@@ -56,6 +75,16 @@ class StageAdmin(admin.ModelAdmin):
             services.stage_update(stage=Stage.objects.get(pk=obj.pk), by=request.user, **fields)
         else:
             obj.pk = services.stage_create(by=request.user, **fields).pk
+
+
+@admin.register(LossReason)
+class LossReasonAdmin(LabelledListEditable, admin.ModelAdmin):
+    list_display = ["name", "order", "active"]
+    list_editable = ["order", "active"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Lost deals keep their reason: retire one with "active" instead.
+        return False
 
 
 class StageChangeInline(admin.TabularInline):
@@ -100,6 +129,8 @@ class OpportunityAdmin(SimpleHistoryAdmin):
         "held_back_reason_display",
         "held_back_since",
         "closed_at",
+        "loss_reason",
+        "loss_note",
         "had_coach_at_close",
         "stage_entered_at",
         "source_display",
@@ -134,7 +165,8 @@ class OpportunityAdmin(SimpleHistoryAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        for stage in Stage.objects.all():
+        # A loss needs its reason, one deal at a time on the deal's page: no bulk "Move to Lost".
+        for stage in Stage.objects.filter(is_lost=False):
             name = f"move_to_stage_{stage.pk}"
             actions[name] = (self._mover(stage), name, _("Move selected to %(stage)s") % {"stage": stage})
         return actions

@@ -14,7 +14,7 @@ from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
 from pipeline.forms import DashboardFilterForm
-from pipeline.models import Opportunity, Stage
+from pipeline.models import LossReason, Opportunity, Stage
 from team.models import User
 
 
@@ -22,6 +22,14 @@ class StageSerializer(ScopedModelSerializer):
     class Meta:
         model = Stage
         fields = ["id", "name", "order", "probability", "coach_requirement", "is_won", "is_lost"]
+
+
+class LossReasonSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True, help_text="The name in the language of the request.")
+
+    class Meta:
+        model = LossReason
+        fields = ["id", "name", "label", "order", "active"]
 
 
 class OpportunitySerializer(ScopedModelSerializer):
@@ -62,10 +70,22 @@ class OpportunitySerializer(ScopedModelSerializer):
             "source",
             "has_coach",
             "closed_at",
+            "loss_reason",
+            "loss_note",
             "created_at",
         ]
-        # The stage and the status change only through move and override; the hold-back is the gate's.
-        read_only_fields = ["currency", "stage", "status", "held_back", "held_back_reason", "closed_at", "created_at"]
+        # The stage and the status change only through move, override and reopen; the hold-back is the gate's.
+        read_only_fields = [
+            "currency",
+            "stage",
+            "status",
+            "held_back",
+            "held_back_reason",
+            "closed_at",
+            "loss_reason",
+            "loss_note",
+            "created_at",
+        ]
 
     def get_fields(self):
         fields = super().get_fields()
@@ -85,10 +105,31 @@ class OpportunityUpdateSerializer(OpportunitySerializer):
 class MoveSerializer(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    loss_reason = serializers.PrimaryKeyRelatedField(
+        queryset=LossReason.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required with a lost stage (`/loss-reasons/`); refused with any other.",
+    )
+    loss_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class OverrideSerializer(MoveSerializer):
+class OverrideSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     reason = serializers.CharField(max_length=500, help_text="Why this deal may pass the gate without a coach.")
+
+
+class ReopenSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.open(), help_text="An open stage.")
+    reason = serializers.CharField(max_length=500, help_text="Why the closed deal is reopened.")
+
+
+class LossReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Why deals are lost: the list the admins keep (in the Django admin); a move to a lost stage names one."""
+
+    queryset = LossReason.objects.all()
+    serializer_class = LossReasonSerializer
 
 
 class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
@@ -131,6 +172,8 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
             return MoveSerializer
         if self.action == "override":
             return OverrideSerializer
+        if self.action == "reopen":
+            return ReopenSerializer
         return OpportunitySerializer
 
     def _opportunity(self, pk) -> Response:
@@ -177,6 +220,18 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.opportunity_override(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self._opportunity(opportunity.pk)
+
+    @extend_schema(responses={200: OpportunitySerializer})
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Reopen a closed deal into an open stage, with a reason, through the gate (owner's manager or admin)."""
+        opportunity = self.get_object()
+        if not services.opportunity_may_reopen(opportunity=opportunity, by=request.user):
+            raise exceptions.PermissionDenied(_("Only the owner's manager or an admin can reopen a closed deal."))
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_reopen(opportunity=opportunity, by=request.user, **serializer.validated_data)
         return self._opportunity(opportunity.pk)
 
 

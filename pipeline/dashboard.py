@@ -200,6 +200,8 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
           },
           "held_back": {"count", "amount", "oldest": [
              {"id", "name", "account", "owner", "owner_id", "stage", "amount", "since"}]},   # oldest first
+          "losses": [{"reason", "stage", "with_coach", "without_coach", "count"}],   # lost in the period,
+                     # by loss reason (name, None before reasons) and the stage it was lost from; most first
           "coach_health": {"active", "single_threaded", "stale", "at_risk"},
           "retention": coaches.selectors.retention_summary's data for the scope's departed reps,
                        or None on a rep's own dashboard,
@@ -320,6 +322,30 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     if enough and without_coach["rate"]:
         uplift = round(with_coach["rate"] / without_coach["rate"] - 1, 4)
 
+    # Why deals were lost in the period, by reason and the stage they were lost from, with and
+    # without a coach at close: one grouped query (the "from" stage is the lost move's, a subquery).
+    lost_from = (
+        StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage__is_lost=True)
+        .order_by("-at", "-pk")
+        .values("from_stage__name")[:1]
+    )
+    losses = [
+        {
+            "reason": row["loss_reason__name"],
+            "stage": row["lost_from"],
+            "with_coach": row["with_coach"],
+            "without_coach": row["without_coach"],
+            "count": row["count"],
+        }
+        for row in deals.filter(lost & _in_period("closed_at", start, end))
+        .annotate(lost_from=Subquery(lost_from))
+        .values("loss_reason__name", "lost_from")
+        .annotate(
+            with_coach=Count("pk", filter=coached), without_coach=Count("pk", filter=uncoached), count=Count("pk")
+        )
+        .order_by("-count", "loss_reason__name", "lost_from")
+    ]
+
     oldest = (
         deals.held_back()
         .select_related("account", "owner", "stage")
@@ -377,6 +403,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
                 for deal in oldest
             ],
         },
+        "losses": losses,
         "coach_health": health,
         "retention": _retention(user=user, filters=filters),
     }

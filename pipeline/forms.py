@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 import access
 from accounts.models import Account, Contact, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
-from pipeline.models import Opportunity, OpportunityContact, Stage
+from pipeline.models import LossReason, Opportunity, OpportunityContact, Stage
 from team.models import User
 
 
@@ -47,6 +47,34 @@ class OpportunityMoveForm(CrmForm):
     reason = forms.CharField(
         label=_("Note"), max_length=500, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+
+
+class OpportunityCloseForm(CrmForm):
+    """Confirm a win or a loss; a loss says why (the list the admins keep) and may add a note."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), widget=forms.HiddenInput())
+    loss_reason = forms.ModelChoiceField(
+        label=_("Why was it lost?"), queryset=LossReason.objects.filter(active=True), required=False
+    )
+    loss_note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput())
+
+    def __init__(self, *args, stage: Stage, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.filter(pk=stage.pk)
+        self.fields["stage"].initial = stage.pk
+        if stage.is_lost:
+            # Required here for the browser's sake; the service refuses a loss without one anyway.
+            self.fields["loss_reason"].required = True
+        else:
+            del self.fields["loss_reason"], self.fields["loss_note"]
+
+
+class OpportunityReopenForm(CrmForm):
+    stage = forms.ModelChoiceField(label=_("Reopen into"), queryset=Stage.objects.open())
+    reason = forms.CharField(label=_("Why reopen it?"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class OpportunityOverrideForm(CrmForm):

@@ -96,6 +96,38 @@ class Stage(models.Model):
         return self.coach_requirement != CoachRequirement.NONE
 
 
+# The default loss reasons (data migration), so that their names are in the translation catalog.
+DEFAULT_LOSS_REASONS = [
+    gettext_noop("Price"),
+    gettext_noop("Lost to a competitor"),
+    gettext_noop("No budget"),
+    gettext_noop("No decision"),
+    gettext_noop("Timing"),
+    gettext_noop("Product fit"),
+    gettext_noop("Other"),
+]
+
+
+class LossReason(models.Model):
+    """Why a deal was lost: a short list the admins keep, counted on the dashboard."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Inactive reasons are kept on old deals."))
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("loss reason")
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the user's language: the default reasons are in the catalog, others as typed."""
+        return gettext(self.name)
+
+
 class OpportunityQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Opportunity.Status.OPEN)
@@ -179,6 +211,16 @@ class Opportunity(models.Model):
     held_back_facts = models.JSONField(_("why held back"), default=dict, blank=True, editable=False)
     held_back_since = models.DateTimeField(_("held back since"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Why it was lost (required by opportunity_move into a lost stage), kept until it reopens.
+    loss_reason = models.ForeignKey(
+        LossReason,
+        verbose_name=_("loss reason"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    loss_note = models.CharField(_("loss note"), max_length=500, blank=True)
     # Whether the account had a real coach (REAL_COACH) when the deal closed: the win-rate comparison reads it.
     had_coach_at_close = models.BooleanField(_("had a coach at close"), null=True, blank=True)
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
@@ -228,6 +270,7 @@ class StageChange(models.Model):
         BACK = "back", _("Back")
         SENT_BACK = "sent_back", _("Sent back")
         OVERRIDE = "override", _("Override")
+        REOPEN = "reopen", _("Reopen")
 
     opportunity = models.ForeignKey(
         Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes"

@@ -22,7 +22,9 @@ ZERO = Decimal("0.00")
 
 def opportunity_rows() -> QuerySet[Opportunity]:
     """Deals with what a row or a page shows: account, owner, stage, product line and the coach flag."""
-    return Opportunity.objects.select_related("account", "owner", "stage", "product_line").with_coach_flag()
+    return Opportunity.objects.select_related(
+        "account", "owner", "stage", "product_line", "loss_reason"
+    ).with_coach_flag()
 
 
 def _rows(user: User) -> QuerySet[Opportunity]:

@@ -24,7 +24,7 @@ from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_meets
 from coaches.services import coach_record, holder_add
-from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
 
@@ -214,24 +214,83 @@ def _check_movable(*, opportunity: Opportunity, stage: Stage) -> None:
         raise ValidationError(_("The opportunity is already in %(stage)s.") % {"stage": stage})
 
 
-def opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reason: str = "") -> StageChange:
-    """Move a deal to a stage, keeping the coach gate; a refusal at the gate holds the deal back."""
+def opportunity_move(
+    *,
+    opportunity: Opportunity,
+    stage: Stage,
+    by: User,
+    reason: str = "",
+    loss_reason: LossReason | None = None,
+    loss_note: str = "",
+) -> StageChange:
+    """Move a deal to a stage, keeping the coach gate; a refusal at the gate holds the deal back.
+
+    A move into a lost stage needs a loss reason (and may carry a note); it is kept on the deal.
+    """
     try:
-        return _opportunity_move(opportunity=opportunity, stage=stage, by=by, reason=reason)
+        return _opportunity_move(
+            opportunity=opportunity, stage=stage, by=by, reason=reason, loss_reason=loss_reason, loss_note=loss_note
+        )
     except GateError as error:
         # Outside the refused move's transaction, so the hold-back is kept though the move is not.
         opportunity_hold_back(opportunity=opportunity, facts=error.facts)
         raise
 
 
+def _check_loss_reason(*, stage: Stage, loss_reason: LossReason | None) -> None:
+    if not stage.is_lost:
+        if loss_reason is not None:
+            raise ValidationError({"loss_reason": _("A loss reason goes only with a move to a lost stage.")})
+        return
+    if loss_reason is None:
+        raise ValidationError(
+            {"loss_reason": ValidationError(_("Say why the deal was lost: choose a loss reason."), code="required")}
+        )
+    if not loss_reason.active:
+        raise ValidationError(
+            {"loss_reason": _("%(reason)s is no longer in use; choose another.") % {"reason": loss_reason}}
+        )
+
+
 @transaction.atomic
-def _opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User, reason: str) -> StageChange:
+def _opportunity_move(
+    *, opportunity: Opportunity, stage: Stage, by: User, reason: str, loss_reason: LossReason | None, loss_note: str
+) -> StageChange:
+    _check_loss_reason(stage=stage, loss_reason=loss_reason)
     _lock(opportunity)
     _check_movable(opportunity=opportunity, stage=stage)
     _gate_check(opportunity=opportunity, stage=stage)
+    if stage.is_lost:
+        opportunity.loss_reason, opportunity.loss_note = loss_reason, loss_note.strip()
     current = opportunity.stage
     kind = StageChange.Kind.ADVANCE if stage.order > current.order else StageChange.Kind.BACK
     return _apply_stage(opportunity=opportunity, stage=stage, by=by, kind=kind, reason=reason.strip())
+
+
+def opportunity_may_reopen(*, opportunity: Opportunity, by: User) -> bool:
+    """The owner's manager or an admin may reopen a closed deal (the same people who may override the gate)."""
+    return by.is_admin or (by.is_manager and (opportunity.owner_id == by.pk or opportunity.owner.manager_id == by.pk))
+
+
+@transaction.atomic
+def opportunity_reopen(*, opportunity: Opportunity, stage: Stage, by: User, reason: str) -> StageChange:
+    """Reopen a won or lost deal into an open stage, with a reason, through the coach gate like any move."""
+    if not opportunity_may_reopen(opportunity=opportunity, by=by):
+        raise ValidationError(_("Only the owner's manager or an admin can reopen a closed deal."), code="permission")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Write why this deal is reopened.")})
+    if stage.is_closed:
+        raise ValidationError({"stage": _("Reopen into an open stage; %(stage)s closes the deal.") % {"stage": stage}})
+    _lock(opportunity)
+    if opportunity.is_open:
+        raise ValidationError(_("This opportunity is open already; move it instead."))
+    # A refusal leaves the deal closed (nothing to hold back): record a coach, or override after reopening.
+    _gate_check(opportunity=opportunity, stage=stage)
+    opportunity.status = Opportunity.Status.OPEN
+    opportunity.closed_at, opportunity.had_coach_at_close = None, None
+    opportunity.loss_reason, opportunity.loss_note = None, ""
+    return _apply_stage(opportunity=opportunity, stage=stage, by=by, kind=StageChange.Kind.REOPEN, reason=reason)
 
 
 HOLD_BACK_FIELDS = ["held_back", "held_back_reason", "held_back_facts", "held_back_since"]

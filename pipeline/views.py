@@ -4,8 +4,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,13 +24,15 @@ from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
 from pipeline.forms import (
     DashboardFilterForm,
+    OpportunityCloseForm,
     OpportunityContactForm,
     OpportunityForm,
     OpportunityMoveForm,
     OpportunityOverrideForm,
+    OpportunityReopenForm,
     opportunity_form_initial,
 )
-from pipeline.models import OpportunityContact
+from pipeline.models import OpportunityContact, Stage
 
 
 def _board_context(user, *, errors=None, pinned=None) -> dict:
@@ -111,6 +114,7 @@ def opportunity_detail(request, pk):
         "changes": selectors.opportunity_stage_changes(opportunity=opportunity),
         "move_form": OpportunityMoveForm(),
         "can_override": not request.user.is_rep,
+        "can_reopen": services.opportunity_may_reopen(opportunity=opportunity, by=request.user),
         "history": history_entries(records=opportunity.history.all()),
         "contact_roles": selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user),
         "contact_form": OpportunityContactForm(opportunity=opportunity),
@@ -162,6 +166,18 @@ def opportunity_move(request, pk):
     form = OpportunityMoveForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("Choose a stage to move to."))
+    stage = form.cleaned_data["stage"]
+    if stage.is_closed and opportunity.is_open:
+        # Closing is never one tap (a button, a drop on the Lost column): confirm on its own page.
+        close_url = reverse("pipeline:opportunity-close", args=[opportunity.pk, stage.pk])
+        next_url = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            close_url += "?" + urlencode({"next": next_url})
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = close_url
+            return response
+        return redirect(close_url)
     error = None
     try:
         services.opportunity_move(opportunity=opportunity, by=request.user, **form.cleaned_data)
@@ -171,6 +187,9 @@ def opportunity_move(request, pk):
         errors = {opportunity.pk: error} if error else {}
         # The moved (or refused) card stays in sight even if its column shows only its first deals.
         context = _board_context(request.user, errors=errors, pinned=opportunity.pk)
+        # What board.js announces (aria-live) and where it puts the focus back.
+        opportunity.refresh_from_db(fields=["stage"])
+        context.update(moved=opportunity, moved_error=" ".join(error.messages) if error else "")
         return render(request, "pipeline/_board.html", context)
     if error:
         messages.error(request, " ".join(error.messages))
@@ -182,6 +201,57 @@ def opportunity_move(request, pk):
     if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return redirect(next_url)
     return redirect(opportunity)
+
+
+def _safe_next(request, url: str) -> str:
+    return url if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}) else ""
+
+
+@require_http_methods(["GET", "POST"])
+def opportunity_close(request, pk, stage):
+    """Confirm a win or a loss (a loss with its reason); the move goes through the gate like any other."""
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
+    stage = get_object_or_404(Stage.objects.filter(Q(is_won=True) | Q(is_lost=True)), pk=stage)
+    initial = {"next": _safe_next(request, request.GET.get("next", ""))}
+    form = OpportunityCloseForm(request.POST or None, stage=stage, initial=initial)
+    if opportunity.is_open and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.opportunity_move(
+                opportunity=opportunity,
+                stage=stage,
+                by=request.user,
+                loss_reason=data.get("loss_reason"),
+                loss_note=data.get("loss_note", ""),
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("%(name)s moved to %(stage)s.") % {"name": opportunity, "stage": stage})
+            return redirect(_safe_next(request, data["next"]) or opportunity.get_absolute_url())
+    context = {"form": form, "opportunity": opportunity, "stage": stage, "next": initial["next"]}
+    return render(request, "pipeline/opportunity_close.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def opportunity_reopen(request, pk):
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
+    form = OpportunityReopenForm(request.POST or None)
+    gate_error = None
+    if form.is_valid():
+        try:
+            services.opportunity_reopen(opportunity=opportunity, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+            gate_error = error if isinstance(error, services.GateError) else None
+        else:
+            messages.success(
+                request,
+                _("%(name)s reopened in %(stage)s.") % {"name": opportunity, "stage": form.cleaned_data["stage"]},
+            )
+            return redirect(opportunity)
+    context = {"form": form, "opportunity": opportunity, "gate_error": gate_error}
+    return render(request, "pipeline/opportunity_reopen.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,11 +1,12 @@
 # Forms of the catalog, authority and grant pages.
 from django import forms
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 import access
 from accounts.models import Account, Contact, Employment
-from coachcrm.forms import CrmForm
+from coachcrm.forms import CrmForm, bound_choice, narrow_on_change
 from pipeline.models import Opportunity
 from service_catalog.models import MONEY, Authority, Grant, ServiceItem
 from team.models import User
@@ -56,18 +57,19 @@ class GrantForm(CrmForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=Grant.Reason.choices)
     details = forms.CharField(label=_("Details"), max_length=300, required=False)
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User, account: Account | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         accounts = access.accounts(user)
         self.fields["account"].queryset = accounts.only("pk", "name")
+        # Once an account is chosen (on the page, or in a posted form) only its people and deals are offered.
+        account = account or bound_choice(self, "account", accounts)
+        where = accounts.filter(pk=account.pk) if account is not None else accounts
         self.fields["opportunity"].queryset = (
-            Opportunity.objects.open().filter(account__in=accounts).select_related("account").order_by("name")
+            Opportunity.objects.open().filter(account__in=where).select_related("account").order_by("name")
         )
         self.fields["opportunity"].label_from_instance = lambda deal: f"{deal.name} · {deal.account.name}"
         self.fields["recipient"].queryset = (
-            Contact.objects.filter(
-                pk__in=Employment.objects.current().filter(account__in=accounts).values("contact_id")
-            )
+            Contact.objects.filter(pk__in=Employment.objects.current().filter(account__in=where).values("contact_id"))
             .prefetch_related(
                 Prefetch(
                     "employments",
@@ -77,6 +79,7 @@ class GrantForm(CrmForm):
             )
             .order_by("last_name", "first_name", "pk")
         )
+        narrow_on_change(self, "account", ["recipient", "opportunity"], reverse("service_catalog:grant-create"))
 
 
 class DecisionForm(CrmForm):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import access
 from accounts.models import Account, Contact
-from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, month_bounds
+from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, limits_exceeded, month_bounds
 from team.models import User
 
 ZERO = Decimal("0.00")
@@ -191,3 +191,20 @@ def ledger_totals(*, user: User, group: str, year: int) -> dict:
     # The groups are counted here, with the totals, so that paging them needs no COUNT of its own:
     # each query is one more pass over the grants the user may see, the costly part of them all.
     return grant_totals(grants=ledger_grants(user=user, year=year), groups=Count(field, distinct=True))
+
+
+def grant_approver(*, by: User) -> User | None:
+    """Who decides a grant over the user's authority: his manager while he can log in, else (None) the admins."""
+    return by.manager if by.manager_id and by.manager.can_log_in else None
+
+
+def grant_preview(*, by: User, item: ServiceItem, quantity: int, account, recipient) -> dict:
+    """Before a grant is asked: its amount, the limits of the user's authority it would exceed, and who would decide."""
+    amount = item.unit_cost * quantity
+    excess = authority_excess(user=by, amount=amount, account=account, recipient=recipient, on=timezone.localdate())
+    return {
+        "amount": amount,
+        "exceeded": limits_exceeded(excess),
+        "approver": grant_approver(by=by) if excess else None,
+        "needs_admin": bool(excess) and grant_approver(by=by) is None,
+    }

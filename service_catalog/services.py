@@ -14,7 +14,7 @@ from coachcrm.inputs import single_line_check
 from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
 from service_catalog.models import Authority, Grant, ServiceItem, limits_exceeded
-from service_catalog.selectors import authority_excess
+from service_catalog.selectors import authority_excess, grant_approver
 from team.models import User
 from team.services import notify
 
@@ -223,7 +223,7 @@ def grant_request(
 
     grant.status = Grant.Status.PENDING
     grant.over_limits = excess
-    grant.approver = by.manager if by.manager_id and by.manager.can_log_in else None
+    grant.approver = grant_approver(by=by)
     grant.needs_admin = grant.approver is None
     grant.save()
     message = gettext_lazy("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("authority/edit/", views.authority_update, name="authority-update"),
     path("grants/", views.grant_list, name="grant-list"),
     path("grants/new/", views.grant_create, name="grant-create"),
+    path("grants/new/preview/", views.grant_preview, name="grant-preview"),
     path("grants/export/", views.grant_export, name="grant-export"),
     path("grants/<int:pk>/", views.grant_detail, name="grant-detail"),
     path("grants/<int:pk>/approve/", views.grant_approve, name="grant-approve"),

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import access
 from accounts.models import Account, Contact
@@ -122,20 +122,25 @@ def authority_update(request):
 
 @require_http_methods(["GET", "POST"])
 def grant_create(request):
-    initial = {}
+    initial, account = {}, None
     if account_pk := request.GET.get("account"):
-        initial["account"] = access.get(request.user, Account, account_pk).pk
+        account = access.get(request.user, Account, account_pk)
+        initial["account"] = account.pk
     if recipient_pk := request.GET.get("recipient"):
         initial["recipient"] = access.get(request.user, Contact, recipient_pk).pk
     if item_pk := request.GET.get("item"):
         initial["item"] = item_pk
     if opportunity_pk := request.GET.get("opportunity"):
         initial["opportunity"] = opportunity_pk
-    form = GrantForm(request.POST or None, user=request.user, initial=initial)
+    form = GrantForm(request.POST or None, user=request.user, initial=initial, account=account)
     if request.method == "POST":
         # Out of scope is 404 before any form message, so that a form cannot probe for records.
         access.get(request.user, Account, _int_or_404(request.POST.get("account")))
         access.get(request.user, Contact, _int_or_404(request.POST.get("recipient")))
+    if request.method == "POST" and "preview" in request.POST:
+        # Without JavaScript, "Check approval" shows the preview and grants nothing.
+        context = {"form": form, "preview": _grant_preview(request.user, form)}
+        return render(request, "service_catalog/grant_form.html", context)
     if form.is_valid():
         try:
             grant = services.grant_request(by=request.user, **form.cleaned_data)
@@ -148,6 +153,23 @@ def grant_create(request):
                 messages.success(request, _("Granted and approved."))
             return redirect(grant)
     return render(request, "service_catalog/grant_form.html", {"form": form})
+
+
+def _grant_preview(user, form: GrantForm) -> dict | None:
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    return selectors.grant_preview(
+        by=user, item=data["item"], quantity=data["quantity"], account=data["account"], recipient=data["recipient"]
+    )
+
+
+@require_safe
+def grant_preview(request):
+    """The grant form's approval preview (htmx): the limits it would exceed and who would decide."""
+    form = GrantForm(request.GET, user=request.user)
+    # Errors of a half-filled form are not shown here: the preview waits for the four fields it needs.
+    return render(request, "service_catalog/_grant_preview.html", {"preview": _grant_preview(request.user, form)})
 
 
 def _int_or_404(value) -> int:

@@ -116,6 +116,14 @@ def stages(db):
     return factories.default_stages()
 
 
+@pytest.fixture
+def loss_reason(db):
+    """A loss reason of the default list (a move to a lost stage needs one)."""
+    from pipeline.models import LossReason
+
+    return LossReason.objects.get_or_create(name="Price", defaults={"order": 10})[0]
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run in-process in tests, also when CELERY_BROKER_URL points at Redis (the PostgreSQL run).

@@ -19,6 +19,16 @@ def test_percent_formats_a_ratio():
     assert percent(None) == "—"
 
 
+def test_percent_rounds_half_up_rather_than_truncating():
+    with translation.override("en"):
+        assert percent(2 / 7) == "29%"  # 28.57…%, which truncation showed as 28%
+        assert percent(0.285) == "29%"  # half up, though the float is 0.28499… in binary
+        assert percent(Decimal("0.125")) == "13%"
+        assert percent(Decimal("0.4249"), 1) == "42.5%"
+        assert percent(Decimal("0.004")) == "0%"
+        assert percent("0.5", "0") == "50%"
+
+
 def test_money_in_chinese_groups_by_thousands_and_takes_the_deals_currency(settings):
     # Django's zh_Hans formats have no separator; coachcrm/formats/zh_Hans adds the comma.
     settings.CRM_CURRENCY = "EUR"

@@ -1,5 +1,5 @@
 # The crm template filters shared by every page: money and percent.
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.conf import settings
@@ -19,10 +19,14 @@ def money(value, currency: str = "") -> str:
 
 @register.filter
 def percent(value, decimals: int = 0) -> str:
-    """A ratio (0.42) as a percentage (42%) for the active locale; empty stays a dash."""
+    """A ratio (0.42) as a percentage (42%) for the active locale, rounded half up; empty stays a dash."""
     if value is None or value == "":
         return "—"
-    return f"{number_format(Decimal(value) * 100, decimal_pos=decimals, use_l10n=True)}%"
+    # number_format truncates; round first (3 of 7 is 42.857…% → 43%, 0.125 → 13%, not 12%).
+    # str() first: a float ratio such as 0.285 is 0.28499… in binary, and reads as the user means it.
+    decimals = int(decimals)
+    scaled = (Decimal(str(value)) * 100).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{number_format(scaled, decimal_pos=decimals, use_l10n=True)}%"
 
 
 @register.simple_tag

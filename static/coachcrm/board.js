@@ -39,6 +39,20 @@
     if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
   });
 
+  // After a move the board is swapped in anew: say what happened, and put the focus back on
+  // the moved card (else it falls to the top of the page).
+  document.addEventListener("htmx:afterSwap", function () {
+    var board = document.getElementById("board");
+    if (!board || !board.dataset.moved) return;
+    var status = document.getElementById("board-status");
+    if (status) status.textContent = board.dataset.announce || "";
+    var card = document.getElementById("deal-" + board.dataset.moved);
+    if (card) {
+      card.setAttribute("tabindex", "-1");
+      card.focus();
+    }
+  });
+
   document.addEventListener("drop", function (event) {
     var column = columnOf(event.target);
     if (!dragged || !column || column.dataset.stage === dragged.dataset.stage) return;

@@ -41,6 +41,21 @@ def test_history_entries_lists_field_changes_with_their_author(rep):
     assert entries[0]["changes"] == [{"field": "notes", "old": "", "new": "Key prospect"}]
 
 
+def test_history_entries_show_related_names_and_choice_labels_not_ids_and_codes(
+    rep, other_rep, django_assert_num_queries
+):
+    account = factories.AccountFactory(owner=rep, size_tier="mid")
+    for owner, tier in [(other_rep, "key"), (rep, "small")]:
+        account.owner, account.size_tier = owner, tier
+        account.save()
+    # The records, then one query for the owners' names (not one per entry).
+    with django_assert_num_queries(2):
+        entries = selectors.history_entries(records=account.history.all())
+    latest = {str(c["field"]): (c["old"], c["new"]) for c in entries[0]["changes"]}
+    assert latest["owner"] == (str(other_rep), str(rep))
+    assert latest["size tier"] == ("Key account", "Small")
+
+
 # --- territories widen the scope ------------------------------------------------------------
 
 

@@ -89,6 +89,21 @@ def test_coach_create_from_the_contact_page_presets_his_account(rep_client, rep)
     assert response.context["form"].initial == {"contact": contact.pk, "account": account.pk}
 
 
+def test_coach_create_lists_only_the_chosen_accounts_people_and_refills_them_on_change(rep_client, rep):
+    here, there = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    mine, elsewhere = factories.person_at(here), factories.person_at(there)
+    everyone = rep_client.get(reverse("coaches:coach-create")).context["form"]
+    assert {mine, elsewhere} <= set(everyone.fields["contact"].queryset)
+    # The account select asks the same page for the narrowed list when it changes (htmx).
+    assert b'hx-get="/coaches/new/"' in rep_client.get(reverse("coaches:coach-create")).content
+    narrowed = rep_client.get(reverse("coaches:coach-create"), {"account": here.pk}).context["form"]
+    assert list(narrowed.fields["contact"].queryset) == [mine]
+    # A posted form shown again (an error) keeps the narrowing; the server refuses a person from elsewhere.
+    response = rep_client.post(reverse("coaches:coach-create"), {"account": here.pk, "contact": elsewhere.pk})
+    assert list(response.context["form"].fields["contact"].queryset) == [mine]
+    assert response.context["form"].errors["contact"]
+
+
 def test_coach_create_shows_the_service_error_on_the_field(rep_client, rep):
     account = factories.AccountFactory(owner=rep)
     former = factories.EmploymentFactory(account=factories.AccountFactory(owner=rep)).contact
@@ -96,7 +111,8 @@ def test_coach_create_shows_the_service_error_on_the_field(rep_client, rep):
         reverse("coaches:coach-create"), {"account": account.pk, "contact": former.pk, "strength": "coach"}
     )
     assert response.status_code == 200
-    assert "does not currently work at" in response.context["form"].errors["contact"][0]
+    # The form lists only the account's current people, so he is refused as a choice before the service.
+    assert "Select a valid choice" in response.context["form"].errors["contact"][0]
     assert not Coach.objects.exists()
 
 

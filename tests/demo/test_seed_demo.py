@@ -28,3 +28,20 @@ def test_seed_demo_refuses_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_summary_and_the_logins_not_emails(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    text = out.getvalue()
+    assert "Subject:" not in text and "@coachcrm.example" not in text
+    assert "Demo organisation:" in text and "accounts" in text
+    assert "alice    / coachcrm-demo" in text
+    assert len(text.splitlines()) < 12

@@ -55,6 +55,20 @@ def test_departure_in_the_past_is_a_field_error(token_client, rep, manager):
     assert "departure_date" in response.json()["fields"]
 
 
+def test_manager_cancels_a_departure_rep_403_stranger_404(token_client, rep, manager):
+    _depart(token_client(manager), rep)
+    url = reverse("api:user-depart-cancel", args=[rep.pk])
+    assert token_client(rep).post(url).status_code == 403
+    assert token_client(factories.ManagerFactory()).post(url).status_code == 404
+    response = token_client(manager).post(url)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    # Twice is harmless; a departed rep's departure is not undone.
+    assert token_client(manager).post(url).status_code == 200
+    User.objects.filter(pk=rep.pk).update(status=User.Status.DEPARTED, departure_date=timezone.localdate())
+    response = token_client(manager).post(url)
+    assert response.status_code == 400 and "already departed" in response.json()["detail"]
+
+
 # --- handovers ------------------------------------------------------------------------------
 
 

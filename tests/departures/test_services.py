@@ -120,6 +120,68 @@ def test_mark_leaving_with_the_broker_down_saves_and_the_relay_flags_once_it_is_
     assert rep.departure_flagged_at is not None and coach.at_risk
 
 
+# --- user_departure_cancel ------------------------------------------------------------------
+
+
+def test_cancel_undoes_exactly_what_the_departure_did_and_twice_changes_nothing(leaving, manager, other_rep):
+    flagged = coach_of(leaving)
+    services.departure_flag_at_risk(user_id=leaving.pk)
+    # A flag somebody set since the departure is his, not the departure's: it stays.
+    reflagged = coach_of(leaving)
+    services.departure_flag_at_risk(user_id=leaving.pk)
+    coach_services.coach_flag_at_risk(coach=reflagged, reason="Champion quit")
+    done = Handover.objects.get(coach=reflagged)
+    done.status = Handover.Status.DONE
+    done.save()
+    result = services.user_departure_cancel(user=leaving, by=manager)
+    assert result == {"handovers": 1, "coaches": 1}
+    leaving.refresh_from_db()
+    assert (leaving.status, leaving.departure_date, leaving.departure_flagged_at) == (User.Status.ACTIVE, None, None)
+    flagged.refresh_from_db()
+    reflagged.refresh_from_db()
+    assert not flagged.at_risk and reflagged.at_risk
+    assert Handover.objects.get(coach=flagged).status == Handover.Status.CANCELLED
+    assert Handover.objects.get(pk=done.pk).status == Handover.Status.DONE
+    assert Handover.objects.get(coach=flagged).history.first().history_change_reason.endswith("cancelled")
+    assert Notification.objects.filter(user=manager, message__contains="is staying").count() == 1
+    history = flagged.history.count()
+    assert services.user_departure_cancel(user=leaving, by=manager) == {"handovers": 0, "coaches": 0}
+    assert flagged.history.count() == history
+
+
+def test_a_cancelled_departure_can_start_again_and_flags_anew(leaving, manager, django_capture_on_commit_callbacks):
+    coach = coach_of(leaving)
+    services.departure_flag_at_risk(user_id=leaving.pk)
+    services.user_departure_cancel(user=leaving, by=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_mark_leaving(user=leaving, departure_date=days(20), by=manager)
+    coach.refresh_from_db()
+    assert coach.at_risk
+    assert Handover.objects.open().filter(coach=coach).count() == 1
+
+
+def test_cancel_is_refused_to_others_and_after_the_departure(leaving, manager, other_rep):
+    with pytest.raises(ValidationError, match="manager or an admin"):
+        services.user_departure_cancel(user=leaving, by=other_rep)
+    leaving.status = User.Status.DEPARTED
+    leaving.save()
+    with pytest.raises(ValidationError, match="already departed"):
+        services.user_departure_cancel(user=leaving, by=manager)
+
+
+def test_departure_preview_counts_what_will_happen_and_writes_nothing(rep, other_rep, stages):
+    from departures import selectors
+
+    alone = coach_of(rep)
+    shared = coach_of(rep)
+    factories.HolderFactory(coach=shared, user=other_rep)
+    factories.InteractionFactory(coach=shared, user=other_rep)
+    factories.OpportunityFactory(account=alone.account)
+    preview = selectors.departure_preview(rep=rep)
+    assert preview == {"coaches_held": 2, "coaches_at_risk": 1, "accounts": 2, "open_deals": 1}
+    assert not Handover.objects.exists()
+
+
 # --- departure_flag_at_risk -----------------------------------------------------------------
 
 

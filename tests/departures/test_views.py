@@ -65,12 +65,48 @@ def test_departure_start_flags_and_redirects(manager_client, rep, django_capture
     coach = coach_of(rep)
     url = reverse("departures:departure-create", args=[rep.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        response = manager_client.post(url, {"departure_date": later()})
+        response = manager_client.post(url, {"departure_date": later(), "confirm": "on"})
     assert response.status_code == 302 and response.url == reverse("departures:departure-detail", args=[rep.pk])
     rep.refresh_from_db()
     assert rep.status == User.Status.LEAVING and Handover.objects.get().coach == coach
     page = manager_client.get(response.url)
     assert coach.contact.last_name.encode() in page.content and b"0 of 1 done" in page.content
+
+
+def test_departure_start_asks_to_confirm_with_what_will_happen_and_writes_nothing(manager_client, rep):
+    coach_of(rep)
+    response = manager_client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()})
+    assert response.status_code == 200
+    assert response.context["preview"]["coaches_at_risk"] == 1
+    assert b'name="confirm" value="on"' in response.content
+    rep.refresh_from_db()
+    assert rep.status == User.Status.ACTIVE and not Handover.objects.exists()
+
+
+def test_departure_form_has_no_date_filled_in(manager_client, rep):
+    page = manager_client.get(reverse("departures:departure-detail", args=[rep.pk]))
+    assert page.context["form"]["departure_date"].value() is None
+
+
+def test_departure_cancel_page_undoes_and_is_404_out_of_scope_405_on_get(client, manager, leaving):
+    url = reverse("departures:departure-cancel", args=[leaving.pk])
+    client.force_login(factories.ManagerFactory())
+    assert client.post(url).status_code == 404
+    client.force_login(manager)
+    assert client.get(url).status_code == 405
+    assert b"Cancel the departure" in client.get(reverse("departures:departure-detail", args=[leaving.pk])).content
+    response = client.post(url)
+    assert response.status_code == 302
+    assert "cancelled" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    leaving.refresh_from_db()
+    assert leaving.status == User.Status.ACTIVE
+
+
+def test_departure_cancel_refused_to_a_rep_says_why(client, rep, leaving):
+    colleague = factories.RepFactory(manager=rep.manager)
+    client.force_login(colleague)
+    # A rep may not see a colleague's departure at all.
+    assert client.post(reverse("departures:departure-cancel", args=[leaving.pk])).status_code == 404
 
 
 def test_departure_start_form_error_shows_the_service_message(manager_client, rep):
@@ -87,7 +123,9 @@ def test_departure_start_form_error_shows_the_service_message(manager_client, re
 def test_departure_start_with_the_broker_down_says_the_jobs_are_delayed(manager_client, rep, fake_broker):
     # Transactional: the relay runs on the real commit, before the view renders its message.
     fake_broker.down = True
-    response = manager_client.post(reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later()})
+    response = manager_client.post(
+        reverse("departures:departure-create", args=[rep.pk]), {"departure_date": later(), "confirm": "on"}
+    )
     assert response.status_code == 302
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert len(shown) == 1 and "jobs are delayed" in shown[0]  # the departure's own message, not the generic one too

@@ -23,6 +23,10 @@ def test_manager_starts_a_departure_and_reassigns_a_handover(page):
     row = page.get_by_test_id("rep-alice")
     row.get_by_label("Departure date").fill("2099-01-31")
     row.get_by_role("button", name="Start departure").click()
+    # Nothing is written before the confirmation, which says what will happen.
+    expect(page.get_by_test_id("departure-preview")).to_contain_text("1 of the 1 coaches he holds is flagged at risk")
+    assert User.objects.get(username="alice").status == User.Status.ACTIVE
+    page.get_by_role("button", name="Confirm the departure").click()
     expect(page.get_by_role("heading", name="Departure of Alice Archer")).to_be_visible()
     expect(page.get_by_text("His at-risk coaches are being flagged")).to_be_visible()
 
@@ -36,3 +40,19 @@ def test_manager_starts_a_departure_and_reassigns_a_handover(page):
     expect(page.get_by_text("is now handed over to Bob Baker")).to_be_visible()
     assert Handover.objects.get(pk=handover.pk).to_user == User.objects.get(username="bob")
     assert User.objects.get(username="alice").status == User.Status.LEAVING
+
+
+def test_manager_cancels_a_departure_and_the_flags_go(page):
+    manager = factories.ManagerFactory(username="max", first_name="Max", last_name="Manager")
+    alice = factories.RepFactory(username="alice", first_name="Alice", last_name="Archer", manager=manager)
+    coach = factories.CoachFactory(account=factories.AccountFactory(owner=alice), holder=alice)
+    log_in(page, "max")
+    page.goto(page.base_url + f"/team/reps/{alice.pk}/departure/")
+    page.get_by_label("Departure date").fill("2099-01-31")
+    page.get_by_role("button", name="Start departure").click()
+    page.get_by_role("button", name="Confirm the departure").click()
+    page.get_by_text("Cancel the departure…").click()
+    page.get_by_role("button", name="Yes, cancel the departure").click()
+    expect(page.get_by_text("1 handover(s) cancelled, 1 coach(es) no longer at risk")).to_be_visible()
+    coach.refresh_from_db()
+    assert not coach.at_risk and User.objects.get(username="alice").status == User.Status.ACTIVE

@@ -111,3 +111,39 @@ def test_rep_drags_a_deal_to_the_next_column_and_the_gate_refuses_an_uncoached_o
     expect(card.get_by_test_id("move-error")).to_contain_text("needs a qualified coach at Osprey")
     assert Opportunity.objects.get(pk=bare.pk).stage == stages["Qualified"]
     assert page.url.endswith("/pipeline/")
+
+
+def test_losing_a_deal_from_the_board_asks_for_a_reason_and_a_manager_reopens_it(page):
+    from pipeline.models import LossReason
+
+    stages = factories.default_stages()
+    # A transactional test may have flushed the migration's rows: the reason is made if missing.
+    reason = LossReason.objects.get_or_create(name="Lost to a competitor", defaults={"order": 10})[0]
+    manager = factories.ManagerFactory(username="max")
+    rep = factories.RepFactory(username="rita", manager=manager)
+    account = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    deal = factories.OpportunityFactory(account=account, name="Fleet renewal", stage=stages["Qualified"])
+
+    log_in(page, "rita")
+    page.goto(page.base_url + "/pipeline/")
+    page.get_by_test_id(f"deal-{deal.pk}").get_by_role("link", name="Lost…").click()
+    expect(page.get_by_role("heading", name="Mark Fleet renewal as lost?")).to_be_visible()
+    page.get_by_role("button", name="Mark as lost").click()
+    expect(page.get_by_text("This field is required.")).to_be_visible()
+    assert Opportunity.objects.get(pk=deal.pk).status == "open"
+    page.get_by_label("Why was it lost?").select_option(label="Lost to a competitor")
+    page.get_by_label("Note").fill("Went with the incumbent")
+    page.get_by_role("button", name="Mark as lost").click()
+    expect(page.get_by_test_id("column-lost").get_by_text("Fleet renewal")).to_be_visible()
+    deal = Opportunity.objects.get(pk=deal.pk)
+    assert (deal.status, deal.loss_reason, deal.loss_note) == ("lost", reason, "Went with the incumbent")
+
+    page.context.clear_cookies()
+    log_in(page, "max")
+    page.goto(page.base_url + deal.get_absolute_url())
+    page.get_by_role("link", name="Reopen").click()
+    page.get_by_label("Reopen into").select_option(label="Qualified")
+    page.get_by_label("Why reopen it?").fill("They came back")
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.get_by_text("reopened in Qualified")).to_be_visible()
+    assert Opportunity.objects.get(pk=deal.pk).status == "open"

@@ -209,3 +209,41 @@ def test_a_rep_cannot_change_stages_through_the_api(api_client, rep, stages):
     api_client.force_authenticate(rep)
     response = api_client.patch(f"/api/v1/stages/{stages['Lead'].pk}/", {"probability": 99}, format="json")
     assert response.status_code == 403
+
+
+def test_move_to_lost_without_a_loss_reason_is_400_and_with_one_closes(token_client, rep, stages, loss_reason):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    response = _move(token_client(rep), deal, stages["Lost"])
+    assert response.status_code == 400
+    assert "loss_reason" in response.json()["fields"]
+    response = _move(token_client(rep), deal, stages["Lost"], loss_reason=loss_reason.pk, loss_note="incumbent")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["loss_reason"]) == ("lost", loss_reason.pk)
+    assert response.json()["loss_note"] == "incumbent"
+
+
+def test_loss_reasons_are_listed_for_any_user(token_client, rep, loss_reason):
+    response = token_client(rep).get(reverse("api:loss-reason-list"))
+    assert response.status_code == 200
+    assert "Price" in [row["name"] for row in response.json()["results"]]
+
+
+def test_reopen_is_an_action_of_its_own_for_the_manager_403_for_the_rep(
+    token_client, rep, manager, stages, loss_reason
+):
+    from pipeline import services
+
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), stage=stages["Qualified"])
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    url = reverse("api:opportunity-reopen", args=[deal.pk])
+    payload = {"stage": stages["Lead"].pk, "reason": "budget back"}
+    assert token_client(rep).post(url, payload, format="json").status_code == 403
+    assert token_client(manager).post(url, {"stage": stages["Lead"].pk}, format="json").status_code == 400
+    assert token_client(manager).post(url, {**payload, "stage": stages["Won"].pk}, format="json").status_code == 400
+    response = token_client(manager).post(url, payload, format="json")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["loss_reason"]) == ("open", None)
+    assert deal.stage_changes.filter(kind=StageChange.Kind.REOPEN).count() == 1
+    # Reopening an open deal is a refusal with the one error format.
+    response = token_client(manager).post(url, payload, format="json")
+    assert response.status_code == 400 and "open already" in response.json()["detail"]

@@ -162,16 +162,83 @@ def test_winning_records_that_the_account_had_a_coach(rep, deal, stages):
     assert deal.closed_at is not None
 
 
-def test_losing_needs_no_coach_and_records_there_was_none(rep, deal, stages):
-    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep)
+def test_losing_needs_no_coach_and_records_there_was_none(rep, deal, stages, loss_reason):
+    services.opportunity_move(
+        opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason, loss_note=" went with the incumbent "
+    )
     deal.refresh_from_db()
     assert (deal.status, deal.had_coach_at_close) == ("lost", False)
+    assert (deal.loss_reason, deal.loss_note) == (loss_reason, "went with the incumbent")
 
 
-def test_closed_deals_and_same_stage_moves_are_refused(rep, deal, stages):
+def test_losing_without_a_loss_reason_is_refused_and_changes_nothing(rep, deal, stages):
+    with pytest.raises(ValidationError) as refused:
+        services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep)
+    assert "loss_reason" in refused.value.error_dict
+    deal.refresh_from_db()
+    assert (deal.status, deal.stage) == ("open", stages["Qualified"])
+    assert not deal.stage_changes.exists()
+
+
+def test_a_loss_reason_is_refused_with_another_stage_and_when_retired(rep, deal, stages, loss_reason):
+    with pytest.raises(ValidationError, match="only with a move to a lost stage"):
+        services.opportunity_move(opportunity=deal, stage=stages["Lead"], by=rep, loss_reason=loss_reason)
+    loss_reason.active = False
+    loss_reason.save()
+    with pytest.raises(ValidationError, match="no longer in use"):
+        services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+
+
+def test_reopen_by_the_managers_puts_a_lost_deal_back_open_and_logs_it(rep, manager, deal, stages, loss_reason):
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    change = services.opportunity_reopen(opportunity=deal, stage=stages["Lead"], by=manager, reason=" budget back ")
+    deal.refresh_from_db()
+    assert (deal.status, deal.stage, deal.closed_at, deal.had_coach_at_close) == ("open", stages["Lead"], None, None)
+    assert (deal.loss_reason, deal.loss_note) == (None, "")
+    assert (change.kind, change.from_stage, change.reason, change.by) == (
+        "reopen",
+        stages["Lost"],
+        "budget back",
+        manager,
+    )
+    # Open again, it moves like any deal.
+    services.opportunity_move(opportunity=deal, stage=stages["Qualified"], by=rep)
+
+
+def test_reopen_is_refused_to_the_rep_without_a_reason_into_a_closed_stage_and_for_open_deals(
+    rep, manager, deal, stages, loss_reason
+):
+    with pytest.raises(ValidationError, match="open already"):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Lead"], by=manager, reason="why not")
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    with pytest.raises(ValidationError, match="Only the owner's manager or an admin"):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Lead"], by=rep, reason="mine")
+    with pytest.raises(ValidationError, match="Only the owner's manager or an admin"):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Lead"], by=factories.ManagerFactory(), reason="x")
+    with pytest.raises(ValidationError, match="why this deal is reopened"):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Lead"], by=manager, reason="  ")
+    with pytest.raises(ValidationError, match="open stage"):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Won"], by=manager, reason="oops")
+    deal.refresh_from_db()
+    assert deal.status == "lost"
+
+
+def test_reopen_into_a_gated_stage_goes_through_the_gate(rep, manager, deal, stages, loss_reason, admin_user):
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    with pytest.raises(services.GateError):
+        services.opportunity_reopen(opportunity=deal, stage=stages["Proposal"], by=admin_user, reason="back")
+    deal.refresh_from_db()
+    assert (deal.status, deal.held_back) == ("lost", False)
+    factories.CoachFactory(account=deal.account, holder=rep)
+    services.opportunity_reopen(opportunity=deal, stage=stages["Proposal"], by=admin_user, reason="back")
+    deal.refresh_from_db()
+    assert (deal.status, deal.stage) == ("open", stages["Proposal"])
+
+
+def test_closed_deals_and_same_stage_moves_are_refused(rep, deal, stages, loss_reason):
     with pytest.raises(ValidationError, match="already in Qualified"):
         services.opportunity_move(opportunity=deal, stage=stages["Qualified"], by=rep)
-    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep)
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
     with pytest.raises(ValidationError, match="closed"):
         services.opportunity_move(opportunity=deal, stage=stages["Lead"], by=rep)
     assert deal.stage_changes.count() == 1

@@ -312,7 +312,97 @@ def test_override_page_refuses_a_rep_and_a_missing_reason(client, rep, manager, 
     assert deal.stage == stages["Qualified"]
 
 
+# --- closing and reopening ---------------------------------------------------------------------
+
+
+def test_board_lost_and_won_are_links_to_a_confirmation_not_one_tap_moves(rep_client, deal, stages):
+    content = rep_client.get(reverse("pipeline:opportunity-board")).content.decode()
+    lost_url = reverse("pipeline:opportunity-close", args=[deal.pk, stages["Lost"].pk])
+    assert f'href="{lost_url}?next=' in content
+    assert f'name="stage" value="{stages["Lost"].pk}"' not in content
+
+
+def test_a_move_to_a_closed_stage_goes_to_the_confirmation_and_moves_nothing(rep_client, deal, stages):
+    close_url = reverse("pipeline:opportunity-close", args=[deal.pk, stages["Lost"].pk])
+    response = _move(rep_client, deal, stages["Lost"])
+    assert response.status_code == 302 and response.url == close_url
+    # A card dropped on the Lost column (htmx): the browser is sent to the same page.
+    response = _move(rep_client, deal, stages["Lost"], HTTP_HX_REQUEST="true")
+    assert response.headers["HX-Redirect"] == close_url
+    deal.refresh_from_db()
+    assert deal.status == "open"
+
+
+def test_lost_confirmation_asks_for_a_reason_then_closes_and_returns_to_the_board(
+    rep_client, deal, stages, loss_reason
+):
+    board = reverse("pipeline:opportunity-board")
+    url = reverse("pipeline:opportunity-close", args=[deal.pk, stages["Lost"].pk])
+    page = rep_client.get(url, {"next": board})
+    assert page.status_code == 200 and b"Why was it lost?" in page.content
+    response = rep_client.post(url, {"stage": stages["Lost"].pk, "next": board})
+    assert response.context["form"].errors["loss_reason"]
+    response = rep_client.post(
+        url, {"stage": stages["Lost"].pk, "loss_reason": loss_reason.pk, "loss_note": "incumbent", "next": board}
+    )
+    assert response.status_code == 302 and response.url == board
+    deal.refresh_from_db()
+    assert (deal.status, deal.loss_reason, deal.loss_note) == ("lost", loss_reason, "incumbent")
+    assert b"Price" in rep_client.get(deal.get_absolute_url()).content
+
+
+def test_won_confirmation_closes_and_a_foreign_next_is_ignored(rep_client, deal, stages):
+    factories.CoachFactory(account=deal.account)
+    url = reverse("pipeline:opportunity-close", args=[deal.pk, stages["Won"].pk])
+    assert b"Why was it lost?" not in rep_client.get(url).content
+    response = rep_client.post(url, {"stage": stages["Won"].pk, "next": "https://evil.example/"})
+    assert response.status_code == 302 and response.url == deal.get_absolute_url()
+    deal.refresh_from_db()
+    assert deal.status == "won"
+
+
+def test_close_page_is_404_out_of_scope_and_for_an_open_stage_and_405_on_put(rep_client, other_rep, deal, stages):
+    theirs = factories.OpportunityFactory(account=factories.AccountFactory(owner=other_rep))
+    assert rep_client.get(reverse("pipeline:opportunity-close", args=[theirs.pk, stages["Lost"].pk])).status_code == 404
+    assert rep_client.get(reverse("pipeline:opportunity-close", args=[deal.pk, stages["Lead"].pk])).status_code == 404
+    assert rep_client.put(reverse("pipeline:opportunity-close", args=[deal.pk, stages["Lost"].pk])).status_code == 405
+
+
+def test_reopen_page_for_the_manager_and_refused_to_the_rep(client, rep, manager, deal, stages, loss_reason):
+    from pipeline import services
+
+    services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    url = reverse("pipeline:opportunity-reopen", args=[deal.pk])
+    client.force_login(rep)
+    assert b"/reopen/" not in client.get(deal.get_absolute_url()).content
+    response = client.post(url, {"stage": stages["Lead"].pk, "reason": "please"})
+    assert b"Only the owner&#x27;s manager or an admin" in response.content
+    client.force_login(manager)
+    assert b"/reopen/" in client.get(deal.get_absolute_url()).content
+    assert client.post(url, {"stage": stages["Lead"].pk, "reason": ""}).context["form"].errors["reason"]
+    response = client.post(url, {"stage": stages["Lead"].pk, "reason": "budget is back"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.status, deal.stage) == ("open", stages["Lead"])
+    assert b"budget is back" in client.get(deal.get_absolute_url()).content
+
+
 # --- dashboard ---------------------------------------------------------------------------------
+
+
+def test_dashboard_counts_loss_reasons_by_stage_with_and_without_coach(manager_client, rep, stages, loss_reason):
+    from pipeline import services
+
+    account = factories.AccountFactory(owner=rep)
+    for stage in ("Qualified", "Qualified", "Lead"):
+        deal = factories.OpportunityFactory(account=account, stage=stages[stage])
+        services.opportunity_move(opportunity=deal, stage=stages["Lost"], by=rep, loss_reason=loss_reason)
+    losses = manager_client.get(DASHBOARD).context["summary"]["losses"]
+    assert losses == [
+        {"reason": "Price", "stage": "Qualified", "with_coach": 0, "without_coach": 2, "count": 2},
+        {"reason": "Price", "stage": "Lead", "with_coach": 0, "without_coach": 1, "count": 1},
+    ]
+
 
 DASHBOARD = "/pipeline/dashboard/"
 
@@ -356,10 +446,10 @@ def _team_pipeline(rep, stages, rows: int) -> None:
 def test_dashboard_query_count_is_fixed(manager_client, rep, stages, rows, django_assert_num_queries):
     _team_pipeline(rep, stages, rows)
     # session, user, the team for the rep-or-team picker, stages, open-and-closed deals grouped
-    # by stage, moves in, moves out, coach health, the held-back list, the unread badge, the
-    # regions and product lines for the filters, the retention of the team's departures. Every
-    # figure is an aggregate: looping over deals (or a query per stage) would grow with the rows.
-    with django_assert_num_queries(13):
+    # by stage, moves in, moves out, losses by reason and stage, coach health, the held-back list,
+    # the unread badge, the regions and product lines for the filters, the retention of the team's
+    # departures. Every figure is an aggregate: looping over deals (or a query per stage) would grow.
+    with django_assert_num_queries(14):
         response = manager_client.get(DASHBOARD)
     assert response.status_code == 200
     # Of every seven deals, five are open (Lead … Negotiation) and two closed (Won, Lost).

@@ -185,7 +185,47 @@ def test_grant_form_shows_the_services_refusal(rep_client, rep, account):
     factories.EmploymentFactory(contact=former, account=factories.AccountFactory(owner=rep))
     item = factories.ServiceItemFactory()
     response = rep_client.post(reverse("service_catalog:grant-create"), grant_data(item, account, former))
-    assert "does not currently work at" in response.context["form"].errors["recipient"][0]
+    # Only the account's current people are offered: he is refused as a choice before the service.
+    assert "Select a valid choice" in response.context["form"].errors["recipient"][0]
+
+
+def test_grant_form_lists_the_chosen_accounts_people_and_deals_only(rep_client, rep, account, recipient):
+    elsewhere = factories.AccountFactory(owner=rep)
+    stranger = factories.person_at(elsewhere)
+    here_deal = factories.OpportunityFactory(account=account)
+    factories.OpportunityFactory(account=elsewhere)
+    url = reverse("service_catalog:grant-create")
+    every = rep_client.get(url).context["form"]
+    assert {recipient, stranger} <= set(every.fields["recipient"].queryset)
+    form = rep_client.get(url, {"account": account.pk}).context["form"]
+    assert list(form.fields["recipient"].queryset) == [recipient]
+    assert list(form.fields["opportunity"].queryset) == [here_deal]
+    assert b'hx-select-oob="#id_opportunity"' in rep_client.get(url).content
+
+
+def test_grant_preview_names_the_limits_and_the_approver_before_anything_is_granted(
+    rep_client, rep, account, recipient
+):
+    item = factories.ServiceItemFactory(unit_cost=D("350.00"))
+    preview = rep_client.get(reverse("service_catalog:grant-preview"), grant_data(item, account, recipient))
+    assert preview.status_code == 200
+    text = preview.content.decode()
+    assert "needs approval" in text and "50.00 EUR over" in text
+    assert f"{rep.manager} (your manager) will decide" in text
+    # Within the limits it says so; half filled, it says what it waits for.
+    small = factories.ServiceItemFactory(unit_cost=D("10.00"))
+    assert (
+        b"approved at once"
+        in rep_client.get(reverse("service_catalog:grant-preview"), grant_data(small, account, recipient)).content
+    )
+    assert b"Choose the item" in rep_client.get(reverse("service_catalog:grant-preview"), {"item": item.pk}).content
+    # Without JavaScript, "Check approval" shows the same and grants nothing.
+    response = rep_client.post(
+        reverse("service_catalog:grant-create"), {**grant_data(item, account, recipient), "preview": "1"}
+    )
+    assert b"(your manager) will decide" in response.content
+    assert not Grant.objects.exists()
+    assert rep_client.post(reverse("service_catalog:grant-preview")).status_code == 405
 
 
 def test_granting_outside_the_reps_scope_is_404(rep_client, rep, other_rep, account, recipient):
