@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_stance_report'),
+        ('accounts', '0008_employment_reports_to'),
         ('coaches', '0006_reason_facts_from_text'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
