@@ -15,7 +15,7 @@ from simple_history.utils import bulk_update_with_history
 from accounts.models import Account, Contact
 from coachcrm.notes import note_facts
 from coaches import signals
-from coaches.models import BuyingStyle, Coach, Handover, Holder, Interaction, StyleReport
+from coaches.models import BuyingStyle, Coach, Handover, Holder, Interaction, Stance, StanceReport, StyleReport
 from coaches.selectors import account_has_active_coach
 from team.models import User
 from team.services import notify
@@ -345,6 +345,20 @@ def style_report_record(
     reported_on = reported_on or timezone.localdate()
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("The date cannot be in the future.")})
+    _check_reporting_coach(coach=coach, contact=contact)
+    return StyleReport.objects.create(
+        contact=contact,
+        coach=coach,
+        recorded_by=by,
+        style=style,
+        confidence=confidence,
+        reported_on=reported_on,
+        note=note.strip(),
+    )
+
+
+def _check_reporting_coach(*, coach: Coach, contact: Contact) -> None:
+    """A coach reports on the people of his own account, and only while he is an active coach."""
     if not coach.is_active:
         raise ValidationError(
             {
@@ -361,12 +375,28 @@ def style_report_record(
                 % {"name": contact, "account": coach.account, "coach": coach.contact}
             }
         )
-    return StyleReport.objects.create(
-        contact=contact,
-        coach=coach,
-        recorded_by=by,
-        style=style,
-        confidence=confidence,
-        reported_on=reported_on,
-        note=note.strip(),
+
+
+@transaction.atomic
+def stance_report_record(
+    *,
+    by: User,
+    contact: Contact,
+    stance: str,
+    coach: Coach | None = None,
+    reported_on: datetime.date | None = None,
+    note: str = "",
+) -> StanceReport:
+    """Record where a person stands toward us: as a coach told us, or (no coach) as the rep saw it himself."""
+    if stance not in Stance.values:
+        raise ValidationError({"stance": _("Choose supporter, neutral or opponent.")})
+    reported_on = reported_on or timezone.localdate()
+    if reported_on > timezone.localdate():
+        raise ValidationError({"reported_on": _("The date cannot be in the future.")})
+    if coach is not None:
+        _check_reporting_coach(coach=coach, contact=contact)
+    elif not contact.employments.current().exists():
+        raise ValidationError({"contact": _("%(name)s has no current position; add it first.") % {"name": contact}})
+    return StanceReport.objects.create(
+        contact=contact, coach=coach, recorded_by=by, stance=stance, reported_on=reported_on, note=note.strip()
     )
