@@ -374,14 +374,14 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
         gap(
             "no_relationship",
             _("Nobody in our team holds a relationship with anyone here."),
-            f"{detail}#committee-form",
+            f"{detail}?edit=1#committee-form",
             _("Name who holds each person"),
         )
     elif len(holders) == 1:
         gap(
             "single_threaded",
             _("Single-threaded: only %(name)s knows anyone here.") % {"name": next(iter(holders))},
-            f"{detail}#committee-form",
+            f"{detail}?edit=1#committee-form",
             _("Bring in a second colleague"),
         )
     for person in people:

@@ -19,4 +19,6 @@ urlpatterns = [
     path("dashboard/export/", views.dashboard_export, name="dashboard-export"),
     path("opportunities/<int:pk>/people/new/", views.opportunity_contact_add, name="opportunitycontact-create"),
     path("people/<int:pk>/remove/", views.opportunity_contact_remove, name="opportunitycontact-delete"),
+    path("opportunities/<int:pk>/committee/", views.committee_member_set, name="committee-set"),
+    path("opportunities/<int:pk>/committee.csv", views.committee_export, name="committee-export"),
 ]
