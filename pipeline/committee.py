@@ -1,8 +1,8 @@
 """The committee map's geometry: where each person's box and each reporting line goes (the template only draws).
 
-Pure arithmetic over `selectors.opportunity_committee`'s data, no queries. One band per role,
-top to bottom in `COMMITTEE_ROLES` order, people left to right in rows of `columns` boxes; a
-reporting line joins a person's box to his manager's when both are on the committee.
+Pure arithmetic over `selectors.opportunity_committee`'s data, no queries. One column per role,
+in `COMMITTEE_ROLES` order and `columns` roles to a row, its people stacked under its label; a
+reporting line (a curve with an arrow) joins a person's box to his manager's when both are on it.
 """
 
 from coaches.models import BuyingStyle, Stance
@@ -29,48 +29,57 @@ def _clip(text: str, size: int) -> str:
 
 
 def committee_chart(committee: dict, *, columns: int) -> dict:
-    """Boxes, band labels and reporting lines for an SVG `columns` boxes wide."""
+    """Boxes, role labels and reporting lines for an SVG `columns` role groups wide."""
     boxes, bands, at = [], [], {}
-    y = PAD
-    for group in committee["groups"]:
-        bands.append({"label": group["label"], "y": y + 12})
-        y += HEADER
-        for index, person in enumerate(group["people"]):
-            row, col = divmod(index, columns)
-            x, top = PAD + col * (BOX_W + GAP_X), y + row * (BOX_H + GAP_Y)
-            style, stance = person["style"], person["stance"]
-            box = {
-                "person": person,
-                "x": x,
-                "y": top,
-                "name": _clip(person["name"], 24),
-                "title": _clip(person["title"], 28),
-                "fill": STYLE_COLOURS[style["style"] if style else None],
-                "stance_colour": STANCE_COLOURS[stance["stance"] if stance else None],
-                "stance_mark": STANCE_MARKS[stance["stance"] if stance else None],
-                "holders": _clip(", ".join(person["holders"]), 18),
-            }
-            boxes.append(box)
-            at[person["id"]] = box
-        rows = (len(group["people"]) + columns - 1) // columns
-        y += rows * (BOX_H + GAP_Y)
+    groups = committee["groups"]
+    top = PAD
+    for start in range(0, len(groups), columns):
+        tallest = 0
+        for col, group in enumerate(groups[start : start + columns]):
+            x = PAD + col * (BOX_W + GAP_X)
+            bands.append({"label": _clip(group["label"], 30), "x": x, "y": top + 12})
+            for index, person in enumerate(group["people"]):
+                style, stance = person["style"], person["stance"]
+                box = {
+                    "person": person,
+                    "x": x,
+                    "y": top + HEADER + index * (BOX_H + GAP_Y),
+                    "name": _clip(person["name"], 24),
+                    "title": _clip(person["title"], 28),
+                    "fill": STYLE_COLOURS[style["style"] if style else None],
+                    "stance_colour": STANCE_COLOURS[stance["stance"] if stance else None],
+                    "stance_mark": STANCE_MARKS[stance["stance"] if stance else None],
+                    "holders": _clip(", ".join(person["holders"]), 18),
+                }
+                boxes.append(box)
+                at[person["id"]] = box
+            tallest = max(tallest, HEADER + len(group["people"]) * (BOX_H + GAP_Y))
+        top += tallest + GAP_Y
     lines = []
     for line in committee["lines"]:
         child, boss = at[line["from"]], at[line["to"]]
-        # From the top of the person's box to the bottom of his manager's, or to the top when the
-        # manager was drawn in a lower band (a user reporting to an influencer).
-        x1, y1 = child["x"] + BOX_W / 2, child["y"]
-        x2 = boss["x"] + BOX_W / 2
-        y2 = boss["y"] + BOX_H if boss["y"] < child["y"] else boss["y"]
-        if boss["y"] == child["y"]:
-            # Side by side in one row: from side to side.
-            y1 = y2 = child["y"] + BOX_H / 2
-            x1 = child["x"] + (0 if boss["x"] < child["x"] else BOX_W)
-            x2 = boss["x"] + (BOX_W if boss["x"] < child["x"] else 0)
-        lines.append({"x1": x1, "y1": y1, "x2": x2, "y2": y2})
+        if boss["y"] + BOX_H <= child["y"]:
+            # The manager above: from the top of the person's box up to the bottom of his.
+            x1, y1, x2, y2 = child["x"] + BOX_W / 2, child["y"], boss["x"] + BOX_W / 2, boss["y"] + BOX_H
+        elif child["y"] + BOX_H <= boss["y"]:
+            # The manager drawn lower (a user reporting to an influencer): bottom to top.
+            x1, y1, x2, y2 = child["x"] + BOX_W / 2, child["y"] + BOX_H, boss["x"] + BOX_W / 2, boss["y"]
+        else:
+            # Side by side: from side to side.
+            left = boss["x"] < child["x"]
+            x1, y1 = child["x"] + (0 if left else BOX_W), child["y"] + BOX_H / 2
+            x2, y2 = boss["x"] + (BOX_W if left else 0), boss["y"] + BOX_H / 2
+        vertical = abs(y2 - y1) >= abs(x2 - x1) / 2
+        if vertical:
+            mid = (y1 + y2) / 2
+            path = f"M{x1} {y1} C{x1} {mid} {x2} {mid} {x2} {y2}"
+        else:
+            mid = (x1 + x2) / 2
+            path = f"M{x1} {y1} C{mid} {y1} {mid} {y2} {x2} {y2}"
+        lines.append({"path": path, "from": line["from"], "to": line["to"]})
     return {
-        "width": PAD * 2 + columns * BOX_W + (columns - 1) * GAP_X,
-        "height": y + PAD,
+        "width": PAD * 2 + min(columns, max(len(groups), 1)) * (BOX_W + GAP_X) - GAP_X,
+        "height": top - GAP_Y + PAD,
         "boxes": boxes,
         "bands": bands,
         "lines": lines,
