@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
-from coaches.api import CoachViewSet, InteractionViewSet
+from coaches.api import CoachViewSet, InteractionViewSet, StanceReportViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
@@ -29,6 +29,7 @@ def api_urls() -> list:
     router.register("users", UserViewSet, basename="user")
     router.register("coaches", CoachViewSet, basename="coach")
     router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("stance-reports", StanceReportViewSet, basename="stancereport")
     router.register("stages", StageViewSet, basename="stage")
     router.register("opportunities", OpportunityViewSet, basename="opportunity")
     router.register("service-items", ServiceItemViewSet, basename="service-item")
