@@ -178,11 +178,12 @@ def forecast_summary(*, user: User, filters: dict) -> dict:
     deal_scope, start, end = _scope(user=user, filters=filters)
     rates = forecast_rates(deal_scope=deal_scope)
     deals = forecast_deals(user=user, filters=filters, rates=rates)
+    # Not named after the fields ("amount", "stage_weighted"): an aggregate may not shadow what it sums.
     sums = {
-        "count": Count("pk"),
-        "amount": Sum("amount"),
-        "stage_weighted": Sum("stage_weighted"),
-        "adjusted": Sum("adjusted_weighted"),
+        "n": Count("pk"),
+        "total": Sum("amount"),
+        "stage_sum": Sum("stage_weighted"),
+        "adjusted_sum": Sum("adjusted_weighted"),
     }
     risky = Q(at_risk=True)
     totals = deals.order_by().aggregate(
@@ -195,10 +196,10 @@ def forecast_summary(*, user: User, filters: dict) -> dict:
     months = [
         {
             "month": row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"],
-            "count": row["count"],
-            "amount": _money(row["amount"]),
-            "stage_weighted": _money(row["stage_weighted"]),
-            "adjusted": _money(row["adjusted"]),
+            "count": row["n"],
+            "amount": _money(row["total"]),
+            "stage_weighted": _money(row["stage_sum"]),
+            "adjusted": _money(row["adjusted_sum"]),
         }
         for row in deals.annotate(month=TruncMonth("expected_close")).values("month").annotate(**sums).order_by("month")
     ]
@@ -208,12 +209,12 @@ def forecast_summary(*, user: User, filters: dict) -> dict:
         .filter(expected_close__isnull=True)
         .aggregate(count=Count("pk"), amount=Sum("amount"))
     )
-    stage_total, adjusted_total = _money(totals["stage_weighted"]), _money(totals["adjusted"])
+    stage_total, adjusted_total = _money(totals["stage_sum"]), _money(totals["adjusted_sum"])
     return {
         "period": {"start": start, "end": end},
         "totals": {
-            "count": totals["count"],
-            "amount": _money(totals["amount"]),
+            "count": totals["n"],
+            "amount": _money(totals["total"]),
             "stage_weighted": stage_total,
             "adjusted": adjusted_total,
             "difference": adjusted_total - stage_total,
