@@ -14,6 +14,7 @@ from coaches.models import Coach, Stance
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
+from pipeline.forecast import forecast_summary
 from pipeline.forms import DashboardFilterForm
 from pipeline.models import Opportunity, OpportunityContact, Stage
 from team.models import User
@@ -236,4 +237,6 @@ class DashboardView(CrmAPIView):
         if not form.is_valid():
             raise exceptions.ValidationError({field: list(errors) for field, errors in form.errors.items()})
         summary = dashboard_summary(user=request.user, filters=form.filters())
+        # Both forecasts and the method's inputs (rates, sample sizes), so a BI tool can reproduce them.
+        summary["forecast"] = forecast_summary(user=request.user, filters=form.filters())
         return Response(summary)

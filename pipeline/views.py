@@ -22,6 +22,7 @@ from pipeline import selectors, services
 from pipeline.committee import committee_chart, committee_legend
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
+from pipeline.forecast import forecast_deals, forecast_summary, forecast_totals
 from pipeline.forms import (
     CommitteeMemberForm,
     DashboardFilterForm,
@@ -361,12 +362,56 @@ def dashboard(request):
     form, summary = _dashboard(request)
     context = {"form": form, "summary": summary}
     if summary is not None:
+        forecast = forecast_summary(user=request.user, filters=form.filters())
         context |= {
+            "forecast": forecast,
+            "forecast_chart": _forecast_chart(forecast),
             "links": _dashboard_links(summary),
             "charts": _dashboard_charts(summary),
             "export_query": request.GET.urlencode(),
         }
     return render(request, "pipeline/dashboard.html", context)
+
+
+def _forecast_chart(forecast: dict) -> dict:
+    """Bars of the expected amount per month of expected close, stage-weighted beside coach-adjusted."""
+    months = forecast["months"]
+    most = max([max(m["stage_weighted"], m["adjusted"]) for m in months], default=0) or 1
+    slot = 70
+    return {
+        "width": max(300, 40 + slot * len(months)),
+        "bars": [
+            {
+                "month": month,
+                "x": 40 + slot * index,
+                "stage_h": round(float(100 * month["stage_weighted"] / most), 1),
+                "adjusted_h": round(float(100 * month["adjusted"] / most), 1),
+                "stage_y": round(110 - float(100 * month["stage_weighted"] / most), 1),
+                "adjusted_y": round(110 - float(100 * month["adjusted"] / most), 1),
+            }
+            for index, month in enumerate(months)
+        ],
+    }
+
+
+@require_safe
+def forecast_deal_list(request):
+    """The forecast's drill-down: the deals behind a figure, each with both probabilities (`?at_risk=1`: at risk)."""
+    form, summary = _dashboard(request)
+    if summary is None:
+        return render(request, "pipeline/forecast_deals.html", {"form": form}, status=400)
+    filters = form.filters()
+    deals = forecast_deals(user=request.user, filters=filters).select_related("account", "owner", "stage")
+    at_risk = request.GET.get("at_risk") == "1"
+    if at_risk:
+        deals = deals.filter(at_risk=True)
+    page = paginate(request, deals.order_by("expected_close", "-amount", "pk"))
+    totals = forecast_totals(deals=deals)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("at_risk", None)
+    context = {"form": form, "page": page, "totals": totals, "at_risk": at_risk, "query": query.urlencode()}
+    return render(request, "pipeline/forecast_deals.html", context)
 
 
 @require_safe
