@@ -1,6 +1,6 @@
 """The coach-adjusted forecast: each open deal's stage probability, and the one the team's own history shows.
 
-Method (also in docs/forecast.md). For every open stage and for deals with and without an active
+Method (also in docs/method.md, "Measuring the method"). For every open stage and for deals with and without an active
 coach, the win rate over the last FORECAST_WINDOW_DAYS: of the deals in the scope that were ever
 in that stage and closed in the window, the share won, split by `had_coach_at_close`. An open
 deal takes the rate of its stage and of its account's coach state now, shrunk toward the stage
