@@ -77,8 +77,11 @@ def committee_chart(committee: dict, *, columns: int) -> dict:
             mid = (x1 + x2) / 2
             path = f"M{x1} {y1} C{mid} {y1} {mid} {y2} {x2} {y2}"
         lines.append({"path": path, "from": line["from"], "to": line["to"]})
+    width = PAD * 2 + min(columns, max(len(groups), 1)) * (BOX_W + GAP_X) - GAP_X
     return {
-        "width": PAD * 2 + min(columns, max(len(groups), 1)) * (BOX_W + GAP_X) - GAP_X,
+        "width": width,
+        # Drawn at most a third larger than its own size: a committee of one is not a poster.
+        "max_width": round(width * 4 / 3),
         "height": top - GAP_Y + PAD,
         "boxes": boxes,
         "bands": bands,

@@ -26,8 +26,8 @@ def test_manager_sees_the_committee_fills_a_gap_and_the_map_fits_the_screen(page
     gaps.get_by_role("link", name="Add the economic buyer").click()
     # The gap's link opens the form with the role chosen: pick the person and who holds him.
     page.get_by_label("Person", exact=True).select_option(label="Grace Okafor")
-    page.get_by_label("Relationship held by").select_option(value=str(rep.pk))
-    page.get_by_label("Stance toward us").select_option(label="Supporter")
+    page.get_by_label("Relationship held by", exact=True).select_option(value=str(rep.pk))
+    page.get_by_label("Stance toward us", exact=True).select_option(label="Supporter")
     page.locator("#committee-form").get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("committee-gaps")).not_to_contain_text("No economic buyer")
     svg = page.get_by_test_id("committee-map" if width > 768 else "committee-map-narrow")
