@@ -7,7 +7,7 @@ The rules, in words (tests/test_access.py is the same spec as a matrix):
 - Accounts: a rep sees those he owns, those where he holds a coach and those his active
   territories cover; a manager sees his team's (his own and his reps').
 - People (contacts and their positions): whoever sees an account they work or worked at.
-- Coaches (and their holders, interactions and style reports): only their holders, a successor
+- Coaches (and their holders, interactions, style reports and the stances they report): only their holders, a successor
   they are handed over to, and those people's managers. Coach identity is the most sensitive
   thing in the CRM, so it does not follow account visibility.
 - Deals and grants: those on an account the user sees, and those of his team (his own, for a rep).
@@ -31,7 +31,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
 from agenda.models import Note, Task
-from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StyleReport
+from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StanceReport, StyleReport
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
@@ -166,6 +166,14 @@ def style_reports(user: User, queryset: QuerySet | None = None) -> QuerySet[Styl
     return queryset if user.is_admin else queryset.filter(coach__in=coaches(user))
 
 
+def stance_reports(user: User, queryset: QuerySet | None = None) -> QuerySet[StanceReport]:
+    """Coach-sourced: seen by whoever may see that coach; a rep's own (no coach): by whoever sees the person."""
+    queryset = _base(StanceReport, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(coach__in=coaches(user)) | Q(coach__isnull=True, contact__in=contacts(user).values("pk")))
+
+
 def coach_moves(user: User, queryset: QuerySet | None = None) -> QuerySet[CoachMove]:
     """Moves of coaches the user may see, or whose new prospect he may see."""
     queryset = _base(CoachMove, queryset)
@@ -274,6 +282,7 @@ SCOPES: dict[type[Model], Scope] = {
     Holder: holders,
     Interaction: interactions,
     StyleReport: style_reports,
+    StanceReport: stance_reports,
     CoachMove: coach_moves,
     Handover: handovers,
     Opportunity: opportunities,

@@ -17,10 +17,11 @@ class LookupAdmin(admin.ModelAdmin):
 
 class EmploymentInline(admin.TabularInline):
     model = Employment
+    fk_name = "contact"
     extra = 0
     autocomplete_fields = ["account"]
     # Positions change through the services (one current position, dates in order).
-    readonly_fields = ["account", "title", "function", "seniority", "start_date", "end_date"]
+    readonly_fields = ["account", "title", "function", "seniority", "start_date", "end_date", "reports_to"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -65,8 +65,24 @@ class EmploymentSerializer(ScopedModelSerializer):
 
     class Meta:
         model = Employment
-        fields = ["id", "account", "account_name", "title", "function", "seniority", "start_date", "end_date"]
+        fields = [
+            "id",
+            "account",
+            "account_name",
+            "title",
+            "function",
+            "seniority",
+            "start_date",
+            "end_date",
+            "reports_to",
+        ]
         read_only_fields = fields
+
+
+class ReportsToSerializer(serializers.Serializer):
+    reports_to = ScopedRelatedField(
+        queryset=Contact.objects.all(), allow_null=True, help_text="A colleague at the same account; null clears it."
+    )
 
 
 class PositionSerializer(serializers.Serializer):
@@ -201,6 +217,8 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
             return EmploymentCreateSerializer
         if self.action == "end_position":
             return EmploymentEndSerializer
+        if self.action == "reports_to":
+            return ReportsToSerializer
         if self.action == "move":
             return ContactMoveSerializer
         return ContactSerializer
@@ -249,6 +267,22 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.employment_end(employment=employment, by=request.user, **serializer.validated_data)
+        return self._contact(contact.pk)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("position_pk", int, OpenApiParameter.PATH)],
+        responses={200: ContactSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path=r"positions/(?P<position_pk>\d+)/reports-to")
+    def reports_to(self, request, pk=None, position_pk=None):
+        """Record whom the person reports to in a current position (null: unknown)."""
+        contact = self.get_object()
+        employment = access.get(request.user, Employment.objects.select_related("contact", "account"), position_pk)
+        if employment.contact_id != contact.pk:
+            raise Http404
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.employment_set_reports_to(employment=employment, by=request.user, **serializer.validated_data)
         return self._contact(contact.pk)
 
     @extend_schema(responses={200: ContactSerializer})

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import access
-from accounts.models import Account, Employment, Industry, ProductLine, Region, Territory
+from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
 from coachcrm.forms import CrmForm, DateInput
 from team.models import User
 
@@ -87,6 +87,17 @@ class EmploymentForm(PositionFields, CrmForm):
 
 class EmploymentEndForm(CrmForm):
     end_date = forms.DateField(label=_("End date"), widget=DateInput(), initial=timezone.localdate)
+
+
+class ReportsToForm(CrmForm):
+    reports_to = forms.ModelChoiceField(label=_("Reports to"), queryset=Contact.objects.none(), required=False)
+
+    def __init__(self, *args, employment: Employment, **kwargs):
+        super().__init__(*args, **kwargs)
+        # His colleagues at the account now (visible: the user sees the account through him).
+        self.fields["reports_to"].queryset = Contact.objects.filter(
+            employments__account_id=employment.account_id, employments__end_date__isnull=True
+        ).exclude(pk=employment.contact_id)
 
 
 class ContactMoveForm(CrmForm):

@@ -221,6 +221,15 @@ class Employment(models.Model):
     seniority = models.CharField(_("seniority"), max_length=16, choices=Seniority.choices, default=Seniority.STAFF)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
+    # The reporting line in this position, when known: drawn as the org chart of the buying committee.
+    reports_to = models.ForeignKey(
+        Contact,
+        verbose_name=_("reports to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+    )
 
     history = HistoricalRecords()
     objects = EmploymentQuerySet.as_manager()

@@ -60,7 +60,18 @@ def account_people(*, account: Account) -> dict:
 
 def contact_timeline(*, contact: Contact) -> list[Employment]:
     """Every position the person held, newest first."""
-    return list(contact.employments.select_related("account").order_by("-start_date", "-pk"))
+    return list(contact.employments.select_related("account", "reports_to").order_by("-start_date", "-pk"))
+
+
+def position_colleagues(*, employment: Employment | None) -> list[Contact]:
+    """The people who work at the position's account now, himself excepted: whom he may report to."""
+    if employment is None or not employment.is_current:
+        return []
+    return list(
+        Contact.objects.filter(employments__account_id=employment.account_id, employments__end_date__isnull=True)
+        .exclude(pk=employment.contact_id)
+        .order_by("last_name", "first_name", "pk")
+    )
 
 
 def _note_changes(record, previous) -> list[tuple[str, dict, dict]]:

@@ -337,6 +337,44 @@ def employment_update(*, employment: Employment, by: User, end_date=None, **fiel
     return employment
 
 
+@transaction.atomic
+def employment_set_reports_to(*, employment: Employment, reports_to: Contact | None, by: User) -> Employment:
+    """Record (or clear, with None) whom the person reports to in this position: a colleague at the same account."""
+    if reports_to is not None:
+        if not employment.is_current:
+            raise ValidationError(_("This position has ended; record reporting lines on current positions."))
+        if reports_to.pk == employment.contact_id:
+            raise ValidationError({"reports_to": _("A person cannot report to himself.")})
+        if not reports_to.employments.current().filter(account_id=employment.account_id).exists():
+            raise ValidationError(
+                {
+                    "reports_to": _("%(name)s does not work at %(account)s now.")
+                    % {"name": reports_to, "account": employment.account}
+                }
+            )
+        # Walk up the new manager's line (current positions at the account): a loop would draw
+        # an org chart without a top.
+        seen, current = {employment.contact_id}, reports_to.pk
+        lines = dict(
+            Employment.objects.current()
+            .filter(account_id=employment.account_id, reports_to__isnull=False)
+            .values_list("contact_id", "reports_to_id")
+        )
+        while current is not None:
+            if current in seen:
+                raise ValidationError(
+                    {
+                        "reports_to": _("%(name)s already reports, directly or not, to %(person)s.")
+                        % {"name": reports_to, "person": employment.contact}
+                    }
+                )
+            seen.add(current)
+            current = lines.get(current)
+    employment.reports_to = reports_to
+    employment.save(update_fields=["reports_to"])
+    return employment
+
+
 # Bulk variants for imports: the same rules as account_create / contact_create, checked for
 # the whole batch with a few queries and written with bulk inserts (history included).
 # Lookups go in slices of _BULK values (SQLite's parameter limit). Inserts leave the batch

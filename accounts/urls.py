@@ -19,6 +19,7 @@ account_patterns = [
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact-update"),
     path("contacts/<int:pk>/positions/new/", views.employment_add, name="employment-create"),
     path("positions/<int:pk>/end/", views.employment_end, name="employment-end"),
+    path("positions/<int:pk>/reports-to/", views.employment_reports_to, name="employment-reports-to"),
     path("contacts/<int:pk>/move/", views.contact_move, name="contact-move"),
 ]
 

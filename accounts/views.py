@@ -17,6 +17,7 @@ from accounts.forms import (
     ContactMoveForm,
     EmploymentEndForm,
     EmploymentForm,
+    ReportsToForm,
     TerritoryForm,
     TerritoryRuleForm,
     account_form_initial,
@@ -167,9 +168,11 @@ def _position_cells(positions) -> list:
 
 def contact_detail(request, pk):
     contact = access.get(request.user, Contact, pk)
+    timeline = selectors.contact_timeline(contact=contact)
     context = {
         "contact": contact,
-        "timeline": selectors.contact_timeline(contact=contact),
+        "timeline": timeline,
+        "colleagues": selectors.position_colleagues(employment=next((p for p in timeline if p.is_current), None)),
         "history": selectors.history_entries(records=contact.history.all()),
         "end_form": EmploymentEndForm(),
         "coach_roles": coach_selectors.contact_coach_roles(contact=contact, user=request.user),
@@ -226,6 +229,24 @@ def employment_add(request, pk):
             messages.success(request, _("Position added."))
             return redirect(contact)
     return render(request, "accounts/employment_form.html", {"form": form, "contact": contact})
+
+
+@require_POST
+def employment_reports_to(request, pk):
+    employment = access.get(request.user, Employment.objects.select_related("contact", "account"), pk)
+    form = ReportsToForm(request.POST, employment=employment)
+    if form.is_valid():
+        try:
+            services.employment_set_reports_to(
+                employment=employment, reports_to=form.cleaned_data["reports_to"], by=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Reporting line saved."))
+    else:
+        messages.error(request, _("Choose a colleague at the same account."))
+    return redirect(employment.contact)
 
 
 @require_POST

@@ -427,6 +427,8 @@ SPECTACULAR_SETTINGS = {
         "GrantStatusEnum": "service_catalog.models.Grant.Status",
         "HandoverStatusEnum": "coaches.models.Handover.Status",
         "UserStatusEnum": "team.models.User.Status",
+        "CommitteeRoleEnum": "pipeline.models.OpportunityContact.Role",
+        "UserRoleEnum": "team.models.User.Role",
     },
 }
 # A CSV upload is kept between its dry run and its confirmation; this bounds it.

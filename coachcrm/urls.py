@@ -12,7 +12,7 @@ from agenda import views as agenda_views
 from agenda.api import NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
 from coachcrm.security import csp_report
-from coaches.api import CoachViewSet, InteractionViewSet
+from coaches.api import CoachViewSet, InteractionViewSet, StanceReportViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import GrantViewSet, ServiceItemViewSet
@@ -32,6 +32,7 @@ def api_urls() -> list:
     router.register("users", UserViewSet, basename="user")
     router.register("coaches", CoachViewSet, basename="coach")
     router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("stance-reports", StanceReportViewSet, basename="stancereport")
     router.register("stages", StageViewSet, basename="stage")
     router.register("opportunities", OpportunityViewSet, basename="opportunity")
     router.register("loss-reasons", LossReasonViewSet, basename="loss-reason")

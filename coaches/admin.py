@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, PlaybookCard, StyleReport
+from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, PlaybookCard, StanceReport, StyleReport
 
 
 class HolderInline(admin.TabularInline):
@@ -105,6 +105,16 @@ class HandoverAdmin(SimpleHistoryAdmin):
 class StyleReportAdmin(ReadOnlyAdmin):
     list_display = ["contact", "style", "confidence", "reported_on", "coach", "recorded_by"]
     list_filter = ["style", "confidence"]
+    list_select_related = ["contact", "coach__contact", "coach__account", "recorded_by"]
+    search_fields = ["contact__last_name"]
+
+
+@admin.register(StanceReport)
+class StanceReportAdmin(ReadOnlyAdmin):
+    """Recorded through `stance_report_record` (the deal's committee, the API); read-only here."""
+
+    list_display = ["contact", "stance", "reported_on", "coach", "recorded_by"]
+    list_filter = ["stance"]
     list_select_related = ["contact", "coach__contact", "coach__account", "recorded_by"]
     search_fields = ["contact__last_name"]
 

@@ -10,7 +10,7 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from coachcrm.api import CrmViewSet
 from coaches import selectors, services
-from coaches.models import Coach, Interaction
+from coaches.models import Coach, Interaction, StanceReport
 
 
 class CoachApiFilter(django_filters.FilterSet):
@@ -202,3 +202,34 @@ class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         serializer.is_valid(raise_exception=True)
         interaction = services.interaction_log(by=request.user, **serializer.validated_data)
         return self.created(interaction)
+
+
+class StanceReportSerializer(ScopedModelSerializer):
+    contact = ScopedRelatedField(queryset=Contact.objects.all())
+    coach = ScopedRelatedField(
+        queryset=Coach.objects.all(), required=False, allow_null=True, help_text="Empty: the rep saw it himself."
+    )
+    recorded_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = StanceReport
+        fields = ["id", "contact", "stance", "coach", "recorded_by", "reported_on", "note", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class StanceReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Where people stand toward us, newest first: coach-sourced ones only for who may see the coach."""
+
+    queryset = StanceReport.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = StanceReportSerializer
+    filterset_fields = ["contact", "stance", "coach"]
+
+    def get_queryset(self):
+        return access.stance_reports(self.request.user).order_by("-reported_on", "-pk")
+
+    def create(self, request):
+        """Record a stance (reported by one of your coaches at the person's account, or seen yourself)."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.stance_report_record(by=request.user, **serializer.validated_data)
+        return self.created(report)

@@ -518,6 +518,48 @@ class StyleReport(models.Model):
         return f"{self.contact}: {self.get_style_display()} ({self.get_confidence_display()})"
 
 
+class Stance(models.TextChoices):
+    """Where a person stands toward us on the deals at his account."""
+
+    SUPPORTER = "supporter", _("Supporter")
+    NEUTRAL = "neutral", _("Neutral")
+    OPPONENT = "opponent", _("Opponent")
+
+
+class StanceReport(models.Model):
+    """Where a person stands toward us, as a coach told us (coach-sourced) or a rep saw it himself (no coach)."""
+
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("about"), on_delete=models.CASCADE, related_name="stance_reports"
+    )
+    stance = models.CharField(_("stance"), max_length=16, choices=Stance.choices)
+    # Empty: the rep's own observation, seen by whoever sees the person. Set: coach-sourced, seen
+    # only by those who may see the coach (access.stance_reports), like a style report.
+    coach = models.ForeignKey(
+        Coach,
+        verbose_name=_("reported by coach"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stance_reports",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reported_on = models.DateField(_("reported on"), default=timezone.localdate)
+    # For an opponent, the plan to win him over; the committee map calls an opponent without one a gap.
+    note = models.CharField(_("note or plan"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-reported_on", "-pk"]
+        verbose_name = _("stance report")
+        indexes = [models.Index(fields=["contact", "reported_on"])]
+
+    def __str__(self):
+        return f"{self.contact}: {self.get_stance_display()}"
+
+
 class PlaybookCard(models.Model):
     """How to sell to one buying style (the mirror playbook); admins edit the text."""
 

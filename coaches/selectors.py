@@ -20,7 +20,7 @@ from django.utils import timezone
 import access
 from accounts import selectors as account_selectors
 from accounts.models import Account, Contact, Territory, outer_ref
-from coaches.models import HEALTH_ORDER, Coach, CoachMove, Handover, Holder, Interaction, StyleReport
+from coaches.models import HEALTH_ORDER, Coach, CoachMove, Handover, Holder, Interaction, StanceReport, StyleReport
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
@@ -130,6 +130,20 @@ def current_styles(*, contact_ids, user: User) -> dict[int, StyleReport]:
         .high_confidence()
         .filter(contact_id__in=contact_ids)
         .select_related("coach__contact")
+        .order_by("contact_id", "-reported_on", "-pk")
+    )
+    for report in reports:
+        current.setdefault(report.contact_id, report)
+    return current
+
+
+def current_stances(*, contact_ids, user: User) -> dict[int, StanceReport]:
+    """Each person's current stance toward us: his latest report that the user may see (one query)."""
+    current = {}
+    reports = (
+        access.stance_reports(user)
+        .filter(contact_id__in=contact_ids)
+        .select_related("coach__contact", "recorded_by")
         .order_by("contact_id", "-reported_on", "-pk")
     )
     for report in reports:

@@ -24,6 +24,8 @@ from coaches.models import (
     Handover,
     Holder,
     Interaction,
+    Stance,
+    StanceReport,
     StyleReport,
 )
 from coaches.selectors import account_meets
@@ -481,6 +483,20 @@ def style_report_record(
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("The date cannot be in the future.")})
     date_check(reported_on, field="reported_on", past=True)
+    _check_reporting_coach(coach=coach, contact=contact)
+    return StyleReport.objects.create(
+        contact=contact,
+        coach=coach,
+        recorded_by=by,
+        style=style,
+        confidence=confidence,
+        reported_on=reported_on,
+        note=note.strip(),
+    )
+
+
+def _check_reporting_coach(*, coach: Coach, contact: Contact) -> None:
+    """A coach reports on the people of his own account, and only while he is an active coach."""
     if not coach.is_active:
         raise ValidationError(
             {
@@ -497,12 +513,28 @@ def style_report_record(
                 % {"name": contact, "account": coach.account, "coach": coach.contact}
             }
         )
-    return StyleReport.objects.create(
-        contact=contact,
-        coach=coach,
-        recorded_by=by,
-        style=style,
-        confidence=confidence,
-        reported_on=reported_on,
-        note=note.strip(),
+
+
+@transaction.atomic
+def stance_report_record(
+    *,
+    by: User,
+    contact: Contact,
+    stance: str,
+    coach: Coach | None = None,
+    reported_on: datetime.date | None = None,
+    note: str = "",
+) -> StanceReport:
+    """Record where a person stands toward us: as a coach told us, or (no coach) as the rep saw it himself."""
+    if stance not in Stance.values:
+        raise ValidationError({"stance": _("Choose supporter, neutral or opponent.")})
+    reported_on = reported_on or timezone.localdate()
+    if reported_on > timezone.localdate():
+        raise ValidationError({"reported_on": _("The date cannot be in the future.")})
+    if coach is not None:
+        _check_reporting_coach(coach=coach, contact=contact)
+    elif not contact.employments.current().exists():
+        raise ValidationError({"contact": _("%(name)s has no current position; add it first.") % {"name": contact}})
+    return StanceReport.objects.create(
+        contact=contact, coach=coach, recorded_by=by, stance=stance, reported_on=reported_on, note=note.strip()
     )

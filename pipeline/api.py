@@ -8,13 +8,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
-from accounts.models import Account, ProductLine
+from accounts.models import Account, Contact, ProductLine
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer, request_user
+from coaches.models import Coach, Stance
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
+from pipeline.forecast import forecast_summary
 from pipeline.forms import DashboardFilterForm
-from pipeline.models import LossReason, Opportunity, Stage
+from pipeline.models import LossReason, Opportunity, OpportunityContact, Stage
 from team.models import User
 
 
@@ -132,6 +134,23 @@ class LossReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVie
     serializer_class = LossReasonSerializer
 
 
+class CommitteeMemberSerializer(serializers.Serializer):
+    """A person to put on the committee (or update): the service's arguments; empty ones change nothing."""
+
+    contact = ScopedRelatedField(queryset=Contact.objects.all())
+    role = serializers.ChoiceField(choices=OpportunityContact.Role.choices)
+    holder = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    last_touch_on = serializers.DateField(required=False, allow_null=True)
+    stance = serializers.ChoiceField(choices=Stance.choices, required=False, allow_blank=True)
+    stance_coach = ScopedRelatedField(
+        queryset=Coach.objects.all(), required=False, allow_null=True, help_text="Empty: the rep saw it himself."
+    )
+    stance_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reports_to = ScopedRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
+
+
 class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """The pipeline's stages in order; admins add and change them through the stage services."""
 
@@ -174,6 +193,8 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
             return OverrideSerializer
         if self.action == "reopen":
             return ReopenSerializer
+        if self.action == "committee":
+            return CommitteeMemberSerializer
         return OpportunitySerializer
 
     def _opportunity(self, pk) -> Response:
@@ -234,6 +255,24 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         services.opportunity_reopen(opportunity=opportunity, by=request.user, **serializer.validated_data)
         return self._opportunity(opportunity.pk)
 
+    @extend_schema(
+        methods=["GET"],
+        responses={200: dict},
+        description="The buying committee as the deal page draws it: people (role, style, stance, holders, "
+        "last touch, reports to), groups by role, reporting lines and gaps. Coach-sourced facts only for "
+        "users who may see the coach.",
+    )
+    @extend_schema(methods=["POST"], request=CommitteeMemberSerializer, responses={200: dict})
+    @action(detail=True, methods=["get", "post"])
+    def committee(self, request, pk=None):
+        """The committee (GET), or put a person on it / update him (POST, then the committee)."""
+        opportunity = self.get_object()
+        if request.method == "POST":
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            services.committee_member_set(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return Response(selectors.opportunity_committee(opportunity=opportunity, user=request.user))
+
 
 class DashboardQuerySerializer(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="Default: the current quarter's first day.")
@@ -255,4 +294,6 @@ class DashboardView(CrmAPIView):
         if not form.is_valid():
             raise exceptions.ValidationError({field: list(errors) for field, errors in form.errors.items()})
         summary = dashboard_summary(user=request.user, filters=form.filters())
+        # Both forecasts and the method's inputs (rates, sample sizes), so a BI tool can reproduce them.
+        summary["forecast"] = forecast_summary(user=request.user, filters=form.filters())
         return Response(summary)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 import access
 from accounts.models import Account, Contact, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
+from coaches.models import Coach, Stance
 from pipeline.models import LossReason, Opportunity, OpportunityContact, Stage
 from team.models import User
 
@@ -154,3 +155,40 @@ class OpportunityContactForm(CrmForm):
         ).order_by("last_name", "first_name")
         for name, css in (("contact", "form-select form-select-sm"), ("role", "form-select form-select-sm")):
             self.fields[name].widget.attrs["class"] = css
+
+
+class CommitteeMemberForm(CrmForm):
+    """Put a person on the buying committee or update him: role, holder, last touch, stance, reporting line."""
+
+    contact = forms.ModelChoiceField(label=_("Person"), queryset=Contact.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=OpportunityContact.Role.choices)
+    holder = forms.ModelChoiceField(label=_("Relationship held by"), queryset=User.objects.none(), required=False)
+    last_touch_on = forms.DateField(label=_("Last touch"), widget=DateInput(), required=False)
+    stance = forms.ChoiceField(
+        label=_("Stance toward us"), choices=[("", _("— unchanged —")), *Stance.choices], required=False
+    )
+    stance_coach = forms.ModelChoiceField(
+        label=_("Stance reported by coach"),
+        queryset=Coach.objects.none(),
+        required=False,
+        empty_label=_("— I saw it myself —"),
+    )
+    stance_note = forms.CharField(label=_("Note, or the plan for an opponent"), max_length=500, required=False)
+    reports_to = forms.ModelChoiceField(label=_("Reports to"), queryset=Contact.objects.none(), required=False)
+
+    def __init__(self, *args, opportunity: Opportunity, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The people who work at the deal's account now (he may see them: he sees the deal's account).
+        people = Contact.objects.filter(
+            employments__account_id=opportunity.account_id, employments__end_date__isnull=True
+        ).order_by("last_name", "first_name")
+        self.fields["contact"].queryset = people
+        self.fields["reports_to"].queryset = people
+        self.fields["holder"].queryset = User.objects.active().order_by("username")
+        # Only coaches he may see, so the list names no coach he does not hold.
+        self.fields["stance_coach"].queryset = (
+            access.coaches(user).active().filter(account_id=opportunity.account_id).select_related("contact")
+        )
+        for field in self.fields.values():
+            select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select form-select-sm" if select else "form-control form-control-sm"

@@ -333,6 +333,17 @@ class OpportunityContact(models.Model):
         "accounts.Contact", verbose_name=_("person"), on_delete=models.PROTECT, related_name="opportunity_roles"
     )
     role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    # Who in our team holds the relationship with this person, and when we last spoke to him:
+    # the committee map's "single-threaded" gap reads the first.
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("relationship held by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_touch_on = models.DateField(_("last touch"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()

@@ -1,15 +1,18 @@
 # Reads for the deal pages: the board, the lists, held-back deals, the playbook, the home work list.
 import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
-from accounts.models import Account
-from coaches.models import PlaybookCard
-from coaches.selectors import current_styles
+from accounts.models import Account, Employment
+from coaches.models import Holder, PlaybookCard, Stance
+from coaches.selectors import current_stances, current_styles
 from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 
@@ -184,3 +187,210 @@ def opportunity_playbook(*, opportunity: Opportunity, user: User) -> list[dict]:
             }
         )
     return entries
+
+
+# --- The buying committee (issue 23) ---------------------------------------------------------
+
+# The committee's groups, top to bottom: who signs, who decides, who evaluates, who uses, who
+# sways, who blocks, who coaches us. A person with several roles is drawn once, in his first.
+COMMITTEE_ROLES = [
+    OpportunityContact.Role.ECONOMIC_BUYER,
+    OpportunityContact.Role.DECISION_MAKER,
+    OpportunityContact.Role.TECHNICAL_EVALUATOR,
+    OpportunityContact.Role.USER,
+    OpportunityContact.Role.INFLUENCER,
+    OpportunityContact.Role.BLOCKER,
+    OpportunityContact.Role.COACH,
+]
+# The roles with power over the decision: their style and stance are what a gap is about.
+POWER_ROLES = {
+    OpportunityContact.Role.ECONOMIC_BUYER,
+    OpportunityContact.Role.DECISION_MAKER,
+    OpportunityContact.Role.BLOCKER,
+}
+
+
+def _committee_rows(*, opportunity: Opportunity, user: User) -> list[OpportunityContact]:
+    rows = opportunity.contact_roles.select_related("contact", "holder")
+    if not user.is_admin:
+        # The same rule as opportunity_contact_roles: a "coach" role only for who may see that coach.
+        visible = access.coaches(user).values("contact_id")
+        rows = rows.exclude(Q(role=OpportunityContact.Role.COACH) & ~Q(contact_id__in=visible))
+    return list(rows.order_by("contact__last_name", "contact__first_name", "pk"))
+
+
+def opportunity_committee(*, opportunity: Opportunity, user: User) -> dict:
+    """The deal's buying committee as plain data: people by role, styles, stances, holders, lines and gaps.
+
+    Six queries whatever the number of people (roles, positions, styles, stances, the visible
+    coaches at the account and their holders). Coach-sourced facts (a style, a stance a coach
+    reported, who the coach is and who holds him) come only through `access`, so a user who may
+    not see a coach gets the committee without them, and the gaps are worded from what he sees.
+    """
+    rows = _committee_rows(opportunity=opportunity, user=user)
+    ids = list(dict.fromkeys(row.contact_id for row in rows))
+    positions = {
+        p.contact_id: p
+        for p in Employment.objects.current().filter(account_id=opportunity.account_id, contact_id__in=ids)
+    }
+    styles = current_styles(contact_ids=ids, user=user)
+    stances = current_stances(contact_ids=ids, user=user)
+    coaches = list(
+        access.coaches(user)
+        .active()
+        .filter(account_id=opportunity.account_id)
+        .select_related("contact")
+        .prefetch_related(Prefetch("holders", queryset=Holder.objects.select_related("user")))
+        .order_by("-established_on", "pk")
+    )
+    coach_of = {coach.contact_id: coach for coach in coaches}
+
+    people = {}
+    for row in rows:
+        person = people.get(row.contact_id)
+        if person is None:
+            contact, position = row.contact, positions.get(row.contact_id)
+            coach = coach_of.get(row.contact_id)
+            style, stance = styles.get(row.contact_id), stances.get(row.contact_id)
+            person = people[row.contact_id] = {
+                "id": contact.pk,
+                "name": str(contact),
+                "url": contact.get_absolute_url(),
+                "title": position.title if position else "",
+                "roles": [],
+                "reports_to_id": position.reports_to_id if position else None,
+                "is_coach": coach is not None,
+                "style": _style_data(style),
+                "stance": _stance_data(stance),
+                "holders": [holder.user.username for holder in coach.holders.all()] if coach else [],
+                "last_touch": coach.last_touch if coach else None,
+            }
+        person["roles"].append(row.role)
+        if row.holder is not None and row.holder.username not in person["holders"]:
+            person["holders"].append(row.holder.username)
+        if row.last_touch_on and (person["last_touch"] is None or row.last_touch_on > person["last_touch"]):
+            person["last_touch"] = row.last_touch_on
+
+    groups = {role: [] for role in COMMITTEE_ROLES}
+    for person in people.values():
+        person["roles"].sort(key=COMMITTEE_ROLES.index)
+        person["role"] = person["roles"][0]
+        person["role_labels"] = [OpportunityContact.Role(role).label for role in person["roles"]]
+        groups[person["role"]].append(person)
+    lines = [
+        {"from": person["id"], "to": person["reports_to_id"]}
+        for person in people.values()
+        if person["reports_to_id"] in people
+    ]
+    return {
+        "people": [person for role in COMMITTEE_ROLES for person in groups[role]],
+        "groups": [
+            {"role": role.value, "label": role.label, "people": groups[role]}
+            for role in COMMITTEE_ROLES
+            if groups[role]
+        ],
+        "lines": lines,
+        "gaps": committee_gaps(opportunity=opportunity, people=list(people.values()), coaches=coaches),
+    }
+
+
+def _style_data(report) -> dict | None:
+    if report is None:
+        return None
+    return {
+        "style": report.style,
+        "label": report.get_style_display(),
+        "coach": str(report.coach.contact),
+        "reported_on": report.reported_on,
+    }
+
+
+def _stance_data(report) -> dict | None:
+    if report is None:
+        return None
+    return {
+        "stance": report.stance,
+        "label": report.get_stance_display(),
+        # Who told us: the coach, or the rep who saw it himself.
+        "source": str(report.coach.contact) if report.coach_id else report.recorded_by.username,
+        "coach_sourced": report.coach_id is not None,
+        "reported_on": report.reported_on,
+        "note": report.note,
+    }
+
+
+def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: list) -> list[dict]:
+    """What is missing from the committee: each gap a sentence and the link to the action that closes it."""
+    detail = opportunity.get_absolute_url()
+    gaps = []
+
+    def gap(code: str, text: str, url: str, action: str) -> None:
+        gaps.append({"code": code, "text": text, "url": url, "action": action})
+
+    roles = {role for person in people for role in person["roles"]}
+    for role, code in (
+        (OpportunityContact.Role.ECONOMIC_BUYER, "no_economic_buyer"),
+        (OpportunityContact.Role.DECISION_MAKER, "no_decision_maker"),
+    ):
+        if role not in roles:
+            gap(
+                code,
+                _("No %(role)s identified.") % {"role": role.label.lower()},
+                f"{detail}?{urlencode({'role': role.value})}#committee-form",
+                _("Add the %(role)s") % {"role": role.label.lower()},
+            )
+    coach = coaches[0] if coaches else None
+    for person in people:
+        powerful = [role for role in person["roles"] if role in POWER_ROLES and role != OpportunityContact.Role.BLOCKER]
+        if powerful and person["style"] is None:
+            role = OpportunityContact.Role(powerful[0]).label.lower()
+            if coach is not None:
+                gap(
+                    "style_unknown",
+                    _("The %(role)s's style is unknown (%(name)s): ask %(coach)s.")
+                    % {"role": role, "name": person["name"], "coach": coach.contact},
+                    reverse("coaches:stylereport-create", args=[person["id"]]),
+                    _("Record the style %(coach)s reports") % {"coach": coach.contact},
+                )
+            else:
+                gap(
+                    "style_unknown",
+                    _("The %(role)s's style is unknown (%(name)s), and we have no coach here to ask.")
+                    % {"role": role, "name": person["name"]},
+                    f"{reverse('coaches:coach-create')}?{urlencode({'account': opportunity.account_id})}",
+                    _("Record a coach"),
+                )
+        if powerful and person["stance"] is None:
+            gap(
+                "stance_unknown",
+                _("We do not know where %(name)s (%(role)s) stands.")
+                % {"name": person["name"], "role": OpportunityContact.Role(powerful[0]).label.lower()},
+                f"{detail}?{urlencode({'contact': person['id']})}#committee-form",
+                _("Record the stance"),
+            )
+    holders = {name for person in people for name in person["holders"]}
+    if people and not holders:
+        gap(
+            "no_relationship",
+            _("Nobody in our team holds a relationship with anyone here."),
+            f"{detail}?edit=1#committee-form",
+            _("Name who holds each person"),
+        )
+    elif len(holders) == 1:
+        gap(
+            "single_threaded",
+            _("Single-threaded: only %(name)s knows anyone here.") % {"name": next(iter(holders))},
+            f"{detail}?edit=1#committee-form",
+            _("Bring in a second colleague"),
+        )
+    for person in people:
+        stance = person["stance"]
+        if stance and stance["stance"] == Stance.OPPONENT and POWER_ROLES & set(person["roles"]) and not stance["note"]:
+            gap(
+                "opponent_no_plan",
+                _("%(name)s opposes us, has power over the decision, and there is no plan for him.")
+                % {"name": person["name"]},
+                f"{detail}?{urlencode({'contact': person['id'], 'stance': Stance.OPPONENT.value})}#committee-form",
+                _("Write the plan"),
+            )
+    return gaps

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
+from accounts.services import employment_set_reports_to
 from coachcrm import jobs
 from coachcrm.inputs import date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_meets
-from coaches.services import coach_record, holder_add
+from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
@@ -623,3 +624,58 @@ def coach_moved(
     for user in {u.pk: u for u in [*holders, owner]}.values():
         notify(user=user, message=message, params=params, link=move.opportunity.get_absolute_url())
     return move
+
+
+# --- The buying committee (issue 23) ---------------------------------------------------------
+
+
+@transaction.atomic
+def committee_member_set(
+    *,
+    opportunity: Opportunity,
+    contact: Contact,
+    role: str,
+    by: User,
+    holder: User | None = None,
+    last_touch_on: datetime.date | None = None,
+    stance: str = "",
+    stance_coach: Coach | None = None,
+    stance_note: str = "",
+    reports_to: Contact | None = None,
+    clear_reports_to: bool = False,
+) -> OpportunityContact:
+    """Put a person on the deal's buying committee (or update him): role, who holds him, stance, reporting line.
+
+    The stance is recorded as a report (coach-sourced when `stance_coach` is given), the
+    reporting line on the person's current position at the account; empty values change nothing.
+    """
+    if role not in OpportunityContact.Role.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    position = contact.employments.current().filter(account_id=opportunity.account_id).first()
+    if position is None:
+        raise ValidationError(
+            {
+                "contact": _("%(name)s does not work at %(account)s now; add his position there first.")
+                % {"name": contact, "account": opportunity.account}
+            }
+        )
+    if last_touch_on is not None and last_touch_on > timezone.localdate():
+        raise ValidationError({"last_touch_on": _("The date cannot be in the future.")})
+    if holder is not None and not holder.is_active:
+        raise ValidationError({"holder": _("%(name)s is no longer active; choose a colleague.") % {"name": holder}})
+    row, created = OpportunityContact.objects.get_or_create(
+        opportunity=opportunity, contact=contact, role=role, defaults={"holder": holder, "last_touch_on": last_touch_on}
+    )
+    if not created:
+        changed = []
+        if holder is not None and row.holder_id != holder.pk:
+            row.holder, changed = holder, [*changed, "holder"]
+        if last_touch_on is not None and row.last_touch_on != last_touch_on:
+            row.last_touch_on, changed = last_touch_on, [*changed, "last_touch_on"]
+        if changed:
+            row.save(update_fields=changed)
+    if stance:
+        stance_report_record(by=by, contact=contact, stance=stance, coach=stance_coach, note=stance_note)
+    if reports_to is not None or clear_reports_to:
+        employment_set_reports_to(employment=position, reports_to=reports_to, by=by)
+    return row

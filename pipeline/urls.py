@@ -19,6 +19,9 @@ urlpatterns = [
     path("opportunities/<int:pk>/override/", views.opportunity_override, name="opportunity-override"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export/", views.dashboard_export, name="dashboard-export"),
+    path("dashboard/forecast/", views.forecast_deal_list, name="forecast-deals"),
     path("opportunities/<int:pk>/people/new/", views.opportunity_contact_add, name="opportunitycontact-create"),
     path("people/<int:pk>/remove/", views.opportunity_contact_remove, name="opportunitycontact-delete"),
+    path("opportunities/<int:pk>/committee/", views.committee_member_set, name="committee-set"),
+    path("opportunities/<int:pk>/committee.csv", views.committee_export, name="committee-export"),
 ]

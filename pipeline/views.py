@@ -20,9 +20,12 @@ from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from csvio.export import csv_response
 from pipeline import selectors, services
+from pipeline.committee import committee_chart, committee_legend
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityFilter
+from pipeline.forecast import forecast_deals, forecast_summary, forecast_totals
 from pipeline.forms import (
+    CommitteeMemberForm,
     DashboardFilterForm,
     OpportunityCloseForm,
     OpportunityContactForm,
@@ -109,7 +112,11 @@ def opportunity_held_back(request):
 
 def opportunity_detail(request, pk):
     opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
-    context = {
+    return render(request, "pipeline/opportunity_detail.html", _detail_context(request, opportunity))
+
+
+def _detail_context(request, opportunity, committee_form=None) -> dict:
+    return {
         "opportunity": opportunity,
         "changes": selectors.opportunity_stage_changes(opportunity=opportunity),
         "move_form": OpportunityMoveForm(),
@@ -119,8 +126,88 @@ def opportunity_detail(request, pk):
         "contact_roles": selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user),
         "contact_form": OpportunityContactForm(opportunity=opportunity),
         "playbook": selectors.opportunity_playbook(opportunity=opportunity, user=request.user),
+        **_committee_context(request, opportunity, form=committee_form),
     }
-    return render(request, "pipeline/opportunity_detail.html", context)
+
+
+# --- The buying committee (issue 23) ---------------------------------------------------------
+
+
+def _committee_context(request, opportunity, form=None) -> dict:
+    """The committee map, its table, gaps and edit form; a gap's link may preset the form (?role=, ?contact=)."""
+    committee = selectors.opportunity_committee(opportunity=opportunity, user=request.user)
+    if form is None:
+        initial = {key: request.GET[key] for key in ("role", "contact", "stance") if request.GET.get(key)}
+        form = CommitteeMemberForm(initial=initial, opportunity=opportunity, user=request.user)
+    return {
+        "committee": committee,
+        "committee_wide": committee_chart(committee, columns=4),
+        "committee_narrow": committee_chart(committee, columns=2),
+        "committee_legend": committee_legend(),
+        "committee_form": form,
+        "committee_open": form.is_bound or bool(form.initial) or "edit" in request.GET,
+    }
+
+
+@require_POST
+def committee_member_set(request, pk):
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
+    form = CommitteeMemberForm(request.POST, opportunity=opportunity, user=request.user)
+    if form.is_valid():
+        try:
+            services.committee_member_set(opportunity=opportunity, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("%(name)s saved on the committee.") % {"name": form.cleaned_data["contact"]})
+            return redirect(f"{opportunity.get_absolute_url()}#committee")
+    # The page again with the form's errors, and nothing lost of what was typed.
+    context = _detail_context(request, opportunity, committee_form=form)
+    return render(request, "pipeline/opportunity_detail.html", context, status=400)
+
+
+@require_safe
+def committee_export(request, pk):
+    """The committee table as CSV: what the map shows, and only what the user may see."""
+    opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
+    committee = selectors.opportunity_committee(opportunity=opportunity, user=request.user)
+    names = {person["id"]: person["name"] for person in committee["people"]}
+    return csv_response(
+        filename=f"committee-{opportunity.pk}.csv",
+        header=[
+            "name",
+            "title",
+            "roles",
+            "style",
+            "style_reported_by",
+            "style_reported_on",
+            "stance",
+            "stance_reported_by",
+            "stance_reported_on",
+            "stance_note",
+            "holders",
+            "last_touch",
+            "reports_to",
+        ],
+        rows=(
+            [
+                person["name"],
+                person["title"],
+                " ".join(person["roles"]),
+                *_report_cells(person["style"], "style", "coach"),
+                *_report_cells(person["stance"], "stance", "source"),
+                person["stance"]["note"] if person["stance"] else "",
+                " ".join(person["holders"]),
+                person["last_touch"] or "",
+                names.get(person["reports_to_id"], ""),
+            ]
+            for person in committee["people"]
+        ),
+    )
+
+
+def _report_cells(report: dict | None, key: str, source: str) -> list:
+    return [report[key], report[source], report["reported_on"]] if report else ["", "", ""]
 
 
 @require_http_methods(["GET", "POST"])
@@ -341,12 +428,56 @@ def dashboard(request):
     form, summary = _dashboard(request)
     context = {"form": form, "summary": summary}
     if summary is not None:
+        forecast = forecast_summary(user=request.user, filters=form.filters())
         context |= {
+            "forecast": forecast,
+            "forecast_chart": _forecast_chart(forecast),
             "links": _dashboard_links(summary),
             "charts": _dashboard_charts(summary),
             "export_query": request.GET.urlencode(),
         }
     return render(request, "pipeline/dashboard.html", context)
+
+
+def _forecast_chart(forecast: dict) -> dict:
+    """Bars of the expected amount per month of expected close, stage-weighted beside coach-adjusted."""
+    months = forecast["months"]
+    most = max([max(m["stage_weighted"], m["adjusted"]) for m in months], default=0) or 1
+    slot = 70
+    return {
+        "width": max(300, 40 + slot * len(months)),
+        "bars": [
+            {
+                "month": month,
+                "x": 40 + slot * index,
+                "stage_h": round(float(100 * month["stage_weighted"] / most), 1),
+                "adjusted_h": round(float(100 * month["adjusted"] / most), 1),
+                "stage_y": round(110 - float(100 * month["stage_weighted"] / most), 1),
+                "adjusted_y": round(110 - float(100 * month["adjusted"] / most), 1),
+            }
+            for index, month in enumerate(months)
+        ],
+    }
+
+
+@require_safe
+def forecast_deal_list(request):
+    """The forecast's drill-down: the deals behind a figure, each with both probabilities (`?at_risk=1`: at risk)."""
+    form, summary = _dashboard(request)
+    if summary is None:
+        return render(request, "pipeline/forecast_deals.html", {"form": form}, status=400)
+    filters = form.filters()
+    deals = forecast_deals(user=request.user, filters=filters).select_related("account", "owner", "stage")
+    at_risk = request.GET.get("at_risk") == "1"
+    if at_risk:
+        deals = deals.filter(at_risk=True)
+    page = paginate(request, deals.order_by("expected_close", "-amount", "pk"))
+    totals = forecast_totals(deals=deals)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("at_risk", None)
+    context = {"form": form, "page": page, "totals": totals, "at_risk": at_risk, "query": query.urlencode()}
+    return render(request, "pipeline/forecast_deals.html", context)
 
 
 @require_safe

@@ -270,6 +270,19 @@ class StyleReportFactory(factory.django.DjangoModelFactory):
     reported_on = factory.LazyFunction(timezone.localdate)
 
 
+class StanceReportFactory(factory.django.DjangoModelFactory):
+    """A stance reported by an active coach about a person at the coach's account (coach=None: a rep's own)."""
+
+    class Meta:
+        model = "coaches.StanceReport"
+
+    coach = factory.SubFactory(CoachFactory)
+    contact = factory.LazyAttribute(lambda o: person_at(o.coach.account))
+    recorded_by = factory.LazyAttribute(lambda o: o.coach.account.owner)
+    stance = "supporter"
+    reported_on = factory.LazyFunction(timezone.localdate)
+
+
 class OpportunityContactFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "pipeline.OpportunityContact"

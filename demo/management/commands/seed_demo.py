@@ -13,6 +13,7 @@ from demo import accounts as accounts_demo
 from demo import agenda as agenda_demo
 from demo import coach_styles as coaches_styles_demo
 from demo import coaches as coaches_demo
+from demo import committee as committee_demo
 from demo import pipeline as pipeline_demo
 from demo import service_catalog as service_catalog_demo
 from demo import team as team_demo
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             pipeline_demo.seed_closed_history(users=users, today=today)
             coaches_styles_demo.seed(users=users, today=today)
             agenda_demo.seed(users=users, today=today)
+            committee_demo.seed(users=users, today=today)
             # The demo modules write with the ORM directly: derive the territories' coverage at the end.
             coverage_refresh()
 
