@@ -10,6 +10,7 @@ written) or applies every row in one transaction (confirm: one bad row and nothi
 import csv
 import datetime
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from coachcrm.bulk import RowErrors
+from csvio.export import FORMULA_STARTS
 
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
 IMPORTERS = {
@@ -225,6 +227,9 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
     except StopIteration:
         report.file_errors.append(_("The file is empty."))
         return []
+    except csv.Error as error:
+        report.file_errors.append(_("The first line cannot be read: %(error)s") % {"error": error})
+        return []
     names = []
     for raw in header:
         name = normalise_header(raw)
@@ -245,7 +250,7 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
-            rows.append((reader.line_num, {n: v.strip() for n, v in zip(names, values, strict=False) if n}))
+            rows.append((reader.line_num, {n: unguard(v.strip()) for n, v in zip(names, values, strict=False) if n}))
     except csv.Error as error:
         report.file_errors.append(
             _("Line %(line)s cannot be read: %(error)s") % {"line": reader.line_num, "error": error}
@@ -253,12 +258,80 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
     return rows
 
 
+# Magic numbers of files people upload by mistake instead of a CSV export.
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "xlsx",  # Excel workbook (and any zip)
+    b"\xd0\xcf\x11\xe0": "xls",  # Excel 97-2003 workbook
+    b"%PDF": "pdf",
+}
+
+
+def _nul_bytes_message() -> str:
+    return _(
+        "The file contains NUL bytes, so it is not a text CSV file (a binary file or a damaged export); "
+        "save it again as CSV UTF-8."
+    )
+
+
 def decode(data: bytes) -> str:
-    """Text from an uploaded file: UTF-8 (with or without BOM), else the Windows code page Excel uses."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    """Text from an uploaded file, or a ValidationError a user can act on.
+
+    UTF-8 with or without BOM, UTF-16 with its BOM (Excel's "Unicode Text"), GB18030 (Excel on a
+    Chinese Windows) and else Windows-1252, by detection. A workbook, a binary file or text with
+    NUL bytes is refused: PostgreSQL cannot store a NUL, and a guess would import garbage.
+    """
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            if kind in ("xlsx", "xls"):
+                raise ValidationError(
+                    _("This is an Excel workbook, not a CSV file: in Excel use Save as, CSV UTF-8, and upload that.")
+                )
+            raise ValidationError(
+                _("This is not a CSV file (it looks like a %(kind)s); upload a CSV file.") % {"kind": kind.upper()}
+            )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("The file says it is UTF-16 but cannot be read as such; save it again as CSV UTF-8.")
+            ) from None
+    elif b"\x00" in data:
+        raise ValidationError(_nul_bytes_message())
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = _decode_legacy(data)
+    if "\x00" in text:
+        raise ValidationError(_nul_bytes_message())
+    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls > 8:
+        raise ValidationError(_("This does not look like a text CSV file; upload a CSV file."))
+    return text.lstrip("\ufeff")
+
+
+def _decode_legacy(data: bytes) -> str:
+    """GB18030 when the bytes are Chinese text, else Windows-1252 (Excel's Western code page)."""
+    # In Chinese text every non-ASCII character is a pair of bytes of 0x81-0xFE (GB2312's both
+    # 0xA1-0xFE), so its runs of high bytes have even lengths; in Western text an accented letter
+    # is one high byte between ASCII letters ("Müller"), which GB18030 would also decode, wrongly.
+    runs = [len(run) for run in re.findall(rb"[\x80-\xff]+", data)]
+    if runs and all(n % 2 == 0 for n in runs):
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("cp1252", errors="replace")
+
+
+def unguard(value: str) -> str:
+    """A cell as it was before the export's formula guard (`'+1 555 0100` → `+1 555 0100`)."""
+    # csvio.export.safe_cell prefixes exactly these starts with a quote; a quote before anything
+    # else was typed by someone and is kept.
+    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
 
 
 class _Refused(Exception):

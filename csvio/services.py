@@ -23,7 +23,10 @@ def import_batch_create(*, by: User, kind: str, filename: str, data: bytes) -> I
         raise ValidationError(
             {"file": _("The file is larger than %(mb)s MB; split it.") % {"mb": settings.CSV_IMPORT_MAX_BYTES // 2**20}}
         )
-    text = importers.decode(data)
+    try:
+        text = importers.decode(data)
+    except ValidationError as error:
+        raise ValidationError({"file": error.messages}) from None
     report = importers.run(importer, text, commit=False)
     ImportBatch.objects.filter(
         user=by, status=ImportBatch.Status.PENDING, created_at__lt=timezone.now() - PENDING_KEPT_FOR

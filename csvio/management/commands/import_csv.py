@@ -30,7 +30,11 @@ class Command(BaseCommand):
             importer = importers.importer_class(kind)(user=by)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        report = importers.run(importer, importers.decode(data), commit=commit)
+        try:
+            text = importers.decode(data)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        report = importers.run(importer, text, commit=commit)
         for message in report.file_errors:
             self.stderr.write(message)
         if report.ignored_columns:
