@@ -11,6 +11,7 @@ import csv
 import datetime
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from coachcrm.bulk import RowErrors
+from csvio import layouts
 from csvio.export import FORMULA_STARTS
 
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
@@ -34,6 +36,21 @@ OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
 # SQLite allows a limited number of query parameters; look values up in slices.
 _CHUNK = 500
+
+
+def fold(value: str) -> str:
+    """A cell compared as people mean it: case, accents, spaces and punctuation aside (`Säo-Paulo` = `sao paulo`)."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def choice_names(choices: type[models.Choices]) -> dict[str, str]:
+    """{folded value or label: label} of a TextChoices class, for the value mapping step."""
+    names = {}
+    for value, label in choices.choices:
+        names.setdefault(fold(str(label)), str(label))
+        names.setdefault(fold(str(value)), str(label))
+    return names
 
 
 def chunks(values):
@@ -88,6 +105,13 @@ class Report:
     file_errors: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     rows: list[RowResult] = field(default_factory=list)
+    # The mapping step: the layout proposed, file header → column, defaults, required columns
+    # nobody mapped, and for each list column the file's distinct values with their match.
+    layout: str = layouts.OWN
+    mapping: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    missing_columns: list[str] = field(default_factory=list)
+    values: dict[str, dict] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,6 +131,11 @@ class Report:
             "committed": self.committed,
             "file_errors": list(self.file_errors),
             "ignored_columns": list(self.ignored_columns),
+            "layout": self.layout,
+            "mapping": dict(self.mapping),
+            "defaults": dict(self.defaults),
+            "missing_columns": list(self.missing_columns),
+            "values": self.values,
             "rows": [dict(vars(row)) for row in self.rows],
             "counts": self.counts,
             "ok": self.ok,
@@ -124,9 +153,31 @@ class Importer:
     required: frozenset[str] = frozenset()
     aliases: dict[str, str] = {}
 
-    def __init__(self, *, user):
+    # Columns whose cells must name a value of a list: column → {folded synonym: the list's name}.
+    synonyms: dict[str, dict[str, str]] = {}
+    # List columns whose cells hold several values (`Cloud|Support`).
+    multi_value_columns: frozenset[str] = frozenset()
+
+    def __init__(self, *, user, values: dict[str, dict[str, str]] | None = None):
         self.user = user
+        # The user's value mapping: column → {folded cell: the list's name}.
+        self.values = {
+            column: {fold(k): v for k, v in chosen.items() if v} for column, chosen in (values or {}).items()
+        }
         self._choice_keys: dict[type[models.Choices], dict[str, str]] = {}
+
+    def value_choices(self) -> dict[str, dict[str, str]]:
+        """After `prepare`: for each list column, {folded name: the name shown} of the values it takes."""
+        return {}
+
+    def resolve(self, column: str, value: str) -> str:
+        """The list value a cell stands for: the user's mapping, else a synonym, else the cell itself."""
+        key = fold(value)
+        return self.values.get(column, {}).get(key) or self.synonyms.get(column, {}).get(key) or value
+
+    def match(self, column: str, value: str, known: dict[str, str]) -> str:
+        """The name in `known` a cell stands for, or "" when nothing matches."""
+        return known.get(fold(self.resolve(column, value)), "")
 
     def prepare(self, rows: list[dict]) -> None:
         """Load in bulk what `plan` looks up, so a dry run costs a few queries, not a few per row."""
@@ -155,16 +206,17 @@ class Importer:
         value = row.get(column, "").strip()
         if not value:
             return default
+        value = self.resolve(column, value)
         if choices not in self._choice_keys:
             # Once per import, not per row: reading the labels translates every one of them.
             # The first choice whose value or label matches wins, as a scan in order would.
             keys: dict[str, str] = {}
             for choice_value, choice_label in choices.choices:
-                keys.setdefault(str(choice_value).casefold(), choice_value)
-                keys.setdefault(str(choice_label).casefold(), choice_value)
+                keys.setdefault(fold(str(choice_value)), choice_value)
+                keys.setdefault(fold(str(choice_label)), choice_value)
             self._choice_keys[choices] = keys
         try:
-            return self._choice_keys[choices][value.casefold()]
+            return self._choice_keys[choices][fold(value)]
         except KeyError:
             allowed = ", ".join(str(v) for v in choices.values)
             raise RowError(
@@ -213,12 +265,19 @@ class Importer:
         raise RowError(column, _("%(value)s is neither yes nor no.") % {"value": row[column]})
 
 
-def normalise_header(name: str) -> str:
-    return "_".join(name.strip().strip("\ufeff").casefold().replace("-", " ").replace("_", " ").split())
+def read_rows(
+    text: str,
+    importer: Importer,
+    report: Report,
+    *,
+    mapping: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> list[tuple[int, dict]]:
+    """(line number, row by import column) for each non-empty row; file problems go on the report.
 
-
-def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, dict]]:
-    """(line number, row by canonical column) for each non-empty row; file problems go on the report."""
+    `mapping` (file header → column, "" to ignore) is what the user chose on the mapping step;
+    a header it does not name gets the proposed column. `defaults` fill a column's empty cells.
+    """
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
@@ -230,19 +289,33 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
     except csv.Error as error:
         report.file_errors.append(_("The first line cannot be read: %(error)s") % {"error": error})
         return []
+    headers = [raw.strip().strip("\ufeff") for raw in header]
+    report.layout, proposed = layouts.propose(importer, [h for h in headers if h])
+    chosen = {
+        **proposed,
+        **{h: c for h, c in (mapping or {}).items() if h in proposed and c in ("", *importer.columns)},
+    }
+    # The first column mapped to a target is read; a second one is ignored (and said so).
+    seen: set[str] = set()
     names = []
-    for raw in header:
-        name = normalise_header(raw)
-        name = importer.aliases.get(name, name)
-        if name not in importer.columns:
-            if raw.strip():
-                report.ignored_columns.append(raw.strip())
-            name = ""
+    for raw in headers:
+        name = chosen.get(raw, "")
+        if name in seen:
+            chosen[raw] = name = ""
+        if name:
+            seen.add(name)
+        elif raw:
+            report.ignored_columns.append(raw)
         names.append(name)
-    missing = [c for c in importer.columns if c in importer.required and c not in names]
+    report.mapping = {h: chosen.get(h, "") for h in headers if h}
+    defaults = {c: v.strip() for c, v in (defaults or {}).items() if c in importer.columns and v and v.strip()}
+    report.defaults = defaults
+    missing = [c for c in importer.columns if c in importer.required and c not in names and c not in defaults]
     if missing:
+        report.missing_columns = missing
         report.file_errors.append(
-            _("Missing column(s): %(columns)s. The first line must name the columns.") % {"columns": ", ".join(missing)}
+            _("Missing column(s): %(columns)s. Choose the file's column for each, or a value for every row.")
+            % {"columns": ", ".join(missing)}
         )
         return []
     rows = []
@@ -250,12 +323,32 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
-            rows.append((reader.line_num, {n: unguard(v.strip()) for n, v in zip(names, values, strict=False) if n}))
+            row = {n: unguard(v.strip()) for n, v in zip(names, values, strict=False) if n}
+            for column, value in defaults.items():
+                if not row.get(column):
+                    row[column] = value
+            rows.append((reader.line_num, row))
     except csv.Error as error:
         report.file_errors.append(
             _("Line %(line)s cannot be read: %(error)s") % {"line": reader.line_num, "error": error}
         )
     return rows
+
+
+def sample_values(text: str, *, lines: int = 20) -> dict[str, str]:
+    """The first non-empty cell of each column among the first lines, for the mapping step."""
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text), delimiter=max([",", ";", "\t"], key=first_line.count))
+    samples: dict[str, str] = {}
+    try:
+        names = [h.strip() for h in next(reader)]
+        for _index, values in zip(range(lines), reader, strict=False):
+            for name, value in zip(names, values, strict=False):
+                if value.strip() and name not in samples:
+                    samples[name] = unguard(value.strip())[:60]
+    except (StopIteration, csv.Error):
+        pass
+    return samples
 
 
 # Magic numbers of files people upload by mistake instead of a CSV export.
@@ -334,6 +427,32 @@ def unguard(value: str) -> str:
     return value
 
 
+# The mapping step lists at most this many distinct values of a column.
+_MAX_VALUES = 200
+
+
+def _found_values(importer: Importer, rows: list[dict]) -> dict[str, dict]:
+    """For each list column: its distinct cells (first spelling, row count) with the value each matches."""
+    found: dict[str, list[dict]] = {}
+    for column, known in importer.value_choices().items():
+        counts: dict[str, list] = {}
+        for row in rows:
+            cell = row.get(column, "")
+            cells = re.split(r"[|;]", cell) if column in importer.multi_value_columns else [cell]
+            for value in (c.strip() for c in cells):
+                if value:
+                    counts.setdefault(fold(value), [value, 0])[1] += 1
+        if counts:
+            found[column] = {
+                "choices": sorted(set(known.values()), key=str.casefold),
+                "found": [
+                    {"value": value, "rows": n, "match": importer.match(column, value, known)}
+                    for value, n in sorted(counts.values(), key=lambda v: (-v[1], v[0]))[:_MAX_VALUES]
+                ],
+            }
+    return found
+
+
 class _Refused(Exception):
     pass
 
@@ -344,16 +463,41 @@ def _refuse(result: RowResult, error: ValidationError) -> None:
         result.column = next(iter(error.error_dict))
 
 
-def run(importer: Importer, text: str, *, commit: bool) -> Report:
-    """Plan every row; with `commit`, apply them all in one transaction or none at all."""
+class Cancelled(Exception):
+    """The user cancelled a background import: everything it wrote is rolled back."""
+
+
+def run(
+    importer: Importer,
+    text: str,
+    *,
+    commit: bool,
+    columns: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Plan every row; with `commit`, apply them all in one transaction or none at all.
+
+    `progress(rows done)` is called now and then (planning is the first half, writing the second);
+    it may raise `Cancelled`, which rolls back every write and propagates.
+    """
     report = Report()
-    rows = read_rows(text, importer, report)
+    rows = read_rows(text, importer, report, mapping=columns, defaults=defaults)
+    total = len(rows)
+
+    def step(fraction: float) -> None:
+        if progress is not None:
+            progress(int(total * fraction))
+
     if report.file_errors:
         return report
     importer.prepare([row for _line, row in rows])
+    report.values = _found_values(importer, [row for _line, row in rows])
     planned: list[tuple[RowResult, Plan | None]] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
+    for index, (line, row) in enumerate(rows):
+        if index % 1000 == 0:
+            step(index / total / 2)
         result = RowResult(line=line, outcome=ERROR, label=importer.row_label(row))
         plan = None
         try:
@@ -372,6 +516,7 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
         report.rows.append(result)
     if not commit or not report.ok:
         return report
+    step(0.5)
     try:
         with transaction.atomic():
             creates = [plan.create for _result, plan in planned if plan is not None and plan.create is not None]
@@ -386,6 +531,7 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     report.file_errors.append(
                         _("Someone added some of these records while you imported; upload the file again to check it.")
                     )
+            step(0.8)
             updating = [(result, plan.update) for result, plan in planned if plan and plan.update is not None]
             if updating:
                 try:
@@ -400,9 +546,12 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     report.file_errors.append(
                         _("Someone changed some of these records while you imported; upload the file again.")
                     )
-            for result, plan in planned:
+            step(0.9)
+            for index, (result, plan) in enumerate(planned):
                 if plan is None or plan.apply is None:
                     continue
+                if index % 1000 == 0:
+                    step(0.9 + index / total / 10)
                 try:
                     plan.apply()
                 except ValidationError as error:

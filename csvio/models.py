@@ -14,6 +14,8 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for confirmation")
+        # Confirmed, being imported by a background job (a large file); back to pending if refused.
+        CONFIRMING = "confirming", _("Importing")
         IMPORTED = "imported", _("Imported")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches")
@@ -22,6 +24,14 @@ class ImportBatch(models.Model):
     # The decoded text, not a path: nothing the user sends decides where anything is stored.
     content = models.TextField()
     report = models.JSONField(default=dict)
+    # The mapping step's choices: file header → column ("" ignores it), a value for the empty
+    # cells of a column, and per list column {file value: the list's name}.
+    columns = models.JSONField(default=dict, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    # When the background confirmation was last (re)queued: a batch confirming for long is requeued.
+    confirm_requested_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
@@ -34,3 +44,25 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.kind})"
+
+
+class ImportMapping(models.Model):
+    """A mapping step's choices saved by name, to reuse for the next file of the same export."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    columns = models.JSONField(default=dict, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("saved by")
+    )
+    updated_at = models.DateTimeField(_("saved"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("saved import mapping")
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="csvio_mapping_kind_name")]
+
+    def __str__(self):
+        return self.name
