@@ -10,6 +10,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -99,7 +100,7 @@ class AccountImporter(Importer):
 
     def match(self, column, value, known):
         if column == "size_tier" and value.replace(",", "").replace(" ", "").isdigit():
-            return Account.SizeTier(self._size_tier({"size_tier": value})).label
+            return str(Account.SizeTier(self._size_tier({"size_tier": value})).label)
         return super().match(column, value, known)
 
     def _lookup(self, row: dict, column: str, table: dict, *, required: bool = True):
@@ -201,6 +202,10 @@ class ContactImporter(Importer):
     required = frozenset({"first_name", "last_name", "account", "title", "start_date"})
     aliases = {"e_mail": "email", "company": "account", "account_name": "account", "position": "title"}
     synonyms = {"function": FUNCTION_SYNONYMS}
+
+    def proposed_defaults(self):
+        # Other CRMs do not know when someone took his position: "unknown, today" unless told.
+        return {"start_date": timezone.localdate().isoformat()}
 
     def value_choices(self):
         return {"function": choice_names(Employment.Function), "seniority": choice_names(Employment.Seniority)}

@@ -33,7 +33,10 @@ IMPORTERS = {
 
 CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
 OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+# Day first when a slashed date could be either; month first (Salesforce's US reports) when only it fits.
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y")
+# A timestamp (HubSpot's `2023-02-14 10:12`, Salesforce's `2022-04-01T09:15:00.000Z`) is read as its date.
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]\d{1,2}:\d{2}")
 # SQLite allows a limited number of query parameters; look values up in slices.
 _CHUNK = 500
 
@@ -166,6 +169,10 @@ class Importer:
         }
         self._choice_keys: dict[type[models.Choices], dict[str, str]] = {}
 
+    def proposed_defaults(self) -> dict[str, str]:
+        """Values proposed for required columns a file lacks (the user sees and may change them)."""
+        return {}
+
     def value_choices(self) -> dict[str, dict[str, str]]:
         """After `prepare`: for each list column, {folded name: the name shown} of the values it takes."""
         return {}
@@ -247,6 +254,8 @@ class Importer:
         if not value and not required:
             return None
         value = Importer.required_value(row, column)
+        if timestamp := _TIMESTAMP.match(value):
+            value = timestamp.group(1)
         for date_format in DATE_FORMATS:
             try:
                 return datetime.datetime.strptime(value, date_format).date()
@@ -309,6 +318,9 @@ def read_rows(
         names.append(name)
     report.mapping = {h: chosen.get(h, "") for h in headers if h}
     defaults = {c: v.strip() for c, v in (defaults or {}).items() if c in importer.columns and v and v.strip()}
+    for column, value in importer.proposed_defaults().items():
+        if column not in names and column not in defaults:
+            defaults[column] = value
     report.defaults = defaults
     missing = [c for c in importer.columns if c in importer.required and c not in names and c not in defaults]
     if missing:
