@@ -77,7 +77,7 @@ class AccountImporter(Importer):
     def prepare(self, rows):
         self.regions, self.industries, self.lines = _by_name(Region), _by_name(Industry), _by_name(ProductLine)
         owners = User.objects.active() if self.user.is_admin else User.objects.active().team_of(self.user)
-        self.owners = _owner_keys(owners)
+        self.owners = owner_keys(owners)
         names = {normalize_company_name(row.get("name", "")) for row in rows} - {""}
         self.existing, self.visible = {}, set()
         for chunk in chunks(names):
@@ -173,7 +173,7 @@ class AccountImporter(Importer):
         services.accounts_create_many(by=self.user, rows=creates)
 
 
-def _owner_keys(users) -> dict:
+def owner_keys(users) -> dict:
     """A user by user name, e-mail or full name, folded: the other CRM names owners so."""
     keys = {}
     for user in users:

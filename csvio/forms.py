@@ -61,9 +61,15 @@ class ImportMappingForm(forms.Form):
         for column in importer.columns:
             if column in importer.required or column in defaults:
                 name = f"default_{column}"
-                self.fields[name] = forms.CharField(
-                    label=column, required=False, max_length=200, initial=defaults.get(column, "")
-                )
+                if column in report.get("choices", {}):
+                    options = [("", _("— none —")), *((c, c) for c in report["choices"][column])]
+                    self.fields[name] = forms.ChoiceField(
+                        label=column, required=False, choices=options, initial=defaults.get(column, "")
+                    )
+                else:
+                    self.fields[name] = forms.CharField(
+                        label=column, required=False, max_length=200, initial=defaults.get(column, "")
+                    )
                 self.fields[name].missing = column in missing
                 self.default_fields.append(name)
         self.value_cells = {}

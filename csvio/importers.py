@@ -29,6 +29,7 @@ IMPORTERS = {
     "accounts": "accounts.importers.AccountImporter",
     "contacts": "accounts.importers.ContactImporter",
     "coaches": "coaches.importers.CoachImporter",
+    "deals": "pipeline.importers.DealImporter",
 }
 
 CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
@@ -115,6 +116,7 @@ class Report:
     defaults: dict[str, str] = field(default_factory=dict)
     missing_columns: list[str] = field(default_factory=list)
     values: dict[str, dict] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -139,6 +141,7 @@ class Report:
             "defaults": dict(self.defaults),
             "missing_columns": list(self.missing_columns),
             "values": self.values,
+            "choices": self.choices,
             "rows": [dict(vars(row)) for row in self.rows],
             "counts": self.counts,
             "ok": self.ok,
@@ -443,10 +446,10 @@ def unguard(value: str) -> str:
 _MAX_VALUES = 200
 
 
-def _found_values(importer: Importer, rows: list[dict]) -> dict[str, dict]:
+def _found_values(importer: Importer, value_choices: dict, rows: list[dict]) -> dict[str, dict]:
     """For each list column: its distinct cells (first spelling, row count) with the value each matches."""
     found: dict[str, list[dict]] = {}
-    for column, known in importer.value_choices().items():
+    for column, known in value_choices.items():
         counts: dict[str, list] = {}
         for row in rows:
             cell = row.get(column, "")
@@ -504,7 +507,9 @@ def run(
     if report.file_errors:
         return report
     importer.prepare([row for _line, row in rows])
-    report.values = _found_values(importer, [row for _line, row in rows])
+    known = importer.value_choices()
+    report.choices = {column: sorted(set(names.values()), key=str.casefold) for column, names in known.items()}
+    report.values = _found_values(importer, known, [row for _line, row in rows])
     planned: list[tuple[RowResult, Plan | None]] = []
     seen: dict[str, int] = {}
     for index, (line, row) in enumerate(rows):

@@ -133,7 +133,7 @@ LAYOUTS = [
             "Deal Stage": "stage",
             "Deal owner": "owner",
             "Close Date": "expected_close",
-            "Create Date": "created",
+            "Create Date": "created_at",
         },
     ),
     Layout(
@@ -149,7 +149,7 @@ LAYOUTS = [
             "Stage": "stage",
             "Opportunity Owner": "owner",
             "Close Date": "expected_close",
-            "Created Date": "created",
+            "Created Date": "created_at",
         },
     ),
     Layout(
@@ -165,7 +165,7 @@ LAYOUTS = [
             "StageName": "stage",
             "Owner.Email": "owner",
             "CloseDate": "expected_close",
-            "CreatedDate": "created",
+            "CreatedDate": "created_at",
         },
     ),
 ]
