@@ -90,6 +90,16 @@ class ImportMappingForm(forms.Form):
                 self.value_cells[name] = (column, cell["value"])
                 names.append(name)
             self.value_groups.append((column, names))
+        for name, form_field in self.fields.items():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(form_field, forms.ChoiceField)
+                else "form-control form-control-sm"
+            )
+            form_field.widget.attrs.setdefault("class", css)
+            if name != "save_as":
+                # The header or cell as text, for screen readers: the label is the file's own text.
+                form_field.widget.attrs.setdefault("aria-label", str(form_field.label))
 
     def mapping(self) -> dict:
         """The service's arguments from the cleaned form."""
