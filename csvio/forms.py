@@ -2,7 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from coachcrm.forms import CrmForm
+from coachcrm.forms import CrmForm, CrmFormHelper
 from csvio.models import ImportMapping
 
 
@@ -27,6 +27,7 @@ class ImportUploadForm(CrmForm):
         self.fields["mapping"].queryset = ImportMapping.objects.filter(kind=kind)
         if not self.fields["mapping"].queryset.exists():
             del self.fields["mapping"]
+            self.helper = CrmFormHelper(self)
 
 
 class ImportMappingForm(forms.Form):
@@ -58,7 +59,8 @@ class ImportMappingForm(forms.Form):
             self.column_fields.append(name)
         defaults = report.get("defaults", {})
         missing = set(report.get("missing_columns", ()))
-        for column in importer.columns:
+        # The columns that need a value first.
+        for column in sorted(importer.columns, key=lambda c: c not in missing):
             if column in importer.required or column in defaults:
                 name = f"default_{column}"
                 if column in report.get("choices", {}):

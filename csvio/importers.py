@@ -332,7 +332,7 @@ def read_rows(
             _("Missing column(s): %(columns)s. Choose the file's column for each, or a value for every row.")
             % {"columns": ", ".join(missing)}
         )
-        return []
+    # Read on with a column missing: the mapping step shows the file's values all the same.
     rows = []
     try:
         for values in reader:
@@ -504,12 +504,14 @@ def run(
         if progress is not None:
             progress(int(total * fraction))
 
-    if report.file_errors:
+    if report.file_errors and not report.missing_columns:
         return report
     importer.prepare([row for _line, row in rows])
     known = importer.value_choices()
     report.choices = {column: sorted(set(names.values()), key=str.casefold) for column, names in known.items()}
     report.values = _found_values(importer, known, [row for _line, row in rows])
+    if report.file_errors:
+        return report
     planned: list[tuple[RowResult, Plan | None]] = []
     seen: dict[str, int] = {}
     for index, (line, row) in enumerate(rows):
