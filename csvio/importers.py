@@ -516,7 +516,8 @@ def run(
     seen: dict[str, int] = {}
     for index, (line, row) in enumerate(rows):
         if index % 1000 == 0:
-            step(index / total / 2)
+            # A dry run is all planning; a confirmation plans in its first half and writes in its second.
+            step(index / total / (2 if commit else 1))
         result = RowResult(line=line, outcome=ERROR, label=importer.row_label(row))
         plan = None
         try:

@@ -13,6 +13,8 @@ class ImportBatch(models.Model):
     """An uploaded CSV file kept, for its uploader only, between its dry run and its confirmation."""
 
     class Status(models.TextChoices):
+        # A large file's dry run, by a background job.
+        CHECKING = "checking", _("Checking")
         PENDING = "pending", _("Waiting for confirmation")
         # Confirmed, being imported by a background job (a large file); back to pending if refused.
         CONFIRMING = "confirming", _("Importing")
@@ -30,8 +32,8 @@ class ImportBatch(models.Model):
     defaults = models.JSONField(default=dict, blank=True)
     values = models.JSONField(default=dict, blank=True)
     row_count = models.PositiveIntegerField(default=0)
-    # When the background confirmation was last (re)queued: a batch confirming for long is requeued.
-    confirm_requested_at = models.DateTimeField(null=True, blank=True)
+    # When its background job (dry run or confirmation) was last queued: one lost is requeued.
+    queued_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     imported_at = models.DateTimeField(_("imported"), null=True, blank=True)

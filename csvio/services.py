@@ -14,7 +14,7 @@ from team.models import User
 
 # An upload nobody confirmed is dropped after this long.
 PENDING_KEPT_FOR = datetime.timedelta(days=1)
-# A batch confirming for longer than this lost its job (a worker killed, a broker restarted).
+# A batch checking or confirming for longer than this lost its job (a worker killed, a broker restarted).
 CONFIRM_STALE_AFTER = datetime.timedelta(minutes=15)
 
 
@@ -22,11 +22,29 @@ def _importer(batch: ImportBatch, by: User) -> importers.Importer:
     return importers.importer_class(batch.kind)(user=by, values=batch.values)
 
 
-def _dry_run(batch: ImportBatch, by: User) -> None:
+def _dry_run(batch: ImportBatch, by: User, progress=None) -> None:
     report = importers.run(
-        _importer(batch, by), batch.content, commit=False, columns=batch.columns, defaults=batch.defaults
+        _importer(batch, by),
+        batch.content,
+        commit=False,
+        columns=batch.columns,
+        defaults=batch.defaults,
+        progress=progress,
     )
     batch.report, batch.row_count = report.as_dict(), len(report.rows)
+
+
+def _check(batch: ImportBatch, by: User) -> None:
+    """Dry-run a batch now, or, for a large file, queue its dry run (saved either way)."""
+    # Lines, not rows: a cheap count that a quoted cell with line breaks only overestimates.
+    lines = batch.content.count("\n")
+    if lines > settings.CSV_IMPORT_BACKGROUND_ROWS:
+        batch.status, batch.row_count, batch.queued_at = ImportBatch.Status.CHECKING, lines, timezone.now()
+        batch.save()
+        _enqueue(batch.pk)
+        return
+    _dry_run(batch, by)
+    batch.save()
 
 
 @transaction.atomic
@@ -51,8 +69,7 @@ def import_batch_create(
     batch = ImportBatch(user=by, kind=kind, filename=filename[:200], content=text)
     if mapping is not None:
         batch.columns, batch.defaults, batch.values = mapping.columns, mapping.defaults, mapping.values
-    _dry_run(batch, by)
-    batch.save()
+    _check(batch, by)
     return batch
 
 
@@ -76,8 +93,7 @@ def import_batch_map(
     batch.columns = {str(h): str(c) for h, c in columns.items()}
     batch.defaults = {c: str(v).strip() for c, v in defaults.items() if str(v).strip()}
     batch.values = {c: {str(k): str(v) for k, v in chosen.items() if v} for c, chosen in values.items()}
-    _dry_run(batch, by)
-    batch.save()
+    _check(batch, by)
     if save_as.strip():
         import_mapping_save(by=by, kind=batch.kind, name=save_as, batch=batch)
     return batch
@@ -99,6 +115,8 @@ def import_mapping_save(*, by: User, kind: str, name: str, batch: ImportBatch) -
 def _check_pending(batch: ImportBatch, by: User) -> None:
     if batch.user_id != by.pk:
         raise ValidationError(_("Only the person who uploaded a file can import it."))
+    if batch.status == ImportBatch.Status.CHECKING:
+        raise ValidationError(_("This file is still being checked."))
     if batch.status == ImportBatch.Status.CONFIRMING:
         raise ValidationError(_("This file is being imported."))
     if batch.status != ImportBatch.Status.PENDING:
@@ -112,34 +130,46 @@ def import_batch_confirm(*, batch: ImportBatch, by: User) -> ImportBatch:
     _check_pending(batch, by)
     # A file whose dry run refused rows is checked again here, at once: it will be refused, quickly.
     if batch.report.get("ok") and batch.row_count > settings.CSV_IMPORT_BACKGROUND_ROWS:
-        batch.status, batch.confirm_requested_at = ImportBatch.Status.CONFIRMING, timezone.now()
-        batch.save(update_fields=["status", "confirm_requested_at"])
-        cache.delete(_cancel_key(batch.pk))
-        _enqueue_confirm(batch.pk)
+        batch.status, batch.queued_at = ImportBatch.Status.CONFIRMING, timezone.now()
+        batch.save(update_fields=["status", "queued_at"])
+        _enqueue(batch.pk)
         return batch
     return _apply(batch, by)
 
 
-def _enqueue_confirm(batch_id: int) -> None:
-    # The one place imports enqueue; after the commit, so the job finds the batch confirming.
+def _enqueue(batch_id: int) -> None:
+    # The one place imports enqueue; after the commit, so the job finds the batch checking or confirming.
     from csvio import tasks
 
+    cache.delete(_cancel_key(batch_id))
     tasks.import_batch_run_task.delay_on_commit(batch_id)
 
 
+BACKGROUND = (ImportBatch.Status.CHECKING, ImportBatch.Status.CONFIRMING)
+
+
 def import_batch_run(*, batch_id: int) -> str:
-    """The background confirmation of a batch; a second run, or one while another runs, changes nothing."""
+    """The background dry run or confirmation of a batch; a second run, or one while another runs, changes nothing."""
     with transaction.atomic():
-        # skip_locked: a job already importing this batch holds the lock; a requeued duplicate leaves.
+        # skip_locked: a job already working on this batch holds the lock; a requeued duplicate leaves.
         batch = (
             ImportBatch.objects.select_for_update(skip_locked=True)
-            .filter(pk=batch_id, status=ImportBatch.Status.CONFIRMING)
+            .filter(pk=batch_id, status__in=BACKGROUND)
             .select_related("user")
             .first()
         )
         if batch is None:
             return "skipped"
-        batch = _apply(batch, batch.user, progress=_progress_reporter(batch.pk, batch.row_count))
+        progress = _progress_reporter(batch.pk, batch.row_count)
+        if batch.status == ImportBatch.Status.CONFIRMING:
+            return _apply(batch, batch.user, progress=progress).status
+        try:
+            _dry_run(batch, batch.user, progress=progress)
+        except importers.Cancelled:
+            batch.report = {**importers.Report().as_dict(), "cancelled": True}
+        batch.status = ImportBatch.Status.PENDING
+        batch.save()
+        cache.delete_many([progress_key(batch.pk), _cancel_key(batch.pk)])
         return batch.status
 
 
@@ -173,21 +203,19 @@ def import_batch_cancel(*, batch: ImportBatch, by: User) -> None:
     """Ask the background job importing a batch to stop: it rolls back, and nothing of the file is written."""
     if batch.user_id != by.pk:
         raise ValidationError(_("Only the person who uploaded a file can cancel its import."))
-    if batch.status != ImportBatch.Status.CONFIRMING:
-        raise ValidationError(_("This file is not being imported."))
+    if batch.status not in BACKGROUND:
+        raise ValidationError(_("This file is not being checked or imported."))
     cache.set(_cancel_key(batch.pk), True, timeout=3600)
 
 
 def import_batches_resume() -> int:
-    """Periodic: requeue the batches whose background confirmation was lost; returns how many."""
-    stale = ImportBatch.objects.filter(
-        status=ImportBatch.Status.CONFIRMING, confirm_requested_at__lt=timezone.now() - CONFIRM_STALE_AFTER
-    )
+    """Periodic: requeue the batches whose background job was lost; returns how many."""
+    stale = ImportBatch.objects.filter(status__in=BACKGROUND, queued_at__lt=timezone.now() - CONFIRM_STALE_AFTER)
     ids = list(stale.values_list("pk", flat=True))
     for batch_id in ids:
         with transaction.atomic():
-            ImportBatch.objects.filter(pk=batch_id).update(confirm_requested_at=timezone.now())
-            _enqueue_confirm(batch_id)
+            ImportBatch.objects.filter(pk=batch_id).update(queued_at=timezone.now())
+            _enqueue(batch_id)
     return len(ids)
 
 

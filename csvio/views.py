@@ -54,9 +54,7 @@ def _detail_context(request, batch, mapping_form=None):
         "rows": selectors.import_report_rows(batch=batch),
         "mapping_form": mapping_form,
         "layout": layout,
-        "progress": selectors.import_batch_progress(batch=batch)
-        if batch.status == ImportBatch.Status.CONFIRMING
-        else None,
+        "progress": selectors.import_batch_progress(batch=batch) if batch.status in services.BACKGROUND else None,
     }
 
 
@@ -113,7 +111,7 @@ def import_confirm(request, pk):
 def import_progress(request, pk):
     """The progress bar, polled by htmx; once the job is done the page reloads to show the report."""
     batch = access.get(request.user, ImportBatch, pk)
-    if batch.status != ImportBatch.Status.CONFIRMING:
+    if batch.status not in services.BACKGROUND:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response

@@ -25,12 +25,17 @@ TEXT = "name,region,industry\n" + "".join(f"Company {i},North,Retail\n" for i in
 
 def _confirming(user):
     batch = services.import_batch_create(by=user, kind="accounts", filename="big.csv", data=TEXT.encode())
+    tasks.import_batch_run_task(batch.pk)  # the dry run, a job too for a large file
+    batch.refresh_from_db()
     return services.import_batch_confirm(batch=batch, by=user)
 
 
 def test_a_large_file_is_confirmed_by_a_job_after_the_commit(rep, lookups, django_capture_on_commit_callbacks):
+    batch = services.import_batch_create(by=rep, kind="accounts", filename="big.csv", data=TEXT.encode())
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
     with django_capture_on_commit_callbacks() as callbacks:
-        batch = _confirming(rep)
+        batch = services.import_batch_confirm(batch=batch, by=rep)
     assert batch.status == ImportBatch.Status.CONFIRMING
     assert not Account.objects.exists()  # the request did not wait for the rows
     assert len(callbacks) == 1
@@ -74,14 +79,14 @@ def test_only_a_confirming_batch_of_ones_own_is_cancelled(rep, other_rep, lookup
         services.import_batch_cancel(batch=batch, by=other_rep)
     tasks.import_batch_run_task(batch.pk)
     batch.refresh_from_db()
-    with pytest.raises(services.ValidationError, match="not being imported"):
+    with pytest.raises(services.ValidationError, match="not being checked or imported"):
         services.import_batch_cancel(batch=batch, by=rep)
 
 
 def test_a_lost_job_is_requeued_by_the_periodic_resume(rep, lookups, django_capture_on_commit_callbacks):
     batch = _confirming(rep)  # its job is lost: the on-commit callback never ran
     assert services.import_batches_resume() == 0  # too recent to be lost
-    ImportBatch.objects.filter(pk=batch.pk).update(confirm_requested_at=timezone.now() - datetime.timedelta(hours=1))
+    ImportBatch.objects.filter(pk=batch.pk).update(queued_at=timezone.now() - datetime.timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.import_batches_resume_task() == 1
     batch.refresh_from_db()
@@ -122,3 +127,23 @@ def test_cancel_needs_post(rep_client, rep, lookups):
     assert rep_client.get(reverse("csvio:import-cancel", args=[batch.pk])).status_code == 405
     response = rep_client.post(reverse("csvio:import-cancel", args=[batch.pk]))
     assert response.status_code == 302
+
+
+def test_a_large_files_dry_run_is_a_job_too(rep, lookups, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        batch = services.import_batch_create(by=rep, kind="accounts", filename="big.csv", data=TEXT.encode())
+    assert (batch.status, batch.report) == (ImportBatch.Status.CHECKING, {})
+    with pytest.raises(services.ValidationError, match="still being checked"):
+        services.import_batch_confirm(batch=batch, by=rep)
+    callbacks[0]()
+    batch.refresh_from_db()
+    assert (batch.status, batch.report["counts"]["created"]) == (ImportBatch.Status.PENDING, 5)
+    assert not Account.objects.exists()
+
+
+def test_a_cancelled_check_leaves_an_empty_report(rep, lookups):
+    batch = services.import_batch_create(by=rep, kind="accounts", filename="big.csv", data=TEXT.encode())
+    services.import_batch_cancel(batch=batch, by=rep)
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.report["cancelled"], batch.report["rows"]) == (ImportBatch.Status.PENDING, True, [])
