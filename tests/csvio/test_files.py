@@ -116,3 +116,13 @@ def test_accounts_export_then_import_changes_nothing(rep_client, rep, lookups):
     data = _download(rep_client, reverse("accounts:account-export"))
     batch = services.import_batch_create(by=rep, kind="accounts", filename="accounts.csv", data=data)
     assert [r["outcome"] for r in batch.report["rows"]] == ["duplicate"], batch.report
+
+
+def test_deals_export_then_import_changes_nothing(rep_client, rep, lookups):
+    factories.default_stages()
+    account = factories.AccountFactory(owner=rep, name="Acme", region=lookups["region"], industry=lookups["industry"])
+    factories.OpportunityFactory(account=account, owner=rep, name="=Renewal 2027")
+    data = _download(rep_client, reverse("pipeline:opportunity-export"))
+    batch = services.import_batch_create(by=rep, kind="deals", filename="opportunities.csv", data=data)
+    assert batch.report["ignored_columns"] == ["held_back", "has_coach"]
+    assert [(r["outcome"], r["label"]) for r in batch.report["rows"]] == [("duplicate", "=Renewal 2027")]
