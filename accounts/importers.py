@@ -10,30 +10,54 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import access
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
-from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, chunks
+from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, choice_names, chunks, fold
 from team.models import User
 
 
 def _by_name(model) -> dict:
-    return {obj.name.casefold(): obj for obj in model.objects.all()}
+    return {fold(obj.name): obj for obj in model.objects.all()}
 
 
-def _lookup(row: dict, column: str, table: dict, *, required: bool = True):
-    value = row.get(column, "").strip()
-    if not value:
-        if required:
-            raise RowError(column, _("This column is required."))
-        return None
-    try:
-        return table[value.casefold()]
-    except KeyError:
-        raise RowError(column, _("Unknown value %(value)s.") % {"value": value}) from None
+def _syn(**lists: tuple[str, ...]) -> dict[str, str]:
+    """{folded synonym: name} from name → synonyms (the names of the CRM exports' picklists)."""
+    return {fold(synonym): name.replace("_", " ") for name, synonyms in lists.items() for synonym in synonyms}
+
+
+# The industries of HubSpot's and Salesforce's picklists, onto the usual names of an industry list.
+# A synonym only applies when its name is in CoachCRM's list; else the value is left to the user.
+INDUSTRY_SYNONYMS = _syn(
+    Finance=(
+        "Banking", "Financial Services", "Insurance", "Investment Banking", "Capital Markets",
+        "Investment Management", "Accounting", "Venture Capital & Private Equity", "Financial",
+    ),
+    Healthcare=(
+        "Hospital & Health Care", "Health Care", "Health, Wellness and Fitness", "Medical Devices",
+        "Medical Practice", "Pharmaceuticals", "Biotechnology", "Mental Health Care", "Hospital and Health Care",
+    ),
+    Retail=("Consumer Goods", "Apparel & Fashion", "Apparel", "Supermarkets", "Consumer Electronics", "Wholesale"),
+    Manufacturing=(
+        "Machinery", "Industrial Automation", "Automotive", "Electrical/Electronic Manufacturing",
+        "Mechanical or Industrial Engineering", "Chemicals", "Plastics", "Electronics", "Engineering",
+    ),
+    Technology=(
+        "Computer Software", "Information Technology and Services", "Internet", "Computer Hardware", "Software",
+    ),
+)  # fmt: skip
+FUNCTION_SYNONYMS = _syn(
+    hr=("Human Resources", "People", "Personnel", "Talent"),
+    it=("Information Technology", "Technology", "Engineering", "IT Services"),
+    finance=("Accounting", "Controlling", "Treasury"),
+    procurement=("Purchasing", "Buying", "Sourcing", "Supply Chain"),
+    operations=("Ops", "Logistics", "Production"),
+    executive=("Management", "Board", "C-Level", "Executive Management", "Leadership"),
+)
 
 
 def _changes(instance, wanted: dict) -> dict:
@@ -47,11 +71,13 @@ class AccountImporter(Importer):
     columns = ("name", "region", "industry", "size_tier", "product_lines", "owner", "notes")
     required = frozenset({"name", "region", "industry"})
     aliases = {"account": "name", "company": "name", "size": "size_tier", "product_line": "product_lines"}
+    synonyms = {"industry": INDUSTRY_SYNONYMS}
+    multi_value_columns = frozenset({"product_lines"})
 
     def prepare(self, rows):
         self.regions, self.industries, self.lines = _by_name(Region), _by_name(Industry), _by_name(ProductLine)
         owners = User.objects.active() if self.user.is_admin else User.objects.active().team_of(self.user)
-        self.owners = {u.username.casefold(): u for u in owners}
+        self.owners = owner_keys(owners)
         names = {normalize_company_name(row.get("name", "")) for row in rows} - {""}
         self.existing, self.visible = {}, set()
         for chunk in chunks(names):
@@ -64,21 +90,57 @@ class AccountImporter(Importer):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
 
+    def value_choices(self):
+        tables = {"region": self.regions, "industry": self.industries, "product_lines": self.lines}
+        choices = {column: {key: obj.name for key, obj in table.items()} for column, table in tables.items()}
+        choices["size_tier"] = choice_names(Account.SizeTier)
+        if not self.user.is_rep:
+            choices["owner"] = {key: user.username for key, user in self.owners.items()}
+        return choices
+
+    def match(self, column, value, known):
+        if column == "size_tier" and value.replace(",", "").replace(" ", "").isdigit():
+            return str(Account.SizeTier(self._size_tier({"size_tier": value})).label)
+        return super().match(column, value, known)
+
+    def _lookup(self, row: dict, column: str, table: dict, *, required: bool = True):
+        value = row.get(column, "").strip()
+        if not value:
+            if required:
+                raise RowError(column, _("This column is required."))
+            return None
+        try:
+            return table[fold(self.resolve(column, value))]
+        except KeyError:
+            raise RowError(
+                column, _("Unknown value %(value)s: choose what it stands for on the mapping step.") % {"value": value}
+            ) from None
+
+    def _size_tier(self, row: dict) -> str:
+        value = row.get("size_tier", "").replace(",", "").replace(" ", "")
+        # HubSpot and Salesforce export the number of employees, not a tier.
+        if value.isdigit():
+            employees = int(value)
+            if employees >= 1000:
+                return Account.SizeTier.KEY
+            return Account.SizeTier.MID if employees >= 100 else Account.SizeTier.SMALL
+        return self.choice(row, "size_tier", Account.SizeTier, "")
+
     def plan(self, row):
         name = self.fitting(Account, "name", self.required_value(row, "name"))
         key = normalize_company_name(name)
         if not key:
             raise RowError("name", _("Enter a company name."))
         fields = {
-            "region": _lookup(row, "region", self.regions),
-            "industry": _lookup(row, "industry", self.industries),
-            "size_tier": self.choice(row, "size_tier", Account.SizeTier, ""),
+            "region": self._lookup(row, "region", self.regions),
+            "industry": self._lookup(row, "industry", self.industries),
+            "size_tier": self._size_tier(row),
             "notes": row.get("notes", ""),
         }
-        line_names = [n for n in re.split(r"[|,]", row.get("product_lines", "")) if n.strip()]
-        product_lines = [_lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
+        line_names = [n for n in re.split(r"[|,;]", row.get("product_lines", "")) if n.strip()]
+        product_lines = [self._lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
         # A rep's accounts are his own: an owner column is ignored for him, as in the API.
-        owner = None if self.user.is_rep else _lookup(row, "owner", self.owners, required=False)
+        owner = None if self.user.is_rep else self._lookup(row, "owner", self.owners, required=False)
         existing = self.existing.get(key)
         if existing is None:
             create = {f: v for f, v in fields.items() if v}
@@ -111,6 +173,16 @@ class AccountImporter(Importer):
         services.accounts_create_many(by=self.user, rows=creates)
 
 
+def owner_keys(users) -> dict:
+    """A user by user name, e-mail or full name, folded: the other CRM names owners so."""
+    keys = {}
+    for user in users:
+        for name in (user.get_full_name(), user.email, user.username):
+            if name:
+                keys[fold(name)] = user
+    return keys
+
+
 class ContactImporter(Importer):
     kind = "contacts"
     label = gettext_lazy("Contacts with their current position")
@@ -130,6 +202,14 @@ class ContactImporter(Importer):
     )
     required = frozenset({"first_name", "last_name", "account", "title", "start_date"})
     aliases = {"e_mail": "email", "company": "account", "account_name": "account", "position": "title"}
+    synonyms = {"function": FUNCTION_SYNONYMS}
+
+    def proposed_defaults(self):
+        # Other CRMs do not know when someone took his position: "unknown, today" unless told.
+        return {"start_date": timezone.localdate().isoformat()}
+
+    def value_choices(self):
+        return {"function": choice_names(Employment.Function), "seniority": choice_names(Employment.Seniority)}
 
     def row_label(self, row):
         return f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()

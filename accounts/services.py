@@ -421,6 +421,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
                 account=account, product_line_ids=[line.pk for line in lines]
             )
         accounts.append(account)
+    route.flush()
     if taken := _taken(Account.objects.all(), "normalized_name", seen):
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}

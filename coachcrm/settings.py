@@ -313,6 +313,11 @@ CELERY_BEAT_SCHEDULE["agenda-digests"] = {
     "task": "agenda.tasks.digests_send_task",
     "schedule": crontab(hour=DIGEST_HOUR, minute=0),
 }
+# CSV imports: requeue a large file's confirmation whose job was lost (a killed worker).
+CELERY_BEAT_SCHEDULE["csvio-import-batches-resume"] = {
+    "task": "csvio.import_batches_resume",
+    "schedule": 60 * 5,
+}
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -433,6 +438,8 @@ SPECTACULAR_SETTINGS = {
 }
 # A CSV upload is kept between its dry run and its confirmation; this bounds it.
 CSV_IMPORT_MAX_BYTES = int(os.environ.get("CSV_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+# A file with more rows than this is confirmed by a background job (the page shows its progress).
+CSV_IMPORT_BACKGROUND_ROWS = int(os.environ.get("CSV_IMPORT_BACKGROUND_ROWS", "2000"))
 
 LOGGING = {
     "version": 1,

@@ -62,6 +62,19 @@ def coaches_verification_due(*, user: User, today: datetime.date | None = None) 
     )
 
 
+def account_had_active_coach_on(account: Account, day: datetime.date) -> bool:
+    """Did the account have an active coach on that day (for deals closed before CoachCRM was used)?"""
+    # Established by then, and active now or still recorded active on or after that day.
+    coaches = Coach.objects.filter(account=account, established_on__lte=day)
+    if coaches.filter(status=Coach.Status.ACTIVE).exists():
+        return True
+    ended = list(coaches.values_list("pk", flat=True))
+    return (
+        bool(ended)
+        and Coach.history.filter(id__in=ended, status=Coach.Status.ACTIVE, history_date__date__gte=day).exists()
+    )
+
+
 def _holders():
     return Prefetch("holders", queryset=Holder.objects.select_related("user"))
 

@@ -10,6 +10,8 @@ written) or applies every row in one transaction (confirm: one bad row and nothi
 import csv
 import datetime
 import io
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,19 +22,40 @@ from django.utils.translation import gettext as _
 
 from coachcrm.bulk import RowErrors
 from coachcrm.inputs import date_check, validate_single_line
+from csvio import layouts
+from csvio.export import FORMULA_STARTS
 
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
 IMPORTERS = {
     "accounts": "accounts.importers.AccountImporter",
     "contacts": "accounts.importers.ContactImporter",
     "coaches": "coaches.importers.CoachImporter",
+    "deals": "pipeline.importers.DealImporter",
 }
 
 CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
 OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+# Day first when a slashed date could be either; month first (Salesforce's US reports) when only it fits.
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y")
+# A timestamp (HubSpot's `2023-02-14 10:12`, Salesforce's `2022-04-01T09:15:00.000Z`) is read as its date.
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]\d{1,2}:\d{2}")
 # SQLite allows a limited number of query parameters; look values up in slices.
 _CHUNK = 500
+
+
+def fold(value: str) -> str:
+    """A cell compared as people mean it: case, accents, spaces and punctuation aside (`Säo-Paulo` = `sao paulo`)."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def choice_names(choices: type[models.Choices]) -> dict[str, str]:
+    """{folded value or label: label} of a TextChoices class, for the value mapping step."""
+    names = {}
+    for value, label in choices.choices:
+        names.setdefault(fold(str(label)), str(label))
+        names.setdefault(fold(str(value)), str(label))
+    return names
 
 
 def chunks(values):
@@ -87,6 +110,14 @@ class Report:
     file_errors: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     rows: list[RowResult] = field(default_factory=list)
+    # The mapping step: the layout proposed, file header → column, defaults, required columns
+    # nobody mapped, and for each list column the file's distinct values with their match.
+    layout: str = layouts.OWN
+    mapping: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    missing_columns: list[str] = field(default_factory=list)
+    values: dict[str, dict] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -106,6 +137,12 @@ class Report:
             "committed": self.committed,
             "file_errors": list(self.file_errors),
             "ignored_columns": list(self.ignored_columns),
+            "layout": self.layout,
+            "mapping": dict(self.mapping),
+            "defaults": dict(self.defaults),
+            "missing_columns": list(self.missing_columns),
+            "values": self.values,
+            "choices": self.choices,
             "rows": [dict(vars(row)) for row in self.rows],
             "counts": self.counts,
             "ok": self.ok,
@@ -123,9 +160,35 @@ class Importer:
     required: frozenset[str] = frozenset()
     aliases: dict[str, str] = {}
 
-    def __init__(self, *, user):
+    # Columns whose cells must name a value of a list: column → {folded synonym: the list's name}.
+    synonyms: dict[str, dict[str, str]] = {}
+    # List columns whose cells hold several values (`Cloud|Support`).
+    multi_value_columns: frozenset[str] = frozenset()
+
+    def __init__(self, *, user, values: dict[str, dict[str, str]] | None = None):
         self.user = user
+        # The user's value mapping: column → {folded cell: the list's name}.
+        self.values = {
+            column: {fold(k): v for k, v in chosen.items() if v} for column, chosen in (values or {}).items()
+        }
         self._choice_keys: dict[type[models.Choices], dict[str, str]] = {}
+
+    def proposed_defaults(self) -> dict[str, str]:
+        """Values proposed for required columns a file lacks (the user sees and may change them)."""
+        return {}
+
+    def value_choices(self) -> dict[str, dict[str, str]]:
+        """After `prepare`: for each list column, {folded name: the name shown} of the values it takes."""
+        return {}
+
+    def resolve(self, column: str, value: str) -> str:
+        """The list value a cell stands for: the user's mapping, else a synonym, else the cell itself."""
+        key = fold(value)
+        return self.values.get(column, {}).get(key) or self.synonyms.get(column, {}).get(key) or value
+
+    def match(self, column: str, value: str, known: dict[str, str]) -> str:
+        """The name in `known` a cell stands for, or "" when nothing matches."""
+        return known.get(fold(self.resolve(column, value)), "")
 
     def prepare(self, rows: list[dict]) -> None:
         """Load in bulk what `plan` looks up, so a dry run costs a few queries, not a few per row."""
@@ -154,16 +217,17 @@ class Importer:
         value = row.get(column, "").strip()
         if not value:
             return default
+        value = self.resolve(column, value)
         if choices not in self._choice_keys:
             # Once per import, not per row: reading the labels translates every one of them.
             # The first choice whose value or label matches wins, as a scan in order would.
             keys: dict[str, str] = {}
             for choice_value, choice_label in choices.choices:
-                keys.setdefault(str(choice_value).casefold(), choice_value)
-                keys.setdefault(str(choice_label).casefold(), choice_value)
+                keys.setdefault(fold(str(choice_value)), choice_value)
+                keys.setdefault(fold(str(choice_label)), choice_value)
             self._choice_keys[choices] = keys
         try:
-            return self._choice_keys[choices][value.casefold()]
+            return self._choice_keys[choices][fold(value)]
         except KeyError:
             allowed = ", ".join(str(v) for v in choices.values)
             raise RowError(
@@ -196,6 +260,8 @@ class Importer:
         if not value and not required:
             return None
         value = Importer.required_value(row, column)
+        if timestamp := _TIMESTAMP.match(value):
+            value = timestamp.group(1)
         for date_format in DATE_FORMATS:
             try:
                 day = datetime.datetime.strptime(value, date_format).date()
@@ -218,12 +284,19 @@ class Importer:
         raise RowError(column, _("%(value)s is neither yes nor no.") % {"value": row[column]})
 
 
-def normalise_header(name: str) -> str:
-    return "_".join(name.strip().strip("\ufeff").casefold().replace("-", " ").replace("_", " ").split())
+def read_rows(
+    text: str,
+    importer: Importer,
+    report: Report,
+    *,
+    mapping: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> list[tuple[int, dict]]:
+    """(line number, row by import column) for each non-empty row; file problems go on the report.
 
-
-def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, dict]]:
-    """(line number, row by canonical column) for each non-empty row; file problems go on the report."""
+    `mapping` (file header → column, "" to ignore) is what the user chose on the mapping step;
+    a header it does not name gets the proposed column. `defaults` fill a column's empty cells.
+    """
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
@@ -232,27 +305,51 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
     except StopIteration:
         report.file_errors.append(_("The file is empty."))
         return []
-    names = []
-    for raw in header:
-        name = normalise_header(raw)
-        name = importer.aliases.get(name, name)
-        if name not in importer.columns:
-            if raw.strip():
-                report.ignored_columns.append(raw.strip())
-            name = ""
-        names.append(name)
-    missing = [c for c in importer.columns if c in importer.required and c not in names]
-    if missing:
-        report.file_errors.append(
-            _("Missing column(s): %(columns)s. The first line must name the columns.") % {"columns": ", ".join(missing)}
-        )
+    except csv.Error as error:
+        report.file_errors.append(_("The first line cannot be read: %(error)s") % {"error": error})
         return []
+    headers = [raw.strip().strip("\ufeff") for raw in header]
+    report.layout, proposed = layouts.propose(importer, [h for h in headers if h])
+    chosen = {
+        **proposed,
+        **{h: c for h, c in (mapping or {}).items() if h in proposed and c in ("", *importer.columns)},
+    }
+    # The first column mapped to a target is read; a second one is ignored (and said so).
+    seen: set[str] = set()
+    names = []
+    for raw in headers:
+        name = chosen.get(raw, "")
+        if name in seen:
+            chosen[raw] = name = ""
+        if name:
+            seen.add(name)
+        elif raw:
+            report.ignored_columns.append(raw)
+        names.append(name)
+    report.mapping = {h: chosen.get(h, "") for h in headers if h}
+    defaults = {c: v.strip() for c, v in (defaults or {}).items() if c in importer.columns and v and v.strip()}
+    for column, value in importer.proposed_defaults().items():
+        if column not in names and column not in defaults:
+            defaults[column] = value
+    report.defaults = defaults
+    missing = [c for c in importer.columns if c in importer.required and c not in names and c not in defaults]
+    if missing:
+        report.missing_columns = missing
+        report.file_errors.append(
+            _("Missing column(s): %(columns)s. Choose the file's column for each, or a value for every row.")
+            % {"columns": ", ".join(missing)}
+        )
+    # Read on with a column missing: the mapping step shows the file's values all the same.
     rows = []
     try:
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
-            rows.append((reader.line_num, {n: v.strip() for n, v in zip(names, values, strict=False) if n}))
+            row = {n: unguard(v.strip()) for n, v in zip(names, values, strict=False) if n}
+            for column, value in defaults.items():
+                if not row.get(column):
+                    row[column] = value
+            rows.append((reader.line_num, row))
     except csv.Error as error:
         report.file_errors.append(
             _("Line %(line)s cannot be read: %(error)s") % {"line": reader.line_num, "error": error}
@@ -260,12 +357,122 @@ def read_rows(text: str, importer: Importer, report: Report) -> list[tuple[int, 
     return rows
 
 
-def decode(data: bytes) -> str:
-    """Text from an uploaded file: UTF-8 (with or without BOM), else the Windows code page Excel uses."""
+def sample_values(text: str, *, lines: int = 20) -> dict[str, str]:
+    """The first non-empty cell of each column among the first lines, for the mapping step."""
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text), delimiter=max([",", ";", "\t"], key=first_line.count))
+    samples: dict[str, str] = {}
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        names = [h.strip() for h in next(reader)]
+        for _index, values in zip(range(lines), reader, strict=False):
+            for name, value in zip(names, values, strict=False):
+                if value.strip() and name not in samples:
+                    samples[name] = unguard(value.strip())[:60]
+    except (StopIteration, csv.Error):
+        pass
+    return samples
+
+
+# Magic numbers of files people upload by mistake instead of a CSV export.
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "xlsx",  # Excel workbook (and any zip)
+    b"\xd0\xcf\x11\xe0": "xls",  # Excel 97-2003 workbook
+    b"%PDF": "pdf",
+}
+
+
+def _nul_bytes_message() -> str:
+    return _(
+        "The file contains NUL bytes, so it is not a text CSV file (a binary file or a damaged export); "
+        "save it again as CSV UTF-8."
+    )
+
+
+def decode(data: bytes) -> str:
+    """Text from an uploaded file, or a ValidationError a user can act on.
+
+    UTF-8 with or without BOM, UTF-16 with its BOM (Excel's "Unicode Text"), GB18030 (Excel on a
+    Chinese Windows) and else Windows-1252, by detection. A workbook, a binary file or text with
+    NUL bytes is refused: PostgreSQL cannot store a NUL, and a guess would import garbage.
+    """
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            if kind in ("xlsx", "xls"):
+                raise ValidationError(
+                    _("This is an Excel workbook, not a CSV file: in Excel use Save as, CSV UTF-8, and upload that.")
+                )
+            raise ValidationError(
+                _("This is not a CSV file (it looks like a %(kind)s); upload a CSV file.") % {"kind": kind.upper()}
+            )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("The file says it is UTF-16 but cannot be read as such; save it again as CSV UTF-8.")
+            ) from None
+    elif b"\x00" in data:
+        raise ValidationError(_nul_bytes_message())
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = _decode_legacy(data)
+    if "\x00" in text:
+        raise ValidationError(_nul_bytes_message())
+    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls > 8:
+        raise ValidationError(_("This does not look like a text CSV file; upload a CSV file."))
+    return text.lstrip("\ufeff")
+
+
+def _decode_legacy(data: bytes) -> str:
+    """GB18030 when the bytes are Chinese text, else Windows-1252 (Excel's Western code page)."""
+    # In Chinese text every non-ASCII character is a pair of bytes of 0x81-0xFE (GB2312's both
+    # 0xA1-0xFE), so its runs of high bytes have even lengths; in Western text an accented letter
+    # is one high byte between ASCII letters ("Müller"), which GB18030 would also decode, wrongly.
+    runs = [len(run) for run in re.findall(rb"[\x80-\xff]+", data)]
+    if runs and all(n % 2 == 0 for n in runs):
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("cp1252", errors="replace")
+
+
+def unguard(value: str) -> str:
+    """A cell as it was before the export's formula guard (`'+1 555 0100` → `+1 555 0100`)."""
+    # csvio.export.safe_cell prefixes exactly these starts with a quote; a quote before anything
+    # else was typed by someone and is kept.
+    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+# The mapping step lists at most this many distinct values of a column.
+_MAX_VALUES = 200
+
+
+def _found_values(importer: Importer, value_choices: dict, rows: list[dict]) -> dict[str, dict]:
+    """For each list column: its distinct cells (first spelling, row count) with the value each matches."""
+    found: dict[str, list[dict]] = {}
+    for column, known in value_choices.items():
+        counts: dict[str, list] = {}
+        for row in rows:
+            cell = row.get(column, "")
+            cells = re.split(r"[|;]", cell) if column in importer.multi_value_columns else [cell]
+            for value in (c.strip() for c in cells):
+                if value:
+                    counts.setdefault(fold(value), [value, 0])[1] += 1
+        if counts:
+            found[column] = {
+                "choices": sorted(set(known.values()), key=str.casefold),
+                "found": [
+                    {"value": value, "rows": n, "match": importer.match(column, value, known)}
+                    for value, n in sorted(counts.values(), key=lambda v: (-v[1], v[0]))[:_MAX_VALUES]
+                ],
+            }
+    return found
 
 
 class _Refused(Exception):
@@ -278,16 +485,46 @@ def _refuse(result: RowResult, error: ValidationError) -> None:
         result.column = next(iter(error.error_dict))
 
 
-def run(importer: Importer, text: str, *, commit: bool) -> Report:
-    """Plan every row; with `commit`, apply them all in one transaction or none at all."""
+class Cancelled(Exception):
+    """The user cancelled a background import: everything it wrote is rolled back."""
+
+
+def run(
+    importer: Importer,
+    text: str,
+    *,
+    commit: bool,
+    columns: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Plan every row; with `commit`, apply them all in one transaction or none at all.
+
+    `progress(rows done)` is called now and then (planning is the first half, writing the second);
+    it may raise `Cancelled`, which rolls back every write and propagates.
+    """
     report = Report()
-    rows = read_rows(text, importer, report)
-    if report.file_errors:
+    rows = read_rows(text, importer, report, mapping=columns, defaults=defaults)
+    total = len(rows)
+
+    def step(fraction: float) -> None:
+        if progress is not None:
+            progress(int(total * fraction))
+
+    if report.file_errors and not report.missing_columns:
         return report
     importer.prepare([row for _line, row in rows])
+    known = importer.value_choices()
+    report.choices = {column: sorted(set(names.values()), key=str.casefold) for column, names in known.items()}
+    report.values = _found_values(importer, known, [row for _line, row in rows])
+    if report.file_errors:
+        return report
     planned: list[tuple[RowResult, Plan | None]] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
+    for index, (line, row) in enumerate(rows):
+        if index % 1000 == 0:
+            # A dry run is all planning; a confirmation plans in its first half and writes in its second.
+            step(index / total / (2 if commit else 1))
         result = RowResult(line=line, outcome=ERROR, label=importer.row_label(row))
         plan = None
         try:
@@ -306,6 +543,7 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
         report.rows.append(result)
     if not commit or not report.ok:
         return report
+    step(0.5)
     try:
         with transaction.atomic():
             creates = [plan.create for _result, plan in planned if plan is not None and plan.create is not None]
@@ -320,6 +558,7 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     report.file_errors.append(
                         _("Someone added some of these records while you imported; upload the file again to check it.")
                     )
+            step(0.8)
             updating = [(result, plan.update) for result, plan in planned if plan and plan.update is not None]
             if updating:
                 try:
@@ -334,9 +573,12 @@ def run(importer: Importer, text: str, *, commit: bool) -> Report:
                     report.file_errors.append(
                         _("Someone changed some of these records while you imported; upload the file again.")
                     )
-            for result, plan in planned:
+            step(0.9)
+            for index, (result, plan) in enumerate(planned):
                 if plan is None or plan.apply is None:
                     continue
+                if index % 1000 == 0:
+                    step(0.9 + index / total / 10)
                 try:
                     plan.apply()
                 except ValidationError as error:

@@ -13,7 +13,11 @@ class ImportBatch(models.Model):
     """An uploaded CSV file kept, for its uploader only, between its dry run and its confirmation."""
 
     class Status(models.TextChoices):
+        # A large file's dry run, by a background job.
+        CHECKING = "checking", _("Checking")
         PENDING = "pending", _("Waiting for confirmation")
+        # Confirmed, being imported by a background job (a large file); back to pending if refused.
+        CONFIRMING = "confirming", _("Importing")
         IMPORTED = "imported", _("Imported")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches")
@@ -22,6 +26,14 @@ class ImportBatch(models.Model):
     # The decoded text, not a path: nothing the user sends decides where anything is stored.
     content = models.TextField()
     report = models.JSONField(default=dict)
+    # The mapping step's choices: file header → column ("" ignores it), a value for the empty
+    # cells of a column, and per list column {file value: the list's name}.
+    columns = models.JSONField(default=dict, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    # When its background job (dry run or confirmation) was last queued: one lost is requeued.
+    queued_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
@@ -34,3 +46,25 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.kind})"
+
+
+class ImportMapping(models.Model):
+    """A mapping step's choices saved by name, to reuse for the next file of the same export."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    columns = models.JSONField(default=dict, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("saved by")
+    )
+    updated_at = models.DateTimeField(_("saved"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("saved import mapping")
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="csvio_mapping_kind_name")]
+
+    def __str__(self):
+        return self.name

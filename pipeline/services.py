@@ -23,7 +23,7 @@ from coachcrm import jobs
 from coachcrm.inputs import date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
-from coaches.selectors import account_best_coach, account_meets
+from coaches.selectors import account_best_coach, account_had_active_coach_on, account_meets
 from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
@@ -679,3 +679,77 @@ def committee_member_set(
     if reports_to is not None or clear_reports_to:
         employment_set_reports_to(employment=position, reports_to=reports_to, by=by)
     return row
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+@transaction.atomic
+def opportunity_import(
+    *,
+    by: User,
+    account: Account,
+    name: str,
+    product_line: ProductLine,
+    amount: Decimal,
+    stage: Stage,
+    owner: User | None = None,
+    expected_close: datetime.date | None = None,
+    created_on: datetime.date | None = None,
+    closed_on: datetime.date | None = None,
+    source: str = "",
+) -> Opportunity:
+    """A deal from another CRM, through opportunity_create and the coach gate.
+
+    An open deal in a stage the account's missing coach bars is put in the last stage before
+    the gate and held back, as a move would. A closed deal is history: it keeps its status and
+    close date, and `had_coach_at_close` says whether the account had a coach on that day.
+    """
+    facts = None
+    target = stage
+    if stage.is_closed:
+        target = Stage.objects.open().order_by("order").first()
+    else:
+        try:
+            _gate_check(opportunity=Opportunity(account=account), stage=stage)
+        except GateError as error:
+            facts = error.facts
+            before = Stage.objects.open().filter(order__lt=stage.order).order_by("-order")
+            target = next((s for s in before if not stage_needs_coach(s)), None)
+            if target is None:
+                raise
+    opportunity = opportunity_create(
+        by=by,
+        account=account,
+        name=name,
+        product_line=product_line,
+        amount=amount,
+        stage=target,
+        owner=owner,
+        expected_close=expected_close,
+        source=source,
+    )
+    first_change = opportunity.stage_changes.get()
+    if created_on is not None:
+        opportunity.created_at = opportunity.stage_entered_at = first_change.at = _start_of(created_on)
+        first_change.save(update_fields=["at"])
+    if facts is not None:
+        opportunity.held_back, opportunity.held_back_facts = True, facts
+        opportunity.held_back_since = timezone.now()
+    if stage.is_closed:
+        closed_on = closed_on or expected_close or timezone.localdate()
+        closed_at = _start_of(closed_on)
+        StageChange.objects.create(
+            opportunity=opportunity,
+            from_stage=target,
+            to_stage=stage,
+            by=by,
+            kind=StageChange.Kind.ADVANCE,
+            at=closed_at,
+        )
+        opportunity.stage, opportunity.stage_entered_at, opportunity.closed_at = stage, closed_at, closed_at
+        opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST
+        opportunity.had_coach_at_close = account_had_active_coach_on(account, closed_on)
+    opportunity.save()
+    return opportunity

@@ -39,7 +39,7 @@ def test_dry_run_with_errors_shows_them_and_offers_no_confirm(rep_client, rep, l
         reverse("csvio:import-create", args=["accounts"]), {"file": _file("name,region,industry\nAcme,Mars,Retail\n")}
     )
     page = rep_client.get(reverse("csvio:import-detail", args=[ImportBatch.objects.get().pk]))
-    assert b"Unknown value Mars." in page.content
+    assert b"Unknown value Mars" in page.content
     assert b"Confirm import" not in page.content
 
 
@@ -66,3 +66,45 @@ def test_another_users_upload_is_404(rep_client, other_rep, lookups):
 def test_confirm_needs_post(rep_client, rep, lookups):
     batch = services.import_batch_create(by=rep, kind="accounts", filename="f.csv", data=b"name,region,industry\n")
     assert rep_client.get(reverse("csvio:import-confirm", args=[batch.pk])).status_code == 405
+
+
+def _mapping_post(batch, **overrides):
+    data = {f"column_{i}": column for i, column in enumerate(batch.report["mapping"].values())}
+    return {**data, **overrides}
+
+
+def test_mapping_step_changes_a_column_and_checks_again(rep_client, rep, lookups):
+    text = "Firma,Gebiet,Branche\nAcme,North,Retail\n"
+    rep_client.post(reverse("csvio:import-create", args=["accounts"]), {"file": _file(text)})
+    batch = ImportBatch.objects.get()
+    assert batch.report["missing_columns"] == ["name", "region", "industry"]
+    page = rep_client.get(reverse("csvio:import-detail", args=[batch.pk]))
+    assert b"Columns and values" in page.content and b"Gebiet" in page.content
+    response = rep_client.post(
+        reverse("csvio:import-map", args=[batch.pk]),
+        {"column_0": "name", "column_1": "region", "column_2": "industry", "save_as": "German sheet"},
+    )
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.report["ok"] and batch.columns == {"Firma": "name", "Gebiet": "region", "Branche": "industry"}
+    form = rep_client.get(reverse("csvio:import-create", args=["accounts"]))
+    assert b"German sheet" in form.content  # offered for the next file
+
+
+def test_mapping_step_with_an_unknown_column_is_a_form_error(rep_client, rep, lookups):
+    rep_client.post(
+        reverse("csvio:import-create", args=["accounts"]), {"file": _file("name,region,industry\nA,North,Retail\n")}
+    )
+    batch = ImportBatch.objects.get()
+    response = rep_client.post(reverse("csvio:import-map", args=[batch.pk]), _mapping_post(batch, column_0="nonsense"))
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content
+
+
+def test_mapping_step_of_another_users_upload_is_404_and_needs_post(rep_client, other_rep, lookups):
+    batch = services.import_batch_create(
+        by=other_rep, kind="accounts", filename="a.csv", data=b"name,region,industry\nA,North,Retail\n"
+    )
+    assert rep_client.post(reverse("csvio:import-map", args=[batch.pk]), _mapping_post(batch)).status_code == 404
+    rep_client.force_login(other_rep)
+    assert rep_client.get(reverse("csvio:import-map", args=[batch.pk])).status_code == 405

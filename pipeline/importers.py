@@ -1,0 +1,179 @@
+"""CSV importer of deals (opportunities), from this project's export or another CRM's.
+
+Every row goes through `opportunity_import`, so the coach gate holds: a deal in a stage its
+account's missing coach bars is imported before the gate and held back, which the dry run
+says row by row. Closed deals keep their status and close date, for the dashboard's history.
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+import access
+from accounts.importers import owner_keys
+from accounts.models import ProductLine, normalize_company_name
+from coaches.models import Coach
+from csvio.importers import CREATED, DUPLICATE, Importer, Plan, RowError, chunks, fold
+from pipeline import services
+from pipeline.models import Opportunity, Stage
+from team.models import User
+
+
+def _syn(**lists: tuple[str, ...]) -> dict[str, str]:
+    return {fold(synonym): name for name, synonyms in lists.items() for synonym in synonyms}
+
+
+# HubSpot's default pipeline (internal values and labels) and Salesforce's default stage picklist,
+# onto CoachCRM's default stages; a stage renamed by the admin is matched by its name, or chosen.
+STAGE_SYNONYMS = _syn(
+    Lead=("appointmentscheduled", "Appointment Scheduled", "Prospecting", "New"),
+    Qualified=(
+        "qualifiedtobuy", "Qualified To Buy", "Qualification", "Needs Analysis", "Value Proposition",
+        "Id. Decision Makers", "Perception Analysis",
+    ),
+    Proposal=("presentationscheduled", "Presentation Scheduled", "Proposal/Price Quote", "Proposal"),
+    Negotiation=(
+        "decisionmakerboughtin", "Decision Maker Bought-In", "contractsent", "Contract Sent", "Negotiation/Review",
+    ),
+    Won=("closedwon", "Closed Won", "Won"),
+    Lost=("closedlost", "Closed Lost", "Lost"),
+)  # fmt: skip
+
+
+def parse_amount(value: str) -> Decimal:
+    """An amount as exports write it: `12000`, `12,000.50`, `12.000,50`, `€ 12 000`."""
+    text = re.sub(r"[^\d,.\-]", "", value)
+    if "," in text and "." in text:
+        # The last separator is the decimal one.
+        text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
+    elif "," in text:
+        # `12,000` is twelve thousand; `12,5` is twelve and a half.
+        text = text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text) else text.replace(",", ".")
+    return Decimal(text)
+
+
+class DealImporter(Importer):
+    kind = "deals"
+    label = gettext_lazy("Deals (opportunities)")
+    list_url_name = "pipeline:opportunity-list"
+    columns = (
+        "name",
+        "account",
+        "product_line",
+        "amount",
+        "currency",
+        "stage",
+        "owner",
+        "expected_close",
+        "created_at",
+        "closed_on",
+        # Written by the export for people to read; the stage says it.
+        "status",
+    )
+    required = frozenset({"name", "account", "product_line", "amount", "stage"})
+    aliases = {"opportunity": "name", "deal": "name", "company": "account", "close_date": "expected_close"}
+    synonyms = {"stage": STAGE_SYNONYMS}
+
+    def proposed_defaults(self):
+        # Other CRMs have no product line on a deal: with only one, it is every deal's.
+        lines = list(ProductLine.objects.values_list("name", flat=True)[:2])
+        return {"product_line": lines[0]} if len(lines) == 1 else {}
+
+    def prepare(self, rows):
+        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
+        self.accounts, self.deals = {}, set()
+        for chunk in chunks(names):
+            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
+            self.accounts.update({a.normalized_name: a for a in visible})
+        account_ids = [a.pk for a in self.accounts.values()]
+        self.coached = set()
+        for chunk in chunks(account_ids):
+            self.coached.update(
+                Coach.objects.active().filter(account_id__in=chunk).values_list("account_id", flat=True)
+            )
+            # A second import of the same file: a deal of the same name at the account is known.
+            for account_id, name in Opportunity.objects.filter(account_id__in=chunk).values_list("account_id", "name"):
+                self.deals.add((account_id, fold(name)))
+        self.stages = {fold(s.name): s for s in Stage.objects.all()}
+        self.stages.update({fold(s.label): s for s in self.stages.values()})
+        self.gated = Stage.objects.gated().exists()
+        self.lines = {fold(p.name): p for p in ProductLine.objects.all()}
+        owners = User.objects.active() if self.user.is_admin else User.objects.active().team_of(self.user)
+        self.owners = owner_keys(owners)
+
+    def value_choices(self):
+        choices = {
+            "stage": {key: stage.name for key, stage in self.stages.items()},
+            "product_line": {key: line.name for key, line in self.lines.items()},
+        }
+        if not self.user.is_rep:
+            choices["owner"] = {key: user.username for key, user in self.owners.items()}
+        return choices
+
+    def _pick(self, row, column, table, *, required=True):
+        value = row.get(column, "").strip()
+        if not value:
+            if required:
+                raise RowError(column, _("This column is required."))
+            return None
+        try:
+            return table[fold(self.resolve(column, value))]
+        except KeyError:
+            raise RowError(
+                column, _("Unknown value %(value)s: choose what it stands for on the mapping step.") % {"value": value}
+            ) from None
+
+    def plan(self, row):
+        name = self.fitting(Opportunity, "name", self.required_value(row, "name"))
+        account_name = self.required_value(row, "account")
+        account = self.accounts.get(normalize_company_name(account_name))
+        if account is None:
+            raise RowError(
+                "account",
+                _("No account named %(name)s among yours; import the accounts first.") % {"name": account_name},
+            )
+        currency = row.get("currency", "").strip().upper()
+        if currency and currency != settings.CRM_CURRENCY:
+            raise RowError(
+                "currency",
+                _("Amounts are kept in %(crm)s; this one is in %(currency)s. Convert it in the file.")
+                % {"crm": settings.CRM_CURRENCY, "currency": currency},
+            )
+        try:
+            amount = parse_amount(self.required_value(row, "amount"))
+        except InvalidOperation:
+            raise RowError("amount", _("%(value)s is not an amount.") % {"value": row["amount"]}) from None
+        if amount < 0:
+            raise RowError("amount", _("The amount cannot be negative."))
+        stage = self._pick(row, "stage", self.stages)
+        fields = {
+            "account": account,
+            "name": name,
+            "product_line": self._pick(row, "product_line", self.lines),
+            "amount": amount,
+            "stage": stage,
+            # A rep's deals are his own: an owner column is ignored for him, as on the page.
+            "owner": None if self.user.is_rep else self._pick(row, "owner", self.owners, required=False),
+            "expected_close": self.date(row, "expected_close", required=False),
+            "created_on": self.date(row, "created_at", required=False),
+            "closed_on": self.date(row, "closed_on", required=False),
+        }
+        key = f"{account.pk}|{fold(name)}"
+        if (account.pk, fold(name)) in self.deals:
+            return Plan(DUPLICATE, key, detail=_("Already in CoachCRM at %(account)s; skipped.") % {"account": account})
+        detail = ""
+        if stage.is_closed:
+            if stage.is_won and self.gated and account.pk not in self.coached:
+                detail = _("Won, with no coach on record at %(account)s.") % {"account": account}
+        elif account.pk not in self.coached and services.stage_needs_coach(stage):
+            detail = _("Will be held back: no coach at %(account)s.") % {"account": account}
+        return Plan(
+            CREATED,
+            key,
+            partial(services.opportunity_import, by=self.user, source=_("CSV import"), **fields),
+            detail=detail,
+        )
