@@ -33,7 +33,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 import access
-from coaches.models import Coach
+from coaches.models import Coach, CoachRequirement
 from pipeline.dashboard import quarter_of
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
@@ -145,7 +145,8 @@ def forecast_deals(*, user: User, filters: dict, rates: list[dict] | None = None
             stage_probability=F("stage__probability"),
             adjusted_probability=adjusted,
             at_risk=ExpressionWrapper(
-                Q(stage__requires_coach=True) & ~Exists(_healthy_coaches().filter(account=OuterRef("account_id"))),
+                ~Q(stage__coach_requirement=CoachRequirement.NONE)
+                & ~Exists(_healthy_coaches().filter(account=OuterRef("account_id"))),
                 output_field=Opportunity._meta.get_field("held_back"),
             ),
         )
