@@ -12,7 +12,15 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts import selectors, services, territories
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, flatten_errors, request_user
+from coachcrm.api import (
+    AdminWritesOnly,
+    CrmAPIView,
+    CrmModelSerializer,
+    CrmSerializer,
+    CrmViewSet,
+    flatten_errors,
+    request_user,
+)
 from team.models import User
 
 
@@ -51,11 +59,16 @@ class AccountSerializer(ScopedModelSerializer):
             "people_count",
         ]
 
+    def implied_values(self) -> dict:
+        user = request_user(self)
+        return {"owner": user.pk} if user is not None and user.is_rep else {}
+
     def get_fields(self):
         fields = super().get_fields()
         user = request_user(self)
         if user is not None and user.is_rep:
-            # A rep's accounts are his own: an `owner` he sends is ignored, not obeyed.
+            # A rep does not choose the owner: the territories route his new accounts (another
+            # `owner` than his own is refused as a read-only field).
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
         return fields
 
@@ -69,7 +82,7 @@ class EmploymentSerializer(ScopedModelSerializer):
         read_only_fields = fields
 
 
-class PositionSerializer(serializers.Serializer):
+class PositionSerializer(CrmSerializer):
     """A position to record: the account must be one the user may see."""
 
     account = ScopedRelatedField(queryset=Account.objects.all())
@@ -83,7 +96,7 @@ class EmploymentCreateSerializer(PositionSerializer):
     end_date = serializers.DateField(required=False, allow_null=True, help_text="Empty for a current position.")
 
 
-class EmploymentEndSerializer(serializers.Serializer):
+class EmploymentEndSerializer(CrmSerializer):
     end_date = serializers.DateField()
 
 
@@ -119,7 +132,7 @@ class ContactCreateSerializer(PositionSerializer, ContactSerializer):
         fields = [*ContactSerializer.Meta.fields, "account", "title", "function", "seniority", "start_date"]
 
 
-class ContactMoveSerializer(serializers.Serializer):
+class ContactMoveSerializer(CrmSerializer):
     """A job change: the new company by account id or by name (an existing account wins), title and start."""
 
     account = ScopedRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
@@ -130,7 +143,7 @@ class ContactMoveSerializer(serializers.Serializer):
     start_date = serializers.DateField()
 
 
-class JobChangeSerializer(serializers.Serializer):
+class JobChangeSerializer(CrmSerializer):
     contact = serializers.IntegerField(required=False, allow_null=True, help_text="The person's id, or give `email`.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     company = serializers.CharField(max_length=200, help_text="The new company's name.")
@@ -143,11 +156,11 @@ class JobChangeSerializer(serializers.Serializer):
         return data
 
 
-class JobChangeBatchSerializer(serializers.Serializer):
+class JobChangeBatchSerializer(CrmSerializer):
     changes = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
 
 
-class JobChangeResultSerializer(serializers.Serializer):
+class JobChangeResultSerializer(CrmSerializer):
     index = serializers.IntegerField(help_text="The change's position in the batch.")
     result = serializers.ChoiceField(choices=["applied", "already_applied", "refused"])
     contact = serializers.IntegerField(required=False)
@@ -172,7 +185,13 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
         data = serializer.validated_data
         data.pop("reason", None)
         account = services.account_create(by=request.user, **data)
-        return self.created(self.get_queryset().get(pk=account.pk))
+        visible = self.get_queryset().filter(pk=account.pk).first()
+        if visible is None:
+            # Routed by a territory to someone whose accounts the creator may not see: created
+            # all the same (like the page), and the answer says whose it is and why.
+            account.people_count = 0
+            visible = account
+        return self.created(visible)
 
     def update(self, request, pk=None, partial=False):
         account = self.get_object()
@@ -298,7 +317,7 @@ class JobChangeView(CrmAPIView):
         return Response({"results": [results[i] for i in sorted(results)]})
 
 
-class TerritorySerializer(serializers.ModelSerializer):
+class TerritorySerializer(CrmModelSerializer):
     members = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), many=True, required=False)
     region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
     product_line = serializers.PrimaryKeyRelatedField(

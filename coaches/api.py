@@ -7,7 +7,7 @@ from rest_framework.response import Response
 import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import CrmViewSet
+from coachcrm.api import CrmSerializer, CrmViewSet, request_user
 from coaches import selectors, services
 from coaches.models import Coach, Interaction
 
@@ -18,7 +18,7 @@ class CoachApiFilter(django_filters.FilterSet):
         fields = ["status", "at_risk", "account"]
 
 
-class HolderSerializer(serializers.Serializer):
+class HolderSerializer(CrmSerializer):
     user = serializers.IntegerField(source="user_id")
     username = serializers.CharField(source="user.username")
     is_primary = serializers.BooleanField()
@@ -128,6 +128,11 @@ class InteractionSerializer(ScopedModelSerializer):
         model = Interaction
         fields = ["id", "coach", "user", "kind", "occurred_on", "note", "created_at"]
         read_only_fields = ["created_at"]
+
+    def implied_values(self) -> dict:
+        # The interaction is the requesting user's: his own id is no change.
+        user = request_user(self)
+        return {"user": user.pk} if user is not None else {}
 
 
 class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, ProductLine
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer, request_user
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer, request_user
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
@@ -65,22 +65,26 @@ class OpportunitySerializer(ScopedModelSerializer):
         # The stage and the status change only through move and override; the hold-back is the gate's.
         read_only_fields = ["currency", "stage", "status", "held_back", "held_back_reason", "closed_at", "created_at"]
 
+    def implied_values(self) -> dict:
+        user = request_user(self)
+        return {"owner": user.pk} if user is not None and user.is_rep else {}
+
     def get_fields(self):
         fields = super().get_fields()
         user = request_user(self)
         if user is not None and user.is_rep:
-            # A rep owns his deals: an `owner` he sends is ignored, not obeyed.
+            # A rep owns his deals: another `owner` than his own is refused as a read-only field.
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
         return fields
 
 
 class OpportunityUpdateSerializer(OpportunitySerializer):
-    class Meta(OpportunitySerializer.Meta):
-        # The account of a deal never changes.
-        read_only_fields = [*OpportunitySerializer.Meta.read_only_fields, "account"]
+    # The account of a deal never changes (declared, so the field is read-only: Meta's
+    # read_only_fields do not apply to a declared field).
+    account = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(CrmSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -178,7 +182,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         return self._opportunity(opportunity.pk)
 
 
-class DashboardQuerySerializer(serializers.Serializer):
+class DashboardQuerySerializer(CrmSerializer):
     start = serializers.DateField(required=False, help_text="Default: the current quarter's first day.")
     end = serializers.DateField(required=False, help_text="Default: the current quarter's last day.")
     who = serializers.CharField(required=False, help_text="`user:<id>` or `team:<id>` (managers and admins).")

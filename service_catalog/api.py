@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import AdminWritesOnly, CrmViewSet
+from coachcrm.api import AdminWritesOnly, CrmSerializer, CrmViewSet
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
@@ -51,7 +51,7 @@ class ServiceItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         return self.update(request, pk=pk, partial=True)
 
 
-class OverLimitSerializer(serializers.Serializer):
+class OverLimitSerializer(CrmSerializer):
     authority = serializers.CharField(help_text="Whose authority the limit is.")
     limit = serializers.ChoiceField(choices=Authority.LIMIT_FIELDS)
     label = serializers.CharField(help_text="The limit in words, in the language of the request (Accept-Language).")
@@ -108,7 +108,7 @@ class GrantSerializer(ScopedModelSerializer):
         ]
 
 
-class GrantDecisionSerializer(serializers.Serializer):
+class GrantDecisionSerializer(CrmSerializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 

@@ -9,12 +9,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
 from team import services
 from team.models import User
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(CrmModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
 
@@ -84,7 +84,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(CrmSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
