@@ -332,6 +332,10 @@ class TerritorySerializer(CrmModelSerializer):
         read_only_fields = ["order", "active"]
 
 
+class TerritoryMoveSerializer(CrmSerializer):
+    up = serializers.BooleanField(help_text="`true` moves it one place up (higher precedence), `false` down.")
+
+
 class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Territories in precedence order: everyone reads, admins add and change them."""
 
@@ -342,6 +346,24 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmView
 
     def get_queryset(self):
         return selectors.territory_list()
+
+    @extend_schema(request=None, responses={200: TerritorySerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        """Stop the territory routing accounts and widening visibility (it stays, with its history)."""
+        territory = self.get_object()
+        territories.territory_deactivate(territory=territory, by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=territory.pk)).data)
+
+    @extend_schema(request=TerritoryMoveSerializer, responses={200: TerritorySerializer(many=True)})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Swap the territory's precedence with its neighbour above (`up: true`) or below; answers the new order."""
+        territory = self.get_object()
+        serializer = TerritoryMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        territories.territory_move(territory=territory, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

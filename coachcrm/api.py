@@ -115,6 +115,13 @@ class AdminWritesOnly(BasePermission):
         return request.method in SAFE_METHODS or (request.user.is_authenticated and request.user.is_admin)
 
 
+class AdminOnly(BasePermission):
+    """Admins only, reads included (the authority matrix, webhooks)."""
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and request.user.is_admin
+
+
 # --- Errors ---------------------------------------------------------------------------------
 
 

@@ -8,13 +8,13 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
-from coaches.api import CoachViewSet, InteractionViewSet
+from coaches.api import CoachViewSet, ConflictViewSet, InteractionViewSet, StyleReportViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
-from service_catalog.api import GrantViewSet, ServiceItemViewSet
+from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
-from team.api import TokenView, UserViewSet
+from team.api import NotificationViewSet, TokenView, UserViewSet
 
 
 class CrmRouter(DefaultRouter):
@@ -35,6 +35,10 @@ def api_urls() -> list:
     router.register("grants", GrantViewSet, basename="grant")
     router.register("territories", TerritoryViewSet, basename="territory")
     router.register("handovers", HandoverViewSet, basename="handover")
+    router.register("style-reports", StyleReportViewSet, basename="stylereport")
+    router.register("authority", AuthorityViewSet, basename="authority")
+    router.register("notifications", NotificationViewSet, basename="notification")
+    router.register("territory-conflicts", ConflictViewSet, basename="territory-conflict")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

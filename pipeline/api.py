@@ -1,20 +1,22 @@
 # REST API for stages, deals (moves and overrides through the gate) and the dashboard (/api/v1/).
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
-from accounts.models import Account, ProductLine
+from accounts.models import Account, Contact, ProductLine
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer, request_user
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
 from pipeline.forms import DashboardFilterForm
-from pipeline.models import Opportunity, Stage
+from pipeline.models import Opportunity, OpportunityContact, Stage
 from team.models import User
 
 
@@ -82,6 +84,16 @@ class OpportunityUpdateSerializer(OpportunitySerializer):
     # The account of a deal never changes (declared, so the field is read-only: Meta's
     # read_only_fields do not apply to a declared field).
     account = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class ContactRoleSerializer(ScopedModelSerializer):
+    contact = ScopedRelatedField(queryset=Contact.objects.all(), help_text="A person who works at the deal's account.")
+    contact_name = serializers.CharField(source="contact.__str__", read_only=True)
+
+    class Meta:
+        model = OpportunityContact
+        fields = ["id", "contact", "contact_name", "role", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 class MoveSerializer(CrmSerializer):
@@ -168,6 +180,36 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         serializer.is_valid(raise_exception=True)
         services.opportunity_move(opportunity=opportunity, by=request.user, **serializer.validated_data)
         return self._opportunity(opportunity.pk)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: ContactRoleSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=ContactRoleSerializer, responses={201: ContactRoleSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="people", url_name="people", pagination_class=None)
+    def people(self, request, pk=None):
+        """The people involved in the deal and their roles; POST names one more (as on the deal page)."""
+        opportunity = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            rows = selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user)
+            return Response(ContactRoleSerializer(rows, many=True, context=context).data)
+        serializer = ContactRoleSerializer(data=request.data, context=context)
+        serializer.is_valid(raise_exception=True)
+        role = services.opportunity_contact_add(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self.created(role, ContactRoleSerializer)
+
+    @extend_schema(
+        request=None, parameters=[OpenApiParameter("role_pk", int, OpenApiParameter.PATH)], responses={204: None}
+    )
+    @action(detail=True, methods=["delete"], url_path=r"people/(?P<role_pk>\d+)", url_name="people-remove")
+    def people_remove(self, request, pk=None, role_pk=None):
+        """Take a person's role off the deal."""
+        opportunity = self.get_object()
+        contact_role = access.get(
+            request.user, OpportunityContact.objects.select_related("opportunity", "contact"), role_pk
+        )
+        if contact_role.opportunity_id != opportunity.pk:
+            raise Http404
+        services.opportunity_contact_remove(contact_role=contact_role, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: OpportunitySerializer})
     @action(detail=True, methods=["post"])

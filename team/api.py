@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 import access
 from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
-from team import services
-from team.models import User
+from team import selectors, services
+from team.models import Notification, User
 
 
 class UserSerializer(CrmModelSerializer):
@@ -144,3 +144,30 @@ class TokenView(CrmAPIView):
             )
         services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationSerializer(CrmModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "message", "link", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(mixins.ListModelMixin, CrmViewSet):
+    """The requesting user's own notices, newest first; nobody reads another's."""
+
+    queryset = Notification.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = NotificationSerializer
+    filterset_fields = {"read_at": ["isnull"]}
+
+    def get_queryset(self):
+        return selectors.notification_list(user=self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("NotificationsRead", {"marked": serializers.IntegerField()})},
+    )
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        """Mark all of one's notices read (like the page's button); answers how many were unread."""
+        return Response({"marked": services.notifications_mark_read(user=request.user)})
