@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from coachcrm.api import not_found
-from coaches.api import CoachViewSet, ConflictViewSet, InteractionViewSet, StyleReportViewSet
+from coaches.api import CoachMoveViewSet, CoachViewSet, ConflictViewSet, InteractionViewSet, StyleReportViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline import views as pipeline_views
 from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
@@ -39,6 +39,7 @@ def api_urls() -> list:
     router.register("authority", AuthorityViewSet, basename="authority")
     router.register("notifications", NotificationViewSet, basename="notification")
     router.register("territory-conflicts", ConflictViewSet, basename="territory-conflict")
+    router.register("coach-moves", CoachMoveViewSet, basename="coachmove")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

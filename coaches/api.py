@@ -12,7 +12,7 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from coachcrm.api import CrmModelSerializer, CrmSerializer, CrmViewSet, request_user
 from coaches import selectors, services
-from coaches.models import Coach, Holder, Interaction, StyleReport
+from coaches.models import Coach, CoachMove, Holder, Interaction, StyleReport
 from team.models import User
 
 
@@ -282,3 +282,35 @@ class ConflictViewSet(mixins.ListModelMixin, CrmViewSet):
         if self.request.user.is_rep:
             raise exceptions.PermissionDenied(_("The conflict report is for managers and admins."))
         return selectors.territory_conflicts(user=self.request.user)
+
+
+class CoachMoveSerializer(CrmModelSerializer):
+    contact_name = serializers.CharField(source="contact.__str__", read_only=True)
+    contacted = serializers.BooleanField(read_only=True, help_text="Someone has touched the new coach record.")
+
+    class Meta:
+        model = CoachMove
+        fields = [
+            "id",
+            "contact",
+            "contact_name",
+            "from_account",
+            "to_account",
+            "old_coach",
+            "new_coach",
+            "start_date",
+            "opportunity",
+            "contacted",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CoachMoveViewSet(mixins.ListModelMixin, CrmViewSet):
+    """ "Moved coaches": the recent moves the user may see, past buyers first (the page's follow-up list)."""
+
+    queryset = CoachMove.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = CoachMoveSerializer
+
+    def get_queryset(self):
+        return selectors.coach_move_list(user=self.request.user)

@@ -51,6 +51,14 @@ class ServiceItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
+    @extend_schema(request=None, responses={200: ServiceItemSerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        """Take the item out of the catalog; it stays in the ledger."""
+        item = self.get_object()
+        services.service_item_deactivate(item=item, by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+
 
 class OverLimitSerializer(CrmSerializer):
     authority = serializers.CharField(help_text="Whose authority the limit is.")

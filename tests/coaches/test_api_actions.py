@@ -106,3 +106,10 @@ def test_conflicts_report_is_for_managers_and_lists_what_the_page_lists(token_cl
     assert response.status_code == 200
     row = response.json()["results"][0]
     assert (row["id"], row["owner_outside"], row["winning_territory_name"]) == (account.pk, True, "North")
+
+
+def test_coach_moves_list_is_scoped(token_client, rep, other_rep):
+    mine = factories.CoachMoveFactory(to_account=factories.AccountFactory(owner=rep))
+    factories.CoachMoveFactory(to_account=factories.AccountFactory(owner=other_rep))
+    response = token_client(rep).get(reverse("api:coachmove-list"))
+    assert [m["id"] for m in response.json()["results"]] == [mine.pk]

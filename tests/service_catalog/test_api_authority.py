@@ -31,3 +31,16 @@ def test_authority_is_not_for_reps_or_managers(token_client, rep, manager):
         client = token_client(user)
         assert client.get(reverse("api:authority-list")).status_code == 403
         assert client.post(reverse("api:authority-list"), {"role": "rep", "per_grant": "1"}).status_code == 403
+
+
+def test_item_deactivate_is_an_admin_action(token_client, admin_user, rep):
+    from tests import factories
+
+    item = factories.ServiceItemFactory()
+    url = reverse("api:service-item-deactivate", args=[item.pk])
+    assert token_client(rep).post(url).status_code == 403
+    response = token_client(admin_user).post(url)
+    assert response.status_code == 200
+    assert response.json()["active"] is False
+    # A second time is the service's refusal, not a silent success.
+    assert token_client(admin_user).post(url).status_code == 400
