@@ -7,6 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
+from coachcrm.forms import service_dry_run
 
 
 @admin.register(Region, Industry, ProductLine)
@@ -84,15 +85,67 @@ class AccountAdmin(SimpleHistoryAdmin):
             obj.owner, obj.territory, obj.assignment_facts = saved.owner, saved.territory, saved.assignment_facts
 
 
+CONTACT_FIELDS = ["first_name", "last_name", "email", "phone", "notes", "past_buyer"]
+
+
+class ContactAdminForm(forms.ModelForm):
+    """A person's own fields, saved through contact_update (the e-mail rule holds here too)."""
+
+    class Meta:
+        model = Contact
+        fields = CONTACT_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is not None and not self.errors:
+            fields = {f: data[f] for f in CONTACT_FIELDS if f in data}
+            contact = Contact.objects.get(pk=self.instance.pk)
+            service_dry_run(self, lambda: services.contact_update(contact=contact, by=self.user, **fields))
+        return data
+
+
 @admin.register(Contact)
 class ContactAdmin(SimpleHistoryAdmin):
+    """People change through the services; a new person comes with his position, on the app's page or an import."""
+
+    form = ContactAdminForm
     list_display = ["last_name", "first_name", "email"]
     search_fields = ["first_name", "last_name", "email"]
     inlines = [EmploymentInline]
 
+    def has_add_permission(self, request):
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        fields = {f: form.cleaned_data[f] for f in CONTACT_FIELDS if f in form.cleaned_data}
+        services.contact_update(contact=Contact.objects.get(pk=obj.pk), by=request.user, **fields)
+
+
+class EmploymentAdminForm(forms.ModelForm):
+    """A position's title, function, seniority and end, saved through employment_update (which ends it)."""
+
+    class Meta:
+        model = Employment
+        fields = ["title", "function", "seniority", "end_date"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            employment = Employment.objects.get(pk=self.instance.pk)
+            service_dry_run(self, lambda: services.employment_update(employment=employment, by=self.user, **data))
+        return data
+
 
 @admin.register(Employment)
 class EmploymentAdmin(SimpleHistoryAdmin):
+    """Through employment_update: ending a position here ends the coach record there, as on every other entry point."""
+
+    form = EmploymentAdminForm
     list_display = ["contact", "account", "title", "start_date", "end_date"]
     list_select_related = ["contact", "account"]
     search_fields = ["contact__last_name", "account__name", "title"]
@@ -100,6 +153,18 @@ class EmploymentAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ("title", "function", "seniority", "end_date")}
+        services.employment_update(employment=Employment.objects.get(pk=obj.pk), by=request.user, **data)
 
 
 @admin.register(Territory)

@@ -125,6 +125,7 @@ class ContactImporter(Importer):
         "function",
         "seniority",
         "start_date",
+        "end_date",
         "notes",
     )
     required = frozenset({"first_name", "last_name", "account", "title", "start_date"})
@@ -181,7 +182,11 @@ class ContactImporter(Importer):
         }
         key = email or f"{first_name}|{last_name}|{account.pk}".casefold()
         existing = self.existing.get(email) if email else None
+        # An end date ends a known person's current position there (and his coach record with it).
+        end_date = self.date(row, "end_date", required=False)
         if existing is None:
+            if end_date is not None:
+                raise RowError("end_date", _("A new person comes with his current position; leave the end date empty."))
             return Plan(CREATED, key, create={"email": email, **person, **position})
         if existing.pk not in self.visible:
             raise RowError("email", _("A contact with this e-mail already exists in another team."))
@@ -193,12 +198,16 @@ class ContactImporter(Importer):
                 % {"name": existing, "account": current.account},
             )
         changes = _changes(existing, person)
-        if not changes and current is not None:
+        if end_date is not None and current is None:
+            raise RowError("end_date", _("%(name)s has no current position to end.") % {"name": existing})
+        if not changes and current is not None and end_date is None:
             return Plan(
                 DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
             )
         update = {"contact": existing, "fields": changes, "position": None if current else position}
-        fields = [*changes, *([] if current else ["position"])]
+        if end_date is not None:
+            update["end_position"] = {"employment": current, "end_date": end_date}
+        fields = [*changes, *([] if current else ["position"]), *(["end_date"] if end_date else [])]
         return Plan(UPDATED, key, update=update, detail=_("Changes: %(fields)s.") % {"fields": ", ".join(fields)})
 
     def create_many(self, creates):

@@ -273,7 +273,19 @@ def _position_check(
 
 @transaction.atomic
 def employment_end(*, employment: Employment, end_date: datetime.date, by: User) -> Employment:
-    """Close a position on a date; history is kept, never rewritten."""
+    """Close a position on a date; history is kept, never rewritten.
+
+    A coach at that account is real only while the person works there: the coaches app ends
+    his coach record now for an end date of today or earlier, or on the day for a later one
+    (`accounts.signals.position_ended`).
+    """
+    employment = _employment_end(employment=employment, end_date=end_date)
+    signals.position_ended.send(sender=Employment, employment=employment, by=by)
+    return employment
+
+
+def _employment_end(*, employment: Employment, end_date: datetime.date) -> Employment:
+    """employment_end's rules and write, without the signal (a move says more: `contact_moved`)."""
     employment = Employment.objects.select_for_update().get(pk=employment.pk)
     if employment.end_date is not None:
         raise ValidationError(
@@ -288,6 +300,31 @@ def employment_end(*, employment: Employment, end_date: datetime.date, by: User)
         )
     employment.end_date = end_date
     employment.save(update_fields=["end_date"])
+    return employment
+
+
+EMPLOYMENT_UPDATABLE = {"title", "function", "seniority"}
+
+
+@transaction.atomic
+def employment_update(*, employment: Employment, by: User, end_date=None, **fields) -> Employment:
+    """Correct a position's title, function or seniority; an end date given ends it (employment_end)."""
+    unknown = set(fields) - EMPLOYMENT_UPDATABLE
+    if unknown:
+        raise TypeError(f"employment_update() got unexpected fields {sorted(unknown)}")
+    if "title" in fields:
+        fields["title"] = fields["title"].strip()
+        if not fields["title"]:
+            raise ValidationError({"title": _("Enter the title of the position.")})
+    changed = {f: v for f, v in fields.items() if getattr(employment, f) != v}
+    if changed:
+        for field, value in changed.items():
+            setattr(employment, field, value)
+        employment.save(update_fields=sorted(changed))
+    if end_date is not None and end_date != employment.end_date:
+        employment = employment_end(employment=employment, end_date=end_date, by=by)
+    elif end_date is None and employment.end_date is not None:
+        raise ValidationError({"end_date": _("An ended position stays ended; history is never rewritten.")})
     return employment
 
 
@@ -427,7 +464,8 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     """contact_update and employment_add for many known people at once (imports); any refused row refuses all.
 
     Each row: `contact`, `fields` (his own fields to change) and optionally `position`
-    (employment_add's arguments). Refused rows raise RowErrors, by row index.
+    (employment_add's arguments) or `end_position` (employment_end's `employment` and
+    `end_date`). Refused rows raise RowErrors, by row index.
     """
     pks = [row["contact"].pk for row in rows]
     if len(set(pks)) != len(pks):
@@ -463,12 +501,25 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     for index, error in _contact_emails_check(emails).items():
         errors.setdefault(index, error)
     positions = _positions_for(rows, fresh, errors)
+    ends = []
+    for index, row in enumerate(rows):
+        if (end := row.get("end_position")) and index not in errors:
+            if end["end_date"] < end["employment"].start_date:
+                errors[index] = ValidationError(
+                    {"end_date": _("The end date cannot be before the start date (%(date)s).")
+                     % {"date": _short_date(end["employment"].start_date)}}
+                )  # fmt: skip
+            else:
+                ends.append(end)
     if errors:
         raise RowErrors(dict(sorted(errors.items())))
     if contacts:
         bulk_update_with_history(contacts, Contact, sorted(updated_fields), batch_size=_BULK_UPDATE, default_user=by)
     if positions:
         bulk_create_with_history(positions, Employment, default_user=by)
+    # One at a time, through employment_end: a file ends few positions, and each ends a coach record.
+    for end in ends:
+        employment_end(employment=end["employment"], end_date=end["end_date"], by=by)
     return [fresh[pk] for pk in pks]
 
 
@@ -575,7 +626,8 @@ def contact_move(
             _("%(name)s already works at %(account)s; a new role there is a new position, not a move.")
             % {"name": contact, "account": account}
         )
-    employment_end(employment=current, end_date=start_date - datetime.timedelta(days=1), by=by)
+    # Not employment_end: the move's own signal ends his coach record as "moved to …" and opens the prospect.
+    _employment_end(employment=current, end_date=start_date - datetime.timedelta(days=1))
     employment = employment_add(
         by=by,
         contact=contact,

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Service refusals that mean "the request is fine but the record's state forbids it".
-CONFLICT_CODES = {"coach_required", "token_limit"}
+CONFLICT_CODES = {"coach_required", "token_limit", "invalid_transition"}
 
 
 def request_user(serializer):
@@ -158,6 +158,8 @@ def _service_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     code = next((c for c in codes if c), "invalid")
     error = exceptions.ValidationError(detail, code=code)
     error.service_code = code
+    # What a refusal adds for clients (the gate's `requirement` and `missing`), beside the one format.
+    error.extra = dict(getattr(exc, "extra", None) or {})
     return error
 
 
@@ -182,7 +184,7 @@ def exception_handler(exc, context):
             data["detail"] = " ".join(non_field) if non_field else str(_("Check the fields marked."))
         if code in CONFLICT_CODES:
             response.status_code = status.HTTP_409_CONFLICT
-        response.data = data
+        response.data = {**getattr(exc, "extra", {}), **data}
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = _first_code(exc.get_codes(), "error") if isinstance(exc, exceptions.APIException) else "error"

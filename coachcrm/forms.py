@@ -3,6 +3,7 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_noop
 
 # Every form (ours, the filter forms, the admin's) puts Django's `_(":")` after a label it
@@ -38,4 +39,26 @@ def add_service_error(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-__all__ = ["NON_FIELD_ERRORS", "CrmForm", "CrmFormHelper", "DateInput", "add_service_error"]
+class _DryRun(Exception):
+    pass
+
+
+def service_dry_run(form: forms.Form, call) -> bool:
+    """Run a service in a savepoint that is always rolled back, putting its refusal on the form.
+
+    For the Django admin, whose `save_model` cannot refuse: the form's `clean()` tries the
+    write here first, so a refusal is a form error (never a 500), and `save_model` then runs
+    it for real. Work the service leaves for after the commit is dropped with the savepoint.
+    """
+    try:
+        with transaction.atomic():
+            call()
+            raise _DryRun
+    except _DryRun:
+        return True
+    except ValidationError as error:
+        add_service_error(form, error)
+        return False
+
+
+__all__ = ["NON_FIELD_ERRORS", "CrmForm", "CrmFormHelper", "DateInput", "add_service_error", "service_dry_run"]

@@ -145,6 +145,14 @@ def _moved(f: dict) -> str:
     return _("moved to %(account)s") % {"account": f["account"]}
 
 
+@_wording("left_company")
+def _left_company(f: dict) -> str:
+    return _("Left %(account)s on %(date)s: his position there ended.") % {
+        "account": f["account"],
+        "date": _date(f["date"]),
+    }
+
+
 # --- why a coach is at risk (Coach.at_risk_facts, Handover.reason_facts) --------------------
 
 
@@ -177,12 +185,60 @@ def _coach_moved(f: dict) -> str:
 # --- why a deal is held back or was sent back (Opportunity.held_back_facts, StageChange) ----
 
 
+def _requirement(value: str) -> str:
+    # The labels of coaches.models.CoachRequirement (the kernel imports no domain app).
+    return {
+        "active": _("an active coach"),
+        "qualified": _("a qualified coach"),
+        "verified": _("a verified coach"),
+    }.get(value, value)
+
+
+def _criteria_needed(missing: list[str]) -> list[str]:
+    phrases = {
+        "credible": _("be credible with the buying influences"),
+        "trusts_us": _("trust us"),
+        "wants_us_to_win": _("want us to win"),
+    }
+    return [phrases[code] for code in ("credible", "trusts_us", "wants_us_to_win") if code in missing]
+
+
+def gate_missing_text(f: dict) -> str:
+    """What the account's best coach lacks ("Chen Okafor is an informant; a coach must …"), or ""."""
+    name, missing = f.get("coach"), f.get("missing") or []
+    if not name or not missing:
+        return ""
+    parts = []
+    if "unconfirmed" in missing:
+        parts.append(_("%(name)s was recorded by a job change and no holder has verified him yet") % {"name": name})
+    if "strength" in missing:
+        parts.append(_("%(name)s is an informant") % {"name": name})
+    if criteria := _criteria_needed(missing):
+        # Translators: the end of the list of what a coach must be ("trust us and want us to win").
+        last = pgettext("list end", " and ").join(criteria[-2:])
+        parts.append(_("a coach must %(criteria)s") % {"criteria": _names([*criteria[:-2], last])})
+    if "unverified" in missing:
+        parts.append(_("%(name)s was not verified since %(date)s") % {"name": name, "date": _date(f["verified_on"])})
+    # Translators: what separates the problems of a coach in a refusal.
+    return _("%(problems)s — verify the criteria.") % {"problems": pgettext("problem separator", "; ").join(parts)}
+
+
 @_wording("gate")
 def _gate(f: dict) -> str:
-    return _(
-        "%(stage)s needs an active coach at %(account)s, and there is none. "
-        "Record a coach at the account first (or ask your manager for an override)."
-    ) % {"stage": _(f["stage"]), "account": f["account"]}  # the stage name as Stage.label shows it
+    params = {
+        "stage": _(f["stage"]),  # the stage name as Stage.label shows it
+        "account": f["account"],
+        "requirement": _requirement(f.get("requirement", "active")),
+    }
+    if missing := gate_missing_text(f):
+        return _("%(stage)s needs %(requirement)s: %(missing)s") % {**params, "missing": missing}
+    return (
+        _(
+            "%(stage)s needs %(requirement)s at %(account)s, and there is none. "
+            "Record a coach at the account first (or ask your manager for an override)."
+        )
+        % params
+    )
 
 
 @_wording("no_active_coach")

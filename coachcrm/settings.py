@@ -184,6 +184,8 @@ CRM_CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
 COACH_STALE_DAYS = int(os.environ.get("COACH_STALE_DAYS", "60"))
 # A coach whose criteria nobody confirmed for this many days is unverified.
 COACH_UNVERIFIED_DAYS = int(os.environ.get("COACH_UNVERIFIED_DAYS", "90"))
+# A coach whose verification expires within this many days is on his holders' work list.
+COACH_VERIFY_WARN_DAYS = int(os.environ.get("COACH_VERIFY_WARN_DAYS", "14"))
 # A coach with no interaction for this many days lapses (and the account's gated deals may go back).
 COACH_LAPSE_DAYS = int(os.environ.get("COACH_LAPSE_DAYS", "120"))
 # A handover opened by a rep's departure is due this many days later.
@@ -225,6 +227,16 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "task": "coaches.tasks.coaches_lapse_untouched_task",
     "schedule": 60 * 60 * 6,
+}
+# A coach is real only while he works there: end those whose position has ended (a future end date's day).
+CELERY_BEAT_SCHEDULE["coaches-end-departed"] = {
+    "task": "coaches.tasks.coaches_end_departed_task",
+    "schedule": 60 * 60,
+}
+# The funnel stays true: send back deals standing in a gated stage without what it requires (after the above).
+CELERY_BEAT_SCHEDULE["pipeline-gate-sweep"] = {
+    "task": "pipeline.tasks.gate_sweep_task",
+    "schedule": 60 * 60,
 }
 # Departures: depart reps whose date has come, enqueue flagging a broker outage missed, close done handovers.
 # The tasks live in departures/tasks.py and keep their `team.tasks.` names (queued messages know them so).

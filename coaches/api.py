@@ -60,6 +60,7 @@ class CoachSerializer(ScopedModelSerializer):
             "status_reason",
             "established_on",
             "last_verified_on",
+            "unconfirmed",
             "last_interaction_on",
             "at_risk",
             "at_risk_reason",
@@ -71,6 +72,7 @@ class CoachSerializer(ScopedModelSerializer):
             "status",
             "status_reason",
             "last_verified_on",
+            "unconfirmed",
             "last_interaction_on",
             "at_risk",
             "at_risk_reason",
@@ -94,6 +96,13 @@ class HolderAddSerializer(CrmSerializer):
     is_primary = serializers.BooleanField(required=False, default=False)
 
 
+class CoachStatusSerializer(CrmSerializer):
+    status = serializers.ChoiceField(choices=Coach.Status.choices)
+    reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="Required to lapse or end."
+    )
+
+
 class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Coaches the user may see (as a holder, his reps' as a manager, all as an admin)."""
 
@@ -104,7 +113,9 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         return selectors.coach_list(user=self.request.user)
 
     def get_serializer_class(self):
-        return CoachVerifySerializer if self.action in ("update", "partial_update") else CoachSerializer
+        if self.action == "set_status":
+            return CoachStatusSerializer
+        return CoachVerifySerializer if self.action in ("update", "partial_update", "verify") else CoachSerializer
 
     def _coach(self, pk) -> Response:
         return Response(CoachSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)
@@ -128,7 +139,24 @@ class CoachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
 
     @extend_schema(responses={200: CoachSerializer})
     def partial_update(self, request, pk=None):
+        """Verify the coach (an alias of `verify`)."""
         return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """Verify the coach today, correcting the strength and criteria sent (the others stay as they are)."""
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={200: CoachSerializer})
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """Lapse, end or revive the coach (the page's status change): 400 without a reason, 409 if impossible."""
+        coach = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.coach_set_status(coach=coach, by=request.user, **serializer.validated_data)
+        return self._coach(coach.pk)
 
     def _holder(self, pk, holder_pk) -> Holder:
         coach = self.get_object()

@@ -7,7 +7,8 @@ class CoachesConfig(AppConfig):
     verbose_name = "Coaches"
 
     def ready(self):
-        from accounts.signals import contact_moved
+        from accounts.signals import contact_moved, position_ended
         from coaches import receivers
 
         contact_moved.connect(receivers.end_coach_who_moved, dispatch_uid="coaches.end_coach_who_moved")
+        position_ended.connect(receivers.end_coach_who_left, dispatch_uid="coaches.end_coach_who_left")

@@ -18,9 +18,74 @@ def _days_ago(days: int, today: datetime.date | None = None) -> datetime.date:
     return (today or timezone.localdate()) - datetime.timedelta(days=days)
 
 
+class CoachRequirement(models.TextChoices):
+    """What a pipeline stage needs of the account's coach; each level includes the ones before it."""
+
+    NONE = "none", _("none")
+    ACTIVE = "active", _("an active coach")
+    QUALIFIED = "qualified", _("a qualified coach")
+    VERIFIED = "verified", _("a verified coach")
+
+
+REQUIREMENT_RANK = {
+    CoachRequirement.NONE: 0,
+    CoachRequirement.ACTIVE: 1,
+    CoachRequirement.QUALIFIED: 2,
+    CoachRequirement.VERIFIED: 3,
+}
+# What the reports, the coverage and the work list call "has a coach": a real one, whatever the stage.
+REAL_COACH = CoachRequirement.QUALIFIED
+# The three validity criteria, in the order a refusal names them.
+VALIDITY_CRITERIA = ("credible", "trusts_us", "wants_us_to_win")
+
+
+def verified_since_cutoff(today: datetime.date | None = None) -> datetime.date:
+    """The oldest verification date that still counts as verified (COACH_UNVERIFIED_DAYS)."""
+    return _days_ago(settings.COACH_UNVERIFIED_DAYS, today)
+
+
+def qualification_q(requirement: str, today: datetime.date | None = None, prefix: str = "") -> Q:
+    """The one test of "this coach meets the requirement", as a filter on coaches (`prefix` for a relation).
+
+    `Coach.missing_for` is the same rule for one row, saying what is missing; a test keeps them equal.
+    """
+    requirement = CoachRequirement(requirement)
+    if requirement == CoachRequirement.NONE:
+        return Q()
+    # An informant recorded by the system (a job change) counts for nothing until a holder verifies him.
+    q = Q(**{f"{prefix}status": Coach.Status.ACTIVE, f"{prefix}unconfirmed": False})
+    if REQUIREMENT_RANK[requirement] >= REQUIREMENT_RANK[CoachRequirement.QUALIFIED]:
+        q &= Q(**{f"{prefix}strength__in": [Coach.Strength.COACH, Coach.Strength.CHAMPION]})
+        q &= Q(**{f"{prefix}{name}": True for name in VALIDITY_CRITERIA})
+    if requirement == CoachRequirement.VERIFIED:
+        # Never verified: the established date stands in, as for the "unverified" health flag.
+        cutoff = verified_since_cutoff(today)
+        q &= Q(**{f"{prefix}last_verified_on__gte": cutoff}) | Q(
+            **{f"{prefix}last_verified_on__isnull": True, f"{prefix}established_on__gte": cutoff}
+        )
+    return q
+
+
 class CoachQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Coach.Status.ACTIVE)
+
+    def qualifying(self, requirement: str, today: datetime.date | None = None):
+        """Coaches that meet a stage's requirement (`qualification_q`)."""
+        return self.filter(qualification_q(requirement, today))
+
+    def verification_due(self, today: datetime.date | None = None):
+        """Qualified coaches whose verification expires within COACH_VERIFY_WARN_DAYS (before their deals go back)."""
+        today = today or timezone.localdate()
+        soon = today + datetime.timedelta(days=settings.COACH_VERIFY_WARN_DAYS)
+        return (
+            self.qualifying(CoachRequirement.QUALIFIED)
+            .annotate(verified_since=Coalesce("last_verified_on", "established_on"))
+            .filter(
+                verified_since__gte=verified_since_cutoff(today),
+                verified_since__lt=verified_since_cutoff(soon),
+            )
+        )
 
     def stale(self, today: datetime.date | None = None):
         """Active coaches without an interaction (or, never touched, since established) for COACH_STALE_DAYS."""
@@ -120,6 +185,9 @@ class Coach(models.Model):
     status_reason = models.CharField(_("reason for the status"), max_length=300, blank=True)
     status_facts = models.JSONField(_("reason for the status"), default=dict, blank=True, editable=False)
     established_on = models.DateField(_("established"), default=timezone.localdate)
+    # Recorded by the system (a job change's candidate record): meets no stage's requirement
+    # until a holder verifies him.
+    unconfirmed = models.BooleanField(_("awaiting verification by a holder"), default=False)
     last_verified_on = models.DateField(_("last verified"), null=True, blank=True)
     # The last touch, kept by the interaction service.
     last_interaction_on = models.DateField(_("last interaction"), null=True, blank=True)
@@ -184,6 +252,34 @@ class Coach(models.Model):
     def at_risk_reason_display(self) -> str:
         """Why it is at risk, in the reader's language (a typed reason as typed)."""
         return note_text(self.at_risk_facts, self.at_risk_reason)
+
+    @property
+    def verified_on(self) -> datetime.date:
+        """The last verification (the established date when nobody verified him yet)."""
+        return self.last_verified_on or self.established_on
+
+    @property
+    def verification_expires_on(self) -> datetime.date:
+        return self.verified_on + datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS)
+
+    def missing_for(self, requirement: str, today: datetime.date | None = None) -> list[str]:
+        """What this coach lacks for the requirement (empty: he meets it); `qualification_q` for one row.
+
+        Codes: "inactive", "unconfirmed", "strength", one per validity criterion, "unverified".
+        """
+        requirement = CoachRequirement(requirement)
+        if requirement == CoachRequirement.NONE:
+            return []
+        if not self.is_active:
+            return ["inactive"]
+        missing = ["unconfirmed"] if self.unconfirmed else []
+        if REQUIREMENT_RANK[requirement] >= REQUIREMENT_RANK[CoachRequirement.QUALIFIED]:
+            if self.strength not in (self.Strength.COACH, self.Strength.CHAMPION):
+                missing.append("strength")
+            missing.extend(name for name in VALIDITY_CRITERIA if not getattr(self, name))
+        if requirement == CoachRequirement.VERIFIED and self.verified_on < verified_since_cutoff(today):
+            missing.append("unverified")
+        return missing
 
     @property
     def criteria_met(self) -> int:

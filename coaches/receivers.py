@@ -2,7 +2,7 @@
 from coachcrm.notes import note_facts
 from coaches import signals
 from coaches.models import Coach
-from coaches.services import coach_set_status
+from coaches.services import coach_set_status, coaches_end_departed
 
 
 def end_coach_who_moved(sender, *, contact, to_account, start_date, account_created, by, **kwargs) -> bool:
@@ -15,3 +15,8 @@ def end_coach_who_moved(sender, *, contact, to_account, start_date, account_crea
         sender=Coach, old_coach=coach, to_account=to_account, start_date=start_date, account_created=account_created
     )
     return True
+
+
+def end_coach_who_left(sender, *, employment, **kwargs) -> int:
+    """A position ended today or earlier: his coach record at that account ends now (a later date: on its day)."""
+    return coaches_end_departed(contact_ids=[employment.contact_id])

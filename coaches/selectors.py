@@ -30,8 +30,36 @@ MOVE_CONTACTED_TARGET = 0.5
 
 
 def account_has_active_coach(account: Account) -> bool:
-    """The gate's question: does the account have an active coach right now?"""
+    """Does the account have an active coach right now (whatever his qualification)?"""
     return Coach.objects.active().filter(account=account).exists()
+
+
+def account_meets(account: Account, requirement: str, today: datetime.date | None = None) -> bool:
+    """The gate's question: does a coach at the account meet the requirement right now?"""
+    return Coach.objects.qualifying(requirement, today).filter(account_id=account.pk).exists()
+
+
+def account_best_coach(
+    account: Account, requirement: str, today: datetime.date | None = None
+) -> tuple[Coach | None, list[str]]:
+    """The account's active coach closest to the requirement and what he lacks (None: no active coach)."""
+    coaches = list(Coach.objects.active().filter(account_id=account.pk).select_related("contact"))
+    if not coaches:
+        return None, []
+    missing = {c.pk: c.missing_for(requirement, today) for c in coaches}
+    # Fewest things missing first, then the most recently verified.
+    coach = min(coaches, key=lambda c: (len(missing[c.pk]), -c.verified_on.toordinal(), c.pk))
+    return coach, missing[coach.pk]
+
+
+def coaches_verification_due(*, user: User, today: datetime.date | None = None) -> list[Coach]:
+    """The user's coaches (he holds them) whose verification expires within COACH_VERIFY_WARN_DAYS, soonest first."""
+    return list(
+        Coach.objects.verification_due(today)
+        .filter(holders__user=user)
+        .select_related("contact", "account")
+        .order_by("verified_since", "pk")
+    )
 
 
 def _holders():

@@ -5,18 +5,27 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, Employment
 from coachcrm.notes import note_facts
 from coaches import signals
-from coaches.models import BuyingStyle, Coach, Handover, Holder, Interaction, StyleReport
-from coaches.selectors import account_has_active_coach
+from coaches.models import (
+    VALIDITY_CRITERIA,
+    BuyingStyle,
+    Coach,
+    CoachRequirement,
+    Handover,
+    Holder,
+    Interaction,
+    StyleReport,
+)
+from coaches.selectors import account_meets
 from team.models import User
 from team.services import notify
 
@@ -58,9 +67,14 @@ def coach_record(
     contact: Contact,
     strength: str = Coach.Strength.COACH,
     established_on: datetime.date | None = None,
+    unconfirmed: bool = False,
     **criteria,
 ) -> Coach:
-    """Record a contact as our coach at his current account; the recorder becomes the primary holder."""
+    """Record a contact as our coach at his current account; the recorder becomes the primary holder.
+
+    Answering the three validity criteria counts as verifying him today. `unconfirmed` is the
+    system's candidate record (a job change): he meets no stage's requirement until verified.
+    """
     unknown = set(criteria) - set(CRITERIA)
     if unknown:
         raise TypeError(f"coach_record() got unexpected fields {sorted(unknown)}")
@@ -71,8 +85,15 @@ def coach_record(
     established_on = established_on or today
     if established_on > today:
         raise ValidationError({"established_on": _("The established date cannot be in the future.")})
+    answered = not unconfirmed and all(name in criteria for name in VALIDITY_CRITERIA)
     coach = Coach.objects.create(
-        account=account, contact=contact, strength=strength, established_on=established_on, **criteria
+        account=account,
+        contact=contact,
+        strength=strength,
+        established_on=established_on,
+        unconfirmed=unconfirmed,
+        last_verified_on=today if answered else None,
+        **criteria,
     )
     Holder.objects.create(coach=coach, user=by, is_primary=True, since=today)
     signals.account_coached.send(sender=Coach, account=account)
@@ -93,7 +114,10 @@ def coach_verify(*, coach: Coach, by: User, **criteria) -> Coach:
     for field, value in criteria.items():
         setattr(coach, field, value)
     coach.last_verified_on = timezone.localdate()
+    coach.unconfirmed = False
     coach.save()
+    # A verified coach may open gates that were closed to him: the held-back deals are looked at again.
+    signals.account_coached.send(sender=Coach, account=coach.account)
     return coach
 
 
@@ -116,10 +140,14 @@ def coach_set_status(
     Account.objects.select_for_update().filter(pk=coach.account_id).first()
     coach.refresh_from_db()
     reason = reason.strip()
+    if status not in Coach.Status.values:
+        raise ValidationError({"status": _("Choose a status: active, lapsed or ended.")})
     if status not in _TRANSITIONS[coach.status]:
+        # The API answers this code with 409 (coachcrm.api.CONFLICT_CODES).
         raise ValidationError(
             _("A coach who is %(old)s cannot become %(new)s.")
-            % {"old": coach.get_status_display().lower(), "new": Coach.Status(status).label.lower()}
+            % {"old": coach.get_status_display().lower(), "new": Coach.Status(status).label.lower()},
+            code="invalid_transition",
         )
     if status != Coach.Status.ACTIVE and not (reason or facts):
         raise ValidationError({"reason": _("Say why, so the holders and the deal owners understand.")})
@@ -130,9 +158,81 @@ def coach_set_status(
     coach.save(update_fields=["status", "status_reason", "status_facts"])
     if status == Coach.Status.ACTIVE:
         signals.account_coached.send(sender=Coach, account=coach.account)
-    elif not account_has_active_coach(coach.account):
+    elif not account_meets(coach.account, CoachRequirement.VERIFIED):
         signals.accounts_uncoached.send(sender=Coach, account_ids=[coach.account_id])
     return coach
+
+
+def _works_there(today: datetime.date) -> Exists:
+    """The coach's person holds a position at the coach's account today (an end date today is gone)."""
+    return Exists(
+        Employment.objects.filter(contact=OuterRef("contact_id"), account=OuterRef("account_id")).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=today)
+        )
+    )
+
+
+@transaction.atomic
+def coaches_end_departed(*, today: datetime.date | None = None, contact_ids: list[int] | None = None) -> int:
+    """End every active coach whose person no longer works at the account; returns how many.
+
+    The position's end is the reason ("left the company on …"), and an account left without an
+    active coach gets its send-back. Run when a position ends (for that person) and by the
+    periodic job (for all), which is what ends a coach on a future end date's day and catches
+    a position ended by a write that bypassed the services. Set-based; a second run ends nothing.
+    """
+    today = today or timezone.localdate()
+    gone = Coach.objects.active().exclude(_works_there(today))
+    if contact_ids is not None:
+        gone = gone.filter(contact_id__in=contact_ids)
+    # The account rows first, in pk order, as in coaches_lapse_untouched (the gate's lock).
+    list(
+        Account.objects.select_for_update()
+        .filter(pk__in=gone.values("account_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    coaches = list(gone.select_for_update(of=("self",)).select_related("account").order_by("pk"))
+    if not coaches:
+        return 0
+    last_day = {
+        (row["contact_id"], row["account_id"]): row["last"]
+        for row in Employment.objects.filter(
+            contact_id__in={c.contact_id for c in coaches}, account_id__in={c.account_id for c in coaches}
+        )
+        .values("contact_id", "account_id")
+        .annotate(last=Max("end_date"))
+        .order_by()
+    }
+    for coach in coaches:
+        left_on = last_day.get((coach.contact_id, coach.account_id)) or today
+        coach.status = Coach.Status.ENDED
+        coach.status_reason = ""
+        coach.status_facts = note_facts("left_company", account=coach.account, date=left_on)
+    bulk_update_with_history(
+        coaches,
+        Coach,
+        ["status", "status_reason", "status_facts"],
+        batch_size=500,
+        default_change_reason="left the company",
+    )
+    per_holder = defaultdict(int)
+    for holder in Holder.objects.filter(coach__in=coaches).select_related("user"):
+        per_holder[holder.user] += 1
+    for user, count in per_holder.items():
+        notify(
+            user=user,
+            message=gettext_lazy("%(count)s of your coaches left their company: their coach records ended."),
+            params={"count": count},
+            link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
+        )
+    uncovered = (
+        Account.objects.filter(pk__in={coach.account_id for coach in coaches})
+        .exclude(Exists(Coach.objects.qualifying(CoachRequirement.VERIFIED).filter(account=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    signals.accounts_uncoached.send(sender=Coach, account_ids=list(uncovered))
+    return len(coaches)
 
 
 @transaction.atomic
@@ -319,7 +419,7 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
     # One query for the accounts this run left without an active coach; each gets its send-back.
     uncovered = (
         Account.objects.filter(pk__in={coach.account_id for coach in coaches})
-        .exclude(Exists(Coach.objects.active().filter(account=OuterRef("pk"))))
+        .exclude(Exists(Coach.objects.qualifying(CoachRequirement.VERIFIED).filter(account=OuterRef("pk"))))
         .values_list("pk", flat=True)
     )
     signals.accounts_uncoached.send(sender=Coach, account_ids=list(uncovered))

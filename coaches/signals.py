@@ -10,7 +10,7 @@ from django.dispatch import Signal
 
 # An active coach was recorded or revived at `account`.
 account_coached = Signal()
-# These accounts (`account_ids`) were left without an active coach.
+# These accounts (`account_ids`) lost a coach and may lack the one a stage requires (the send-back re-checks).
 accounts_uncoached = Signal()
 # Our coach `old_coach` moved to `to_account` on `start_date`; `account_created` if the move created it.
 coach_moved = Signal()

@@ -17,7 +17,7 @@ def seed(*, users: dict, today: datetime.date) -> int:
     """Create the demo deals (one per account, product line and project); existing ones are left as they are."""
     stages = list(Stage.objects.order_by("order"))
     open_ungated = [s for s in stages if not s.is_closed and not s.requires_coach]
-    gated = [s for s in stages if s.requires_coach]
+    gated = [s for s in stages if s.requires_coach and not s.is_closed]
     first_gate = gated[0] if gated else None
     won = next(s for s in stages if s.is_won)
     lost = next(s for s in stages if s.is_lost)

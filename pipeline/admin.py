@@ -3,22 +3,57 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from pipeline import services
-from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, Stage, StageChange
+
+
+class StageAdminForm(forms.ModelForm):
+    """A stricter coach requirement says first how many deals the sweep will send back; saving again confirms."""
+
+    confirm_send_back = forms.BooleanField(
+        label=_("Send them back"),
+        required=False,
+        help_text=_("Tick to save a requirement that sends deals back."),
+    )
+
+    class Meta:
+        model = Stage
+        fields = list(services.STAGE_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        requirement = data.get("coach_requirement")
+        if self.instance.pk and requirement and requirement != self.initial.get("coach_requirement"):
+            count = services.stage_sweep_preview(stage=self.instance, requirement=requirement)
+            if count and not data.get("confirm_send_back"):
+                self.add_error(
+                    "coach_requirement",
+                    ngettext(
+                        "%(count)s open deal in this stage lacks this coach: the sweep will send it back. "
+                        "Tick “Send them back” and save again to confirm.",
+                        "%(count)s open deals in this stage lack this coach: the sweep will send them back. "
+                        "Tick “Send them back” and save again to confirm.",
+                        count,
+                    )
+                    % {"count": count},
+                )
+        return data
 
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
-    list_display = ["name", "order", "probability", "requires_coach", "is_won", "is_lost"]
-    list_editable = ["order", "probability", "requires_coach"]
+    form = StageAdminForm
+    list_display = ["name", "order", "probability", "coach_requirement", "is_won", "is_lost"]
+    list_editable = ["order", "probability"]
 
     def save_model(self, request, obj, form, change):
         # Through the stage services, so that the API and the admin keep the same rules.
         fields = {name: form.cleaned_data[name] for name in services.STAGE_FIELDS if name in form.cleaned_data}
         if change:
-            services.stage_update(stage=obj, by=request.user, **fields)
+            services.stage_update(stage=Stage.objects.get(pk=obj.pk), by=request.user, **fields)
         else:
             obj.pk = services.stage_create(by=request.user, **fields).pk
 
@@ -47,7 +82,7 @@ class OpportunityAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "stage" in self.fields:
             # A new deal starts before the gate; it moves on through the "Move to …" actions.
-            self.fields["stage"].queryset = Stage.objects.open().filter(requires_coach=False)
+            self.fields["stage"].queryset = Stage.objects.open().exclude(pk__in=Stage.objects.gated())
 
 
 @admin.register(Opportunity)
@@ -116,3 +151,16 @@ class OpportunityAdmin(SimpleHistoryAdmin):
                     modeladmin.message_user(request, f"{opportunity}: {stage}", messages.SUCCESS)
 
         return move
+
+
+@admin.register(GateSweep)
+class GateSweepAdmin(admin.ModelAdmin):
+    """The gate sweep's runs: how many deals each sent back, and why (read-only)."""
+
+    list_display = ["ran_at", "sent_back", "reasons"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -23,7 +23,7 @@ from team.models import User
 class StageSerializer(ScopedModelSerializer):
     class Meta:
         model = Stage
-        fields = ["id", "name", "order", "probability", "requires_coach", "is_won", "is_lost"]
+        fields = ["id", "name", "order", "probability", "coach_requirement", "is_won", "is_lost"]
 
 
 class OpportunitySerializer(ScopedModelSerializer):
@@ -31,7 +31,9 @@ class OpportunitySerializer(ScopedModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
     product_line = serializers.SlugRelatedField(slug_field="name", queryset=ProductLine.objects.all())
     owner = ScopedRelatedField(queryset=User.objects.all(), required=False)
-    has_coach = serializers.BooleanField(read_only=True, help_text="The account has an active coach now.")
+    has_coach = serializers.BooleanField(
+        read_only=True, help_text="The account has a qualified coach now (coach or champion, the three criteria yes)."
+    )
     held_back_reason = serializers.CharField(
         source="held_back_reason_display",
         read_only=True,
@@ -174,7 +176,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
     @extend_schema(responses={200: OpportunitySerializer})
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
-        """Move the deal to a stage; without an active coach a gated stage answers 409 `coach_required`."""
+        """Move the deal to a stage; lacking the coach it requires: 409 `coach_required`, `requirement`, `missing`."""
         opportunity = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

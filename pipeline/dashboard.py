@@ -179,10 +179,10 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
           "period": {"start": date, "end": date},
           "scope": {"owner_id", "manager_id", "region_id", "product_line_id"},   # ids or None
           "funnel": [  # one row per open stage, in stage order
-            {"stage_id", "name", "order", "probability", "requires_coach",
+            {"stage_id", "name", "order", "probability", "requires_coach", "coach_requirement",
              # open deals now in the stage (a snapshot; the period does not apply)
              "count", "amount", "weighted_amount",        # Decimal amounts
-             "covered", "coverage",                       # deals whose account has an active coach now; share
+             "covered", "coverage",                       # deals whose account has a qualified coach now; share
              "median_age_days",                           # how long the open deals have been there
              # moves within the period (from StageChange rows)
              "entered", "advanced", "dropped",            # deals that entered; of them, left forward / back or lost
@@ -192,7 +192,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
           ],
           "totals": {"count", "amount", "weighted_amount", "covered", "coverage"},
           "win_rate": {
-            "with_coach": {"won", "lost", "closed", "rate", "won_amount"},     # had an active coach at close
+            "with_coach": {"won", "lost", "closed", "rate", "won_amount"},     # had a qualified coach at close
             "without_coach": {...},                                             # had none
             "uplift": float | None,      # rate_with / rate_without - 1; None unless `enough_data`
             "enough_data": bool,         # both groups have at least `min_closed` closed deals
@@ -287,6 +287,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
                 "order": stage.order,
                 "probability": stage.probability,
                 "requires_coach": stage.requires_coach,
+                "coach_requirement": stage.coach_requirement,
                 "count": count,
                 "amount": _money(snap.get("open_amount")),
                 "weighted_amount": _money(snap.get("open_weighted")),

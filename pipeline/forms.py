@@ -57,7 +57,7 @@ class OpportunityOverrideForm(CrmForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = Stage.objects.filter(requires_coach=True) | Stage.objects.filter(is_won=True)
+        self.fields["stage"].queryset = Stage.objects.gated() | Stage.objects.filter(is_won=True)
 
 
 class DashboardFilterForm(forms.Form):

@@ -1,8 +1,11 @@
 # Stages, opportunities, stage changes and the people on a deal.
+import functools
+import operator
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
@@ -10,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coachcrm.notes import note_text
-from coaches.models import Coach
+from coaches.models import REAL_COACH, Coach, CoachRequirement
 
 
 def default_currency() -> str:
@@ -22,12 +25,13 @@ class StageQuerySet(models.QuerySet):
         return self.filter(is_won=False, is_lost=False)
 
     def gated(self):
-        return self.filter(requires_coach=True)
+        """Stages a deal enters only with a coach meeting their requirement (winning included)."""
+        return self.exclude(coach_requirement=CoachRequirement.NONE)
 
     def before_gate(self):
         """The last open stage before the first gated one: where sent-back deals land."""
-        first_gate = self.gated().order_by("order").first()
-        stages = self.open().filter(requires_coach=False)
+        first_gate = self.open().gated().order_by("order").first()
+        stages = self.open().filter(coach_requirement=CoachRequirement.NONE)
         if first_gate is not None:
             stages = stages.filter(order__lt=first_gate.order)
         return stages.order_by("order").last()
@@ -51,8 +55,15 @@ class Stage(models.Model):
     probability = models.PositiveSmallIntegerField(
         _("win probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
-    requires_coach = models.BooleanField(
-        _("requires a coach"), default=False, help_text=_("Deals enter this stage only with an active coach.")
+    coach_requirement = models.CharField(
+        _("coach requirement"),
+        max_length=16,
+        choices=CoachRequirement.choices,
+        default=CoachRequirement.NONE,
+        help_text=_(
+            "What a deal needs to enter this stage: an active coach, a qualified one (coach or champion, "
+            "the three criteria yes), or a verified one (qualified and verified recently)."
+        ),
     )
     is_won = models.BooleanField(_("won"), default=False)
     is_lost = models.BooleanField(_("lost"), default=False)
@@ -79,20 +90,64 @@ class Stage(models.Model):
     def is_closed(self) -> bool:
         return self.is_won or self.is_lost
 
+    @property
+    def requires_coach(self) -> bool:
+        """Entering it needs a coach of some kind (the board's "coach" badge)."""
+        return self.coach_requirement != CoachRequirement.NONE
+
 
 class OpportunityQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Opportunity.Status.OPEN)
 
     def gated(self):
-        return self.filter(stage__requires_coach=True)
+        return self.exclude(stage__coach_requirement=CoachRequirement.NONE)
 
     def held_back(self):
         return self.open().filter(held_back=True)
 
     def with_coach_flag(self):
-        """Annotate `has_coach`: the account has an active coach (the gate's question, one subquery)."""
-        return self.annotate(has_coach=Exists(Coach.objects.active().filter(account=OuterRef("account_id"))))
+        """Annotate `has_coach`: the account has a real coach (REAL_COACH, the gate's test; one subquery)."""
+        return self.annotate(
+            has_coach=Exists(Coach.objects.qualifying(REAL_COACH).filter(account=OuterRef("account_id")))
+        )
+
+    def failing_gate(self, today=None, requirement: str | None = None):
+        """Open deals standing in a gated stage whose account lacks what the stage requires, without a live override.
+
+        The sweep's set: one subquery per requirement level and one for the override, whatever
+        the number of deals. `requirement` asks instead what a stage would fail if it required that.
+        """
+
+        def has(level: str) -> Exists:
+            return Exists(Coach.objects.qualifying(level, today).filter(account=OuterRef("account_id")))
+
+        if requirement is not None:
+            deals, lacking = self.open(), ~has(requirement)
+        else:
+            levels = [level for level in CoachRequirement if level != CoachRequirement.NONE]
+            deals = self.open().gated()
+            lacking = functools.reduce(
+                operator.or_, (Q(stage__coach_requirement=level) & ~has(level) for level in levels)
+            )
+        last_gate_change = StageChange.objects.filter(
+            opportunity=OuterRef("pk"), kind__in=[StageChange.Kind.OVERRIDE, StageChange.Kind.SENT_BACK]
+        ).order_by("-at", "-pk")
+        return (
+            deals.annotate(
+                gate_change_kind=Subquery(last_gate_change.values("kind")[:1]),
+                gate_change_stage=Subquery(last_gate_change.values("to_stage_id")[:1]),
+            )
+            # A CASE, not exclude(): a deal never overridden has NULLs there, which NOT (…) would drop.
+            .annotate(
+                overridden=Case(
+                    When(Q(gate_change_kind=StageChange.Kind.OVERRIDE, gate_change_stage=F("stage_id")), then=True),
+                    default=False,
+                    output_field=models.BooleanField(),
+                )
+            )
+            .filter(lacking, overridden=False)
+        )
 
 
 class Opportunity(models.Model):
@@ -124,7 +179,7 @@ class Opportunity(models.Model):
     held_back_facts = models.JSONField(_("why held back"), default=dict, blank=True, editable=False)
     held_back_since = models.DateTimeField(_("held back since"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    # Whether the account had an active coach when the deal closed: the win-rate comparison reads it.
+    # Whether the account had a real coach (REAL_COACH) when the deal closed: the win-rate comparison reads it.
     had_coach_at_close = models.BooleanField(_("had a coach at close"), null=True, blank=True)
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     # Where the deal came from, e.g. the provenance of a prospect opened when a coach moved.
@@ -248,3 +303,33 @@ class OpportunityContact(models.Model):
 
     def __str__(self):
         return f"{self.contact} ({self.get_role_display()})"
+
+
+class GateSweep(models.Model):
+    """One run of the gate sweep: how many deals it sent back, and why (for the managers)."""
+
+    ran_at = models.DateTimeField(_("ran at"), default=timezone.now)
+    sent_back = models.PositiveIntegerField(_("deals sent back"), default=0)
+    # Deals sent back per reason: {"no_coach": 2, "not_qualified": 1, "not_verified": 3}.
+    reasons = models.JSONField(_("why"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-pk"]
+        verbose_name = _("gate sweep")
+
+    REASON_LABELS = {
+        "no_coach": _("no active coach"),
+        "not_qualified": _("the coach is not qualified"),
+        "not_verified": _("the coach's verification expired"),
+    }
+
+    def __str__(self):
+        return f"{self.ran_at:%Y-%m-%d %H:%M}: {self.sent_back}"
+
+    @property
+    def reason_rows(self) -> list[dict]:
+        """The counts per reason, worded for the reader."""
+        return [
+            {"reason": key, "label": self.REASON_LABELS.get(key, key), "count": count}
+            for key, count in sorted(self.reasons.items())
+        ]

@@ -8,8 +8,13 @@ from pipeline.tasks import account_send_back_task, coach_moved_task
 
 
 def release_held_back(sender, *, account, **kwargs) -> None:
-    """A coach is recorded or revived: the account's held-back deals may move on."""
+    """A coach is recorded, revived or verified: the held-back deals he qualifies for may move on.
+
+    A verification may also have found him wanting (a criterion now "no"): the account's gate
+    is checked again once the write commits.
+    """
     services.account_release_held_back(account=account)
+    account_send_back_task.delay_on_commit(account.pk)
 
 
 def send_back(sender, *, account_ids, **kwargs) -> None:

@@ -10,7 +10,7 @@ import access
 from accounts.models import Account
 from coaches.models import PlaybookCard
 from coaches.selectors import current_styles
-from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 
 # Closed deals stay on the board this long, so a fresh win or loss is still in sight.
@@ -45,6 +45,11 @@ def home_summary(*, user: User) -> dict:
         "account_count": access.accounts(user).count(),
         "contact_count": access.contacts(user).count(),
     }
+
+
+def gate_sweep_last(*, user: User) -> GateSweep | None:
+    """The gate sweep's last run, for managers and admins (None for a rep, or before the first run)."""
+    return None if user.is_rep else GateSweep.objects.first()
 
 
 def work_list(*, user: User) -> QuerySet[Opportunity]:

@@ -1,4 +1,9 @@
-"""Every stage change goes through here; the coach gate lives in `_gate_check` and nowhere else."""
+"""Every stage change goes through here; the coach gate lives in `_gate_check` and nowhere else.
+
+Its test of a coach is `coaches.models.qualification_q` (with `Coach.missing_for` saying what
+is missing): the gate, the send-back and the sweep, the dashboard's "had a coach at close", the
+coverage and the work list all ask it.
+"""
 
 import datetime
 import logging
@@ -14,10 +19,10 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact, ProductLine
 from coachcrm.notes import note_facts, note_text, note_text_lazy
-from coaches.models import Coach, CoachMove
-from coaches.selectors import account_has_active_coach
+from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
+from coaches.selectors import account_best_coach, account_meets
 from coaches.services import coach_record, holder_add
-from pipeline.models import Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
 
@@ -25,42 +30,69 @@ logger = logging.getLogger(__name__)
 
 
 class GateError(ValidationError):
-    """A move refused at the coach gate; `account` is where a coach is missing, for the "Record a coach" link.
+    """A move refused at the coach gate: what the stage requires, and what the account's best coach lacks.
 
     `facts` say why (coachcrm.notes): the deal is held back with them, so that its owner reads
-    the reason in his language, not in the mover's.
+    the reason in his language, not in the mover's. `extra` is what the API adds to its 409.
     """
 
-    def __init__(self, *, stage: Stage, account: Account):
-        self.facts = note_facts("gate", stage=stage.name, account=account)
+    def __init__(self, *, stage: Stage, account: Account, coach: Coach | None = None, missing: list[str] = ()):
+        self.requirement = stage.coach_requirement
+        self.facts = gate_facts(stage=stage, account=account, coach=coach, missing=list(missing))
         # The API answers this code with 409 (coachcrm.api.CONFLICT_CODES).
         super().__init__(note_text(self.facts), code="coach_required")
-        self.account = account
+        self.account, self.coach, self.missing = account, coach, list(missing) if coach else ["no_coach"]
+        self.extra = {
+            "requirement": self.requirement,
+            "missing": self.missing,
+            "coach": coach.pk if coach else None,
+            "verified_on": coach.verified_on.isoformat() if coach else None,
+        }
 
     @property
     def record_coach_url(self) -> str:
         return reverse("coaches:coach-create") + f"?account={self.account.pk}"
 
+    @property
+    def verify_url(self) -> str:
+        """The coach's verify form, when there is a coach who lacks something."""
+        return reverse("coaches:coach-verify", args=[self.coach.pk]) if self.coach else ""
+
+
+def gate_facts(*, stage: Stage, account: Account, coach: Coach | None, missing: list[str]) -> dict:
+    """Why a deal may not stand in `stage`, as facts (coachcrm.notes): the requirement, the coach, what he lacks."""
+    return note_facts(
+        "gate",
+        stage=stage.name,
+        account=account,
+        requirement=stage.coach_requirement,
+        coach=coach.contact if coach else None,
+        coach_id=coach.pk if coach else None,
+        missing=missing if coach else [],
+        verified_on=coach.verified_on if coach else None,
+    )
+
 
 def stage_needs_coach(stage: Stage) -> bool:
-    """Entering this stage needs an active coach: a gated stage, or a win (which passes the gate)."""
-    return stage.requires_coach or (stage.is_won and Stage.objects.gated().exists())
+    """Entering this stage needs a coach meeting its requirement (a gated stage, or winning when it says so)."""
+    return stage.coach_requirement != CoachRequirement.NONE
 
 
-def opportunity_gate_overridden(opportunity: Opportunity) -> bool:
-    """A manager let this deal past the gate, and no send-back has undone that since."""
+def opportunity_override_covers(opportunity: Opportunity, stage: Stage) -> bool:
+    """A manager let this deal into `stage` (an override names one stage), and no send-back has undone that since."""
     last = opportunity.stage_changes.filter(kind__in=[StageChange.Kind.OVERRIDE, StageChange.Kind.SENT_BACK]).first()
-    return last is not None and last.kind == StageChange.Kind.OVERRIDE
+    return last is not None and last.kind == StageChange.Kind.OVERRIDE and last.to_stage_id == stage.pk
 
 
 def _gate_check(*, opportunity: Opportunity, stage: Stage) -> None:
     if not stage_needs_coach(stage):
         return
-    if account_has_active_coach(opportunity.account):
+    if account_meets(opportunity.account, stage.coach_requirement):
         return
-    if opportunity.pk and opportunity_gate_overridden(opportunity):
+    if opportunity.pk and opportunity_override_covers(opportunity, stage):
         return
-    raise GateError(stage=stage, account=opportunity.account)
+    coach, missing = account_best_coach(opportunity.account, stage.coach_requirement)
+    raise GateError(stage=stage, account=opportunity.account, coach=coach, missing=missing)
 
 
 def _owner_for(*, by: User, owner: User | None) -> User:
@@ -158,7 +190,8 @@ def _apply_stage(
     if stage.is_closed:
         opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST
         opportunity.closed_at = now
-        opportunity.had_coach_at_close = account_has_active_coach(opportunity.account)
+        # Only a real coach counts for the win rates, not one recorded to pass the gate.
+        opportunity.had_coach_at_close = account_meets(opportunity.account, REAL_COACH)
     if stage.is_closed or stage_needs_coach(stage):
         _release(opportunity)
     opportunity.save()
@@ -217,7 +250,11 @@ def opportunity_hold_back(*, opportunity: Opportunity, facts: dict) -> Opportuni
 
 @transaction.atomic
 def opportunity_override(*, opportunity: Opportunity, stage: Stage, by: User, reason: str) -> StageChange:
-    """A manager (of the owner) or an admin lets one deal past the gate, with a written reason."""
+    """A manager (of the owner) or an admin lets one deal into one gated stage without its coach, with a reason.
+
+    The override covers that stage only: a further gated stage, or winning, needs a coach
+    meeting its requirement or a new override.
+    """
     if not (
         by.is_admin or (by.is_manager and (opportunity.owner_id == by.pk or opportunity.owner.manager_id == by.pk))
     ):
@@ -240,46 +277,118 @@ def opportunity_override(*, opportunity: Opportunity, stage: Stage, by: User, re
     return change
 
 
-@transaction.atomic
-def account_send_back(*, account_id: int) -> int:
-    """Send the account's open gated deals back before the gate when it has no active coach; idempotent."""
-    account = Account.objects.select_for_update().filter(pk=account_id).first()
-    if account is None or account_has_active_coach(account):
-        return 0
-    target = Stage.objects.before_gate()
-    if target is None:
-        logger.warning("No open stage before the coach gate: deals at account %s cannot be sent back.", account_id)
-        return 0
-    why = note_facts("no_active_coach", account=account)
-    deals = list(
-        Opportunity.objects.open()
-        .gated()
-        .filter(account=account)
-        .select_related("stage", "owner", "account")
-        .select_for_update(of=("self",))
-    )
+# Why the sweep sent a deal back, from what the account's best coach lacked.
+SWEEP_NO_COACH, SWEEP_NOT_QUALIFIED, SWEEP_NOT_VERIFIED = "no_coach", "not_qualified", "not_verified"
+
+
+def _sweep_reason(missing: list[str], coach: Coach | None) -> str:
+    if coach is None:
+        return SWEEP_NO_COACH
+    return SWEEP_NOT_VERIFIED if missing == ["unverified"] else SWEEP_NOT_QUALIFIED
+
+
+def _send_back(deals: list[Opportunity], *, target: Stage) -> dict[str, int]:
+    """Send these deals back before the gate, each held back with what its stage lacks; one notice per owner."""
+    reasons: dict[str, int] = {}
+    best: dict[tuple[int, str], tuple] = {}
+    per_owner: dict[int, list[Opportunity]] = {}
     for deal in deals:
+        key = (deal.account_id, deal.stage.coach_requirement)
+        if key not in best:
+            best[key] = account_best_coach(deal.account, deal.stage.coach_requirement)
+        coach, missing = best[key]
+        why = gate_facts(stage=deal.stage, account=deal.account, coach=coach, missing=missing)
+        reason = _sweep_reason(missing, coach)
+        reasons[reason] = reasons.get(reason, 0) + 1
         _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
         opportunity_hold_back(opportunity=deal, facts=why)
-        notify(
-            user=deal.owner,
-            message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s Record a coach to move it on."),
-            params={"deal": deal, "stage": target, "reason": note_text_lazy(why)},
-            link=deal.get_absolute_url(),
-        )
+        per_owner.setdefault(deal.owner_id, []).append(deal)
+    for owned in per_owner.values():
+        deal = owned[0]
+        if len(owned) == 1:
+            notify(
+                user=deal.owner,
+                message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s"),
+                params={"deal": deal, "stage": target, "reason": note_text_lazy(deal.held_back_facts)},
+                link=deal.get_absolute_url(),
+            )
+        else:
+            notify(
+                user=deal.owner,
+                message=gettext_lazy(
+                    "%(count)s of your deals were sent back to %(stage)s: their accounts lack the coach "
+                    "their stage requires. See “Needs a coach”."
+                ),
+                params={"count": len(owned), "stage": target},
+                link=reverse("pipeline:opportunity-held-back"),
+            )
+    return reasons
+
+
+def _failing(deals, *, target: Stage | None) -> list[Opportunity] | None:
+    if target is None:
+        logger.warning("No open stage before the coach gate: deals cannot be sent back.")
+        return None
+    return list(
+        deals.failing_gate().select_related("stage", "owner", "account").select_for_update(of=("self",)).order_by("pk")
+    )
+
+
+@transaction.atomic
+def account_send_back(*, account_id: int) -> int:
+    """Send back the account's open deals standing in a gated stage without what it requires; idempotent."""
+    account = Account.objects.select_for_update().filter(pk=account_id).first()
+    if account is None:
+        return 0
+    deals = _failing(Opportunity.objects.filter(account_id=account_id), target=Stage.objects.before_gate())
+    if not deals:
+        return 0
+    _send_back(deals, target=Stage.objects.before_gate())
     return len(deals)
 
 
 @transaction.atomic
+def gate_sweep() -> GateSweep:
+    """Send back every open deal standing in a gated stage without what it requires and without a live override.
+
+    Whatever the cause (a stage's rule changed, a verification expired, a send-back that never
+    ran). Set-based: one query finds the deals; the accounts are locked in pk order (the gate's
+    lock) before the deals, re-checked under the lock. A second run finds nothing. Every run is
+    recorded, with its count per reason, for the managers.
+    """
+    target = Stage.objects.before_gate()
+    candidates = Opportunity.objects.failing_gate().values("account_id")
+    list(Account.objects.select_for_update().filter(pk__in=candidates).order_by("pk").values_list("pk", flat=True))
+    deals = _failing(Opportunity.objects.all(), target=target) or []
+    reasons = _send_back(deals, target=target) if deals else {}
+    return GateSweep.objects.create(sent_back=len(deals), reasons=reasons)
+
+
+def stage_sweep_preview(*, stage: Stage, requirement: str) -> int:
+    """How many open deals in the stage the sweep would send back if it required `requirement`."""
+    if requirement == CoachRequirement.NONE or stage.pk is None or stage.is_closed:
+        return 0
+    return Opportunity.objects.filter(stage_id=stage.pk).failing_gate(requirement=requirement).count()
+
+
+@transaction.atomic
 def account_release_held_back(*, account: Account) -> int:
-    """A coach is recorded: clear the account's held-back deals (they do not move) and tell their owners."""
-    deals = list(Opportunity.objects.held_back().filter(account=account).select_related("owner"))
+    """A coach is recorded or verified: clear the held-back deals he qualifies for (they stay put); tell the owners."""
+    meets: dict[str, bool] = {}
+    deals = []
+    for deal in Opportunity.objects.held_back().filter(account=account).select_related("owner"):
+        # What the refused or sent-back stage required (facts written before requirements: an active coach).
+        requirement = (deal.held_back_facts or {}).get("requirement", CoachRequirement.ACTIVE)
+        if requirement not in meets:
+            meets[requirement] = account_meets(account, requirement)
+        if meets[requirement]:
+            deals.append(deal)
     for deal in deals:
         _release(deal)
         deal.save(update_fields=HOLD_BACK_FIELDS)
         notify(
             user=deal.owner,
-            message=gettext_lazy("%(account)s has an active coach now: %(deal)s may move past the gate."),
+            message=gettext_lazy("%(account)s has the coach it needs now: %(deal)s may move past the gate."),
             params={"account": account, "deal": deal},
             link=deal.get_absolute_url(),
         )
@@ -312,7 +421,7 @@ def opportunity_contact_remove(*, contact_role: OpportunityContact, by: User) ->
     contact_role.delete()
 
 
-STAGE_FIELDS = ("name", "order", "probability", "requires_coach", "is_won", "is_lost")
+STAGE_FIELDS = ("name", "order", "probability", "coach_requirement", "is_won", "is_lost")
 
 
 def _stage_save(*, stage: Stage, by: User, fields: dict) -> Stage:
@@ -330,6 +439,12 @@ def _stage_save(*, stage: Stage, by: User, fields: dict) -> Stage:
         raise ValidationError({"probability": _("A win probability is between 0 and 100.")})
     if stage.is_won and stage.is_lost:
         raise ValidationError({"is_lost": _("A stage cannot be both won and lost.")})
+    if stage.coach_requirement not in CoachRequirement.values:
+        raise ValidationError(
+            {"coach_requirement": _("Choose what the stage requires: none, active, qualified or verified.")}
+        )
+    if stage.is_lost and stage.coach_requirement != CoachRequirement.NONE:
+        raise ValidationError({"coach_requirement": _("Losing a deal needs no coach.")})
     others = Stage.objects.exclude(pk=stage.pk)
     if others.filter(name__iexact=stage.name).exists():
         raise ValidationError({"name": _("There is already a stage called %(name)s.") % {"name": stage.name}})
@@ -347,8 +462,16 @@ def stage_create(*, by: User, **fields) -> Stage:
 
 @transaction.atomic
 def stage_update(*, stage: Stage, by: User, **fields) -> Stage:
-    """Change a stage (admins); deals already past a newly gated stage keep their place until they move."""
-    return _stage_save(stage=Stage.objects.select_for_update().get(pk=stage.pk), by=by, fields=fields)
+    """Change a stage (admins); a stricter requirement sends back the deals standing there without it (the sweep)."""
+    stage = Stage.objects.select_for_update().get(pk=stage.pk)
+    before = stage.coach_requirement
+    stage = _stage_save(stage=stage, by=by, fields=fields)
+    if stage.coach_requirement != before:
+        # Imported here: the tasks module imports this one.
+        from pipeline.tasks import gate_sweep_task
+
+        gate_sweep_task.delay_on_commit()
+    return stage
 
 
 # --- A coach moved company: the prospect at the new one ----------------------------------------
@@ -420,8 +543,10 @@ def coach_moved(
     )
     works_there = contact.employments.current().filter(account=to_account).exists()
     if works_there and holders and not Coach.objects.active().filter(contact=contact).exists():
+        # Unconfirmed: nobody has asked him anything at the new company yet, so he opens no gate
+        # until a holder verifies him.
         move.new_coach = coach_record(
-            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT
+            by=holders[0], account=to_account, contact=contact, strength=Coach.Strength.INFORMANT, unconfirmed=True
         )
         for user in holders[1:]:
             holder_add(coach=move.new_coach, user=user, by=holders[0])

@@ -15,6 +15,12 @@ def account_send_back_task(account_id: int) -> int:
     return services.account_send_back(account_id=account_id)
 
 
+@shared_task(name="pipeline.tasks.gate_sweep_task", time_limit=600, soft_time_limit=540, **RETRY)
+def gate_sweep_task() -> int:
+    """Periodic: send back every deal in a gated stage without what it requires (a second run changes nothing)."""
+    return services.gate_sweep().sent_back
+
+
 # Named as it was when it lived in coaches/tasks.py, so messages queued before an upgrade still run.
 @shared_task(name="coaches.tasks.coach_moved_task", **RETRY)
 def coach_moved_task(*, old_coach_id: int, to_account_id: int, start_date: str, account_created: bool) -> int | None:

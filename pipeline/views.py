@@ -17,6 +17,7 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches import selectors as coach_selectors
 from csvio.export import csv_response
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -34,7 +35,10 @@ from pipeline.models import OpportunityContact
 
 def home(request):
     page = paginate(request, selectors.work_list(user=request.user))
-    return render(request, "pipeline/home.html", {**selectors.home_summary(user=request.user), "page": page})
+    # Before his deals would be sent back: the holder verifies the coach again.
+    due = coach_selectors.coaches_verification_due(user=request.user)
+    context = {**selectors.home_summary(user=request.user), "page": page, "verification_due": due}
+    return render(request, "pipeline/home.html", context)
 
 
 def _board_context(user, *, errors=None, pinned=None) -> dict:
@@ -105,7 +109,8 @@ def opportunity_export(request):
 
 def opportunity_held_back(request):
     page = paginate(request, selectors.opportunity_held_back_list(user=request.user))
-    return render(request, "pipeline/opportunity_held_back.html", {"page": page})
+    sweep = selectors.gate_sweep_last(user=request.user)
+    return render(request, "pipeline/opportunity_held_back.html", {"page": page, "sweep": sweep})
 
 
 def opportunity_detail(request, pk):

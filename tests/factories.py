@@ -150,13 +150,14 @@ def default_stages() -> dict:
 
     module = importlib.import_module("pipeline.migrations.0002_default_stages")
     stages = {}
-    for name, order, probability, requires_coach, is_won, is_lost in module.DEFAULT_STAGES:
+    requirements = importlib.import_module("pipeline.migrations.0008_coach_requirement_from_flag").DEFAULT_REQUIREMENTS
+    for name, order, probability, _flag, is_won, is_lost in module.DEFAULT_STAGES:
         stages[name] = Stage.objects.get_or_create(
             name=name,
             defaults={
                 "order": order,
                 "probability": probability,
-                "requires_coach": requires_coach,
+                "coach_requirement": requirements.get(name, "none"),
                 "is_won": is_won,
                 "is_lost": is_lost,
             },

@@ -50,6 +50,8 @@ PARITY = {
     "coaches:coach-list": "api:coach-list",
     "coaches:coach-create": "api:coach-list",
     "coaches:coach-detail": "api:coach-detail",
+    "coaches:coach-verify": "api:coach-verify",
+    "coaches:coach-status": "api:coach-set-status",
     "coaches:interaction-create": "api:interaction-list",
     "coaches:holder-create": "api:coach-holders",
     "coaches:holder-delete": "api:coach-holder-remove",
@@ -89,10 +91,6 @@ PAGE_ONLY = {
     "csvio:import-confirm": "the upload's confirmation",
     "api-schema": "the API itself",
     "api-docs": "the API itself",
-    # Waiting for the issue-15 branch, which adds POST coaches/{id}/status/ and /verify/
-    # (PATCH of a coach verifies meanwhile): these two move to PARITY when it lands.
-    "coaches:coach-verify": "issue 15 adds POST coaches/{id}/verify/",
-    "coaches:coach-status": "issue 15 adds POST coaches/{id}/status/",
 }
 
 

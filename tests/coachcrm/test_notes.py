@@ -76,6 +76,40 @@ KINDS = [
         "阶段“教练已确认”要求客户“Acme”有一名有效教练，但目前没有。请先在该客户处记录一名教练（或请经理破例放行）。",
     ),
     (
+        note_facts(
+            "gate",
+            stage="Coach confirmed",
+            account="Acme",
+            requirement="qualified",
+            coach="Chen Okafor",
+            coach_id=1,
+            missing=["strength", "wants_us_to_win"],
+            verified_on=DAY,
+        ),
+        "Coach confirmed needs a qualified coach: Chen Okafor is an informant; a coach must want us to win "
+        "— verify the criteria.",
+        "阶段“教练已确认”要求一名合格的教练：Chen Okafor 只是线人；教练必须希望我们赢——请核实各项标准。",
+    ),
+    (
+        note_facts(
+            "gate",
+            stage="Proposal",
+            account="Acme",
+            requirement="verified",
+            coach="Chen Okafor",
+            coach_id=1,
+            missing=["unverified"],
+            verified_on=DAY,
+        ),
+        "Proposal needs a verified coach: Chen Okafor was not verified since 03/05/2026 — verify the criteria.",
+        "阶段“方案”要求一名已核实的教练：Chen Okafor 自 2026年3月5日 起未再核实——请核实各项标准。",
+    ),
+    (
+        note_facts("left_company", account="Acme", date=DAY),
+        "Left Acme on 03/05/2026: his position there ended.",
+        "已于 2026年3月5日 离开 Acme：其在该公司的职位已结束。",
+    ),
+    (
         note_facts("no_active_coach", account="Acme"),
         "Acme has no active coach any more.",
         "客户“Acme”已没有有效教练。",

@@ -137,7 +137,7 @@ def test_the_old_accounts_gated_deals_go_back_when_he_was_its_only_coach(
     _move(coach, rep, django_capture_on_commit_callbacks)
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"] and deal.held_back
-    assert "Old Works has no active coach" in deal.held_back_reason_display
+    assert "at Old Works, and there is none" in deal.held_back_reason_display
 
 
 def test_a_lapsed_coach_moving_opens_no_prospect(rep, coach, django_capture_on_commit_callbacks):

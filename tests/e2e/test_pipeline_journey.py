@@ -22,12 +22,13 @@ def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
     card.get_by_role("button", name="Coach confirmed ▶").click()
     # The refusal arrives through htmx: the same page, no reload, with the reason and the way out.
     error = page.get_by_test_id("move-error")
-    expect(error).to_contain_text("needs an active coach at Kestrel Capital")
+    expect(error).to_contain_text("needs a qualified coach at Kestrel Capital")
     assert page.url.endswith("/pipeline/")
 
     error.get_by_role("link", name="Record a coach").click()
     page.get_by_label("Person").select_option(label="Lena Novak")
     page.get_by_label("Credible with the buying influences").check()
+    page.get_by_label("Trusts us").check()
     page.get_by_label("Wants us to win").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Lena Novak")).to_be_visible()
@@ -37,6 +38,32 @@ def test_rep_is_refused_at_the_gate_records_a_coach_and_moves_the_deal(page):
     expect(page.get_by_test_id("column-coach-confirmed").get_by_text("Fleet renewal")).to_be_visible()
     deal = Opportunity.objects.get(pk=deal.pk)
     assert deal.stage == stages["Coach confirmed"] and not deal.held_back
+
+
+def test_rep_with_an_informant_is_told_what_is_missing_verifies_him_and_moves_the_deal(page):
+    stages = factories.default_stages()
+    rep = factories.RepFactory(username="rita")
+    account = factories.AccountFactory(owner=rep, name="Kestrel Capital")
+    person = factories.person_at(account, contact__first_name="Chen", contact__last_name="Okafor")
+    factories.CoachFactory(account=account, contact=person, holder=rep, strength="informant", wants_us_to_win=False)
+    deal = factories.OpportunityFactory(account=account, name="Fleet renewal", stage=stages["Qualified"])
+
+    log_in(page, "rita")
+    navigate(page, "Pipeline", "Board")
+    page.get_by_test_id(f"deal-{deal.pk}").get_by_role("button", name="Coach confirmed ▶").click()
+    error = page.get_by_test_id("move-error")
+    expect(error).to_contain_text("Chen Okafor is an informant; a coach must want us to win — verify the criteria.")
+
+    error.get_by_test_id("verify-link").click()
+    page.get_by_label("Strength").select_option("coach")
+    page.get_by_label("Wants us to win").check()
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_text("Coach verified today.")).to_be_visible()
+
+    navigate(page, "Pipeline", "Board")
+    page.get_by_test_id(f"deal-{deal.pk}").get_by_role("button", name="Coach confirmed ▶").click()
+    expect(page.get_by_test_id("column-coach-confirmed").get_by_text("Fleet renewal")).to_be_visible()
+    assert Opportunity.objects.get(pk=deal.pk).stage == stages["Coach confirmed"]
 
 
 def test_a_busy_column_on_a_phone_shows_its_first_deals_and_leads_to_the_rest(page):
@@ -81,6 +108,6 @@ def test_rep_drags_a_deal_to_the_next_column_and_the_gate_refuses_an_uncoached_o
 
     page.get_by_test_id(f"deal-{bare.pk}").drag_to(page.get_by_test_id("column-coach-confirmed"))
     card = page.get_by_test_id("column-qualified").get_by_test_id(f"deal-{bare.pk}")
-    expect(card.get_by_test_id("move-error")).to_contain_text("needs an active coach at Osprey")
+    expect(card.get_by_test_id("move-error")).to_contain_text("needs a qualified coach at Osprey")
     assert Opportunity.objects.get(pk=bare.pk).stage == stages["Qualified"]
     assert page.url.endswith("/pipeline/")

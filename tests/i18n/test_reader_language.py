@@ -167,9 +167,9 @@ def test_a_hold_back_and_a_send_back_are_in_each_readers_language(client, ann, s
     client.force_login(ann)
 
     zh = _page(client, deal.get_absolute_url(), ZH)
-    assert "阶段“方案”要求客户“Acme Tools”有一名有效教练，但目前没有。" in zh
-    assert "needs an active coach" not in zh
-    assert "Proposal needs an active coach at Acme Tools" in _page(client, deal.get_absolute_url(), EN)
+    assert "阶段“方案”要求客户“Acme Tools”有一名已核实的教练，但目前没有。" in zh
+    assert "needs a verified coach" not in zh
+    assert "Proposal needs a verified coach at Acme Tools" in _page(client, deal.get_absolute_url(), EN)
     url = reverse("api:opportunity-detail", args=[deal.pk])
     assert client.get(url, headers=ZH).json()["held_back_reason"].startswith("阶段“方案”要求客户“Acme Tools”")
 
@@ -178,8 +178,8 @@ def test_a_hold_back_and_a_send_back_are_in_each_readers_language(client, ann, s
         pipeline_services.account_send_back(account_id=account.pk)
     zh = _page(client, gated.get_absolute_url(), ZH)
     # On the hold-back, in the stage history and in the change history.
-    assert zh.count("客户“Acme Tools”已没有有效教练。") == 3
-    assert "no active coach any more" not in zh
+    assert zh.count("阶段“方案”要求客户“Acme Tools”有一名已核实的教练，但目前没有。") == 3
+    assert "needs a verified coach" not in zh
 
 
 def test_a_send_back_notice_gives_the_reason_in_the_owners_language(ann, stages):
@@ -190,8 +190,8 @@ def test_a_send_back_notice_gives_the_reason_in_the_owners_language(ann, stages)
     with translation.override("en"):
         pipeline_services.account_send_back(account_id=account.pk)
     message = Notification.objects.get(user=ann).message
-    assert "客户“Acme Tools”已没有有效教练。" in message
-    assert "no active coach" not in message
+    assert "阶段“方案”要求客户“Acme Tools”有一名已核实的教练，但目前没有。" in message
+    assert "needs a verified coach" not in message
 
 
 def test_a_moved_coachs_provenance_is_in_each_readers_language(client, ann, stages, django_capture_on_commit_callbacks):

@@ -16,7 +16,8 @@ def test_move_without_a_coach_into_a_gated_stage_is_409_coach_required(token_cli
     response = _move(token_client(rep), deal, stages["Proposal"])
     assert response.status_code == 409
     assert response.json()["code"] == "coach_required"
-    assert "needs an active coach" in response.json()["detail"]
+    assert "needs a verified coach" in response.json()["detail"]
+    assert (response.json()["requirement"], response.json()["missing"]) == ("verified", ["no_coach"])
     deal.refresh_from_db()
     # The page's rule: the deal stays where it was and is held back for a coach.
     assert deal.stage == stages["Qualified"]
@@ -196,8 +197,12 @@ def test_admin_creates_and_changes_a_stage_through_the_api(api_client, admin_use
     api_client.force_authenticate(admin_user)
     created = api_client.post("/api/v1/stages/", {"name": "Discovery", "order": 15, "probability": 15}, format="json")
     assert created.status_code == 201
-    changed = api_client.patch(f"/api/v1/stages/{created.data['id']}/", {"requires_coach": True}, format="json")
-    assert changed.status_code == 200 and changed.data["requires_coach"] is True
+    changed = api_client.patch(
+        f"/api/v1/stages/{created.data['id']}/", {"coach_requirement": "qualified"}, format="json"
+    )
+    assert changed.status_code == 200 and changed.data["coach_requirement"] == "qualified"
+    bad = api_client.patch(f"/api/v1/stages/{created.data['id']}/", {"coach_requirement": "maybe"}, format="json")
+    assert bad.status_code == 400 and "coach_requirement" in bad.json()["fields"]
     refused = api_client.post("/api/v1/stages/", {"name": "Lead", "order": 99, "probability": 5}, format="json")
     assert refused.status_code == 400
 

@@ -102,12 +102,21 @@ def test_move_within_ungated_stages_needs_no_coach(rep, deal, stages):
 def test_move_into_a_gated_stage_without_coach_is_refused_and_holds_back(rep, deal, stages):
     with pytest.raises(services.GateError) as excinfo:
         services.opportunity_move(opportunity=deal, stage=stages["Coach confirmed"], by=rep)
-    assert "needs an active coach" in excinfo.value.messages[0]
+    assert "needs a qualified coach" in excinfo.value.messages[0]
     assert excinfo.value.record_coach_url.endswith(f"?account={deal.account_id}")
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"]
-    assert deal.held_back and "needs an active coach" in deal.held_back_reason_display and deal.held_back_since
-    assert deal.held_back_facts == {"kind": "gate", "stage": "Coach confirmed", "account": deal.account.name}
+    assert deal.held_back and "needs a qualified coach" in deal.held_back_reason_display and deal.held_back_since
+    assert deal.held_back_facts == {
+        "kind": "gate",
+        "stage": "Coach confirmed",
+        "account": deal.account.name,
+        "requirement": "qualified",
+        "coach": None,
+        "coach_id": None,
+        "missing": [],
+        "verified_on": None,
+    }
     assert not deal.stage_changes.exists()
 
 
@@ -169,7 +178,7 @@ def test_closed_deals_and_same_stage_moves_are_refused(rep, deal, stages):
 
 
 def test_a_gate_set_up_by_the_admin_on_any_stage_is_kept(rep, deal, stages):
-    Stage.objects.filter(pk=stages["Lead"].pk).update(requires_coach=True)
+    Stage.objects.filter(pk=stages["Lead"].pk).update(coach_requirement="active")
     with pytest.raises(services.GateError):
         services.opportunity_move(opportunity=deal, stage=Stage.objects.get(name="Lead"), by=rep)
 
@@ -207,9 +216,10 @@ def test_override_by_the_manager_passes_the_gate_logs_and_tells_the_owner(rep, m
     assert (change.kind, change.by, change.reason) == ("override", manager, "CEO sponsor known")
     assert deal.stage == stages["Proposal"] and not deal.held_back
     assert "past the coach gate" in Notification.objects.get(user=rep).message
-    # The override lets the deal on past the gate, up to the win.
-    services.opportunity_move(opportunity=deal, stage=stages["Negotiation"], by=rep)
-    services.opportunity_move(opportunity=deal, stage=stages["Won"], by=rep)
+    # The override covers Proposal only (issue 15): Negotiation needs a verified coach or a new override.
+    with pytest.raises(services.GateError):
+        services.opportunity_move(opportunity=deal, stage=stages["Negotiation"], by=rep)
+    services.opportunity_override(opportunity=deal, stage=stages["Won"], by=manager, reason="signed anyway")
     deal.refresh_from_db()
     assert (deal.status, deal.had_coach_at_close) == ("won", False)
 
@@ -230,15 +240,16 @@ def test_send_back_moves_gated_deals_before_the_gate_and_is_idempotent(rep, acco
     for deal in (proposal, negotiation, qualified, won, elsewhere):
         deal.refresh_from_db()
     assert proposal.stage == negotiation.stage == stages["Qualified"]
-    assert proposal.held_back and "no active coach" in proposal.held_back_reason_display
-    assert proposal.stage_changes.first().reason_display == f"{account} has no active coach any more."
+    assert proposal.held_back and "needs a verified coach" in proposal.held_back_reason_display
+    assert proposal.stage_changes.first().reason_display.startswith(f"Proposal needs a verified coach at {account},")
     assert qualified.stage_changes.count() == 0
     assert won.stage == stages["Won"] and elsewhere.stage == stages["Proposal"]
-    assert Notification.objects.filter(user=rep).count() == 2
+    # One notice per owner and send-back, however many of his deals went back (issue 15).
+    assert Notification.objects.filter(user=rep).count() == 1
 
     assert services.account_send_back(account_id=account.pk) == 0
     assert StageChange.objects.filter(kind=StageChange.Kind.SENT_BACK).count() == 2
-    assert Notification.objects.filter(user=rep).count() == 2
+    assert Notification.objects.filter(user=rep).count() == 1
 
 
 def test_send_back_does_nothing_while_the_account_has_an_active_coach(account, stages):
@@ -249,13 +260,17 @@ def test_send_back_does_nothing_while_the_account_has_an_active_coach(account, s
     assert deal.stage == stages["Proposal"]
 
 
-def test_send_back_undoes_an_earlier_override(rep, manager, deal, stages):
+def test_send_back_keeps_a_live_override_but_not_one_for_another_stage(rep, manager, deal, stages):
+    # Issue 15: an override holds for the stage it names (it was given for want of a coach),
+    # and only there: a deal that moved on from it stands without one.
     services.opportunity_override(opportunity=deal, stage=stages["Proposal"], by=manager, reason="sponsor")
-    services.account_send_back(account_id=deal.account_id)
+    assert services.account_send_back(account_id=deal.account_id) == 0
     deal.refresh_from_db()
-    assert deal.stage == stages["Qualified"]
+    assert deal.stage == stages["Proposal"]
+    services.opportunity_move(opportunity=deal, stage=stages["Qualified"], by=rep)
+    services.opportunity_move(opportunity=deal, stage=stages["Proposal"], by=rep)  # the override still names it
     with pytest.raises(services.GateError):
-        services.opportunity_move(opportunity=deal, stage=stages["Proposal"], by=rep)
+        services.opportunity_move(opportunity=deal, stage=stages["Negotiation"], by=rep)
 
 
 def test_send_back_of_a_missing_account_is_a_no_op(db):
@@ -271,6 +286,7 @@ def test_send_back_task_calls_the_service_by_id(account, stages):
 
 
 def test_release_held_back_clears_only_that_accounts_open_deals(rep, account, stages):
+    factories.CoachFactory(account=account)
     held = factories.OpportunityFactory(account=account, held_back=True)
     other = factories.OpportunityFactory(held_back=True)
     assert services.account_release_held_back(account=account) == 1
@@ -287,10 +303,10 @@ def test_stage_create_and_update_by_an_admin(admin_user, stages):
     from pipeline.services import stage_create, stage_update
 
     stage = stage_create(by=admin_user, name=" Discovery ", order=15, probability=15)
-    assert (stage.name, stage.requires_coach) == ("Discovery", False)
-    stage_update(stage=stage, by=admin_user, requires_coach=True, probability=30)
+    assert (stage.name, stage.coach_requirement) == ("Discovery", "none")
+    stage_update(stage=stage, by=admin_user, coach_requirement="active", probability=30)
     stage.refresh_from_db()
-    assert (stage.requires_coach, stage.probability) == (True, 30)
+    assert (stage.coach_requirement, stage.probability) == ("active", 30)
 
 
 @pytest.mark.parametrize(

