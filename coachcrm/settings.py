@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "team",
+    "webhooks",
     "accounts",
     "coaches",
     "pipeline",
@@ -248,6 +249,14 @@ CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
     "task": "team.tasks.handovers_remind_task",
     "schedule": 60 * 60 * 24,
 }
+# Webhooks: send the deliveries whose retry has come (and any whose message was lost).
+CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
+    "task": "webhooks.tasks.webhooks_deliver_due_task",
+    "schedule": 60,
+}
+# Webhook targets on private, loopback and link-local addresses are refused (SSRF) unless this is
+# on: for a receiver on the same machine while trying it out, never in production.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

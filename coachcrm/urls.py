@@ -15,6 +15,7 @@ from pipeline.api import DashboardView, OpportunityViewSet, StageViewSet
 from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
 from team.api import NotificationViewSet, TokenView, UserViewSet
+from webhooks.api import WebhookViewSet
 
 
 class CrmRouter(DefaultRouter):
@@ -40,6 +41,7 @@ def api_urls() -> list:
     router.register("notifications", NotificationViewSet, basename="notification")
     router.register("territory-conflicts", ConflictViewSet, basename="territory-conflict")
     router.register("coach-moves", CoachMoveViewSet, basename="coachmove")
+    router.register("webhooks", WebhookViewSet, basename="webhook")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

@@ -16,6 +16,7 @@ API_MODULES = [
     "service_catalog.api",
     "team.api",
     "departures.api",
+    "webhooks.api",
 ]
 
 
