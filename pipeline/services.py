@@ -215,11 +215,6 @@ def _apply_stage(
         event_emit(
             event="opportunity.won" if stage.is_won else "opportunity.lost", data=opportunity_event_data(opportunity)
         )
-    elif kind == StageChange.Kind.SENT_BACK:
-        event_emit(
-            event="opportunity.sent_back",
-            data={**opportunity_event_data(opportunity), "from_stage": change.from_stage_id, "reason": facts or {}},
-        )
     return change
 
 
@@ -328,8 +323,13 @@ def _send_back(deals: list[Opportunity], *, target: Stage) -> dict[str, int]:
         why = gate_facts(stage=deal.stage, account=deal.account, coach=coach, missing=missing)
         reason = _sweep_reason(missing, coach)
         reasons[reason] = reasons.get(reason, 0) + 1
-        _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
+        change = _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
         opportunity_hold_back(opportunity=deal, facts=why)
+        # After the hold-back, so the payload says the deal now waits for a coach.
+        event_emit(
+            event="opportunity.sent_back",
+            data={**opportunity_event_data(deal), "from_stage": change.from_stage_id, "reason": why},
+        )
         per_owner.setdefault(deal.owner_id, []).append(deal)
     for owned in per_owner.values():
         deal = owned[0]

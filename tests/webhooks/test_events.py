@@ -42,6 +42,7 @@ def test_ending_a_coach_through_the_api_sends_coach_ended_and_the_deals_sent_bac
     sent_back = dict(events)["opportunity.sent_back"]
     assert (sent_back["opportunity"], sent_back["from_stage"]) == (deal.pk, stages["Proposal"].pk)
     assert sent_back["stage"] == stages["Qualified"].pk
+    assert sent_back["held_back"] is True
 
 
 def test_winning_and_losing_send_their_events(receiver, hook, admin_user, stages, django_capture_on_commit_callbacks):
