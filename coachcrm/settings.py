@@ -343,11 +343,13 @@ SPECTACULAR_SETTINGS = {
         "GrantStatusEnum": "service_catalog.models.Grant.Status",
         "HandoverStatusEnum": "coaches.models.Handover.Status",
         "UserStatusEnum": "team.models.User.Status",
+        "RoleEnum": "team.models.User.Role",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
-# A CSV upload is kept between its dry run and its confirmation; this bounds it.
 # The largest request body the API reads (a 413 beyond it); CSV files go through the import pages.
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+# A CSV upload is kept between its dry run and its confirmation; this bounds it.
 CSV_IMPORT_MAX_BYTES = int(os.environ.get("CSV_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 LOGGING = {
