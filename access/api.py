@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 import access
-from coachcrm.api import request_user
+from coachcrm.api import CrmModelSerializer, request_user
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -16,7 +16,7 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         return access.scope(user, queryset) if queryset.model in access.SCOPES else queryset
 
 
-class ScopedModelSerializer(serializers.ModelSerializer):
+class ScopedModelSerializer(CrmModelSerializer):
     """A model serializer whose related fields accept only records the requesting user may see."""
 
     serializer_related_field = ScopedRelatedField

@@ -12,7 +12,15 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts import selectors, services, territories
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, flatten_errors, request_user
+from coachcrm.api import (
+    AdminWritesOnly,
+    CrmAPIView,
+    CrmModelSerializer,
+    CrmSerializer,
+    CrmViewSet,
+    flatten_errors,
+    request_user,
+)
 from team.models import User
 
 
@@ -51,11 +59,16 @@ class AccountSerializer(ScopedModelSerializer):
             "people_count",
         ]
 
+    def implied_values(self) -> dict:
+        user = request_user(self)
+        return {"owner": user.pk} if user is not None and user.is_rep else {}
+
     def get_fields(self):
         fields = super().get_fields()
         user = request_user(self)
         if user is not None and user.is_rep:
-            # A rep's accounts are his own: an `owner` he sends is ignored, not obeyed.
+            # A rep does not choose the owner: the territories route his new accounts (another
+            # `owner` than his own is refused as a read-only field).
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
         return fields
 
@@ -79,13 +92,13 @@ class EmploymentSerializer(ScopedModelSerializer):
         read_only_fields = fields
 
 
-class ReportsToSerializer(serializers.Serializer):
+class ReportsToSerializer(CrmSerializer):
     reports_to = ScopedRelatedField(
         queryset=Contact.objects.all(), allow_null=True, help_text="A colleague at the same account; null clears it."
     )
 
 
-class PositionSerializer(serializers.Serializer):
+class PositionSerializer(CrmSerializer):
     """A position to record: the account must be one the user may see."""
 
     account = ScopedRelatedField(queryset=Account.objects.all())
@@ -99,7 +112,7 @@ class EmploymentCreateSerializer(PositionSerializer):
     end_date = serializers.DateField(required=False, allow_null=True, help_text="Empty for a current position.")
 
 
-class EmploymentEndSerializer(serializers.Serializer):
+class EmploymentEndSerializer(CrmSerializer):
     end_date = serializers.DateField()
 
 
@@ -135,7 +148,7 @@ class ContactCreateSerializer(PositionSerializer, ContactSerializer):
         fields = [*ContactSerializer.Meta.fields, "account", "title", "function", "seniority", "start_date"]
 
 
-class ContactMoveSerializer(serializers.Serializer):
+class ContactMoveSerializer(CrmSerializer):
     """A job change: the new company by account id or by name (an existing account wins), title and start."""
 
     account = ScopedRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
@@ -146,7 +159,7 @@ class ContactMoveSerializer(serializers.Serializer):
     start_date = serializers.DateField()
 
 
-class JobChangeSerializer(serializers.Serializer):
+class JobChangeSerializer(CrmSerializer):
     contact = serializers.IntegerField(required=False, allow_null=True, help_text="The person's id, or give `email`.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     company = serializers.CharField(max_length=200, help_text="The new company's name.")
@@ -159,11 +172,11 @@ class JobChangeSerializer(serializers.Serializer):
         return data
 
 
-class JobChangeBatchSerializer(serializers.Serializer):
+class JobChangeBatchSerializer(CrmSerializer):
     changes = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
 
 
-class JobChangeResultSerializer(serializers.Serializer):
+class JobChangeResultSerializer(CrmSerializer):
     index = serializers.IntegerField(help_text="The change's position in the batch.")
     result = serializers.ChoiceField(choices=["applied", "already_applied", "refused"])
     contact = serializers.IntegerField(required=False)
@@ -188,7 +201,13 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
         data = serializer.validated_data
         data.pop("reason", None)
         account = services.account_create(by=request.user, **data)
-        return self.created(self.get_queryset().get(pk=account.pk))
+        visible = self.get_queryset().filter(pk=account.pk).first()
+        if visible is None:
+            # Routed by a territory to someone whose accounts the creator may not see: created
+            # all the same (like the page), and the answer says whose it is and why.
+            account.people_count = 0
+            visible = account
+        return self.created(visible)
 
     def update(self, request, pk=None, partial=False):
         account = self.get_object()
@@ -332,7 +351,7 @@ class JobChangeView(CrmAPIView):
         return Response({"results": [results[i] for i in sorted(results)]})
 
 
-class TerritorySerializer(serializers.ModelSerializer):
+class TerritorySerializer(CrmModelSerializer):
     members = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), many=True, required=False)
     region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
     product_line = serializers.PrimaryKeyRelatedField(
@@ -347,6 +366,10 @@ class TerritorySerializer(serializers.ModelSerializer):
         read_only_fields = ["order", "active"]
 
 
+class TerritoryMoveSerializer(CrmSerializer):
+    up = serializers.BooleanField(help_text="`true` moves it one place up (higher precedence), `false` down.")
+
+
 class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Territories in precedence order: everyone reads, admins add and change them."""
 
@@ -357,6 +380,24 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmView
 
     def get_queryset(self):
         return selectors.territory_list()
+
+    @extend_schema(request=None, responses={200: TerritorySerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        """Stop the territory routing accounts and widening visibility (it stays, with its history)."""
+        territory = self.get_object()
+        territories.territory_deactivate(territory=territory, by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=territory.pk)).data)
+
+    @extend_schema(request=TerritoryMoveSerializer, responses={200: TerritorySerializer(many=True)})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Swap the territory's precedence with its neighbour above (`up: true`) or below; answers the new order."""
+        territory = self.get_object()
+        serializer = TerritoryMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        territories.territory_move(territory=territory, by=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

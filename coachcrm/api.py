@@ -9,6 +9,9 @@ and write through the app's services; a service's `ValidationError` becomes a 40
 for the codes in `CONFLICT_CODES`) in the one error format `{"code", "detail", "fields"}`.
 """
 
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -16,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import api_view, schema
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -34,6 +38,72 @@ def request_user(serializer):
     return user if user is not None and user.is_authenticated else None
 
 
+# --- Strict writes ----------------------------------------------------------------------------
+
+
+def _same_value(sent, current) -> bool:
+    """Whether a value a client sent back is the one it read (GET-modify-PUT), numbers and ids alike."""
+    if sent == current:
+        return True
+    if isinstance(sent, dict | list) or isinstance(current, dict | list):
+        return False
+    try:
+        return Decimal(str(sent)) == Decimal(str(current))
+    except (InvalidOperation, ValueError):
+        return str(sent) == str(current)
+
+
+class StrictWrites:
+    """A write names only fields the client may set: anything else is a 400 naming the field.
+
+    An unknown field answers `unknown_field`; a read-only one (or one the user's role may not
+    set) answers `read_only_field` — unless it carries the value the record has now, so that a
+    client may send back what it read (GET-modify-PUT). On a create there is no record yet: a
+    read-only field is accepted only empty, or with the value the service would give it
+    (`implied_values()`, e.g. a rep's own id as `owner`). Checked on the top-level serializer
+    only; every serializer that takes a request body derives from this class (a test checks).
+    """
+
+    def implied_values(self) -> dict:
+        """Values of read-only fields a create may carry because the service would set them so."""
+        return {}
+
+    def run_validation(self, data=serializers.empty):
+        if self.parent is None and isinstance(data, Mapping):
+            self._refuse_fields_not_writable(data)
+        return super().run_validation(data)
+
+    def _refuse_fields_not_writable(self, data: Mapping) -> None:
+        fields = self.fields
+        errors = {}
+        unknown = [name for name in data if name not in fields]
+        for name in unknown:
+            errors[name] = [ErrorDetail(_("This field does not exist."), code="unknown_field")]
+        read_only = [name for name in data if name in fields and fields[name].read_only]
+        if read_only:
+            if self.instance is not None and not isinstance(self.instance, list | tuple):
+                current = self.to_representation(self.instance)
+            else:
+                current = dict.fromkeys(read_only) | self.implied_values()
+            for name in read_only:
+                sent = data[name]
+                if _same_value(sent, current.get(name)) or (self.instance is None and sent in (None, "", [])):
+                    continue
+                errors[name] = [ErrorDetail(_("This field cannot be set here."), code="read_only_field")]
+        if errors:
+            # Read-only first: that is the code a client most needs to act on.
+            errors = dict(sorted(errors.items(), key=lambda item: item[1][0].code != "read_only_field"))
+            raise serializers.ValidationError(errors)
+
+
+class CrmSerializer(StrictWrites, serializers.Serializer):
+    """A request body that is not a model: strict like every write."""
+
+
+class CrmModelSerializer(StrictWrites, serializers.ModelSerializer):
+    """A model's representation and its writes: strict like every write."""
+
+
 class CrmPagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
@@ -47,10 +117,17 @@ class AdminWritesOnly(BasePermission):
         return request.method in SAFE_METHODS or (request.user.is_authenticated and request.user.is_admin)
 
 
+class AdminOnly(BasePermission):
+    """Admins only, reads included (the authority matrix, webhooks)."""
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and request.user.is_admin
+
+
 # --- Errors ---------------------------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(CrmSerializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

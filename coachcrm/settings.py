@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "team",
+    "webhooks",
     "accounts",
     "coaches",
     "pipeline",
@@ -78,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the others, so that even their errors under /api/ answer JSON.
+    "coachcrm.api_errors.ApiErrorsMiddleware",
     "csp.middleware.CSPMiddleware",
     "coachcrm.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -318,6 +321,14 @@ CELERY_BEAT_SCHEDULE["csvio-import-batches-resume"] = {
     "task": "csvio.import_batches_resume",
     "schedule": 60 * 5,
 }
+# Webhooks: send the deliveries whose retry has come (and any whose message was lost).
+CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
+    "task": "webhooks.tasks.webhooks_deliver_due_task",
+    "schedule": 60,
+}
+# Webhook targets on private, loopback and link-local addresses are refused (SSRF) unless this is
+# on: for a receiver on the same machine while trying it out, never in production.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -394,6 +405,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "coachcrm.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a nesting limit; forms for the browsable clients that post them.
+    "DEFAULT_PARSER_CLASSES": [
+        "coachcrm.parsers.CrmJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "coachcrm.throttling.CrmUserRateThrottle",
         "coachcrm.throttling.CrmAnonRateThrottle",
@@ -434,8 +451,11 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "team.models.User.Status",
         "CommitteeRoleEnum": "pipeline.models.OpportunityContact.Role",
         "UserRoleEnum": "team.models.User.Role",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
+# The largest request body the API reads (a 413 beyond it); CSV files go through the import pages.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 # A CSV upload is kept between its dry run and its confirmation; this bounds it.
 CSV_IMPORT_MAX_BYTES = int(os.environ.get("CSV_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 # A file with more rows than this is confirmed by a background job (the page shows its progress).

@@ -12,12 +12,20 @@ from agenda import views as agenda_views
 from agenda.api import NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
 from coachcrm.security import csp_report
-from coaches.api import CoachViewSet, InteractionViewSet, StanceReportViewSet
+from coaches.api import (
+    CoachMoveViewSet,
+    CoachViewSet,
+    ConflictViewSet,
+    InteractionViewSet,
+    StanceReportViewSet,
+    StyleReportViewSet,
+)
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
-from service_catalog.api import GrantViewSet, ServiceItemViewSet
+from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
-from team.api import TokenView, UserViewSet
+from team.api import NotificationViewSet, TokenView, UserViewSet
+from webhooks.api import WebhookViewSet
 
 
 class CrmRouter(DefaultRouter):
@@ -41,6 +49,12 @@ def api_urls() -> list:
     router.register("territories", TerritoryViewSet, basename="territory")
     router.register("handovers", HandoverViewSet, basename="handover")
     router.register("tasks", TaskViewSet, basename="task")
+    router.register("style-reports", StyleReportViewSet, basename="stylereport")
+    router.register("authority", AuthorityViewSet, basename="authority")
+    router.register("notifications", NotificationViewSet, basename="notification")
+    router.register("territory-conflicts", ConflictViewSet, basename="territory-conflict")
+    router.register("coach-moves", CoachMoveViewSet, basename="coachmove")
+    router.register("webhooks", WebhookViewSet, basename="webhook")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

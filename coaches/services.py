@@ -31,6 +31,31 @@ from coaches.models import (
 from coaches.selectors import account_meets
 from team.models import User
 from team.services import notify
+from webhooks.services import events_emit
+
+
+def handover_event_data(handover: Handover) -> dict:
+    """A handover in a webhook payload."""
+    return {
+        "handover": handover.pk,
+        "coach": handover.coach_id,
+        "from_user": handover.from_user_id,
+        "to_user": handover.to_user_id,
+        "status": handover.status,
+        "due_on": handover.due_on,
+    }
+
+
+def coach_event_data(coach: Coach) -> dict:
+    """A coach in a webhook payload: ids and the state a receiver acts on."""
+    return {
+        "coach": coach.pk,
+        "account": coach.account_id,
+        "contact": coach.contact_id,
+        "status": coach.status,
+        "at_risk": coach.at_risk,
+    }
+
 
 CRITERIA = [
     "strength",
@@ -183,6 +208,8 @@ def coach_set_status(
     coach.status = status
     coach.status_reason, coach.status_facts = ("", facts) if facts else (reason, {})
     coach.save(update_fields=["status", "status_reason", "status_facts"])
+    if status != Coach.Status.ACTIVE:
+        events_emit(event="coach.ended", items=[{**coach_event_data(coach), "reason": reason}])
     if status == Coach.Status.ACTIVE:
         signals.account_coached.send(sender=Coach, account=coach.account)
     elif not account_meets(coach.account, CoachRequirement.VERIFIED):
@@ -243,6 +270,7 @@ def coaches_end_departed(*, today: datetime.date | None = None, contact_ids: lis
         batch_size=500,
         default_change_reason="left the company",
     )
+    events_emit(event="coach.ended", items=[{**coach_event_data(coach), "reason": "left_company"} for coach in coaches])
     per_holder = defaultdict(int)
     for holder in Holder.objects.filter(coach__in=coaches).select_related("user"):
         per_holder[holder.user] += 1
@@ -348,6 +376,7 @@ def coaches_flag_at_risk(*, flags: list[tuple[Coach, str | dict]], batch_size: i
         coach.at_risk_reason, coach.at_risk_facts = text, facts
     coaches = [coach for coach, _reason in flags]
     bulk_update_with_history(coaches, Coach, RISK_FIELDS, batch_size=batch_size)
+    events_emit(event="coach.at_risk", items=[coach_event_data(coach) for coach in coaches])
     return len(coaches)
 
 
@@ -394,6 +423,7 @@ def handovers_mark_done(*, coach_ids: list[int] | None = None) -> int:
     for handover in done:
         handover.status, handover.done_at = Handover.Status.DONE, now
     bulk_update_with_history(done, Handover, ["status", "done_at"], batch_size=500)
+    events_emit(event="handover.done", items=[handover_event_data(handover) for handover in done])
     safe = list(
         Coach.objects.filter(pk__in={h.coach_id for h in done}, at_risk=True).exclude(
             Exists(Handover.objects.open().filter(coach=OuterRef("pk")))
@@ -439,6 +469,7 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
         batch_size=500,
         default_change_reason="lapse job",
     )
+    events_emit(event="coach.ended", items=[{**coach_event_data(coach), "reason": "lapsed"} for coach in coaches])
     coach_ids = [coach.pk for coach in coaches]
     per_holder = defaultdict(int)
     for holder in Holder.objects.filter(coach_id__in=coach_ids).select_related("user"):

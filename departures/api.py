@@ -8,14 +8,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from coachcrm.api import CrmViewSet
+from coachcrm.api import CrmModelSerializer, CrmSerializer, CrmViewSet
 from coaches.models import Handover
 from departures import selectors, services
 from team.api import UserSerializer, UserViewSet
 from team.models import User
 
 
-class DepartSerializer(serializers.Serializer):
+class DepartSerializer(CrmSerializer):
     departure_date = serializers.DateField()
 
 
@@ -53,7 +53,7 @@ class UserDepartureViewSet(UserViewSet):
         return Response(UserSerializer(self.get_object()).data)
 
 
-class HandoverSerializer(serializers.ModelSerializer):
+class HandoverSerializer(CrmModelSerializer):
     coach_name = serializers.CharField(source="coach.__str__", read_only=True)
     reason = serializers.CharField(
         source="reason_display",
@@ -78,7 +78,7 @@ class HandoverSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class HandoverReassignSerializer(serializers.Serializer):
+class HandoverReassignSerializer(CrmSerializer):
     to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
 
 

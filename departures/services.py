@@ -30,6 +30,7 @@ from departures import selectors, tasks
 from pipeline.models import Opportunity
 from team.models import User
 from team.services import api_tokens_revoke, notify
+from webhooks.services import events_emit
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,8 @@ def departure_flag_at_risk(*, user_id: int) -> int:
             )
             for coach, why in flags
         ]
-        bulk_create_with_history(handovers, Handover, batch_size=CHUNK, default_change_reason="departure")
+        handovers = bulk_create_with_history(handovers, Handover, batch_size=CHUNK, default_change_reason="departure")
+        events_emit(event="handover.opened", items=[coach_services.handover_event_data(h) for h in handovers])
         per_successor = defaultdict(int)
         for handover in handovers:
             per_successor[handover.to_user] += 1

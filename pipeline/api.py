@@ -1,15 +1,17 @@
 # REST API for stages, deals (moves and overrides through the gate) and the dashboard (/api/v1/).
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact, ProductLine
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer, request_user
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer, request_user
 from coaches.models import Coach, Stance
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -89,22 +91,36 @@ class OpportunitySerializer(ScopedModelSerializer):
             "created_at",
         ]
 
+    def implied_values(self) -> dict:
+        user = request_user(self)
+        return {"owner": user.pk} if user is not None and user.is_rep else {}
+
     def get_fields(self):
         fields = super().get_fields()
         user = request_user(self)
         if user is not None and user.is_rep:
-            # A rep owns his deals: an `owner` he sends is ignored, not obeyed.
+            # A rep owns his deals: another `owner` than his own is refused as a read-only field.
             fields["owner"] = serializers.PrimaryKeyRelatedField(read_only=True)
         return fields
 
 
 class OpportunityUpdateSerializer(OpportunitySerializer):
-    class Meta(OpportunitySerializer.Meta):
-        # The account of a deal never changes.
-        read_only_fields = [*OpportunitySerializer.Meta.read_only_fields, "account"]
+    # The account of a deal never changes (declared, so the field is read-only: Meta's
+    # read_only_fields do not apply to a declared field).
+    account = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class MoveSerializer(serializers.Serializer):
+class ContactRoleSerializer(ScopedModelSerializer):
+    contact = ScopedRelatedField(queryset=Contact.objects.all(), help_text="A person who works at the deal's account.")
+    contact_name = serializers.CharField(source="contact.__str__", read_only=True)
+
+    class Meta:
+        model = OpportunityContact
+        fields = ["id", "contact", "contact_name", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class MoveSerializer(CrmSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     loss_reason = serializers.PrimaryKeyRelatedField(
@@ -231,6 +247,36 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         services.opportunity_move(opportunity=opportunity, by=request.user, **serializer.validated_data)
         return self._opportunity(opportunity.pk)
 
+    @extend_schema(methods=["GET"], request=None, responses={200: ContactRoleSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=ContactRoleSerializer, responses={201: ContactRoleSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="people", url_name="people", pagination_class=None)
+    def people(self, request, pk=None):
+        """The people involved in the deal and their roles; POST names one more (as on the deal page)."""
+        opportunity = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            rows = selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user)
+            return Response(ContactRoleSerializer(rows, many=True, context=context).data)
+        serializer = ContactRoleSerializer(data=request.data, context=context)
+        serializer.is_valid(raise_exception=True)
+        role = services.opportunity_contact_add(opportunity=opportunity, by=request.user, **serializer.validated_data)
+        return self.created(role, ContactRoleSerializer)
+
+    @extend_schema(
+        request=None, parameters=[OpenApiParameter("role_pk", int, OpenApiParameter.PATH)], responses={204: None}
+    )
+    @action(detail=True, methods=["delete"], url_path=r"people/(?P<role_pk>\d+)", url_name="people-remove")
+    def people_remove(self, request, pk=None, role_pk=None):
+        """Take a person's role off the deal."""
+        opportunity = self.get_object()
+        contact_role = access.get(
+            request.user, OpportunityContact.objects.select_related("opportunity", "contact"), role_pk
+        )
+        if contact_role.opportunity_id != opportunity.pk:
+            raise Http404
+        services.opportunity_contact_remove(contact_role=contact_role, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(responses={200: OpportunitySerializer})
     @action(detail=True, methods=["post"])
     def override(self, request, pk=None):
@@ -274,7 +320,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         return Response(selectors.opportunity_committee(opportunity=opportunity, user=request.user))
 
 
-class DashboardQuerySerializer(serializers.Serializer):
+class DashboardQuerySerializer(CrmSerializer):
     start = serializers.DateField(required=False, help_text="Default: the current quarter's first day.")
     end = serializers.DateField(required=False, help_text="Default: the current quarter's last day.")
     who = serializers.CharField(required=False, help_text="`user:<id>` or `team:<id>` (managers and admins).")

@@ -28,6 +28,7 @@ from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
 from team.services import notify
+from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,21 @@ def _lock(opportunity: Opportunity) -> None:
     opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
 
 
+def opportunity_event_data(opportunity: Opportunity) -> dict:
+    """A deal in a webhook payload: ids and the state a receiver acts on."""
+    return {
+        "opportunity": opportunity.pk,
+        "name": opportunity.name,
+        "account": opportunity.account_id,
+        "owner": opportunity.owner_id,
+        "stage": opportunity.stage_id,
+        "status": opportunity.status,
+        "amount": opportunity.amount,
+        "currency": opportunity.currency,
+        "held_back": opportunity.held_back,
+    }
+
+
 def _apply_stage(
     *, opportunity: Opportunity, stage: Stage, by: User | None, kind: str, reason: str = "", facts: dict | None = None
 ) -> StageChange:
@@ -202,6 +218,10 @@ def _apply_stage(
     if stage.is_closed or stage_needs_coach(stage):
         _release(opportunity)
     opportunity.save()
+    if stage.is_closed:
+        event_emit(
+            event="opportunity.won" if stage.is_won else "opportunity.lost", data=opportunity_event_data(opportunity)
+        )
     return change
 
 
@@ -306,11 +326,14 @@ def _release(opportunity: Opportunity) -> None:
 def opportunity_hold_back(*, opportunity: Opportunity, facts: dict) -> Opportunity:
     """Mark a deal as waiting for a coach ("Needs a coach") for the reason in `facts`; the first since-date is kept."""
     opportunity.refresh_from_db(from_queryset=Opportunity.objects.select_for_update())
-    if not opportunity.held_back:
+    newly = not opportunity.held_back
+    if newly:
         opportunity.held_back_since = timezone.now()
     opportunity.held_back = True
     opportunity.held_back_reason, opportunity.held_back_facts = "", facts
     opportunity.save(update_fields=HOLD_BACK_FIELDS)
+    if newly:
+        event_emit(event="opportunity.held_back", data={**opportunity_event_data(opportunity), "reason": facts})
     return opportunity
 
 
@@ -366,8 +389,13 @@ def _send_back(deals: list[Opportunity], *, target: Stage) -> dict[str, int]:
         why = gate_facts(stage=deal.stage, account=deal.account, coach=coach, missing=missing)
         reason = _sweep_reason(missing, coach)
         reasons[reason] = reasons.get(reason, 0) + 1
-        _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
+        change = _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
         opportunity_hold_back(opportunity=deal, facts=why)
+        # After the hold-back, so the payload says the deal now waits for a coach.
+        event_emit(
+            event="opportunity.sent_back",
+            data={**opportunity_event_data(deal), "from_stage": change.from_stage_id, "reason": why},
+        )
         per_owner.setdefault(deal.owner_id, []).append(deal)
     for owned in per_owner.values():
         deal = owned[0]
@@ -616,6 +644,19 @@ def coach_moved(
         for user in holders[1:]:
             holder_add(coach=move.new_coach, user=user, by=holders[0])
     move.save(update_fields=["opportunity", "new_coach"])
+    event_emit(
+        event="coach.moved",
+        data={
+            "move": move.pk,
+            "contact": contact.pk,
+            "old_coach": old_coach.pk,
+            "from_account": old_coach.account_id,
+            "to_account": to_account.pk,
+            "start_date": start_date,
+            "new_coach": move.new_coach_id,
+            "opportunity": move.opportunity_id,
+        },
+    )
     if won and not contact.past_buyer:
         contact.past_buyer = True
         contact.save(update_fields=["past_buyer"])

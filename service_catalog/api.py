@@ -8,11 +8,12 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import AdminWritesOnly, CrmViewSet
+from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
 from service_catalog.models import Authority, Grant, ServiceItem
+from team.models import User
 
 
 class ServiceItemSerializer(ScopedModelSerializer):
@@ -50,8 +51,16 @@ class ServiceItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
+    @extend_schema(request=None, responses={200: ServiceItemSerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        """Take the item out of the catalog; it stays in the ledger."""
+        item = self.get_object()
+        services.service_item_deactivate(item=item, by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
 
-class OverLimitSerializer(serializers.Serializer):
+
+class OverLimitSerializer(CrmSerializer):
     authority = serializers.CharField(help_text="Whose authority the limit is.")
     limit = serializers.ChoiceField(choices=Authority.LIMIT_FIELDS)
     label = serializers.CharField(help_text="The limit in words, in the language of the request (Accept-Language).")
@@ -108,7 +117,7 @@ class GrantSerializer(ScopedModelSerializer):
         ]
 
 
-class GrantDecisionSerializer(serializers.Serializer):
+class GrantDecisionSerializer(CrmSerializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -167,3 +176,35 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         grant = self.get_object()
         services.grant_cancel(grant=grant, by=request.user)
         return self._grant(grant.pk)
+
+
+class AuthoritySerializer(CrmModelSerializer):
+    role = serializers.ChoiceField(choices=User.Role.choices, required=False, allow_blank=True, default="")
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Authority
+        fields = ["id", "role", "user", *Authority.LIMIT_FIELDS]
+        extra_kwargs = {name: {"required": False} for name in Authority.LIMIT_FIELDS}
+
+
+class AuthorityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """The authority matrix (admins only): a role's limits, or one user's replacing his role's row."""
+
+    queryset = Authority.objects.none()  # the model, for the schema; get_queryset() gives the rows
+    serializer_class = AuthoritySerializer
+    permission_classes = [IsAuthenticated, AdminOnly]
+    pagination_class = None
+
+    def get_queryset(self):
+        return Authority.objects.select_related("user").order_by("user__username", "role", "pk")
+
+    @extend_schema(responses={201: AuthoritySerializer})
+    def create(self, request):
+        """Set a role's (`role`) or a user's (`user`) limits; an empty limit means no limit. Replaces the row."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        authority = services.authority_set(by=request.user, **serializer.validated_data)
+        return self.created(authority)

@@ -17,6 +17,7 @@ from service_catalog.models import Authority, Grant, ServiceItem, limits_exceede
 from service_catalog.selectors import authority_excess, grant_approver
 from team.models import User
 from team.services import notify
+from webhooks.services import event_emit
 
 MAX_AMOUNT = Decimal("9999999999.99")  # what a DecimalField(max_digits=12, decimal_places=2) holds
 
@@ -113,6 +114,22 @@ def authority_set(*, by: User, role: str = "", user: User | None = None, **limit
     }
     authority, _created = Authority.objects.update_or_create(role="" if user else role, user=user, defaults=values)
     return authority
+
+
+def grant_event_data(grant: Grant) -> dict:
+    """A grant in a webhook payload: ids, the amount and the decision."""
+    return {
+        "grant": grant.pk,
+        "item": grant.item_id,
+        "account": grant.account_id,
+        "recipient": grant.recipient_id,
+        "rep": grant.rep_id,
+        "amount": grant.amount,
+        "status": grant.status,
+        "approver": grant.approver_id,
+        "needs_admin": grant.needs_admin,
+        "decided_by": grant.decided_by_id,
+    }
 
 
 def _lock_budgets(*, user: User, account: Account, recipient: Contact) -> None:
@@ -226,6 +243,7 @@ def grant_request(
     grant.approver = grant_approver(by=by)
     grant.needs_admin = grant.approver is None
     grant.save()
+    event_emit(event="grant.pending", data=grant_event_data(grant))
     message = gettext_lazy("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.")
     params = {"rep": by, "grant": grant, "amount": amount, "account": account, "over": _excess_text_lazy(excess)}
     if grant.needs_admin:
@@ -281,6 +299,8 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
         grant.needs_admin = True
         grant.over_limits = [*grant.over_limits, *excess]
         grant.save(update_fields=["needs_admin", "over_limits"])
+        # Still pending, now for the admins.
+        event_emit(event="grant.pending", data=grant_event_data(grant))
         _notify_admins(
             message=gettext_lazy(
                 "%(manager)s passed on %(rep)s's grant of %(grant)s (%(amount)s): over his authority, %(over)s."
@@ -300,6 +320,7 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
     grant.decided_at = timezone.now()
     grant.decision_note = note.strip()
     grant.save(update_fields=["status", "authorised_by", "decided_by", "decided_at", "decision_note"])
+    event_emit(event="grant.decided", data=grant_event_data(grant))
     notify(
         user=grant.rep,
         message=gettext_lazy("%(by)s approved your grant of %(grant)s."),
@@ -322,6 +343,7 @@ def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
     grant.decided_at = timezone.now()
     grant.decision_note = note
     grant.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    event_emit(event="grant.decided", data=grant_event_data(grant))
     notify(
         user=grant.rep,
         message=gettext_lazy("%(by)s rejected your grant of %(grant)s: %(note)s"),

@@ -11,12 +11,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmViewSet, ErrorSerializer
-from team import services
-from team.models import User
+from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
+from team import selectors, services
+from team.models import Notification, User
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(CrmModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
 
@@ -86,7 +86,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(CrmSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     code = serializers.CharField(
@@ -171,3 +171,30 @@ class TokenView(CrmAPIView):
             )
         services.api_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationSerializer(CrmModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "message", "link", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(mixins.ListModelMixin, CrmViewSet):
+    """The requesting user's own notices, newest first; nobody reads another's."""
+
+    queryset = Notification.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = NotificationSerializer
+    filterset_fields = {"read_at": ["isnull"]}
+
+    def get_queryset(self):
+        return selectors.notification_list(user=self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("NotificationsRead", {"marked": serializers.IntegerField()})},
+    )
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        """Mark all of one's notices read (like the page's button); answers how many were unread."""
+        return Response({"marked": services.notifications_mark_read(user=request.user)})

@@ -93,25 +93,69 @@ def test_account_create_goes_through_the_service(token_client, rep, lookups):
     assert account.history.count() == 1
 
 
-def test_account_create_by_a_rep_ignores_an_owner_he_sends(token_client, rep, other_rep, lookups):
-    response = token_client(rep).post(
-        reverse("api:account-list"),
-        {"name": "Acme", "region": "North", "industry": "Retail", "owner": other_rep.pk},
-    )
+def test_account_create_by_a_rep_refuses_another_owner_and_accepts_his_own(token_client, rep, other_rep, lookups):
+    client = token_client(rep)
+    body = {"name": "Acme", "region": "North", "industry": "Retail"}
+    response = client.post(reverse("api:account-list"), {**body, "owner": other_rep.pk})
+    assert response.status_code == 400
+    assert response.json()["code"] == "read_only_field"
+    assert list(response.json()["fields"]) == ["owner"]
+    assert not Account.objects.exists()
+    response = client.post(reverse("api:account-list"), {**body, "owner": rep.pk})
     assert response.status_code == 201
     assert Account.objects.get().owner == rep
 
 
-def test_account_update_by_a_rep_ignores_owner_and_read_only_fields(token_client, rep, other_rep):
+def test_account_update_by_a_rep_refuses_owner_and_read_only_fields(token_client, rep, other_rep):
     account = factories.AccountFactory(owner=rep, name="Acme")
     created = account.created_at
     response = token_client(rep).patch(
         reverse("api:account-detail", args=[account.pk]),
-        {"owner": other_rep.pk, "created_at": "2000-01-01T00:00:00Z", "people_count": 99, "notes": "n"},
+        {"owner": other_rep.pk, "created_at": "2000-01-01T00:00:00Z", "people_count": 99, "notes": "n", "colour": 1},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "read_only_field"
+    assert body["fields"]["colour"] == ["This field does not exist."]
+    assert set(body["fields"]) == {"owner", "created_at", "people_count", "colour"}
     account.refresh_from_db()
-    assert (account.owner, account.created_at, account.notes) == (rep, created, "n")
+    assert (account.owner, account.created_at, account.notes) == (rep, created, "")
+
+
+def test_account_unknown_field_alone_is_unknown_field(token_client, rep):
+    account = factories.AccountFactory(owner=rep, name="Acme")
+    response = token_client(rep).patch(reverse("api:account-detail", args=[account.pk]), {"colour": "red"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_field"
+
+
+def test_account_put_of_what_get_answered_is_accepted(token_client, rep):
+    account = factories.AccountFactory(owner=rep, name="Acme")
+    account.product_lines.add(factories.ProductLineFactory())
+    client = token_client(rep)
+    url = reverse("api:account-detail", args=[account.pk])
+    body = client.get(url).json()
+    response = client.put(url, {**body, "notes": "n"}, format="json")
+    assert response.status_code == 200, response.json()
+    account.refresh_from_db()
+    assert account.notes == "n"
+
+
+def test_account_created_by_a_rep_and_routed_to_another_answers_201_with_the_owner(
+    token_client, rep, other_rep, lookups
+):
+    factories.TerritoryFactory(name="North", region=lookups["region"], members=[other_rep])
+    client = token_client(rep)
+    body = {"name": "Routed Ltd", "region": "North", "industry": "Retail"}
+    response = client.post(reverse("api:account-list"), body)
+    assert response.status_code == 201, response.json()
+    account = Account.objects.get()
+    assert response.json()["owner"] == other_rep.pk == account.owner_id
+    assert "North" in response.json()["assignment_note"]
+    # A retry is the duplicate it is, said as such (the first answer was not an error).
+    response = client.post(reverse("api:account-list"), body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "duplicate"
 
 
 def test_manager_assigns_an_account_to_his_rep_but_not_to_another_team(token_client, manager, rep, other_rep, lookups):
@@ -270,10 +314,16 @@ def test_contact_create_with_a_known_email_is_a_duplicate(token_client, rep):
 
 def test_contact_update_changes_his_own_fields_only(token_client, rep):
     contact = factories.person_at(factories.AccountFactory(owner=rep))
-    response = token_client(rep).patch(
-        reverse("api:contact-detail", args=[contact.pk]), {"phone": "+44 1", "employments": []}, format="json"
-    )
-    assert response.status_code == 200
+    client = token_client(rep)
+    url = reverse("api:contact-detail", args=[contact.pk])
+    response = client.patch(url, {"phone": "+44 1", "employments": []}, format="json")
+    # The timeline changes through positions and moves: sending another one is refused.
+    assert response.status_code == 400
+    assert response.json()["code"] == "read_only_field"
+    assert list(response.json()["fields"]) == ["employments"]
+    # GET-modify-PUT sends the timeline back as it is: accepted.
+    body = client.get(url).json()
+    assert client.put(url, {**body, "phone": "+44 1"}, format="json").status_code == 200
     contact.refresh_from_db()
     assert contact.phone == "+44 1"
     assert contact.employments.count() == 1

@@ -22,14 +22,15 @@ def test_coach_out_of_scope_is_404(token_client, rep, other_rep):
     assert token_client(rep).get(reverse("api:coach-detail", args=[coach.pk])).status_code == 404
 
 
-def test_record_a_coach_goes_through_the_service_and_ignores_status(token_client, rep):
+def test_record_a_coach_goes_through_the_service_and_refuses_status(token_client, rep):
     account = factories.AccountFactory(owner=rep)
     contact = factories.person_at(account)
-    response = token_client(rep).post(
-        reverse("api:coach-list"),
-        {"account": account.pk, "contact": contact.pk, "strength": "champion", "status": "ended", "at_risk": True},
-        format="json",
-    )
+    client = token_client(rep)
+    body = {"account": account.pk, "contact": contact.pk, "strength": "champion"}
+    response = client.post(reverse("api:coach-list"), {**body, "status": "ended", "at_risk": True}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"status", "at_risk"}
+    response = client.post(reverse("api:coach-list"), body, format="json")
     assert response.status_code == 201, response.json()
     coach = Coach.objects.get(pk=response.json()["id"])
     assert (coach.status, coach.at_risk, coach.strength) == ("active", False, "champion")
@@ -48,9 +49,12 @@ def test_record_a_second_active_coach_for_a_person_is_refused(token_client, rep)
 def test_update_verifies_the_criteria_and_leaves_the_account(token_client, rep):
     coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep), has_power=False)
     other = factories.AccountFactory(owner=rep)
-    response = token_client(rep).patch(
-        reverse("api:coach-detail", args=[coach.pk]), {"has_power": True, "account": other.pk}, format="json"
-    )
+    client = token_client(rep)
+    url = reverse("api:coach-detail", args=[coach.pk])
+    response = client.patch(url, {"has_power": True, "account": other.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"account": ["This field cannot be set here."]}
+    response = client.patch(url, {"has_power": True, "account": coach.account_id}, format="json")
     assert response.status_code == 200
     coach.refresh_from_db()
     assert (coach.has_power, coach.account_id, coach.last_verified_on) == (True, coach.account_id, timezone.localdate())
@@ -73,11 +77,11 @@ def test_coach_list_query_count_does_not_grow_with_rows(token_client, rep, rows,
 def test_log_an_interaction_keeps_the_last_touch(token_client, rep):
     coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep))
     day = timezone.localdate() - datetime.timedelta(days=2)
-    response = token_client(rep).post(
-        reverse("api:interaction-list"),
-        {"coach": coach.pk, "kind": "meeting", "occurred_on": day.isoformat(), "user": 999},
-        format="json",
-    )
+    client = token_client(rep)
+    body = {"coach": coach.pk, "kind": "meeting", "occurred_on": day.isoformat()}
+    response = client.post(reverse("api:interaction-list"), {**body, "user": 999}, format="json")
+    assert response.json()["code"] == "read_only_field"
+    response = client.post(reverse("api:interaction-list"), {**body, "user": rep.pk}, format="json")
     assert response.status_code == 201
     assert Interaction.objects.get().user == rep
     coach.refresh_from_db()

@@ -81,22 +81,23 @@ def test_override_without_a_reason_is_a_field_error(token_client, rep, manager, 
     assert "reason" in response.json()["fields"]
 
 
-def test_create_ignores_stage_status_and_a_reps_owner(token_client, rep, other_rep, stages):
+def test_create_refuses_stage_status_and_a_reps_owner(token_client, rep, other_rep, stages):
     account = factories.AccountFactory(owner=rep)
     line = factories.ProductLineFactory(name="Cloud")
-    response = token_client(rep).post(
+    body = {"account": account.pk, "name": "Big deal", "product_line": "Cloud", "amount": "5000.00"}
+    client = token_client(rep)
+    response = client.post(
         reverse("api:opportunity-list"),
-        {
-            "account": account.pk,
-            "name": "Big deal",
-            "product_line": "Cloud",
-            "amount": "5000.00",
-            "stage": stages["Negotiation"].pk,
-            "status": "won",
-            "owner": other_rep.pk,
-            "held_back": True,
-        },
+        {**body, "stage": stages["Negotiation"].pk, "status": "won", "owner": other_rep.pk, "held_back": True},
         format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "read_only_field"
+    assert set(response.json()["fields"]) == {"stage", "status", "owner", "held_back"}
+    assert not Opportunity.objects.exists()
+    # Empty read-only fields and the rep's own id as owner say nothing new: accepted.
+    response = client.post(
+        reverse("api:opportunity-list"), {**body, "owner": rep.pk, "stage": None, "held_back": None}, format="json"
     )
     assert response.status_code == 201, response.json()
     deal = Opportunity.objects.get(pk=response.json()["id"])
@@ -121,10 +122,11 @@ def test_update_cannot_change_the_stage(token_client, rep, stages):
     response = token_client(rep).patch(
         reverse("api:opportunity-detail", args=[deal.pk]), {"stage": stages["Won"].pk, "amount": "7"}, format="json"
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"stage": ["This field cannot be set here."]}
     deal.refresh_from_db()
     assert deal.stage == stages["Lead"]
-    assert deal.amount == 7
+    assert deal.amount != 7
 
 
 def test_list_filters_by_stage_and_held_back(token_client, rep, stages):
@@ -247,3 +249,28 @@ def test_reopen_is_an_action_of_its_own_for_the_manager_403_for_the_rep(
     # Reopening an open deal is a refusal with the one error format.
     response = token_client(manager).post(url, payload, format="json")
     assert response.status_code == 400 and "open already" in response.json()["detail"]
+
+
+def test_put_of_what_get_answered_updates_the_deal(token_client, rep, stages):
+    # GET-modify-PUT: the read-only fields come back unchanged and are accepted.
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), name="Old")
+    client = token_client(rep)
+    url = reverse("api:opportunity-detail", args=[deal.pk])
+    body = client.get(url).json()
+    response = client.put(url, {**body, "name": "New"}, format="json")
+    assert response.status_code == 200, response.json()
+    deal.refresh_from_db()
+    assert deal.name == "New"
+
+
+def test_patch_of_the_account_is_a_read_only_field_error_not_a_500(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
+    other = factories.AccountFactory(owner=rep)
+    client = token_client(rep)
+    url = reverse("api:opportunity-detail", args=[deal.pk])
+    response = client.patch(url, {"account": other.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "read_only_field"
+    assert list(response.json()["fields"]) == ["account"]
+    # The same account it has is no change: accepted.
+    assert client.patch(url, {"account": deal.account_id, "name": "Same"}, format="json").status_code == 200

@@ -277,6 +277,8 @@ def test_admin_creates_a_user_with_a_validated_password(token_client, admin_user
     assert response.status_code == 400
     assert "password" in response.json()["fields"]
     response = client.post(reverse("api:user-list"), {**data, "password": "long-enough-pass-42", "status": "departed"})
+    assert response.json()["fields"] == {"status": ["This field cannot be set here."]}
+    response = client.post(reverse("api:user-list"), {**data, "password": "long-enough-pass-42"})
     assert response.status_code == 201, response.json()
     carol = User.objects.get(username="carol")
     assert carol.check_password("long-enough-pass-42")
@@ -293,9 +295,12 @@ def test_admin_cannot_name_a_rep_as_manager(token_client, admin_user, rep):
 
 
 def test_admin_updates_a_user_but_not_his_status(token_client, admin_user, rep):
-    response = token_client(admin_user).patch(
-        reverse("api:user-detail", args=[rep.pk]), {"selling_style": "driver", "status": "departed"}
-    )
+    client = token_client(admin_user)
+    url = reverse("api:user-detail", args=[rep.pk])
+    response = client.patch(url, {"selling_style": "driver", "status": "departed"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "read_only_field"
+    response = client.patch(url, {"selling_style": "driver", "status": "active"})
     assert response.status_code == 200
     rep.refresh_from_db()
     assert (rep.selling_style, rep.status) == ("driver", User.Status.ACTIVE)

@@ -1,0 +1,84 @@
+"""The events the services emit, end to end: a write through the API, a signed POST at the receiver."""
+
+import json
+
+import pytest
+
+from tests import factories
+from webhooks import services
+
+
+@pytest.fixture
+def hook(receiver, admin_user):
+    return services.webhook_create(by=admin_user, url=receiver.url)  # every event
+
+
+def _events(receiver) -> list[tuple[str, dict]]:
+    return [(headers["X-CoachCRM-Event"], json.loads(body)["data"]) for headers, body in receiver.requests]
+
+
+def test_ending_a_coach_through_the_api_sends_coach_ended_and_the_deals_sent_back(
+    receiver, hook, token_client, rep, stages, django_capture_on_commit_callbacks
+):
+    account = factories.AccountFactory(owner=rep)
+    coach = factories.CoachFactory(account=account, holder=rep)
+    deal = factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = token_client(rep).post(
+            f"/api/v1/coaches/{coach.pk}/status/", {"status": "ended", "reason": "Retired"}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    events = _events(receiver)
+    names = [name for name, _data in events]
+    assert names[0] == "coach.ended"
+    assert "opportunity.sent_back" in names and "opportunity.held_back" in names
+    ended = dict(events)["coach.ended"]
+    assert (ended["coach"], ended["account"], ended["status"], ended["reason"]) == (
+        coach.pk,
+        account.pk,
+        "ended",
+        "Retired",
+    )
+    sent_back = dict(events)["opportunity.sent_back"]
+    assert (sent_back["opportunity"], sent_back["from_stage"]) == (deal.pk, stages["Proposal"].pk)
+    assert sent_back["stage"] == stages["Qualified"].pk
+    assert sent_back["held_back"] is True
+
+
+def test_winning_and_losing_send_their_events(receiver, hook, admin_user, stages, django_capture_on_commit_callbacks):
+    from pipeline import services as pipeline_services
+
+    won = factories.OpportunityFactory(stage=stages["Negotiation"])
+    lost = factories.OpportunityFactory(stage=stages["Lead"])
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_services.opportunity_override(opportunity=won, stage=stages["Won"], by=admin_user, reason="signed")
+        pipeline_services.opportunity_move(opportunity=lost, stage=stages["Lost"], by=admin_user)
+    events = dict(_events(receiver))
+    assert events["opportunity.won"]["opportunity"] == won.pk
+    assert events["opportunity.lost"]["opportunity"] == lost.pk
+    assert events["opportunity.won"]["amount"] == str(won.amount)
+
+
+def test_a_grant_over_the_limit_is_pending_then_decided(
+    receiver, hook, rep, manager, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from service_catalog import services as catalog_services
+
+    catalog_services.authority_set(by=factories.AdminFactory(), role="rep", per_grant=Decimal("10"))
+    account = factories.AccountFactory(owner=rep)
+    item = factories.ServiceItemFactory(unit_cost=Decimal("400.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        grant = catalog_services.grant_request(
+            by=rep,
+            item=item,
+            quantity=1,
+            account=account,
+            recipient=factories.person_at(account),
+            reason="relationship",
+        )
+        catalog_services.grant_approve(grant=grant, by=manager)
+    names = [name for name, _data in _events(receiver)]
+    assert names[:1] == ["grant.pending"] and names[-1] == "grant.decided"
+    assert dict(_events(receiver))["grant.decided"]["status"] == "approved"

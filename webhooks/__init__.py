@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints admins register, the events sent to them, signed and retried."""

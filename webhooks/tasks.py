@@ -1,0 +1,26 @@
+# The webhooks' background jobs: send one delivery, and the sweep that retries what is due.
+from celery import shared_task
+from django.db import OperationalError
+
+from webhooks import services
+
+
+@shared_task(
+    name="webhooks.tasks.webhook_deliver_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def webhook_deliver_task(delivery_pk: int) -> str:
+    """Send one delivery; HTTP failures are recorded and retried by the sweep, never raised."""
+    return services.delivery_send(delivery_pk=delivery_pk)
+
+
+@shared_task(name="webhooks.tasks.webhooks_deliver_due_task", autoretry_for=(OperationalError,), max_retries=3)
+def webhooks_deliver_due_task() -> int:
+    """Periodic: enqueue the pending deliveries whose next attempt has come (backoff retries, lost messages)."""
+    due = services.deliveries_due()
+    for delivery_pk in due:
+        webhook_deliver_task.delay(delivery_pk)
+    return len(due)
