@@ -336,7 +336,7 @@ def test_lapse_job_sends_back_each_account_left_without_an_active_coach_once(rep
     factories.CoachFactory(account=covered, holder=rep)  # a fresh coach keeps this account covered
     assert services.coaches_lapse_untouched() == 3
     # Recorded in the outbox (the test's transaction never commits, so nothing is sent yet).
-    enqueued = Job.objects.values_list("task", "kwargs", "status")
+    enqueued = Job.objects.filter(task="pipeline.tasks.account_send_back_task").values_list("task", "kwargs", "status")
     assert list(enqueued) == [("pipeline.tasks.account_send_back_task", {"account_id": bare.pk}, "pending")]
 
 
