@@ -44,7 +44,7 @@ def main() -> int:
     path = re.search(r'action="(/team/reps/\d+/departure/start/)"', page[page.index('data-testid="rep-alice"') :])
     assert path, "no Start departure form for alice on the team page"
     date = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
-    status, headers, _ = browser.request("POST", path.group(1), {"departure_date": date})
+    status, headers, _ = browser.request("POST", path.group(1), {"departure_date": date, "confirm": "on"})
     assert status == 302, f"starting the departure answered {status}"
     print("smoke: departure started over HTTP; waiting for the worker", flush=True)
 
