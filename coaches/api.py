@@ -88,7 +88,7 @@ class CoachSerializer(ScopedModelSerializer):
         ]
 
 
-class CadenceSerializer(serializers.Serializer):
+class CadenceSerializer(CrmSerializer):
     cadence_days = serializers.IntegerField(allow_null=True, help_text="Days between touches; null: the default.")
 
 

@@ -11,7 +11,15 @@ from rest_framework.response import Response
 import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact, ProductLine
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer, request_user
+from coachcrm.api import (
+    AdminWritesOnly,
+    CrmAPIView,
+    CrmModelSerializer,
+    CrmSerializer,
+    CrmViewSet,
+    ErrorSerializer,
+    request_user,
+)
 from coaches.models import Coach, Stance
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -28,7 +36,7 @@ class StageSerializer(ScopedModelSerializer):
         fields = ["id", "name", "order", "probability", "coach_requirement", "is_won", "is_lost"]
 
 
-class LossReasonSerializer(serializers.ModelSerializer):
+class LossReasonSerializer(CrmModelSerializer):
     label = serializers.CharField(read_only=True, help_text="The name in the language of the request.")
 
     class Meta:
@@ -133,12 +141,12 @@ class MoveSerializer(CrmSerializer):
     loss_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class OverrideSerializer(serializers.Serializer):
+class OverrideSerializer(CrmSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     reason = serializers.CharField(max_length=500, help_text="Why this deal may pass the gate without a coach.")
 
 
-class ReopenSerializer(serializers.Serializer):
+class ReopenSerializer(CrmSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.open(), help_text="An open stage.")
     reason = serializers.CharField(max_length=500, help_text="Why the closed deal is reopened.")
 
@@ -150,7 +158,7 @@ class LossReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVie
     serializer_class = LossReasonSerializer
 
 
-class CommitteeMemberSerializer(serializers.Serializer):
+class CommitteeMemberSerializer(CrmSerializer):
     """A person to put on the committee (or update): the service's arguments; empty ones change nothing."""
 
     contact = ScopedRelatedField(queryset=Contact.objects.all())

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from csvio import services
 from pipeline.models import Opportunity, StageChange
@@ -30,7 +31,16 @@ def setup(db, settings):
         ("Evergreen Foods", "2025-03-01"),
         ("Pioneer Steel", "2026-01-05"),
     ):
-        factories.CoachFactory(account=accounts[name], established_on=datetime.date.fromisoformat(since))
+        # Qualified and verified today, so they open every gated stage (the gate's rule, issue 15).
+        factories.CoachFactory(
+            account=accounts[name],
+            established_on=datetime.date.fromisoformat(since),
+            strength="coach",
+            credible=True,
+            trusts_us=True,
+            wants_us_to_win=True,
+            last_verified_on=timezone.localdate(),
+        )
     return {"alice": alice, "admin": admin, "accounts": accounts, "stages": stages}
 
 

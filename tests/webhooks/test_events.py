@@ -45,14 +45,18 @@ def test_ending_a_coach_through_the_api_sends_coach_ended_and_the_deals_sent_bac
     assert sent_back["held_back"] is True
 
 
-def test_winning_and_losing_send_their_events(receiver, hook, admin_user, stages, django_capture_on_commit_callbacks):
+def test_winning_and_losing_send_their_events(
+    receiver, hook, admin_user, stages, loss_reason, django_capture_on_commit_callbacks
+):
     from pipeline import services as pipeline_services
 
     won = factories.OpportunityFactory(stage=stages["Negotiation"])
     lost = factories.OpportunityFactory(stage=stages["Lead"])
     with django_capture_on_commit_callbacks(execute=True):
         pipeline_services.opportunity_override(opportunity=won, stage=stages["Won"], by=admin_user, reason="signed")
-        pipeline_services.opportunity_move(opportunity=lost, stage=stages["Lost"], by=admin_user)
+        pipeline_services.opportunity_move(
+            opportunity=lost, stage=stages["Lost"], by=admin_user, loss_reason=loss_reason
+        )
     events = dict(_events(receiver))
     assert events["opportunity.won"]["opportunity"] == won.pk
     assert events["opportunity.lost"]["opportunity"] == lost.pk
