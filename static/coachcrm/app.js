@@ -7,3 +7,10 @@ document.addEventListener("change", (event) => {
     field.form.submit();
   }
 });
+// A <form data-confirm="…"> asks before it is sent (a change that can send deals back).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

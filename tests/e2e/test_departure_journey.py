@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -7,6 +9,9 @@ from tests import factories
 from tests.e2e.conftest import log_in, navigate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# A departure date within the accepted range (up to ten years ahead).
+LATER = (datetime.date.today() + datetime.timedelta(days=60)).isoformat()
 
 
 def test_manager_starts_a_departure_and_reassigns_a_handover(page):
@@ -21,7 +26,7 @@ def test_manager_starts_a_departure_and_reassigns_a_handover(page):
     log_in(page, "max")
     navigate(page, "Team", "Team")
     row = page.get_by_test_id("rep-alice")
-    row.get_by_label("Departure date").fill("2099-01-31")
+    row.get_by_label("Departure date").fill(LATER)
     row.get_by_role("button", name="Start departure").click()
     # Nothing is written before the confirmation, which says what will happen.
     expect(page.get_by_test_id("departure-preview")).to_contain_text("1 of the 1 coaches he holds is flagged at risk")
@@ -48,7 +53,7 @@ def test_manager_cancels_a_departure_and_the_flags_go(page):
     coach = factories.CoachFactory(account=factories.AccountFactory(owner=alice), holder=alice)
     log_in(page, "max")
     page.goto(page.base_url + f"/team/reps/{alice.pk}/departure/")
-    page.get_by_label("Departure date").fill("2099-01-31")
+    page.get_by_label("Departure date").fill(LATER)
     page.get_by_role("button", name="Start departure").click()
     page.get_by_role("button", name="Confirm the departure").click()
     page.get_by_text("Cancel the departure…").click()

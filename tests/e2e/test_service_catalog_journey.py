@@ -37,6 +37,7 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     page.get_by_role("link", name="Grant", exact=True).click()
     page.get_by_label("Quantity").fill("2")
     page.get_by_label("Account").select_option(label="Kestrel Capital")
+    page.wait_for_load_state("networkidle")  # the form narrows its recipients to the account (htmx)
     page.get_by_label("Recipient").select_option(label="Lena Novak — Kestrel Capital")
     page.get_by_label("Reason").select_option(label="Relationship")
     page.get_by_role("button", name="Grant").click()
@@ -48,8 +49,10 @@ def test_admin_adds_an_item_a_rep_grants_under_and_over_the_limit_and_the_manage
     page.get_by_role("link", name="Grant", exact=True).click()
     page.get_by_label("Quantity").fill("6")
     page.get_by_label("Account").select_option(label="Kestrel Capital")
+    page.wait_for_load_state("networkidle")  # the form narrows its recipients to the account (htmx)
     page.get_by_label("Recipient").select_option(label="Lena Novak — Kestrel Capital")
     page.get_by_label("Reason").select_option(label="Complaint resolution")
+    page.wait_for_load_state("networkidle")  # the approval preview follows each change
     page.get_by_role("button", name="Grant").click()
     expect(page.get_by_test_id("status")).to_have_text("Pending approval")
     expect(page.get_by_text("over by 60.00")).to_be_visible()
