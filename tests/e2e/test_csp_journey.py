@@ -10,6 +10,7 @@ from coachcrm.context_processors import navigation_for
 from coaches.models import Coach
 from pipeline.models import Opportunity
 from team.models import User
+from tests import factories
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,6 +59,7 @@ def _visit_all(page, urls: list[str]) -> dict[str, list[str]]:
 
 
 def test_every_menu_page_the_admin_site_and_the_api_docs_raise_no_csp_violation(page):
+    factories.default_stages()  # a transactional test before this one flushed the migration's stages
     call_command("seed_demo", "--force", verbosity=0)
     for user in User.objects.filter(username__in=["admin", "alice"]):
         user.set_password("pw-for-tests")
