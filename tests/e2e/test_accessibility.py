@@ -9,6 +9,7 @@ that no page is wider than the phone.
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import pytest
 from django.core.management import call_command
 
 from tests import factories
-from tests.conftest import IN_CI
-from tests.e2e.conftest import log_in
+from tests.conftest import CHROMIUM, IN_CI
+from tests.e2e.conftest import CHROMIUM_ARGS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +66,27 @@ def _menu(page) -> list[str]:
         "nav a.nav-link[href], nav a.dropdown-item[href]", "links => links.map(link => link.getAttribute('href'))"
     )
     return list(dict.fromkeys(link for link in links if link.startswith("/") and "logout" not in link))
+
+
+@pytest.fixture
+def page(_require_services, _playwright, live_server):
+    """A browser that lets the test inject axe-core: the pages' CSP (no inline script) would refuse it.
+
+    Only the injection is exempt; test_csp_journey checks the CSP itself."""
+    with tempfile.TemporaryDirectory(prefix="coachcrm-chromium-") as profile:
+        context = _playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            bypass_csp=True,
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.base_url = live_server.url
+        yield page
+        context.close()
 
 
 def test_no_serious_or_critical_axe_violation_on_any_menu_page_for_any_role(page):
