@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coachcrm import jobs
 from csvio import importers
 from csvio.models import ImportBatch, ImportMapping
 from team.models import User
@@ -138,11 +139,10 @@ def import_batch_confirm(*, batch: ImportBatch, by: User) -> ImportBatch:
 
 
 def _enqueue(batch_id: int) -> None:
-    # The one place imports enqueue; after the commit, so the job finds the batch checking or confirming.
-    from csvio import tasks
-
+    # The one place imports enqueue: through the outbox (recorded with the batch's new status, sent
+    # after the commit), so a broker outage delays the job rather than losing it.
     cache.delete(_cancel_key(batch_id))
-    tasks.import_batch_run_task.delay_on_commit(batch_id)
+    jobs.enqueue("csvio.import_batch_run", key=f"import-batch-run:{batch_id}", batch_id=batch_id)
 
 
 BACKGROUND = (ImportBatch.Status.CHECKING, ImportBatch.Status.CONFIRMING)
