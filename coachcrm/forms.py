@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_noop
 
 # Every form (ours, the filter forms, the admin's) puts Django's `_(":")` after a label it
@@ -18,9 +19,10 @@ class CrmFormHelper(FormHelper):
 
 
 class CrmForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = CrmFormHelper(self)
+    @cached_property
+    def helper(self) -> CrmFormHelper:
+        # Built on first render, so a subclass's __init__ may still drop fields (crispy lays out the rest).
+        return CrmFormHelper(self)
 
 
 class DateInput(forms.DateInput):

@@ -27,7 +27,6 @@ class ImportUploadForm(CrmForm):
         self.fields["mapping"].queryset = ImportMapping.objects.filter(kind=kind)
         if not self.fields["mapping"].queryset.exists():
             del self.fields["mapping"]
-            self.helper = CrmFormHelper(self)
 
 
 class ImportMappingForm(forms.Form):

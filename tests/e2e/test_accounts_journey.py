@@ -29,7 +29,7 @@ def test_rep_creates_an_account_and_a_contact_and_sees_them_listed(page):
     page.get_by_label("Function").select_option(label="Finance")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Lena Novak")).to_be_visible()
-    expect(page.get_by_text("CFO · Kestrel Capital")).to_be_visible()
+    expect(page.get_by_text("CFO · Kestrel Capital", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Contacts").first.click()
     expect(page.get_by_role("link", name="Lena Novak")).to_be_visible()
