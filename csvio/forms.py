@@ -2,7 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from coachcrm.forms import CrmForm, CrmFormHelper
+from coachcrm.forms import CrmForm
 from csvio.models import ImportMapping
 
 
