@@ -286,15 +286,17 @@ def test_a_pool_process_killed_mid_job_gets_the_job_redelivered_and_done_once(co
         assert locked.wait(10)
         jobs.enqueue(SEND_BACK, key=f"account-send-back:{deal.account_id}", account_id=deal.account_id)
         assert Job.objects.get().status == Job.Status.SENT
-        wait_for(lambda: len(_lock_waiters()) == 1)  # the pool process is inside the job, waiting on the lock
+        # The pool process is inside the job, waiting on the lock. A worker boots in seconds, but
+        # on a loaded CI machine it has taken more than 15: the wait is generous, a pass is not slower.
+        wait_for(lambda: len(_lock_waiters()) == 1, timeout=120)
         first = _lock_waiters()
         (pool_process,) = _children(worker.pid)
         os.kill(pool_process, signal.SIGKILL)
         # Requeued on the worker's loss (task_reject_on_worker_lost) and taken by the new pool process,
         # whose session waits too (the killed one's lingers until it gets the lock, then finds its client gone).
-        wait_for(lambda: _lock_waiters() - first)
+        wait_for(lambda: _lock_waiters() - first, timeout=60)
         release.set()
-        wait_for(lambda: _sent_back(deal) == 1)
+        wait_for(lambda: _sent_back(deal) == 1, timeout=60)
         time.sleep(1)
         assert _sent_back(deal) == 1
     finally:
