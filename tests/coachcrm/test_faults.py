@@ -277,7 +277,7 @@ def test_a_pool_process_killed_mid_job_gets_the_job_redelivered_and_done_once(co
         with transaction.atomic():
             Account.objects.select_for_update().get(pk=deal.account_id)
             locked.set()
-            release.wait(30)
+            release.wait(300)  # until the test releases it (set in its finally, too)
         connections.close_all()
 
     holder = threading.Thread(target=hold_the_account)
