@@ -61,7 +61,7 @@ lint: install
 
 # Refresh the translation catalogs from the code (needs GNU gettext) and compile them.
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 # Production shape, for trying it locally: gunicorn, a Celery worker and beat.

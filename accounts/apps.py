@@ -1,7 +1,8 @@
 # App configuration of accounts.
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts and contacts"
+    verbose_name = _("Accounts and contacts")

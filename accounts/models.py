@@ -73,6 +73,7 @@ class Region(NamedLookup):
 
     class Meta(NamedLookup.Meta):
         verbose_name = _("region")
+        verbose_name_plural = _("regions")
 
 
 class Industry(NamedLookup):
@@ -88,6 +89,7 @@ class ProductLine(NamedLookup):
 
     class Meta(NamedLookup.Meta):
         verbose_name = _("product line")
+        verbose_name_plural = _("product lines")
 
 
 class Account(models.Model):
@@ -133,6 +135,7 @@ class Account(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("account")
+        verbose_name_plural = _("accounts")
 
     def __str__(self):
         return self.name
@@ -170,6 +173,7 @@ class Contact(models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         constraints = [
             models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
         ]
@@ -237,6 +241,7 @@ class Employment(models.Model):
     class Meta:
         ordering = ["-start_date", "-pk"]
         verbose_name = _("position")
+        verbose_name_plural = _("positions")
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),

@@ -1,7 +1,8 @@
 # App configuration of agenda (tasks and the rep's day).
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AgendaConfig(AppConfig):
     name = "agenda"
-    verbose_name = "Agenda"
+    verbose_name = _("Agenda")

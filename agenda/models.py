@@ -67,6 +67,7 @@ class Task(models.Model):
     class Meta:
         ordering = ["due_on", "due_time", "pk"]
         verbose_name = _("task")
+        verbose_name_plural = _("tasks")
         indexes = [models.Index(fields=["owner", "due_on"], condition=Q(done_at__isnull=True), name="task_open_due")]
 
     def __str__(self):
@@ -130,6 +131,7 @@ class Note(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("note")
+        verbose_name_plural = _("notes")
         constraints = [
             # On exactly one record.
             models.CheckConstraint(

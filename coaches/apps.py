@@ -1,10 +1,11 @@
 # The coaches app: coaches, their holders, interactions, style reports, playbook cards, moves and handovers.
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoachesConfig(AppConfig):
     name = "coaches"
-    verbose_name = "Coaches"
+    verbose_name = _("Coaches")
 
     def ready(self):
         from accounts.signals import contact_moved, position_ended

@@ -226,6 +226,7 @@ class Coach(models.Model):
     class Meta:
         ordering = ["-established_on", "-pk"]
         verbose_name = _("coach")
+        verbose_name_plural = _("coaches")
         constraints = [
             # One contact is coach at one account at a time; lapsed and ended records stay as history.
             models.UniqueConstraint(
@@ -358,6 +359,7 @@ class Holder(models.Model):
     class Meta:
         ordering = ["-is_primary", "since", "pk"]
         verbose_name = _("holder")
+        verbose_name_plural = _("holders")
         constraints = [
             models.UniqueConstraint(fields=["coach", "user"], name="holder_once_per_coach"),
             # At most one primary in the database; the services keep it at exactly one.
@@ -389,6 +391,7 @@ class Interaction(models.Model):
     class Meta:
         ordering = ["-occurred_on", "-pk"]
         verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
         indexes = [models.Index(fields=["coach", "occurred_on"])]
 
     def __str__(self):
@@ -445,6 +448,7 @@ class Handover(models.Model):
     class Meta:
         ordering = ["due_on", "pk"]
         verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
         constraints = [
             models.UniqueConstraint(
                 fields=["coach", "from_user"], condition=Q(status="open"), name="handover_one_open_per_coach_and_from"
@@ -512,6 +516,7 @@ class StyleReport(models.Model):
     class Meta:
         ordering = ["-reported_on", "-pk"]
         verbose_name = _("style report")
+        verbose_name_plural = _("style reports")
         indexes = [models.Index(fields=["contact", "confidence", "reported_on"])]
 
     def __str__(self):
@@ -554,6 +559,7 @@ class StanceReport(models.Model):
     class Meta:
         ordering = ["-reported_on", "-pk"]
         verbose_name = _("stance report")
+        verbose_name_plural = _("stance reports")
         indexes = [models.Index(fields=["contact", "reported_on"])]
 
     def __str__(self):
@@ -582,6 +588,7 @@ class PlaybookCard(models.Model):
     class Meta:
         ordering = ["pk"]
         verbose_name = _("playbook card")
+        verbose_name_plural = _("playbook cards")
 
     def __str__(self):
         return self.get_style_display()
@@ -630,6 +637,7 @@ class CoachMove(models.Model):
     class Meta:
         ordering = ["-start_date", "-pk"]
         verbose_name = _("coach move")
+        verbose_name_plural = _("coach moves")
         constraints = [
             # The idempotency key of coach_moved_task: a second run finds the row and makes nothing.
             models.UniqueConstraint(fields=["contact", "to_account", "start_date"], name="coach_move_once"),

@@ -43,6 +43,7 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("CSV import")
+        verbose_name_plural = _("CSV imports")
 
     def __str__(self):
         return f"{self.filename} ({self.kind})"
@@ -64,6 +65,7 @@ class ImportMapping(models.Model):
     class Meta:
         ordering = ["kind", "name"]
         verbose_name = _("saved import mapping")
+        verbose_name_plural = _("saved import mappings")
         constraints = [models.UniqueConstraint(fields=["kind", "name"], name="csvio_mapping_kind_name")]
 
     def __str__(self):

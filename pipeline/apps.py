@@ -1,6 +1,7 @@
 # The pipeline app: stages, opportunities, the coach gate and its consequences, the dashboard.
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.utils.translation import gettext_lazy as _
 
 
 def _register_sqlite_functions(sender, connection, **kwargs):
@@ -12,7 +13,7 @@ def _register_sqlite_functions(sender, connection, **kwargs):
 
 class PipelineConfig(AppConfig):
     name = "pipeline"
-    verbose_name = "Pipeline"
+    verbose_name = _("Pipeline")
 
     def ready(self):
         from coaches import signals

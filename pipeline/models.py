@@ -73,6 +73,7 @@ class Stage(models.Model):
     class Meta:
         ordering = ["order"]
         verbose_name = _("stage")
+        verbose_name_plural = _("stages")
         constraints = [
             models.CheckConstraint(condition=~Q(is_won=True, is_lost=True), name="stage_not_won_and_lost"),
             models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_percent"),
@@ -118,6 +119,7 @@ class LossReason(models.Model):
     class Meta:
         ordering = ["order", "name"]
         verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
 
     def __str__(self):
         return self.label
@@ -304,6 +306,7 @@ class StageChange(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
 
     def __str__(self):
         return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"
@@ -351,6 +354,7 @@ class OpportunityContact(models.Model):
     class Meta:
         ordering = ["role", "pk"]
         verbose_name = _("contact role")
+        verbose_name_plural = _("contact roles")
         constraints = [
             models.UniqueConstraint(fields=["opportunity", "contact", "role"], name="opportunity_contact_role_once"),
         ]
@@ -370,6 +374,7 @@ class GateSweep(models.Model):
     class Meta:
         ordering = ["-ran_at", "-pk"]
         verbose_name = _("gate sweep")
+        verbose_name_plural = _("gate sweeps")
 
     REASON_LABELS = {
         "no_coach": _("no active coach"),

@@ -54,6 +54,7 @@ class ServiceItem(models.Model):
     class Meta:
         ordering = ["category", "name"]
         verbose_name = _("service item")
+        verbose_name_plural = _("service items")
         constraints = [
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="service_item_unit_cost_non_negative"),
             models.CheckConstraint(
@@ -218,6 +219,7 @@ class Grant(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("grant")
+        verbose_name_plural = _("grants")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="grant_quantity_min_1"),
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="grant_unit_cost_non_negative"),

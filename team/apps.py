@@ -1,7 +1,8 @@
 # App configuration of team.
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TeamConfig(AppConfig):
     name = "team"
-    verbose_name = "Team"
+    verbose_name = _("Team")

@@ -74,6 +74,8 @@ class User(AbstractUser):
     objects = CrmUserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["first_name", "last_name", "username"]
         constraints = [
             models.CheckConstraint(

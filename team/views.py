@@ -20,6 +20,7 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
@@ -167,9 +168,9 @@ class LoginView(auth_views.LoginView):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=_("Code"),
+        label=gettext_lazy("Code"),
         max_length=20,
-        help_text=_("The 6 digits your authenticator app shows, or one of your recovery codes."),
+        help_text=gettext_lazy("The 6 digits your authenticator app shows, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 

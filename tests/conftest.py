@@ -1,6 +1,6 @@
 """Shared fixtures, and the rule for tests that need a service.
 
-A test marked `redis` or `browser` skips with a clear reason when that service is absent on
+A test marked `redis`, `browser` or `gettext` skips with a clear reason when that service is absent on
 a developer's machine, and fails instead under CI (CI=true), where every service must be
 there. Tests marked `postgres` run only when the suite runs against PostgreSQL; on SQLite
 they are deselected, not skipped, since that run is not missing anything; `sqlite` tests
@@ -42,7 +42,12 @@ def _browser_available() -> str | None:
     return None
 
 
-SERVICE_CHECKS = {"redis": _redis_available, "browser": _browser_available}
+def _gettext_available() -> str | None:
+    missing = [tool for tool in ("xgettext", "msgmerge", "msgattrib") if shutil.which(tool) is None]
+    return f"GNU gettext's {', '.join(missing)} not found (apt-get install gettext)" if missing else None
+
+
+SERVICE_CHECKS = {"redis": _redis_available, "browser": _browser_available, "gettext": _gettext_available}
 
 
 def pytest_collection_modifyitems(config, items):
