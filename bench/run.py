@@ -330,7 +330,11 @@ def measure_org(arguments):
     results["pages"].append(flagging.pop("departure page"))
     results["jobs"].update(flagging)
     if arguments.org == "full":
-        results["jobs"].update({name: function() for name, function in jobs()})
+        for name, function in jobs():
+            try:
+                results["jobs"][name] = function()
+            except Exception as error:  # one failing job must not lose every other figure
+                results["jobs"][name] = {"error": f"{type(error).__name__}: {error}"}
         results["throughput"] = throughput(throughput_url(), busiest_rep(), arguments.seconds)
     print(json.dumps(results))
 
@@ -367,6 +371,9 @@ def report(small: dict, full: dict) -> str:
         misses.append("departure flagging")
     for name in ("stale-coach scan", "contact import (10,000 rows)"):
         job = full["jobs"][name]
+        if "error" in job:
+            lines.append(f"{name:<38} failed: {job['error'][:70]}")
+            continue
         lines.append(f"{name:<38} {'':>8} {'':>7} {job['seconds']:>6.2f}s {'':>6} {job['queries']:>7} {job['load']:>5}")
     if "throughput" in full:
         rate = full["throughput"]
