@@ -1,5 +1,6 @@
 # Page-number pagination for the list pages.
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 PAGE_SIZE = 25
@@ -21,10 +22,17 @@ class BoundedPaginator(Paginator):
     def count(self) -> int:
         if self.exact:
             return super().count
-        # COUNT(*) over a LIMIT subquery: the database stops at the first 1,001 rows. Without the
-        # list's order and annotations: ordered, PostgreSQL walked the newest-first index over
-        # all 100,000 deals for a rep with fewer than 1,001 of them.
-        counted = self.object_list.order_by().values("pk")[: self.limit + 1].count()
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            counted = len(rows[: self.limit + 1])
+        else:
+            if rows.query.group_by is None and not rows.query.combinator and not rows._fields:
+                # Plain rows: count their ids, without the list's order and annotations. Ordered,
+                # PostgreSQL walked the newest-first index over all 100,000 deals for a rep with
+                # fewer than 1,001 of them. (Grouped or combined rows are counted as they are.)
+                rows = rows.order_by().values("pk")
+            # COUNT(*) over a LIMIT subquery: the database stops at the first 1,001 rows.
+            counted = rows[: self.limit + 1].count()
         self.bounded = counted > self.limit
         return counted
 

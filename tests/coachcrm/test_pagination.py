@@ -45,3 +45,12 @@ def test_bounded_pages_follow_on_past_the_counted_rows(rep, deals, monkeypatch, 
     page = pagination.paginate(rf.get("/", {"page": "2"}), rows, per_page=3)
     # Counted 4 (a lower bound): page 2 is a full page of 3, not the single row the count implies.
     assert page.paginator.bounded and [deal.pk for deal in page] == [deal.pk for deal in deals[3:6]]
+
+
+def test_grouped_rows_and_lists_are_counted_as_they_are(rep, deals, monkeypatch, rf):
+    from django.db.models import Count
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 5)
+    grouped = factories.OpportunityFactory._meta.model.objects.values("account").annotate(n=Count("pk")).order_by()
+    assert pagination.paginate(rf.get("/"), grouped).paginator.count == 1
+    assert pagination.paginate(rf.get("/"), list(range(8))).paginator.count == 6
