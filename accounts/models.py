@@ -4,7 +4,7 @@ import unicodedata
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, TextField
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -149,7 +149,39 @@ class Account(models.Model):
         return note_text(self.assignment_facts, self.assignment_note)
 
 
+class PersonText(Func):
+    """A person's first name, last name, e-mail and phone as one string, space-separated.
+
+    What the global search matches, and (upper-cased) the expression of the trigram index of
+    agenda's migration 0004, so that one index answers the four fields.
+    """
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(*(F(field) for field in ("first_name", "last_name", "email", "phone")))
+
+
 class ContactQuerySet(models.QuerySet):
+    def matching(self, q: str):
+        """People whose first name, last name, e-mail or phone contains `q` (case-insensitive)."""
+        if " " in q:
+            # A space could span two fields of the joined string ("Smith john@"): match them one
+            # by one, and "first last" as the two names (no index answers this rarer case).
+            first, _space, last = q.partition(" ")
+            return self.filter(
+                Q(first_name__icontains=q)
+                | Q(last_name__icontains=q)
+                | Q(email__icontains=q)
+                | Q(phone__icontains=q)
+                | Q(first_name__icontains=first, last_name__icontains=last)
+            )
+        # Without a space `q` cannot span fields: containing it in the joined string is containing
+        # it in one of them, and one trigram index answers that (four of them, PostgreSQL skipped).
+        return self.annotate(person_text=PersonText()).filter(person_text__icontains=q)
+
     def with_email_key(self):
         """People with an e-mail, annotated `email_key` (lower case): the key deduplication matches on."""
         # `email <> ''` repeats the condition of the partial unique index on LOWER(email):

@@ -22,7 +22,8 @@ def account_list(*, user: User) -> QuerySet[Account]:
         .values("n")
     )
     return (
-        access.accounts(user)
+        # Evaluated once: the page's count and its rows both scope by it.
+        access.accounts(user, once=True)
         .select_related("region", "industry", "owner")
         .annotate(people_count=Coalesce(Subquery(current_people, output_field=IntegerField()), 0))
         .order_by("name", "pk")
@@ -39,7 +40,9 @@ def _current_positions():
 
 def contact_list(*, user: User) -> QuerySet[Contact]:
     """Contacts for the list page, each with his current position."""
-    return access.contacts(user).prefetch_related(_current_positions()).order_by("last_name", "first_name", "pk")
+    # The visible accounts evaluated once: the page's count and its rows both scope by them.
+    people = access.contacts(user, once=True)
+    return people.prefetch_related(_current_positions()).order_by("last_name", "first_name", "pk")
 
 
 def contact_list_with_timeline(*, user: User) -> QuerySet[Contact]:

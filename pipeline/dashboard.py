@@ -100,14 +100,21 @@ def quarter_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
     return start, next_start - datetime.timedelta(days=1)
 
 
-def _in_period(field: str, start: datetime.date | None, end: datetime.date | None) -> Q:
-    # On the local date, the same lookup the opportunity list's date filters use, so a figure
-    # and the list it links to always agree.
+def day_start(day: datetime.date) -> datetime.datetime:
+    """Local midnight at the start of the day, as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def in_period(field: str, start: datetime.date | None = None, end: datetime.date | None = None) -> Q:
+    """The rows whose datetime `field` falls on a local day from `start` to `end` (either open)."""
+    # The opportunity list's date filters use it too, so a figure and the list it links to
+    # always agree. A datetime range from local midnight to the next one, not `__date`, whose
+    # cast to a date keeps PostgreSQL from using the column's index.
     q = Q()
     if start:
-        q &= Q(**{f"{field}__date__gte": start})
-    if end:
-        q &= Q(**{f"{field}__date__lte": end})
+        q &= Q(**{f"{field}__gte": day_start(start)})
+    if end and end < datetime.date.max:  # the last day there is bounds nothing (and has no next day)
+        q &= Q(**{f"{field}__lt": day_start(end + datetime.timedelta(days=1))})
     return q
 
 
@@ -120,13 +127,13 @@ def stage_entries(*, start: datetime.date | None = None, end: datetime.date | No
     """
     later = StageChange.objects.filter(
         Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")),
-        _in_period("at", None, end),
+        in_period("at", None, end),
         opportunity=OuterRef("opportunity"),
         from_stage=OuterRef("to_stage"),
     )
     forward = Q(to_stage__is_won=True) | Q(to_stage__is_lost=False, to_stage__order__gt=OuterRef("to_stage__order"))
     backward = Q(to_stage__is_lost=True) | Q(to_stage__is_won=False, to_stage__order__lt=OuterRef("to_stage__order"))
-    return StageChange.objects.filter(_in_period("at", start, end)).annotate(
+    return StageChange.objects.filter(in_period("at", start, end)).annotate(
         advanced=Exists(later.filter(forward)), dropped=Exists(later.filter(backward))
     )
 
@@ -144,7 +151,7 @@ def stage_exits(*, start: datetime.date | None = None, end: datetime.date | None
     )
     # A deal imported without its first move counts from its creation.
     entered_at = Coalesce(Subquery(entered, output_field=DateTimeField()), F("opportunity__created_at"))
-    return StageChange.objects.filter(_in_period("at", start, end), from_stage__isnull=False).annotate(
+    return StageChange.objects.filter(in_period("at", start, end), from_stage__isnull=False).annotate(
         days=DaysBetween(entered_at, F("at"))
     )
 
@@ -221,7 +228,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
 
     # One grouped query for today's open deals per stage and the deals closed in the period.
     open_q = Q(status=Opportunity.Status.OPEN)
-    closed_q = Q(status__in=[Opportunity.Status.WON, Opportunity.Status.LOST]) & _in_period("closed_at", start, end)
+    closed_q = Q(status__in=[Opportunity.Status.WON, Opportunity.Status.LOST]) & in_period("closed_at", start, end)
     won, lost = Q(status=Opportunity.Status.WON), Q(status=Opportunity.Status.LOST)
     coached, uncoached = Q(had_coach_at_close=True), Q(had_coach_at_close=False)
     # Times 0.01 rather than / 100: SQLite keeps whole-number amounts as integers and would divide as such.
@@ -337,7 +344,7 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
             "without_coach": row["without_coach"],
             "count": row["count"],
         }
-        for row in deals.filter(lost & _in_period("closed_at", start, end))
+        for row in deals.filter(lost & in_period("closed_at", start, end))
         .annotate(lost_from=Subquery(lost_from))
         .values("loss_reason__name", "lost_from")
         .annotate(
@@ -353,8 +360,10 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     )
 
     coaches = Coach.objects.filter(coach_scope)
-    stale_ids = Coach.objects.stale().values("pk")
-    single_ids = Coach.objects.single_threaded().values("pk")
+    # Within the scope: counting the holders of every coach in the organisation to keep the
+    # team's few thousand was most of this query's time at 15,000 coaches.
+    stale_ids = coaches.stale().values("pk")
+    single_ids = coaches.single_threaded().values("pk")
     health = coaches.aggregate(
         active=Count("pk", filter=Q(status=Coach.Status.ACTIVE)),
         single_threaded=Count("pk", filter=Q(pk__in=single_ids)),

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ProductLine, Region
-from pipeline.dashboard import stage_entries, stage_exits
+from pipeline.dashboard import in_period, stage_entries, stage_exits
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
 
@@ -37,8 +37,8 @@ class OpportunityFilter(django_filters.FilterSet):
     product_line = django_filters.ModelChoiceFilter(queryset=ProductLine.objects.all())
     has_coach = django_filters.BooleanFilter(label=_("Account has an active coach"))
     had_coach = django_filters.BooleanFilter(field_name="had_coach_at_close", label=_("Had a coach at close"))
-    closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte")
-    closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte")
+    closed_from = django_filters.DateFilter(method="closed_within")
+    closed_to = django_filters.DateFilter(method="closed_within")
     entered_stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), method="entered")
     outcome = django_filters.ChoiceFilter(
         choices=[("advanced", _("Moved on")), ("dropped", _("Dropped"))], method="along"
@@ -70,6 +70,11 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def in_team(self, queryset, name, value):
         return queryset.filter(owner__in=User.objects.team_of(value))
+
+    def closed_within(self, queryset, name, value):
+        # The dashboard's own period test (local days as a datetime range), so its figures and
+        # the list they link to agree.
+        return queryset.filter(in_period("closed_at", **{"start" if name == "closed_from" else "end": value}))
 
     def along(self, queryset, name, value):
         # Read by `entered` and `left`; on its own it filters nothing.

@@ -307,6 +307,8 @@ class StageChange(models.Model):
         ordering = ["-at", "-pk"]
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
+        # The dashboard's moves in a period, and the list's drill-downs from them, read by `at`.
+        indexes = [models.Index(fields=["at"], name="stagechange_at")]
 
     def __str__(self):
         return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"

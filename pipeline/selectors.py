@@ -30,18 +30,19 @@ def opportunity_rows() -> QuerySet[Opportunity]:
     ).with_coach_flag()
 
 
-def _rows(user: User) -> QuerySet[Opportunity]:
-    return access.opportunities(user, opportunity_rows())
+def _rows(user: User, *, once: bool = False) -> QuerySet[Opportunity]:
+    return access.opportunities(user, opportunity_rows(), once=once)
 
 
 def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
     """Deals for the list page: newest first, each with its account, owner, stage and coach flag."""
-    return _rows(user).order_by("-created_at", "-pk")
+    # The visible accounts evaluated once: the page's count and its rows both scope by them.
+    return _rows(user, once=True).order_by("-created_at", "-pk")
 
 
 def opportunity_held_back_list(*, user: User) -> QuerySet[Opportunity]:
     """ "Needs a coach": open deals refused at the gate or sent back, longest waiting first."""
-    return _rows(user).held_back().order_by("held_back_since", "pk")
+    return _rows(user, once=True).held_back().order_by("held_back_since", "pk")
 
 
 def gate_sweep_last(*, user: User) -> GateSweep | None:

@@ -110,7 +110,8 @@ def grant_rows() -> QuerySet[Grant]:
 def grant_list(*, user: User) -> QuerySet[Grant]:
     """Ledger rows the user may see, newest first."""
     return (
-        access.grants(user)
+        # Evaluated once: the page's totals (which count its rows) and the page both scope by it.
+        access.grants(user, once=True)
         .select_related("item", "account", "recipient", "rep", "decided_by")
         .order_by("-created_at", "-pk")
     )

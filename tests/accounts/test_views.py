@@ -35,10 +35,11 @@ def test_account_list_filters_by_search_and_region(rep_client, rep):
 def test_account_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.AccountFactory(owner=rep)
-    # session, user, count, the region and industry filter choices, one query for the
-    # page of accounts with region/industry/owner joined and the people count as a
-    # subquery (an N+1 on owner or people would add a query per row), the unread badge.
-    with django_assert_num_queries(7):
+    # session, user, the visible accounts (once, for the count and the page), count, the
+    # region and industry filter choices, one query for the page of accounts with
+    # region/industry/owner joined and the people count as a subquery (an N+1 on owner or
+    # people would add a query per row), the unread badge.
+    with django_assert_num_queries(8):
         response = rep_client.get(reverse("accounts:account-list"))
     assert response.status_code == 200
 
@@ -126,10 +127,10 @@ def test_contact_list_query_count_does_not_grow_with_rows(rep_client, rep, rows,
     account = factories.AccountFactory(owner=rep)
     for _ in range(rows):
         factories.EmploymentFactory(account=account)
-    # session, user, count, page of contacts, one prefetch of current positions with their
-    # accounts (without the prefetch every row would query its position and account), and
-    # the unread badge.
-    with django_assert_num_queries(6):
+    # session, user, the visible accounts (once), count, page of contacts, one prefetch of
+    # current positions with their accounts (without the prefetch every row would query its
+    # position and account), and the unread badge.
+    with django_assert_num_queries(7):
         response = rep_client.get(reverse("accounts:contact-list"))
     assert response.status_code == 200
 
@@ -262,9 +263,9 @@ def test_contact_export_query_count_does_not_grow_with_rows(rep_client, rep, row
     account = factories.AccountFactory(owner=rep)
     for _ in range(rows):
         factories.person_at(account)
-    # session, user, contacts, their current positions with accounts in one prefetch: a
-    # query per contact for his position would be the N+1.
-    with django_assert_num_queries(4):
+    # session, user, the visible accounts, contacts, their current positions with accounts in
+    # one prefetch: a query per contact for his position would be the N+1.
+    with django_assert_num_queries(5):
         response = rep_client.get(reverse("accounts:contact-export"))
         assert len(_csv_rows(response)) == rows + 1
 
@@ -273,9 +274,10 @@ def test_contact_export_query_count_does_not_grow_with_rows(rep_client, rep, row
 def test_account_export_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.AccountFactory(owner=rep).product_lines.add(factories.ProductLineFactory())
-    # session, user, accounts with owner/region/industry joined and people counted in a
-    # subquery, one prefetch of product lines: per-row owner or product-line queries are the N+1.
-    with django_assert_num_queries(4):
+    # session, user, the visible accounts, accounts with owner/region/industry joined and people
+    # counted in a subquery, one prefetch of product lines: per-row owner or product-line
+    # queries are the N+1.
+    with django_assert_num_queries(5):
         response = rep_client.get(reverse("accounts:account-export"))
         assert len(_csv_rows(response)) == rows + 1
 

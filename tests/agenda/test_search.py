@@ -87,3 +87,33 @@ def test_search_api_groups_and_refuses_a_short_query(token_client, rep, world):
     response = client.get(reverse("api:search"), {"q": "k"})
     assert response.status_code == 400 and "q" in response.json()["fields"]
     assert client.get(reverse("api:search")).status_code == 400
+
+
+def _one_by_one(q):
+    """The people search before the joined-string index: each field on its own, "first last" as two names."""
+    from django.db.models import Q
+
+    person = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(email__icontains=q) | Q(phone__icontains=q)
+    if " " in q:
+        first, _space, last = q.partition(" ")
+        person |= Q(first_name__icontains=first, last_name__icontains=last)
+    return person
+
+
+@pytest.mark.parametrize(
+    "q", ["bor", "BOR", "ak", "no", "novak", "@kestrel", "7946", "20 79", "lena novak", "le no", "a n", "k l", "zz"]
+)
+def test_people_matching_selects_what_matching_field_by_field_did(q, db):
+    from accounts.models import Contact
+
+    names = [("Lena", "Novak"), ("Borja", "Ek"), ("Ana", "Borowski"), ("Kai", "Lund"), ("Ak", "Nobel")]
+    for index, (first, last) in enumerate(names):
+        factories.ContactFactory(
+            first_name=first,
+            last_name=last,
+            email=f"{first.lower()}{index}@kestrel.example",
+            phone=f"+44 20 7946 {index}",
+        )
+    factories.ContactFactory(first_name="Noemail", last_name="Nophone", email="", phone="")
+    matched = set(Contact.objects.matching(q).values_list("pk", flat=True))
+    assert matched == set(Contact.objects.filter(_one_by_one(q)).values_list("pk", flat=True))

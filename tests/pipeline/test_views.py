@@ -209,9 +209,10 @@ def test_opportunity_list_filters(rep_client, account, stages):
 def test_opportunity_list_query_count(rep_client, account, stages, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.OpportunityFactory(account=account, held_back=True)
-    # session, user, the stage filter's choices, count, the page with account/owner/stage
-    # joined and the coach flag as a subquery (no query per row), the unread badge.
-    with django_assert_num_queries(6):
+    # session, user, the visible accounts (once, for the count and the page), the stage
+    # filter's choices, count, the page with account/owner/stage joined and the coach flag as
+    # a subquery (no query per row), the unread badge.
+    with django_assert_num_queries(7):
         rep_client.get(reverse("pipeline:opportunity-list"))
 
 
@@ -219,8 +220,9 @@ def test_opportunity_list_query_count(rep_client, account, stages, rows, django_
 def test_needs_a_coach_query_count(rep_client, account, stages, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.OpportunityFactory(account=account, held_back=True)
-    # session, user, count, the page with its joins and coach flag (no query per row), the unread badge.
-    with django_assert_num_queries(5):
+    # session, user, the visible accounts (once), count, the page with its joins and coach flag
+    # (no query per row), the unread badge.
+    with django_assert_num_queries(6):
         response = rep_client.get(reverse("pipeline:opportunity-held-back"))
     assert len(response.context["page"]) == min(rows, 25)
     assert b"Record a coach" in response.content

@@ -110,10 +110,10 @@ def test_grant_out_of_scope_is_404(token_client, rep, other_rep):
 def test_grant_list_query_count_does_not_grow_with_rows(token_client, rep, account, rows, django_assert_num_queries):
     client = token_client(rep)
     factories.GrantFactory.create_batch(rows, account=account)
-    # token with its user, his other tokens (knox sweeps the expired ones), count, the page with item,
-    # account, recipient, rep, deciders and deal joined: an N+1 on any of them would add a query per
-    # row.
-    with django_assert_num_queries(4):
+    # token with its user, his other tokens (knox sweeps the expired ones), the visible accounts
+    # (once), count, the page with item, account, recipient, rep, deciders and deal joined: an N+1
+    # on any of them would add a query per row.
+    with django_assert_num_queries(5):
         response = client.get(reverse("api:grant-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
 
