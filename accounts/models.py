@@ -12,6 +12,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coachcrm.merge import reference_label
 from coachcrm.notes import note_text
 from team.models import User
 
@@ -469,3 +470,7 @@ class RecordMerge(models.Model):
 
     def __str__(self):
         return f"{self.merged_name} → {self.account or self.contact}"
+
+    def moved_display(self) -> list[tuple[str, int]]:
+        """What moved, in the reader's words: [("opportunities", 3), …]."""
+        return [(reference_label(key, n), n) for key, n in sorted(self.moved.items())]

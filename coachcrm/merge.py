@@ -11,6 +11,8 @@ what is left moves here, with a history row for the models that keep history.
 Historical models (django-simple-history) are not references: they are snapshots of the past.
 """
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.models import HistoricalChanges
@@ -46,6 +48,16 @@ def reference_counts(record: models.Model, *, skip: tuple = ()) -> list[dict]:
         if n:
             counts.append({"label": _label(field, n), "count": n, "key": f"{field.model._meta.label}.{field.name}"})
     return counts
+
+
+def reference_label(key: str, n: int) -> str:
+    """The words for `n` rows of a reference key ("pipeline.Opportunity.account" → "opportunities")."""
+    label, _dot, name = key.rpartition(".")
+    try:
+        field = apps.get_model(label)._meta.get_field(name)
+    except (LookupError, FieldDoesNotExist):
+        return key
+    return _label(field, n)
 
 
 def _label(field: models.ForeignKey, n: int) -> str:

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts import services
 from accounts.models import Account, Contact, Employment, RecordMerge
@@ -208,3 +209,101 @@ def test_contact_merge_keeps_one_role_per_deal_and_every_other(account, manager,
         (other_deal.pk, survivor.pk, "decision_maker"),
     }
     assert not Opportunity.objects.filter(contact_roles__contact_id=loser.pk).exists()
+
+
+# --- the page, the API and the admin ------------------------------------------------------------
+
+
+def test_account_merge_page_previews_then_merges_only_once_confirmed(manager_client, pair):
+    survivor, loser, *_ = pair
+    url = reverse("accounts:account-merge", args=[loser.pk])
+    page = manager_client.get(url)
+    assert survivor in page.context["form"].fields["into"].queryset
+    assert f'value="{survivor.pk}"' in page.content.decode()  # offered as a likely duplicate
+
+    page = manager_client.get(url, {"into": survivor.pk})
+    assert page.status_code == 200
+    assert page.context["preview"]["blocked"] == []
+    assert b'data-testid="merge-preview"' in page.content and b"data-confirm" in page.content
+
+    # Not one tap: without the confirmation nothing happens.
+    page = manager_client.post(url, {"into": survivor.pk})
+    assert page.status_code == 200 and page.context["form"].errors["confirm"]
+    assert Account.objects.filter(pk=loser.pk).exists()
+
+    response = manager_client.post(url, {"into": survivor.pk, "confirm": "on"})
+    assert response.status_code == 302 and response.url == survivor.get_absolute_url()
+    assert not Account.objects.filter(pk=loser.pk).exists()
+    page = manager_client.get(survivor.get_absolute_url())
+    assert b"Cedar Health Clinics" in page.content and b'data-testid="merges"' in page.content
+
+
+def test_account_merge_page_is_404_for_reps_and_out_of_scope(client, rep_client, pair, rep):
+    _survivor, loser, *_ = pair
+    assert rep_client.get(reverse("accounts:account-merge", args=[loser.pk])).status_code == 404
+    stranger = factories.ManagerFactory()
+    client.force_login(stranger)
+    assert client.get(reverse("accounts:account-merge", args=[loser.pk])).status_code == 404
+
+
+def test_account_merge_page_shows_the_refusal_and_changes_nothing(manager_client, manager, rep):
+    theirs = factories.AccountFactory(owner=factories.RepFactory(manager=manager))
+    ours = factories.AccountFactory(owner=rep)
+    url = reverse("accounts:account-merge", args=[theirs.pk])
+    page = manager_client.post(url, {"into": theirs.pk, "confirm": "on"})
+    assert page.status_code == 200 and page.context["form"].errors["into"]
+    assert manager_client.put(url).status_code == 405
+    assert Account.objects.filter(pk__in=[theirs.pk, ours.pk]).count() == 2
+
+
+def test_contact_merge_page_merges_the_duplicate(manager_client, account):
+    survivor, loser = _twin(account), _twin(account)
+    url = reverse("accounts:contact-merge", args=[loser.pk])
+    assert manager_client.get(url, {"into": survivor.pk}).context["preview"]["blocked"] == []
+    response = manager_client.post(url, {"into": survivor.pk, "confirm": "on"})
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=loser.pk).exists()
+
+
+def test_merge_api_previews_merges_and_scopes(token_client, pair, manager, rep):
+    survivor, loser, *_ = pair
+    api = token_client(manager)
+    preview = api.get(f"/api/v1/accounts/{loser.pk}/merge-preview/", {"into": survivor.pk})
+    assert preview.status_code == 200 and preview.json()["blocked"] == []
+    assert {"key": "coaches.Coach.account", "label": "coach", "count": 1} in preview.json()["moves"]
+
+    assert api.post(f"/api/v1/accounts/{loser.pk}/merge/", {"into": loser.pk}, format="json").status_code == 400
+    unknown = api.post(f"/api/v1/accounts/{loser.pk}/merge/", {"into": survivor.pk, "x": 1}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_field"
+    refused = token_client(rep).post(f"/api/v1/accounts/{loser.pk}/merge/", {"into": survivor.pk}, format="json")
+    assert refused.status_code in (403, 404)
+
+    response = token_client(manager).post(f"/api/v1/accounts/{loser.pk}/merge/", {"into": survivor.pk}, format="json")
+    assert response.status_code == 200 and response.json()["id"] == survivor.pk
+    assert not Account.objects.filter(pk=loser.pk).exists()
+
+
+def test_merge_api_out_of_scope_is_404(token_client, pair):
+    survivor, loser, *_ = pair
+    stranger = factories.ManagerFactory()
+    response = token_client(stranger).post(f"/api/v1/accounts/{loser.pk}/merge/", {"into": survivor.pk}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_contact_merge_api_refuses_a_conflict_with_its_reason(token_client, account, manager):
+    survivor = _twin(account)
+    loser = _twin(factories.AccountFactory(owner=account.owner))
+    response = token_client(manager).post(f"/api/v1/contacts/{loser.pk}/merge/", {"into": survivor.pk}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "merge_conflict"
+    assert Contact.objects.filter(pk=loser.pk).exists()
+
+
+def test_admin_merge_action_goes_through_the_service_and_reports_a_refusal(client, pair, admin_user):
+    survivor, loser, *_ = pair
+    client.force_login(admin_user)
+    url = reverse("admin:accounts_account_changelist")
+    one = client.post(url, {"action": "merge_selected", "_selected_action": [loser.pk]}, follow=True)
+    assert one.status_code == 200 and b"Select exactly two records" in one.content
+    done = client.post(url, {"action": "merge_selected", "_selected_action": [loser.pk, survivor.pk]}, follow=True)
+    assert done.status_code == 200
+    assert Account.objects.filter(pk__in=[loser.pk, survivor.pk]).count() == 1

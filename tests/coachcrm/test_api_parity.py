@@ -26,6 +26,8 @@ PARITY = {
     "accounts:employment-create": "api:contact-positions",
     "accounts:employment-end": "api:contact-end-position",
     "accounts:contact-move": "api:contact-move",
+    "accounts:account-merge": "api:account-merge",  # its preview step: api:account-merge-preview
+    "accounts:contact-merge": "api:contact-merge",  # its preview step: api:contact-merge-preview
     "accounts:territory-list": "api:territory-list",
     "accounts:territory-create": "api:territory-list",
     "accounts:territory-update": "api:territory-detail",
