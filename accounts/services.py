@@ -765,6 +765,24 @@ def job_changes_apply(*, by: User, changes: list[dict]) -> list[dict]:
     return results
 
 
+@transaction.atomic
+def lookup_create(*, model, name: str, by: User):
+    """Add a value to a list (region, industry, product line): admins only; an existing spelling is reused."""
+    if not by.is_admin:
+        raise ValidationError(
+            _("Only an admin can add a %(list)s; choose one of the list or ask an admin.")
+            % {"list": model._meta.verbose_name},
+            code="permission_denied",
+        )
+    single_line_check(name=name)
+    name = " ".join(name.split())
+    max_length = model._meta.get_field("name").max_length
+    if not name or len(name) > max_length:
+        raise ValidationError({"name": _("Give a name of 1 to %(n)s characters.") % {"n": max_length}}, code="invalid")
+    existing = model.objects.filter(name__iexact=name).first()
+    return existing or model.objects.create(name=name)
+
+
 # --- merging duplicates -----------------------------------------------------------------------
 
 # Derived rows the merge does not move: the survivor's coverage is refreshed, the loser's goes with it.
@@ -795,19 +813,22 @@ def merge_preview(*, record, into, by: User) -> dict:
         signals.record_merging.send(sender=type(record), loser=record, survivor=into, by=by, check_only=True)
     except ValidationError as error:
         blocked = error.messages
-    return {"moves": merge_reference_counts(record), "blocked": blocked}
-
-
-def merge_reference_counts(record) -> list[dict]:
-    return reference_counts(record, skip=MERGE_SKIP)
+    return {"moves": reference_counts(record, skip=MERGE_SKIP), "blocked": blocked}
 
 
 def _lock_pair(model, first, second) -> tuple:
     # Both rows, in id order, so two merges of the same pair cannot deadlock.
-    rows = model.objects.select_for_update().in_bulk([first.pk, second.pk])
+    locked = model.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    rows = {row.pk: row for row in locked}
     if len(rows) < 2:
         raise ValidationError(_("One of the two records no longer exists."), code="not_found")
     return rows[first.pk], rows[second.pk]
+
+
+def _joined_notes(ours: str, theirs: str) -> str:
+    """The survivor's notes, and the duplicate's after them unless they are there already."""
+    ours, theirs = ours.strip(), theirs.strip()
+    return ours if not theirs or theirs in ours else "\n\n".join(n for n in (ours, theirs) if n)
 
 
 def _merge_log(*, kind: str, loser, survivor, moved: dict, by: User) -> RecordMerge:
@@ -839,8 +860,7 @@ def account_merge(*, account: Account, into: Account, by: User) -> RecordMerge:
     signals.record_merging.send(sender=Account, loser=loser, survivor=survivor, by=by, check_only=False)
     moved = references_move(old=loser, new=survivor, by=by, skip=MERGE_SKIP)
     survivor.product_lines.add(*loser.product_lines.all())
-    if loser.notes.strip() and loser.notes.strip() not in survivor.notes:
-        survivor.notes = "\n\n".join(n for n in (survivor.notes.strip(), loser.notes.strip()) if n)
+    survivor.notes = _joined_notes(survivor.notes, loser.notes)
     survivor._history_user = by
     survivor._change_reason = "merge"
     survivor.save()
@@ -906,8 +926,7 @@ def contact_merge(*, contact: Contact, into: Contact, by: User) -> RecordMerge:
     # He cannot report to himself.
     Employment.objects.filter(contact=survivor, reports_to=survivor).update(reports_to=None)
     fills = {name: getattr(loser, name) for name in ("email", "phone") if not getattr(survivor, name)}
-    if loser.notes.strip() and loser.notes.strip() not in survivor.notes:
-        fills["notes"] = "\n\n".join(n for n in (survivor.notes.strip(), loser.notes.strip()) if n)
+    fills["notes"] = _joined_notes(survivor.notes, loser.notes)
     loser_pk, loser_name = loser.pk, str(loser)
     log = _merge_log(kind=RecordMerge.Kind.CONTACT, loser=loser, survivor=survivor, moved=moved, by=by)
     # After the delete: his e-mail is free for the survivor only then (the unique index).
