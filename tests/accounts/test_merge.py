@@ -236,6 +236,7 @@ def test_account_merge_page_previews_then_merges_only_once_confirmed(manager_cli
     assert not Account.objects.filter(pk=loser.pk).exists()
     page = manager_client.get(survivor.get_absolute_url())
     assert b"Cedar Health Clinics" in page.content and b'data-testid="merges"' in page.content
+    assert b"by a merge of duplicates" in page.content  # the survivor's history row says why it changed
 
 
 def test_account_merge_page_is_404_for_reps_and_out_of_scope(client, rep_client, pair, rep):
