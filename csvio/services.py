@@ -152,10 +152,12 @@ def import_batch_confirm(*, batch: ImportBatch, by: User) -> ImportBatch:
     return _apply(batch, by)
 
 
-def _enqueue(batch_id: int) -> None:
+def _enqueue(batch_id: int, *, fresh: bool = True) -> None:
     # The one place imports enqueue: through the outbox (recorded with the batch's new status, sent
-    # after the commit), so a broker outage delays the job rather than losing it.
-    ImportCancel.objects.filter(batch_id=batch_id).delete()
+    # after the commit), so a broker outage delays the job rather than losing it. A new run starts
+    # without the cancel of a job that died; a requeued one (`fresh=False`) keeps the user's cancel.
+    if fresh:
+        ImportCancel.objects.filter(batch_id=batch_id).delete()
     jobs.enqueue("csvio.import_batch_run", key=f"import-batch-run:{batch_id}", batch_id=batch_id)
 
 
@@ -231,7 +233,7 @@ def import_batches_resume() -> int:
     for batch_id in ids:
         with transaction.atomic():
             ImportBatch.objects.filter(pk=batch_id).update(queued_at=timezone.now())
-            _enqueue(batch_id)
+            _enqueue(batch_id, fresh=False)
     return len(ids)
 
 

@@ -92,6 +92,17 @@ def test_cancel_is_kept_in_the_database_not_the_cache(rep, lookups):
     assert batch.status == ImportBatch.Status.IMPORTED
 
 
+def test_a_requeued_job_keeps_the_cancel_asked_for_before_it_was_lost(rep, lookups):
+    batch = _confirming(rep)  # its job is lost
+    services.import_batch_cancel(batch=batch, by=rep)
+    ImportBatch.objects.filter(pk=batch.pk).update(queued_at=timezone.now() - datetime.timedelta(hours=1))
+    assert services.import_batches_resume() == 1
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.report["cancelled"]) == (ImportBatch.Status.PENDING, True)
+    assert not Account.objects.exists()
+
+
 def test_only_a_confirming_batch_of_ones_own_is_cancelled(rep, other_rep, lookups):
     batch = _confirming(rep)
     with pytest.raises(services.ValidationError):
