@@ -15,6 +15,7 @@ The rules, in words (tests/test_access.py is the same spec as a matrix):
 - Users: a rep sees himself and his manager; a manager his team.
 - Tasks: their owner's, the one who gave them, and the owner's manager. Notes: whoever sees their record.
 - An upload (import batch) is its uploader's only.
+- Merging two duplicates: an admin, or the manager of both (`may_merge`).
 
 Anything out of scope is a 404, never a 403: nobody learns that a record exists. Every page,
 API endpoint, form and importer asks here; models and services never do (import-linter's
@@ -160,6 +161,22 @@ def employments(user: User, queryset: QuerySet | None = None) -> QuerySet[Employ
     if user.is_admin:
         return queryset
     return queryset.filter(contact__in=contacts(user))
+
+
+def may_merge(user: User, first: Account | Contact, second: Account | Contact) -> bool:
+    """Who may merge two duplicates: an admin; a manager when both are his team's.
+
+    Two accounts: the manager of both owners (his own or his reps'). Two people: a manager who
+    sees both (they work or worked at his team's accounts). A rep never: a merge deletes a record.
+    """
+    if user.is_admin:
+        return True
+    if not user.is_manager:
+        return False
+    if isinstance(first, Account):
+        owners = {first.owner_id, second.owner_id}
+        return User.objects.team_of(user).filter(pk__in=owners).count() == len(owners)
+    return contacts(user).filter(pk__in=[first.pk, second.pk]).count() == len({first.pk, second.pk})
 
 
 # --- Coaches ---------------------------------------------------------------------------------

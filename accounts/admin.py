@@ -1,6 +1,6 @@
 # Django admin for accounts, people, positions, lookups and territories; writes go through the services.
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -8,6 +8,29 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
 from coachcrm.forms import service_dry_run
+
+
+def _merge_action(merge):
+    """An admin action merging the two selected records: the older (lower id) stays, the newer merges into it."""
+
+    def action(modeladmin, request, queryset):
+        records = list(queryset.order_by("pk")[:3])
+        if len(records) != 2:
+            modeladmin.message_user(request, _("Select exactly two records to merge."), messages.ERROR)
+            return
+        survivor, loser = records
+        try:
+            merge(loser, into=survivor, by=request.user)
+        except ValidationError as error:
+            modeladmin.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            modeladmin.message_user(
+                request, _("%(loser)s was merged into %(survivor)s.") % {"loser": loser, "survivor": survivor}
+            )
+
+    action.short_description = _("Merge the two selected (the older one stays)")
+    action.__name__ = "merge_selected"
+    return action
 
 
 @admin.register(Region, Industry, ProductLine)
@@ -59,6 +82,7 @@ class AccountAdmin(SimpleHistoryAdmin):
     search_fields = ["name"]
     autocomplete_fields = ["owner"]
     filter_horizontal = ["product_lines"]
+    actions = [_merge_action(lambda record, **kw: services.account_merge(account=record, **kw))]
 
     @admin.display(description=_("why this owner"))
     def assignment_note_display(self, obj):
@@ -113,6 +137,7 @@ class ContactAdmin(SimpleHistoryAdmin):
     list_display = ["last_name", "first_name", "email"]
     search_fields = ["first_name", "last_name", "email"]
     inlines = [EmploymentInline]
+    actions = [_merge_action(lambda record, **kw: services.contact_merge(contact=record, **kw))]
 
     def has_add_permission(self, request):
         return False

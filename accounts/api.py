@@ -2,7 +2,7 @@
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -185,7 +185,51 @@ class JobChangeResultSerializer(CrmSerializer):
     code = serializers.CharField(required=False)
 
 
-class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+class MergeSerializer(CrmSerializer):
+    """The record a duplicate merges into, by id (one the user sees)."""
+
+    into = ScopedRelatedField(queryset=Account.objects.all())
+
+
+class ContactMergeSerializer(CrmSerializer):
+    into = ScopedRelatedField(queryset=Contact.objects.all())
+
+
+class MergeMoveSerializer(CrmSerializer):
+    key = serializers.CharField(help_text="app.Model.field of the rows that point at the record.")
+    label = serializers.CharField(help_text="Those rows, in the language of the request.")
+    count = serializers.IntegerField()
+
+
+class MergePreviewSerializer(CrmSerializer):
+    moves = MergeMoveSerializer(many=True)
+    blocked = serializers.ListField(child=serializers.CharField(), help_text="Why the merge would be refused.")
+
+
+class MergeActions:
+    """`merge-preview` (GET ?into=) and `merge` (POST {"into": id}) of a viewset: the merge page's two steps."""
+
+    merge_serializer = MergeSerializer
+
+    def _merge_target(self, data):
+        record = self.get_object()
+        serializer = self.merge_serializer(data=data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return record, serializer.validated_data["into"]
+
+    def _merge_preview(self, request):
+        record, into = self._merge_target(request.query_params)
+        return Response(services.merge_preview(record=record, into=into, by=request.user))
+
+    def _merge(self, request, merge):
+        record, into = self._merge_target(request.data)
+        if into.pk != record.pk and not access.may_merge(request.user, record, into):
+            raise exceptions.PermissionDenied(_("Only an admin or the manager of both owners can merge these records."))
+        merge(record, into=into, by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=into.pk)).data)
+
+
+class AccountViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Accounts the user may see; created and changed through the account services."""
 
     queryset = Account.objects.none()  # the model, for the schema; get_queryset() scopes it
@@ -219,8 +263,23 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("into", int, required=True, description="The account that would stay.")],
+        responses={200: MergePreviewSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="merge-preview")
+    def merge_preview(self, request, pk=None):
+        """What a merge of this duplicate into `into` would move, and what would refuse it (nothing is written)."""
+        return self._merge_preview(request)
 
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    @extend_schema(request=MergeSerializer, responses={200: AccountSerializer})
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this duplicate into `into`, which keeps everything of both; this account is deleted."""
+        return self._merge(request, lambda record, **kw: services.account_merge(account=record, **kw))
+
+
+class ContactViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """Contacts the user may see, each with his employment timeline."""
 
     queryset = Contact.objects.none()  # the model, for the schema; get_queryset() scopes it
@@ -241,6 +300,23 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
         if self.action == "move":
             return ContactMoveSerializer
         return ContactSerializer
+
+    merge_serializer = ContactMergeSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("into", int, required=True, description="The person who would stay.")],
+        responses={200: MergePreviewSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="merge-preview")
+    def merge_preview(self, request, pk=None):
+        """What a merge of this duplicate into `into` would move, and what would refuse it (nothing is written)."""
+        return self._merge_preview(request)
+
+    @extend_schema(request=ContactMergeSerializer, responses={200: ContactSerializer})
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this duplicate person into `into`, who keeps every position, coach record and role."""
+        return self._merge(request, lambda record, **kw: services.contact_merge(contact=record, **kw))
 
     def _contact(self, pk) -> Response:
         return Response(ContactSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)

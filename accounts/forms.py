@@ -199,3 +199,39 @@ def territory_initial(territory: Territory) -> dict:
         "size_tier": territory.size_tier,
         "industry": territory.industry_id,
     }
+
+
+class MergeForm(CrmForm):
+    """The record a duplicate merges into: any the user sees (the select offers the likely duplicates)."""
+
+    into = forms.ModelChoiceField(label=_("Merge into"), queryset=Account.objects.none())
+
+    def __init__(self, *args, user: User, record: Account | Contact, candidates: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["into"]
+        field.queryset = access.scope(user, type(record)).exclude(pk=record.pk)
+        field.help_text = _("It keeps everything of both; this record is deleted and its name kept in the merge log.")
+        # The likely duplicates only (a select of every account would list thousands), and the one chosen.
+        value = self.data.get("into") if self.is_bound else None
+        chosen = field.queryset.filter(pk=value).first() if str(value or "").isdigit() else None
+        offered = [chosen] if chosen is not None and chosen not in candidates else []
+        field.widget.choices = [("", "---------")] + [(c.pk, _merge_label(c)) for c in [*offered, *candidates]]
+
+
+class MergeConfirmForm(MergeForm):
+    """The second step: the record chosen in the first (hidden) and the confirmation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].widget = forms.HiddenInput()
+
+    confirm = forms.BooleanField(
+        label=_("I checked the preview: merge the two records."),
+        help_text=_("A merge cannot be undone."),
+    )
+
+
+def _merge_label(record) -> str:
+    if isinstance(record, Account):
+        return f"{record.name} (#{record.pk})"
+    return f"{record} {record.email or record.phone} (#{record.pk})".replace("  ", " ")

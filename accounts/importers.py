@@ -73,6 +73,11 @@ class AccountImporter(Importer):
     aliases = {"account": "name", "company": "name", "size": "size_tier", "product_line": "product_lines"}
     synonyms = {"industry": INDUSTRY_SYNONYMS}
     multi_value_columns = frozenset({"product_lines"})
+    creatable_columns = frozenset({"region", "industry", "product_lines"})
+
+    def value_create(self, column, name):
+        model = {"region": Region, "industry": Industry, "product_lines": ProductLine}[column]
+        return services.lookup_create(model=model, name=name, by=self.user).name
 
     def prepare(self, rows):
         self.regions, self.industries, self.lines = _by_name(Region), _by_name(Industry), _by_name(ProductLine)

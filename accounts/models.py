@@ -12,6 +12,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coachcrm.merge import reference_label
 from coachcrm.notes import note_text
 from team.models import User
 
@@ -470,3 +471,43 @@ class TerritoryCoverage(models.Model):
 
     def __str__(self):
         return f"{self.territory_id} covers {self.account_id} for {self.user_id}"
+
+
+class RecordMerge(models.Model):
+    """A merge of two duplicates: the record that went, by name, and what moved to the one that stayed.
+
+    The loser is deleted (its own history keeps its last state, the "deleted" row); this log is
+    what the survivor's page shows, so nobody wonders where "Cedar Health Inc" went.
+    """
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("account")
+        CONTACT = "contact", _("contact")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.CASCADE, related_name="merges"
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE, related_name="merges"
+    )
+    merged_id = models.PositiveIntegerField(_("id of the merged record"))
+    merged_name = models.CharField(_("merged record"), max_length=200)
+    # What moved, as {label: count} in the merger's words at the time (a log, like the history).
+    moved = models.JSONField(_("moved"), default=dict, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+
+    def __str__(self):
+        return f"{self.merged_name} → {self.account or self.contact}"
+
+    def moved_display(self) -> list[tuple[str, int]]:
+        """What moved, in the reader's words: [("opportunities", 3), …]."""
+        return [(reference_label(key, n), n) for key, n in sorted(self.moved.items())]

@@ -1,5 +1,5 @@
 # Reads for the account, people and territory pages: lists with their counts, history, coverage.
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 
@@ -248,3 +248,32 @@ def territory_successors_for(*, accounts, exclude_user: User) -> dict[int, User 
                 successors[account.pk] = successor
                 break
     return successors
+
+
+# --- merging duplicates ----------------------------------------------------------------------
+
+MERGE_CANDIDATES = 20
+
+
+def merge_candidates(*, record: Account | Contact, user: User) -> list:
+    """Possible duplicates of the record among those the user sees, for the merge page's choice.
+
+    Accounts: the same first word of the normalised name ("cedar health" and "cedar health clinics").
+    People: the same name, e-mail or phone.
+    """
+    if isinstance(record, Account):
+        first_word = record.normalized_name.split(" ")[0]
+        queryset = access.accounts(user).filter(normalized_name__startswith=first_word)
+    else:
+        same = Q(first_name__iexact=record.first_name, last_name__iexact=record.last_name)
+        if record.email:
+            same |= Q(email__iexact=record.email)
+        if record.phone:
+            same |= Q(phone=record.phone)
+        queryset = access.contacts(user).filter(same)
+    return list(queryset.exclude(pk=record.pk).order_by("pk")[:MERGE_CANDIDATES])
+
+
+def record_merges(*, record: Account | Contact) -> list:
+    """The duplicates merged into the record, newest first, with what moved."""
+    return list(record.merges.select_related("by"))

@@ -11,13 +11,15 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 import access
 from accounts import signals
-from accounts.models import Account, Contact, Employment, normalize_company_name
+from accounts.models import Account, Contact, Employment, RecordMerge, normalize_company_name
 from accounts.territories import coverage_refresh, territory_route, territory_router
 from coachcrm.bulk import RowErrors
 from coachcrm.inputs import date_check, single_line_check
+from coachcrm.merge import reference_counts, references_move
 from coachcrm.notes import note_facts
 from team.models import User
 from team.services import notify
+from webhooks.services import event_emit
 
 
 def _short_date(day: datetime.date) -> str:
@@ -761,3 +763,182 @@ def job_changes_apply(*, by: User, changes: list[dict]) -> list[dict]:
             result = {"result": JobChangeResult.REFUSED, "reason": " ".join(error.messages), "code": code}
         results.append({"index": index, **result})
     return results
+
+
+@transaction.atomic
+def lookup_create(*, model, name: str, by: User):
+    """Add a value to a list (region, industry, product line): admins only; an existing spelling is reused."""
+    if not by.is_admin:
+        raise ValidationError(
+            _("Only an admin can add a %(list)s; choose one of the list or ask an admin.")
+            % {"list": model._meta.verbose_name},
+            code="permission_denied",
+        )
+    single_line_check(name=name)
+    name = " ".join(name.split())
+    max_length = model._meta.get_field("name").max_length
+    if not name or len(name) > max_length:
+        raise ValidationError({"name": _("Give a name of 1 to %(n)s characters.") % {"n": max_length}}, code="invalid")
+    existing = model.objects.filter(name__iexact=name).first()
+    return existing or model.objects.create(name=name)
+
+
+# --- merging duplicates -----------------------------------------------------------------------
+
+# Derived rows the merge does not move: the survivor's coverage is refreshed, the loser's goes with it.
+MERGE_SKIP = (("accounts.TerritoryCoverage", "account"),)
+
+
+def _merge_check(*, record, into, by: User) -> None:
+    if into is None or record.pk == into.pk:
+        message = _("Pick the other record: a record cannot be merged into itself.")
+        raise ValidationError({"into": ValidationError(message, code="merge_self")})
+    if not access.may_merge(by, record, into):
+        raise ValidationError(
+            _("Only an admin or the manager of both owners can merge these records."), code="permission_denied"
+        )
+
+
+def merge_preview(*, record, into, by: User) -> dict:
+    """What a merge of `record` into `into` would move ({"moves": [{label, count}]}) and what refuses it.
+
+    The refusals are the merge's own (the same checks, without writing); "blocked" holds them.
+    A fixed number of queries: one count per kind of row that points at the record.
+    """
+    blocked = []
+    try:
+        _merge_check(record=record, into=into, by=by)
+        if isinstance(record, Contact):
+            _positions_merge(loser=record, survivor=into, by=by, check_only=True)
+        signals.record_merging.send(sender=type(record), loser=record, survivor=into, by=by, check_only=True)
+    except ValidationError as error:
+        blocked = error.messages
+    return {"moves": reference_counts(record, skip=MERGE_SKIP), "blocked": blocked}
+
+
+def _lock_pair(model, first, second) -> tuple:
+    # Both rows, in id order, so two merges of the same pair cannot deadlock.
+    locked = model.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    rows = {row.pk: row for row in locked}
+    if len(rows) < 2:
+        raise ValidationError(_("One of the two records no longer exists."), code="not_found")
+    return rows[first.pk], rows[second.pk]
+
+
+def _joined_notes(ours: str, theirs: str) -> str:
+    """The survivor's notes, and the duplicate's after them unless they are there already."""
+    ours, theirs = ours.strip(), theirs.strip()
+    return ours if not theirs or theirs in ours else "\n\n".join(n for n in (ours, theirs) if n)
+
+
+def _merge_log(*, kind: str, loser, survivor, moved: dict, by: User) -> RecordMerge:
+    log = RecordMerge.objects.create(
+        kind=kind,
+        merged_id=loser.pk,
+        merged_name=str(loser)[:200],
+        moved=moved,
+        by=by,
+        **{kind: survivor},
+    )
+    loser._history_user = by
+    loser.delete()
+    return log
+
+
+@transaction.atomic
+def account_merge(*, account: Account, into: Account, by: User) -> RecordMerge:
+    """Merge a duplicate account into another, which keeps everything of both; the duplicate goes.
+
+    Everything that points at it moves (positions, coaches and their holders, deals, grants,
+    tasks, notes, coach moves, earlier merges), each with a history row; its product lines
+    and notes join the survivor's; its name stays in the survivor's merge log and in its own
+    history. The coach rules then run for the survivor: held-back deals a coach of the other
+    record qualifies for move on, and the gate is checked again (pipeline.receivers).
+    """
+    _merge_check(record=account, into=into, by=by)
+    loser, survivor = _lock_pair(Account, account, into)
+    signals.record_merging.send(sender=Account, loser=loser, survivor=survivor, by=by, check_only=False)
+    moved = references_move(old=loser, new=survivor, by=by, skip=MERGE_SKIP)
+    survivor.product_lines.add(*loser.product_lines.all())
+    survivor.notes = _joined_notes(survivor.notes, loser.notes)
+    survivor._history_user = by
+    survivor._change_reason = "merge"
+    survivor.save()
+    loser_owner, loser_name, loser_pk = loser.owner, loser.name, loser.pk
+    log = _merge_log(kind=RecordMerge.Kind.ACCOUNT, loser=loser, survivor=survivor, moved=moved, by=by)
+    coverage_refresh(accounts=[survivor.pk])
+    signals.record_merged.send(sender=Account, survivor=survivor, loser_id=loser_pk, by=by)
+    event_emit(
+        event="account.merged",
+        data={"account": survivor.pk, "name": survivor.name, "merged_id": loser_pk, "merged_name": loser_name},
+    )
+    if loser_owner.pk not in (by.pk, survivor.owner_id):
+        notify(
+            user=loser_owner,
+            message=gettext_lazy("%(by)s merged your account %(merged)s into %(account)s."),
+            params={"by": by, "merged": loser_name, "account": survivor},
+            link=survivor.get_absolute_url(),
+        )
+    return log
+
+
+def _positions_merge(*, loser: Contact, survivor: Contact, by: User, check_only: bool) -> None:
+    """A person holds one current position: two current ones at one company become the survivor's.
+
+    The duplicate's position there ends when the survivor's began (or on its own start, if later):
+    its dates stay in the timeline. Current positions at two companies are a real conflict.
+    """
+    theirs = Employment.objects.current().filter(contact=loser).select_related("account").first()
+    ours = Employment.objects.current().filter(contact=survivor).select_related("account").first()
+    if theirs is None or ours is None:
+        return
+    if theirs.account_id != ours.account_id:
+        raise ValidationError(
+            _(
+                "%(loser)s works at %(theirs)s and %(survivor)s at %(ours)s: end one of the two positions first "
+                "(or record the move), then merge."
+            )
+            % {"loser": loser, "theirs": theirs.account, "survivor": survivor, "ours": ours.account},
+            code="merge_conflict",
+        )
+    if check_only:
+        return
+    theirs.end_date = max(theirs.start_date, ours.start_date)
+    theirs._history_user = by
+    theirs._change_reason = "merge"
+    theirs.save(update_fields=["end_date"])
+
+
+@transaction.atomic
+def contact_merge(*, contact: Contact, into: Contact, by: User) -> RecordMerge:
+    """Merge a duplicate person into another, who keeps every position, coach record, role and grant.
+
+    Two current positions at one company become one (`_positions_merge`); two active coach
+    records at one account are joined by the coaches app, keeping the survivor's criteria (a
+    merge never opens a gate the coach rules would refuse). His e-mail, phone and notes fill
+    the survivor's empty ones.
+    """
+    _merge_check(record=contact, into=into, by=by)
+    loser, survivor = _lock_pair(Contact, contact, into)
+    _positions_merge(loser=loser, survivor=survivor, by=by, check_only=False)
+    signals.record_merging.send(sender=Contact, loser=loser, survivor=survivor, by=by, check_only=False)
+    moved = references_move(old=loser, new=survivor, by=by, skip=MERGE_SKIP)
+    # He cannot report to himself.
+    Employment.objects.filter(contact=survivor, reports_to=survivor).update(reports_to=None)
+    fills = {name: getattr(loser, name) for name in ("email", "phone") if not getattr(survivor, name)}
+    fills["notes"] = _joined_notes(survivor.notes, loser.notes)
+    loser_pk, loser_name = loser.pk, str(loser)
+    log = _merge_log(kind=RecordMerge.Kind.CONTACT, loser=loser, survivor=survivor, moved=moved, by=by)
+    # After the delete: his e-mail is free for the survivor only then (the unique index).
+    for name, value in fills.items():
+        setattr(survivor, name, value)
+    survivor.past_buyer = survivor.past_buyer or loser.past_buyer
+    survivor._history_user = by
+    survivor._change_reason = "merge"
+    survivor.save()
+    signals.record_merged.send(sender=Contact, survivor=survivor, loser_id=loser_pk, by=by)
+    event_emit(
+        event="contact.merged",
+        data={"contact": survivor.pk, "name": str(survivor), "merged_id": loser_pk, "merged_name": loser_name},
+    )
+    return log

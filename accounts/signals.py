@@ -12,3 +12,10 @@ from django.dispatch import Signal
 contact_moved = Signal()
 # `employment` (a position) ended on its `end_date`, recorded `by` someone: a coach there is no longer real.
 position_ended = Signal()
+# `loser` (an Account or a Contact) is being merged into `survivor`, `by` someone, before the generic
+# move of what points at it (coachcrm.merge): a receiver resolves the rows of its app that would
+# conflict (two active coach records of one person) or refuses the merge with a ValidationError.
+record_merging = Signal()
+# The merge moved everything and deleted `loser_id`: receivers run the consequences on `survivor`
+# (the coach qualification of its deals).
+record_merged = Signal()

@@ -12,6 +12,7 @@ account_patterns = [
     path("<int:pk>/", views.account_detail, name="account-detail"),
     path("<int:pk>/edit/", views.account_update, name="account-update"),
     path("<int:pk>/reassign/", views.account_reassign, name="account-reassign"),
+    path("<int:pk>/merge/", views.account_merge, name="account-merge"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/export/", views.contact_export, name="contact-export"),
@@ -21,6 +22,7 @@ account_patterns = [
     path("positions/<int:pk>/end/", views.employment_end, name="employment-end"),
     path("positions/<int:pk>/reports-to/", views.employment_reports_to, name="employment-reports-to"),
     path("contacts/<int:pk>/move/", views.contact_move, name="contact-move"),
+    path("contacts/<int:pk>/merge/", views.contact_merge, name="contact-merge"),
 ]
 
 # Territories keep the addresses they had in the team app: /team/territories/….

@@ -17,6 +17,8 @@ from accounts.forms import (
     ContactMoveForm,
     EmploymentEndForm,
     EmploymentForm,
+    MergeConfirmForm,
+    MergeForm,
     ReportsToForm,
     TerritoryForm,
     TerritoryRuleForm,
@@ -73,6 +75,7 @@ def account_detail(request, pk):
         "coaches": coach_selectors.account_coaches(account=account, user=request.user),
         "opportunities": pipeline_selectors.account_opportunities(account=account, user=request.user),
         "can_reassign": not request.user.is_rep,
+        "merges": selectors.record_merges(record=account),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -98,6 +101,54 @@ def account_reassign(request, pk):
             return redirect(account)
     context = {"form": form, "account": account, "covering": selectors.territories_covering(account=account)}
     return render(request, "accounts/account_reassign.html", context)
+
+
+def _record_merge(request, model, pk, merge):
+    """Merge a duplicate into another record: pick it, read the preview of what moves, then confirm.
+
+    Reps never merge (a merge deletes a record): the page is not theirs. The service decides
+    who else may (access.may_merge) and says so in the preview.
+    """
+    if request.user.is_rep:
+        raise Http404
+    record = access.get(request.user, model, pk)
+    candidates = selectors.merge_candidates(record=record, user=request.user)
+    kwargs = {"user": request.user, "record": record, "candidates": candidates}
+    if request.method == "POST":
+        form = MergeConfirmForm(request.POST, **kwargs)
+    else:
+        form = MergeForm(request.GET if "into" in request.GET else None, **kwargs)
+    valid = form.is_valid()
+    # The chosen record, also when only the confirmation is missing: the preview stays on the page.
+    into = form.cleaned_data.get("into") if form.is_bound else None
+    if request.method == "POST" and valid:
+        try:
+            merge(record, into=into, by=request.user)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request, _("%(loser)s was merged into %(survivor)s.") % {"loser": record, "survivor": into}
+            )
+            return redirect(into)
+    context = {"record": record, "form": form, "into": into, "kind": model._meta.model_name}
+    if into is not None:
+        context["preview"] = services.merge_preview(record=record, into=into, by=request.user)
+        if request.method == "GET":
+            context["confirm_form"] = MergeConfirmForm(initial={"into": into.pk}, **kwargs)
+        else:
+            context["confirm_form"] = form
+    return render(request, "accounts/record_merge.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account_merge(request, pk):
+    return _record_merge(request, Account, pk, lambda record, **kw: services.account_merge(account=record, **kw))
+
+
+@require_http_methods(["GET", "POST"])
+def contact_merge(request, pk):
+    return _record_merge(request, Contact, pk, lambda record, **kw: services.contact_merge(contact=record, **kw))
 
 
 @require_http_methods(["GET", "POST"])
@@ -177,6 +228,8 @@ def contact_detail(request, pk):
         "end_form": EmploymentEndForm(),
         "coach_roles": coach_selectors.contact_coach_roles(contact=contact, user=request.user),
         "style_reports": coach_selectors.contact_style_reports(contact=contact, user=request.user),
+        "merges": selectors.record_merges(record=contact),
+        "can_merge": not request.user.is_rep,
     }
     return render(request, "accounts/contact_detail.html", context)
 

@@ -145,6 +145,11 @@ def _moved(f: dict) -> str:
     return _("moved to %(account)s") % {"account": f["account"]}
 
 
+@_wording("merged")
+def _merged(f: dict) -> str:
+    return _("A duplicate record: merged into the coach record of %(into)s.") % {"into": f["into"]}
+
+
 @_wording("left_company")
 def _left_company(f: dict) -> str:
     return _("Left %(account)s on %(date)s: his position there ended.") % {

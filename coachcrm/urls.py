@@ -20,6 +20,7 @@ from coaches.api import (
     StanceReportViewSet,
     StyleReportViewSet,
 )
+from csvio.api import ImportBatchViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
@@ -55,6 +56,7 @@ def api_urls() -> list:
     router.register("territory-conflicts", ConflictViewSet, basename="territory-conflict")
     router.register("coach-moves", CoachMoveViewSet, basename="coachmove")
     router.register("webhooks", WebhookViewSet, basename="webhook")
+    router.register("imports", ImportBatchViewSet, basename="import")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

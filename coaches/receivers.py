@@ -2,7 +2,7 @@
 from coachcrm.notes import note_facts
 from coaches import signals
 from coaches.models import Coach
-from coaches.services import coach_set_status, coaches_end_departed
+from coaches.services import coach_set_status, coaches_end_departed, coaches_merge_check
 
 
 def end_coach_who_moved(sender, *, contact, to_account, start_date, account_created, by, **kwargs) -> bool:
@@ -15,6 +15,11 @@ def end_coach_who_moved(sender, *, contact, to_account, start_date, account_crea
         sender=Coach, old_coach=coach, to_account=to_account, start_date=start_date, account_created=account_created
     )
     return True
+
+
+def merge_coaches(sender, *, loser, survivor, by, check_only, **kwargs) -> None:
+    """Two accounts or two people merge: their coach records must not clash (two active ones become one)."""
+    coaches_merge_check(sender=sender, loser=loser, survivor=survivor, by=by, check_only=check_only)
 
 
 def end_coach_who_left(sender, *, employment, **kwargs) -> int:

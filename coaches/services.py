@@ -14,12 +14,14 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, Employment
 from coachcrm.inputs import date_check
+from coachcrm.merge import references_move
 from coachcrm.notes import note_facts
 from coaches import signals
 from coaches.models import (
     VALIDITY_CRITERIA,
     BuyingStyle,
     Coach,
+    CoachMove,
     CoachRequirement,
     Handover,
     Holder,
@@ -569,3 +571,70 @@ def stance_report_record(
     return StanceReport.objects.create(
         contact=contact, coach=coach, recorded_by=by, stance=stance, reported_on=reported_on, note=note.strip()
     )
+
+
+# --- merging duplicates (accounts.signals.record_merging) -----------------------------------
+
+
+def _coach_moves_clash(*, field: str, loser, survivor) -> None:
+    """Two coach moves of one person to one company on one day would become one row twice: refuse."""
+    if field == "contact":
+        mine = CoachMove.objects.filter(contact=survivor).values_list("to_account_id", "start_date")
+        theirs = CoachMove.objects.filter(contact=loser).values_list("to_account_id", "start_date")
+    else:
+        mine = CoachMove.objects.filter(to_account=survivor).values_list("contact_id", "start_date")
+        theirs = CoachMove.objects.filter(to_account=loser).values_list("contact_id", "start_date")
+    if set(mine) & set(theirs):
+        raise ValidationError(
+            _("Both records have the same coach move recorded; ask an admin to remove one of the two first."),
+            code="merge_conflict",
+        )
+
+
+def _active_pair(*, loser: Contact, survivor: Contact) -> tuple[Coach, Coach] | None:
+    """The two active coach records of a person being merged, when he has one under each record."""
+    theirs = Coach.objects.active().filter(contact=loser).select_related("account").first()
+    ours = Coach.objects.active().filter(contact=survivor).select_related("account").first()
+    if theirs is None or ours is None:
+        return None
+    if theirs.account_id != ours.account_id:
+        raise ValidationError(
+            _("%(loser)s is our active coach at %(theirs)s and %(survivor)s at %(ours)s: end one of them first.")
+            % {"loser": loser, "theirs": theirs.account, "survivor": survivor, "ours": ours.account},
+            code="merge_conflict",
+        )
+    open_from = set(theirs.handovers.open().values_list("from_user_id", flat=True))
+    if open_from & set(ours.handovers.open().values_list("from_user_id", flat=True)):
+        raise ValidationError(
+            _("Both coach records have an open handover from the same rep: finish or cancel one first."),
+            code="merge_conflict",
+        )
+    return theirs, ours
+
+
+def coaches_merge_check(*, sender, loser, survivor, check_only: bool, by: User | None = None) -> None:
+    """What a merge of two accounts or two people needs of the coaches (the receiver of `record_merging`).
+
+    Two active coach records of one person at one account become one: the survivor's record
+    keeps its own strength, criteria and verification (taking the better of each would open a
+    gate the coach rules refuse), gains the other's holders, interactions, reports, tasks and
+    handovers, and the other record ends ("merged"); ending it checks the account's gate again.
+    """
+    _coach_moves_clash(field="contact" if sender is Contact else "to_account", loser=loser, survivor=survivor)
+    if sender is not Contact:
+        return
+    pair = _active_pair(loser=loser, survivor=survivor)
+    if pair is None or check_only:
+        return
+    theirs, ours = pair
+    held = set(ours.holders.values_list("user_id", flat=True))
+    # A rep who holds both keeps one holding; the survivor's primary stays the primary.
+    theirs.holders.filter(user_id__in=held).delete()
+    theirs.holders.update(is_primary=False)
+    references_move(old=theirs, new=ours, by=by)
+    ours.refresh_from_db()
+    touches = [day for day in (ours.last_interaction_on, theirs.last_interaction_on) if day]
+    ours.last_interaction_on = max(touches) if touches else None
+    ours.touch_due_refresh()
+    ours.save(update_fields=["last_interaction_on", "next_touch_due"])
+    coach_set_status(coach=theirs, status=Coach.Status.ENDED, by=by, facts=note_facts("merged", into=ours.contact))

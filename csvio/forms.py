@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from coachcrm.forms import CrmForm
+from csvio import importers
 from csvio.models import ImportMapping
 
 
@@ -42,7 +43,7 @@ class ImportMappingForm(forms.Form):
         help_text=_("A name, to choose it for the next file of the same export."),
     )
 
-    def __init__(self, *args, batch, importer, samples: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, batch, importer, samples: dict[str, str] | None = None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         samples = samples or {}
         report = batch.report
@@ -75,14 +76,17 @@ class ImportMappingForm(forms.Form):
                 self.default_fields.append(name)
         self.value_cells = {}
         chosen = batch.values
+        # An admin may add a value the file has and the list lacks; a rep picks a match or asks him.
+        creates = user is not None and user.is_admin
         for column, found in report.get("values", {}).items():
             choices = [("", _("— no match —")), *((c, c) for c in found["choices"])]
             names = []
             for index, cell in enumerate(found["found"]):
                 name = f"value_{column}_{index}"
+                new = [(importers.NEW_VALUE, _("+ add “%(value)s” to the list") % {"value": cell["value"]})]
                 self.fields[name] = forms.ChoiceField(
                     label=cell["value"],
-                    choices=choices,
+                    choices=choices + (new if creates and column in importer.creatable_columns else []),
                     required=False,
                     initial=chosen.get(column, {}).get(cell["value"]) or cell["match"],
                 )

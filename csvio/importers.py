@@ -34,6 +34,8 @@ IMPORTERS = {
 }
 
 CREATED, UPDATED, DUPLICATE, ERROR = "created", "updated", "duplicate", "error"
+# The mapping step's choice "create this value" for a list value the file has and CoachCRM lacks.
+NEW_VALUE = "__new__"
 OUTCOMES = (CREATED, UPDATED, DUPLICATE, ERROR)
 # Day first when a slashed date could be either; month first (Salesforce's US reports) when only it fits.
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y")
@@ -164,6 +166,8 @@ class Importer:
     synonyms: dict[str, dict[str, str]] = {}
     # List columns whose cells hold several values (`Cloud|Support`).
     multi_value_columns: frozenset[str] = frozenset()
+    # List columns an admin may add a value to from the mapping step (`value_create`).
+    creatable_columns: frozenset[str] = frozenset()
 
     def __init__(self, *, user, values: dict[str, dict[str, str]] | None = None):
         self.user = user
@@ -189,6 +193,10 @@ class Importer:
     def match(self, column: str, value: str, known: dict[str, str]) -> str:
         """The name in `known` a cell stands for, or "" when nothing matches."""
         return known.get(fold(self.resolve(column, value)), "")
+
+    def value_create(self, column: str, name: str) -> str:
+        """Add `name` to the list of a `creatable_columns` column (through the app's service); its stored name."""
+        raise NotImplementedError
 
     def prepare(self, rows: list[dict]) -> None:
         """Load in bulk what `plan` looks up, so a dry run costs a few queries, not a few per row."""

@@ -1,6 +1,7 @@
 # An uploaded CSV file, kept for its uploader between the dry run and the confirmation.
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -47,6 +48,24 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.kind})"
+
+
+class ImportCancel(models.Model):
+    """The uploader asked the background job of a batch to stop: the job reads this row as it goes.
+
+    Its own table, not a field of the batch nor a cache key: the job holds the batch row locked
+    for its whole transaction (an update would wait for the end), and a cache may be cleared
+    or absent; a committed row here is seen by the job's next read (PostgreSQL, read committed).
+    No database foreign key either, for the same lock: its check would wait on the batch row.
+    """
+
+    batch = models.OneToOneField(
+        ImportBatch, on_delete=models.CASCADE, db_constraint=False, related_name="cancel_request"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"cancel {self.batch_id}"
 
 
 class ImportMapping(models.Model):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from coachcrm import jobs
 from csvio import importers
-from csvio.models import ImportBatch, ImportMapping
+from csvio.models import ImportBatch, ImportCancel, ImportMapping
 from team.models import User
 
 # An upload nobody confirmed is dropped after this long.
@@ -93,11 +93,25 @@ def import_batch_map(
         raise ValidationError(_("Unknown column(s) %(columns)s.") % {"columns": ", ".join(unknown)})
     batch.columns = {str(h): str(c) for h, c in columns.items()}
     batch.defaults = {c: str(v).strip() for c, v in defaults.items() if str(v).strip()}
-    batch.values = {c: {str(k): str(v) for k, v in chosen.items() if v} for c, chosen in values.items()}
+    values = {c: {str(k): str(v) for k, v in chosen.items() if v} for c, chosen in values.items()}
+    batch.values = _values_create(batch, by, importer, values)
     _check(batch, by)
     if save_as.strip():
         import_mapping_save(by=by, kind=batch.kind, name=save_as, batch=batch)
     return batch
+
+
+def _values_create(batch: ImportBatch, by: User, importer, values: dict[str, dict[str, str]]) -> dict:
+    """The list values the user chose to create (NEW_VALUE): created now, in the mapping's transaction."""
+    maker = importer(user=by, values=batch.values)
+    for column, chosen in values.items():
+        for cell, target in chosen.items():
+            if target != importers.NEW_VALUE:
+                continue
+            if column not in importer.creatable_columns:
+                raise ValidationError(_("New values of %(column)s cannot be created here.") % {"column": column})
+            chosen[cell] = maker.value_create(column, cell)
+    return values
 
 
 def import_mapping_save(*, by: User, kind: str, name: str, batch: ImportBatch) -> ImportMapping:
@@ -138,10 +152,12 @@ def import_batch_confirm(*, batch: ImportBatch, by: User) -> ImportBatch:
     return _apply(batch, by)
 
 
-def _enqueue(batch_id: int) -> None:
+def _enqueue(batch_id: int, *, fresh: bool = True) -> None:
     # The one place imports enqueue: through the outbox (recorded with the batch's new status, sent
-    # after the commit), so a broker outage delays the job rather than losing it.
-    cache.delete(_cancel_key(batch_id))
+    # after the commit), so a broker outage delays the job rather than losing it. A new run starts
+    # without the cancel of a job that died; a requeued one (`fresh=False`) keeps the user's cancel.
+    if fresh:
+        ImportCancel.objects.filter(batch_id=batch_id).delete()
     jobs.enqueue("csvio.import_batch_run", key=f"import-batch-run:{batch_id}", batch_id=batch_id)
 
 
@@ -169,7 +185,7 @@ def import_batch_run(*, batch_id: int) -> str:
             batch.report = {**importers.Report().as_dict(), "cancelled": True}
         batch.status = ImportBatch.Status.PENDING
         batch.save()
-        cache.delete_many([progress_key(batch.pk), _cancel_key(batch.pk)])
+        _job_done(batch.pk)
         return batch.status
 
 
@@ -187,7 +203,7 @@ def _apply(batch: ImportBatch, by: User, progress=None) -> ImportBatch:
         # Rolled back: the file waits, with its dry-run report, to be confirmed again or left.
         batch.status, batch.report = ImportBatch.Status.PENDING, {**batch.report, "cancelled": True}
         batch.save()
-        cache.delete_many([progress_key(batch.pk), _cancel_key(batch.pk)])
+        _job_done(batch.pk)
         return batch
     batch.report = {**report.as_dict(), "cancelled": False}
     if report.committed:
@@ -195,7 +211,9 @@ def _apply(batch: ImportBatch, by: User, progress=None) -> ImportBatch:
     else:
         batch.status = ImportBatch.Status.PENDING
     batch.save()
-    cache.delete_many([progress_key(batch.pk), _cancel_key(batch.pk)])
+    if progress is not None:
+        # A background job's: a confirmation in the request has no progress nor cancel to clear.
+        _job_done(batch.pk)
     return batch
 
 
@@ -205,7 +223,7 @@ def import_batch_cancel(*, batch: ImportBatch, by: User) -> None:
         raise ValidationError(_("Only the person who uploaded a file can cancel its import."))
     if batch.status not in BACKGROUND:
         raise ValidationError(_("This file is not being checked or imported."))
-    cache.set(_cancel_key(batch.pk), True, timeout=3600)
+    ImportCancel.objects.get_or_create(batch_id=batch.pk)
 
 
 def import_batches_resume() -> int:
@@ -215,7 +233,7 @@ def import_batches_resume() -> int:
     for batch_id in ids:
         with transaction.atomic():
             ImportBatch.objects.filter(pk=batch_id).update(queued_at=timezone.now())
-            _enqueue(batch_id)
+            _enqueue(batch_id, fresh=False)
     return len(ids)
 
 
@@ -225,14 +243,15 @@ def progress_key(batch_id: int) -> str:
     return f"csvio:progress:{batch_id}"
 
 
-def _cancel_key(batch_id: int) -> str:
-    return f"csvio:cancel:{batch_id}"
+def _job_done(batch_id: int) -> None:
+    cache.delete(progress_key(batch_id))
+    ImportCancel.objects.filter(batch_id=batch_id).delete()
 
 
 def _progress_reporter(batch_id: int, total: int):
     def report(done: int) -> None:
         cache.set(progress_key(batch_id), {"done": done, "total": total}, timeout=3600)
-        if cache.get(_cancel_key(batch_id)):
+        if ImportCancel.objects.filter(batch_id=batch_id).exists():
             raise importers.Cancelled
 
     return report

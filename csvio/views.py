@@ -45,7 +45,9 @@ def import_create(request, kind):
 def _detail_context(request, batch, mapping_form=None):
     importer = _importer_class(batch.kind)
     if mapping_form is None and batch.status == ImportBatch.Status.PENDING:
-        mapping_form = ImportMappingForm(batch=batch, importer=importer, samples=selectors.import_samples(batch=batch))
+        mapping_form = ImportMappingForm(
+            batch=batch, importer=importer, samples=selectors.import_samples(batch=batch), user=request.user
+        )
     layout = layouts.BY_KEY.get(batch.report.get("layout", ""))
     return {
         "batch": batch,
@@ -67,7 +69,11 @@ def import_detail(request, pk):
 def import_map(request, pk):
     batch = access.get(request.user, ImportBatch, pk)
     form = ImportMappingForm(
-        request.POST, batch=batch, importer=_importer_class(batch.kind), samples=selectors.import_samples(batch=batch)
+        request.POST,
+        batch=batch,
+        importer=_importer_class(batch.kind),
+        samples=selectors.import_samples(batch=batch),
+        user=request.user,
     )
     if form.is_valid():
         try:

@@ -16,6 +16,7 @@ class PipelineConfig(AppConfig):
     verbose_name = _("Pipeline")
 
     def ready(self):
+        from accounts.signals import record_merged, record_merging
         from coaches import signals
         from pipeline import receivers
 
@@ -23,3 +24,5 @@ class PipelineConfig(AppConfig):
         signals.account_coached.connect(receivers.release_held_back, dispatch_uid="pipeline.release_held_back")
         signals.accounts_uncoached.connect(receivers.send_back, dispatch_uid="pipeline.send_back")
         signals.coach_moved.connect(receivers.open_prospect, dispatch_uid="pipeline.open_prospect")
+        record_merging.connect(receivers.merge_contact_roles, dispatch_uid="pipeline.merge_contact_roles")
+        record_merged.connect(receivers.merged_account_gate, dispatch_uid="pipeline.merged_account_gate")

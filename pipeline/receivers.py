@@ -2,7 +2,7 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from accounts.models import ProductLine
+from accounts.models import Account, Contact, ProductLine
 from coachcrm import jobs
 from pipeline import services
 from pipeline.tasks import account_send_back_task, coach_moved_task
@@ -38,3 +38,16 @@ def open_prospect(sender, *, old_coach, to_account, start_date, account_created,
         start_date=start_date.isoformat(),
         account_created=account_created,
     )
+
+
+def merge_contact_roles(sender, *, loser, survivor, check_only, **kwargs) -> None:
+    """Two people merge: a role both records have on one deal is the survivor's once (the duplicate row goes)."""
+    if sender is not Contact or check_only:
+        return
+    services.opportunity_contacts_dedupe(loser=loser, survivor=survivor)
+
+
+def merged_account_gate(sender, *, survivor, **kwargs) -> None:
+    """Two accounts merged: held-back deals may move on with the other record's coaches; the gate is checked."""
+    if sender is Account:
+        release_held_back(sender, account=survivor)

@@ -515,6 +515,21 @@ def opportunity_contact_remove(*, contact_role: OpportunityContact, by: User) ->
     contact_role.delete()
 
 
+def opportunity_contacts_dedupe(*, loser: Contact, survivor: Contact) -> int:
+    """A merge of two people: the roles the duplicate shares with the survivor on a deal go (the survivor's stay)."""
+    ours = OpportunityContact.objects.filter(contact=survivor)
+    shared = OpportunityContact.objects.filter(
+        contact=loser,
+        opportunity_id__in=ours.values("opportunity_id"),
+        role__in=ours.values("role"),
+    )
+    pairs = set(ours.values_list("opportunity_id", "role"))
+    duplicates = [row for row in shared if (row.opportunity_id, row.role) in pairs]
+    for row in duplicates:
+        row.delete()
+    return len(duplicates)
+
+
 STAGE_FIELDS = ("name", "order", "probability", "coach_requirement", "is_won", "is_lost")
 
 

@@ -22,6 +22,8 @@ class Event(models.TextChoices):
     GRANT_DECIDED = "grant.decided", _("A grant was approved or rejected")
     HANDOVER_OPENED = "handover.opened", _("A handover was opened")
     HANDOVER_DONE = "handover.done", _("A handover was done")
+    ACCOUNT_MERGED = "account.merged", _("A duplicate account was merged into another")
+    CONTACT_MERGED = "contact.merged", _("A duplicate person was merged into another")
 
 
 def new_secret() -> str:

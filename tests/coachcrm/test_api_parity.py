@@ -26,6 +26,8 @@ PARITY = {
     "accounts:employment-create": "api:contact-positions",
     "accounts:employment-end": "api:contact-end-position",
     "accounts:contact-move": "api:contact-move",
+    "accounts:account-merge": "api:account-merge",  # its preview step: api:account-merge-preview
+    "accounts:contact-merge": "api:contact-merge",  # its preview step: api:contact-merge-preview
     "accounts:territory-list": "api:territory-list",
     "accounts:territory-create": "api:territory-list",
     "accounts:territory-update": "api:territory-detail",
@@ -84,6 +86,12 @@ PARITY = {
     "agenda:timeline": "api:account-timeline",  # and contact-/opportunity-timeline
     "coaches:coach-cadence": "api:coach-cadence",
     "departures:departure-cancel": "api:user-depart-cancel",
+    "csvio:import-create": "api:import-list",  # the upload, dry-run at once
+    "csvio:import-detail": "api:import-detail",  # the dry-run report
+    "csvio:import-map": "api:import-mapping",
+    "csvio:import-confirm": "api:import-confirm",
+    "csvio:import-progress": "api:import-progress",
+    "csvio:import-cancel": "api:import-cancel",
 }
 
 # Pages that need no endpoint, each with the reason.
@@ -101,13 +109,7 @@ PAGE_ONLY = {
     "coaches:coach-export": "CSV download; the list endpoint pages the same rows",
     "pipeline:opportunity-export": "CSV download; the list endpoint pages the same rows",
     "pipeline:dashboard-export": "CSV download of the dashboard endpoint's figures",
-    "csvio:import-create": "CSV upload form with a dry run: the JSON resources take records directly",
-    "csvio:import-detail": "the upload's dry-run report",
-    "csvio:import-confirm": "the upload's confirmation",
     "pipeline:committee-export": "CSV download; the committee endpoint gives the same data",
-    "csvio:import-map": "the upload's column and value mapping step",
-    "csvio:import-progress": "the upload's progress bar",
-    "csvio:import-cancel": "the upload's cancel button",
     "csp-report": "the browser's Content-Security-Policy violation reports, not a person's action",
     "health-ready": "not a page action: the load balancer's readiness probe, already JSON",
     "login-code": "the token login takes the second factor's `code` itself",

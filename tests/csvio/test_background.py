@@ -73,6 +73,36 @@ def test_cancel_rolls_back_and_the_file_waits(rep, lookups):
     assert not Account.objects.exists()
 
 
+def test_cancel_is_kept_in_the_database_not_the_cache(rep, lookups):
+    from django.core.cache import cache
+
+    from csvio.models import ImportCancel
+
+    batch = _confirming(rep)
+    services.import_batch_cancel(batch=batch, by=rep)
+    cache.clear()  # a cache flushed, restarted or absent loses nothing
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.report["cancelled"]) == (ImportBatch.Status.PENDING, True)
+    assert not Account.objects.exists()
+    assert not ImportCancel.objects.exists()  # the request is spent: a new confirmation runs
+    batch = services.import_batch_confirm(batch=batch, by=rep)
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.IMPORTED
+
+
+def test_a_requeued_job_keeps_the_cancel_asked_for_before_it_was_lost(rep, lookups):
+    batch = _confirming(rep)  # its job is lost
+    services.import_batch_cancel(batch=batch, by=rep)
+    ImportBatch.objects.filter(pk=batch.pk).update(queued_at=timezone.now() - datetime.timedelta(hours=1))
+    assert services.import_batches_resume() == 1
+    tasks.import_batch_run_task(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.report["cancelled"]) == (ImportBatch.Status.PENDING, True)
+    assert not Account.objects.exists()
+
+
 def test_only_a_confirming_batch_of_ones_own_is_cancelled(rep, other_rep, lookups):
     batch = _confirming(rep)
     with pytest.raises(services.ValidationError):

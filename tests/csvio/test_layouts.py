@@ -4,10 +4,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from accounts.models import Account, Contact, Employment
-from csvio import layouts, services
+from accounts.importers import AccountImporter
+from accounts.models import Account, Contact, Employment, Region
+from csvio import importers, layouts, services
+from csvio.forms import ImportMappingForm
 from csvio.models import ImportMapping
 from tests import factories
 
@@ -176,6 +179,31 @@ def test_an_unmatched_value_is_an_error_until_mapped_never_dropped(setup):
     assert batch.report["values"]["region"]["found"] == [{"value": "Nordics", "rows": 1, "match": ""}]
     batch = _map(batch, setup["admin"], values={"region": {"Nordics": "North"}})
     assert batch.report["ok"]
+
+
+def test_an_admin_adds_a_missing_list_value_from_the_mapping_step(setup):
+    text = "name,region,industry\nAcme,Nordics,Retail\nBirch,nordics,Retail\n"
+    batch = services.import_batch_create(by=setup["admin"], kind="accounts", filename="a.csv", data=text.encode())
+    form = ImportMappingForm(batch=batch, importer=AccountImporter, user=setup["admin"])
+    cell = next(name for name, (column, _value) in form.value_cells.items() if column == "region")
+    assert importers.NEW_VALUE in dict(form.fields[cell].choices)
+    batch = _map(batch, setup["admin"], values={"region": {"Nordics": importers.NEW_VALUE}})
+    assert batch.report["ok"], batch.report
+    assert list(Region.objects.filter(name__iexact="nordics").values_list("name", flat=True)) == ["Nordics"]
+    assert batch.values == {"region": {"Nordics": "Nordics"}}
+
+
+def test_a_rep_cannot_add_a_list_value_and_nothing_is_created(setup):
+    text = "name,region,industry\nAcme,Nordics,Retail\n"
+    batch = services.import_batch_create(by=setup["alice"], kind="accounts", filename="a.csv", data=text.encode())
+    form = ImportMappingForm(batch=batch, importer=AccountImporter, user=setup["alice"])
+    assert all(importers.NEW_VALUE not in dict(form.fields[name].choices) for name in form.value_cells)
+    with pytest.raises(ValidationError, match="Only an admin can add a region"):
+        _map(batch, setup["alice"], values={"region": {"Nordics": importers.NEW_VALUE}})
+    theirs = services.import_batch_create(by=setup["admin"], kind="accounts", filename="a.csv", data=text.encode())
+    with pytest.raises(ValidationError, match="cannot be created here"):
+        _map(theirs, setup["admin"], values={"size_tier": {"Huge": importers.NEW_VALUE}})
+    assert not Region.objects.filter(name="Nordics").exists()
 
 
 def test_values_match_case_and_accents_aside(setup):
