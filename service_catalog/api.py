@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet
+from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
@@ -167,7 +167,9 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         grant = services.grant_request(by=request.user, **serializer.validated_data)
         return self.created(self.get_queryset().get(pk=grant.pk))
 
-    @extend_schema(parameters=[GrantPreviewQuerySerializer], responses={200: GrantPreviewSerializer})
+    @extend_schema(
+        parameters=[GrantPreviewQuerySerializer], responses={200: GrantPreviewSerializer, 400: ErrorSerializer}
+    )
     @action(detail=False, methods=["get"])
     def preview(self, request):
         """The grant form's approval preview: the amount, the limits it would exceed, who would decide."""

@@ -212,3 +212,13 @@ def test_service_item_list_query_count_does_not_grow_with_rows(token_client, rep
     with django_assert_num_queries(4):
         response = client.get(reverse("api:service-item-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
+
+
+def test_grant_list_refuses_an_id_filter_out_of_a_keys_range_with_400(token_client, rep):
+    # Found by schemathesis: a huge or fractional id overflowed SQLite's integer (a 500).
+    client = token_client(rep)
+    for value in ("-1.9e56", str(2**63), "3.5", "0"):
+        response = client.get(reverse("api:grant-list"), {"rep": value})
+        assert response.status_code == 400, value
+        assert "rep" in response.json()["fields"]
+    assert client.get(reverse("api:grant-list"), {"rep": rep.pk}).status_code == 200
