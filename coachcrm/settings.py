@@ -279,13 +279,13 @@ CELERY_BEAT_SCHEDULE["jobs-relay"] = {
     "task": "coachcrm.tasks.jobs_relay_task",
     "schedule": 30,
 }
-# `manage.py run_scheduled` runs every entry in-process (embedded mode has no beat).
 # Sent jobs are kept this long (for the admin's job list), then pruned daily; waiting and failed ones stay.
 JOBS_RETENTION_DAYS = int(os.environ.get("JOBS_RETENTION_DAYS", "14"))
 CELERY_BEAT_SCHEDULE["jobs-prune"] = {
     "task": "coachcrm.tasks.jobs_prune_task",
     "schedule": 60 * 60 * 24,
 }
+# `manage.py run_scheduled` runs every entry in-process (embedded mode has no beat).
 CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "task": "coaches.tasks.coaches_lapse_untouched_task",
     "schedule": 60 * 60 * 6,
