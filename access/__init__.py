@@ -69,6 +69,11 @@ def reps(user: User, queryset: QuerySet | None = None) -> QuerySet[User]:
     return queryset.none()
 
 
+def may_manage_departure(user: User, rep: User) -> bool:
+    """Whether the user may start or cancel the rep's departure (`reps`: his manager, or an admin)."""
+    return reps(user).filter(pk=rep.pk).exists()
+
+
 def users(user: User, queryset: QuerySet | None = None) -> QuerySet[User]:
     """Users the user may look up: an admin all, a manager his team, a rep himself and his manager."""
     queryset = _base(User, queryset)

@@ -338,6 +338,14 @@ class ContactViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMi
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
+    def _position(self, position_pk) -> tuple[Contact, Employment]:
+        """The person of the URL and one of his positions (another's position is a 404)."""
+        contact = self.get_object()
+        employment = access.get(self.request.user, Employment.objects.select_related("contact", "account"), position_pk)
+        if employment.contact_id != contact.pk:
+            raise Http404
+        return contact, employment
+
     @extend_schema(responses={201: ContactSerializer})
     @action(detail=True, methods=["post"])
     def positions(self, request, pk=None):
@@ -355,10 +363,7 @@ class ContactViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMi
     @action(detail=True, methods=["post"], url_path=r"positions/(?P<position_pk>\d+)/end")
     def end_position(self, request, pk=None, position_pk=None):
         """Close one of the person's positions on a date."""
-        contact = self.get_object()
-        employment = access.get(request.user, Employment.objects.select_related("contact", "account"), position_pk)
-        if employment.contact_id != contact.pk:
-            raise Http404
+        contact, employment = self._position(position_pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.employment_end(employment=employment, by=request.user, **serializer.validated_data)
@@ -371,10 +376,7 @@ class ContactViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMi
     @action(detail=True, methods=["post"], url_path=r"positions/(?P<position_pk>\d+)/reports-to")
     def reports_to(self, request, pk=None, position_pk=None):
         """Record whom the person reports to in a current position (null: unknown)."""
-        contact = self.get_object()
-        employment = access.get(request.user, Employment.objects.select_related("contact", "account"), position_pk)
-        if employment.contact_id != contact.pk:
-            raise Http404
+        contact, employment = self._position(position_pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.employment_set_reports_to(employment=employment, by=request.user, **serializer.validated_data)

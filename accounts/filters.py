@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region
+from coachcrm.inputs import IdFilter
 from team.models import User
 
 
@@ -39,7 +40,7 @@ class AccountFilter(django_filters.FilterSet):
 
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    account = django_filters.NumberFilter(label=_("Current account"), method="at_account")
+    account = IdFilter(label=_("Current account"), method="at_account")
 
     class Meta:
         model = Contact

@@ -621,12 +621,18 @@ def _move_target(*, by: User, new_account, new_account_name: str, old_account: A
     existing = Account.objects.filter(normalized_name=normalize_company_name(new_account_name)).first()
     if existing is not None:
         return existing, False
-    account = account_create(
-        by=by,
-        name=new_account_name,
-        region=region or old_account.region,
-        industry=industry or old_account.industry,
-    )
+    try:
+        account = account_create(
+            by=by,
+            name=new_account_name,
+            region=region or old_account.region,
+            industry=industry or old_account.industry,
+        )
+    except DuplicateError as duplicate:
+        # Someone else moving to the same new company created it since the lookup above (the
+        # unique name index made us wait for that commit): join it instead of refusing the move.
+        # account_create's savepoint rolled back, so this transaction goes on cleanly.
+        return duplicate.existing, False
     return account, True
 
 
@@ -728,6 +734,10 @@ def _job_change_person(*, by: User, contact_id: int | None, email: str) -> Conta
 def _job_change_one(*, by: User, change: dict) -> dict:
     person = _job_change_person(by=by, contact_id=change.get("contact"), email=change.get("email", ""))
     result = {"contact": person.pk}
+    # Lock the person before the idempotency check: the same change posted in parallel waits
+    # here for the first to commit, then finds it applied (instead of contact_move refusing a
+    # start date that is no longer after the current position's).
+    Contact.objects.select_for_update().filter(pk=person.pk).first()
     current = person.employments.current().select_related("account").first()
     if (
         current is not None

@@ -12,7 +12,7 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.models import Task
-from coachcrm.api import CrmAPIView, CrmViewSet, ErrorSerializer
+from coachcrm.api import CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer
 from coaches.models import Coach, Handover, Interaction
 from pipeline.models import Opportunity
 from team.models import User
@@ -293,3 +293,22 @@ class NoteView(CrmAPIView):
         serializer.is_valid(raise_exception=True)
         note = services.note_add(by=request.user, **serializer.validated_data)
         return Response({"id": note.pk, "text": note.text, "created_at": note.created_at}, status=201)
+
+
+class DigestSerializer(CrmSerializer):
+    opt_out = serializers.BooleanField(help_text="True: the user gets no daily digest.")
+
+
+class DigestView(CrmAPIView):
+    """The user's own daily digest preference (the opt-out on the Tasks page)."""
+
+    @extend_schema(responses={200: DigestSerializer})
+    def get(self, request):
+        return Response({"opt_out": selectors.digest_is_off(user=request.user)})
+
+    @extend_schema(request=DigestSerializer, responses={200: DigestSerializer, 400: ErrorSerializer})
+    def put(self, request):
+        serializer = DigestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.digest_set_opt_out(user=request.user, opt_out=serializer.validated_data["opt_out"])
+        return self.get(request)

@@ -3,6 +3,8 @@
 import datetime
 import re
 
+import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -11,6 +13,19 @@ EARLIEST_DATE = datetime.date(1950, 1, 1)
 FUTURE_YEARS = 10
 # CR and LF break e-mail headers and CSV rows, NUL breaks PostgreSQL text; no name needs any.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# The largest id a database key holds (a 64-bit signed integer): beyond it SQLite overflows.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A list filter by a record's id: a whole number in a key's range, else a 400 (never a server error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def latest_date() -> datetime.date:

@@ -15,14 +15,17 @@ arguments only, JSON values: dates as ISO strings).
 
 import contextlib
 import contextvars
+import datetime
 import json
 import logging
 import time
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from coachcrm.bulk import delete_in_batches
 from coachcrm.celery import app
 from coachcrm.models import Job
 
@@ -171,3 +174,10 @@ def retry(*, ids: list[int]) -> int:
             send(job.pk)
             retried += 1
     return retried
+
+
+def prune(*, now: datetime.datetime | None = None) -> int:
+    """Periodic: delete sent jobs older than JOBS_RETENTION_DAYS; waiting and failed ones stay (returns how many)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.JOBS_RETENTION_DAYS)
+    # On (status, created_at), the outbox's index.
+    return delete_in_batches(Job.objects.filter(status=Job.Status.SENT, created_at__lt=cutoff))

@@ -279,6 +279,12 @@ CELERY_BEAT_SCHEDULE["jobs-relay"] = {
     "task": "coachcrm.tasks.jobs_relay_task",
     "schedule": 30,
 }
+# Sent jobs are kept this long (for the admin's job list), then pruned daily; waiting and failed ones stay.
+JOBS_RETENTION_DAYS = int(os.environ.get("JOBS_RETENTION_DAYS", "14"))
+CELERY_BEAT_SCHEDULE["jobs-prune"] = {
+    "task": "coachcrm.tasks.jobs_prune_task",
+    "schedule": 60 * 60 * 24,
+}
 # `manage.py run_scheduled` runs every entry in-process (embedded mode has no beat).
 CELERY_BEAT_SCHEDULE["coaches-lapse-untouched"] = {
     "task": "coaches.tasks.coaches_lapse_untouched_task",
@@ -325,6 +331,13 @@ CELERY_BEAT_SCHEDULE["csvio-import-batches-resume"] = {
 CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
     "task": "webhooks.tasks.webhooks_deliver_due_task",
     "schedule": 60,
+}
+# Delivered webhook deliveries are kept this long in the log (redeliverable), then pruned daily;
+# pending and failed ones stay.
+WEBHOOK_DELIVERIES_RETENTION_DAYS = int(os.environ.get("WEBHOOK_DELIVERIES_RETENTION_DAYS", "30"))
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-prune"] = {
+    "task": "webhooks.tasks.deliveries_prune_task",
+    "schedule": 60 * 60 * 24,
 }
 # Webhook targets on private, loopback and link-local addresses are refused (SSRF) unless this is
 # on: for a receiver on the same machine while trying it out, never in production.

@@ -1,4 +1,4 @@
-# The kernel's background job: the periodic relay of the outbox (coachcrm.jobs).
+# The kernel's background jobs: the periodic relay of the outbox (coachcrm.jobs), and its pruning.
 from celery import shared_task
 
 from coachcrm import jobs
@@ -9,3 +9,9 @@ from coachcrm import jobs
 def jobs_relay_task() -> dict:
     """Periodic: hand every job still waiting in the outbox to Celery (a second run sends nothing new)."""
     return jobs.relay()
+
+
+@shared_task(name="coachcrm.tasks.jobs_prune_task", soft_time_limit=240, time_limit=300)
+def jobs_prune_task() -> int:
+    """Periodic: delete sent jobs past their retention (a second run deletes nothing)."""
+    return jobs.prune()

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
 from agenda import views as agenda_views
-from agenda.api import NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
+from agenda.api import DigestView, NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
 from coachcrm.security import csp_report
 from coaches.api import (
@@ -62,6 +62,7 @@ def api_urls() -> list:
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
         path("today/", TodayView.as_view(), name="today"),
+        path("digest/", DigestView.as_view(), name="digest"),
         path("touches/", TouchView.as_view(), name="touches"),
         path("search/", SearchView.as_view(), name="search"),
         path("notes/", NoteView.as_view(), name="notes"),

@@ -28,14 +28,17 @@ class UserDepartureViewSet(UserViewSet):
 
     permission_classes = [IsAuthenticated]
 
+    def _rep(self, refusal: str) -> User:
+        """The user of the URL, whose departure the requester must be allowed to manage (else 403 saying who may)."""
+        user = self.get_object()
+        if not access.may_manage_departure(self.request.user, user):
+            raise exceptions.PermissionDenied(refusal % {"name": user})
+        return user
+
     @extend_schema(request=DepartSerializer, responses={202: UserSerializer})
     def depart(self, request, pk=None):
         """Start the rep's departure on a date (his manager or an admin); his coaches are flagged in the background."""
-        user = self.get_object()
-        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
-            raise exceptions.PermissionDenied(
-                _("Only %(name)s's manager or an admin can start his departure.") % {"name": user}
-            )
+        user = self._rep(_("Only %(name)s's manager or an admin can start his departure."))
         serializer = DepartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_mark_leaving(user=user, by=request.user, **serializer.validated_data)
@@ -44,11 +47,7 @@ class UserDepartureViewSet(UserViewSet):
     @extend_schema(request=None, responses={200: UserSerializer})
     def depart_cancel(self, request, pk=None):
         """Call off the rep's departure before its date: his open handovers are cancelled, its at-risk flags cleared."""
-        user = self.get_object()
-        if not (request.user.is_admin or (request.user.is_manager and user.manager_id == request.user.pk)):
-            raise exceptions.PermissionDenied(
-                _("Only %(name)s's manager or an admin can cancel his departure.") % {"name": user}
-            )
+        user = self._rep(_("Only %(name)s's manager or an admin can cancel his departure."))
         services.user_departure_cancel(user=user, by=request.user)
         return Response(UserSerializer(self.get_object()).data)
 

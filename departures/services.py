@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+import access
 from accounts.models import Account
 from coachcrm import jobs
 from coachcrm.inputs import date_check
@@ -38,7 +39,7 @@ CHUNK = 500
 
 
 def _check_may_manage(*, user: User, by: User) -> None:
-    if not (by.is_admin or (by.is_manager and user.manager_id == by.pk)):
+    if not access.may_manage_departure(by, user):
         raise ValidationError(_("Only %(name)s's manager or an admin can do this.") % {"name": user})
 
 

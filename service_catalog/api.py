@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet
+from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
@@ -121,6 +121,24 @@ class GrantDecisionSerializer(CrmSerializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class GrantPreviewQuerySerializer(CrmSerializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
+    quantity = serializers.IntegerField(min_value=1)
+    account = ScopedRelatedField(queryset=Account.objects.all())
+    recipient = ScopedRelatedField(queryset=Contact.objects.all())
+
+
+class GrantPreviewSerializer(CrmSerializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    within_authority = serializers.BooleanField(read_only=True, help_text="True: a request is approved at once.")
+    exceeded = OverLimitSerializer(many=True, read_only=True, help_text="The limits the grant would exceed.")
+    approver = serializers.IntegerField(
+        source="approver.pk", read_only=True, allow_null=True, help_text="Who would decide: the user's manager."
+    )
+    approver_name = serializers.CharField(source="approver", read_only=True, allow_null=True)
+    needs_admin = serializers.BooleanField(read_only=True, help_text="True: an admin would decide (no manager).")
+
+
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     """The ledger the user may see; grants are requested, decided and cancelled through the grant services."""
 
@@ -148,6 +166,21 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
         serializer.is_valid(raise_exception=True)
         grant = services.grant_request(by=request.user, **serializer.validated_data)
         return self.created(self.get_queryset().get(pk=grant.pk))
+
+    @extend_schema(
+        parameters=[GrantPreviewQuerySerializer], responses={200: GrantPreviewSerializer, 400: ErrorSerializer}
+    )
+    @action(detail=False, methods=["get"])
+    def preview(self, request):
+        """The grant form's approval preview: the amount, the limits it would exceed, who would decide."""
+        query = GrantPreviewQuerySerializer(data=request.query_params, context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        item, quantity, _amount = services.grant_check(by=request.user, **query.validated_data)
+        data = query.validated_data
+        preview = selectors.grant_preview(
+            by=request.user, item=item, quantity=quantity, account=data["account"], recipient=data["recipient"]
+        )
+        return Response(GrantPreviewSerializer({**preview, "within_authority": not preview["exceeded"]}).data)
 
     @extend_schema(responses={200: GrantSerializer})
     @action(detail=True, methods=["post"])

@@ -5,6 +5,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coachcrm.inputs import IdFilter
 from service_catalog.models import Grant, month_bounds
 
 # The years a ledger can be asked for: beyond them a year's dates fall outside datetime's range.
@@ -14,9 +15,9 @@ YEARS = (2000, 9000)
 class GrantFilter(django_filters.FilterSet):
     """Ledger filters. Account, recipient and rep come as ids from the ledger's links."""
 
-    account = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
-    recipient = django_filters.NumberFilter(field_name="recipient_id", widget=django_filters.widgets.forms.HiddenInput)
-    rep = django_filters.NumberFilter(field_name="rep_id", widget=django_filters.widgets.forms.HiddenInput)
+    account = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    recipient = IdFilter(field_name="recipient_id", widget=django_filters.widgets.forms.HiddenInput)
+    rep = IdFilter(field_name="rep_id", widget=django_filters.widgets.forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Grant.Status.choices)
     # Bounded: a year outside datetime's range (the API gets fuzzed with 0) would be a server error.
     year = django_filters.NumberFilter(label=_("Year"), method="filter_year", min_value=YEARS[0], max_value=YEARS[1])

@@ -176,22 +176,17 @@ def _notify_admins(*, message: str, params: dict, link: str) -> None:
         notify(user=admin, message=message, params=params, link=link)
 
 
-@transaction.atomic
-def grant_request(
+def grant_check(
     *,
     by: User,
     item: ServiceItem,
     quantity: int,
     account: Account,
     recipient: Contact,
-    reason: str,
-    details: str = "",
     opportunity: Opportunity | None = None,
-) -> Grant:
-    """Grant an item to a person: approved at once within every limit, else pending for the manager."""
+) -> tuple[ServiceItem, int, Decimal]:
+    """grant_request's rules on what goes to whom (the preview applies them too): the item, quantity, amount."""
     quantity = _whole_quantity(quantity)
-    if reason not in Grant.Reason.values:
-        raise ValidationError({"reason": _("Choose a reason for the grant.")})
     if not access.accounts(by).filter(pk=account.pk).exists():
         raise ValidationError({"account": _("You can only grant on accounts you work on.")})
     if not Employment.objects.current().filter(contact=recipient, account=account).exists():
@@ -215,6 +210,27 @@ def grant_request(
     amount = item.unit_cost * quantity
     if amount > MAX_AMOUNT:
         raise ValidationError({"quantity": _("That quantity makes the amount too large.")})
+    return item, quantity, amount
+
+
+@transaction.atomic
+def grant_request(
+    *,
+    by: User,
+    item: ServiceItem,
+    quantity: int,
+    account: Account,
+    recipient: Contact,
+    reason: str,
+    details: str = "",
+    opportunity: Opportunity | None = None,
+) -> Grant:
+    """Grant an item to a person: approved at once within every limit, else pending for the manager."""
+    item, quantity, amount = grant_check(
+        by=by, item=item, quantity=quantity, account=account, recipient=recipient, opportunity=opportunity
+    )
+    if reason not in Grant.Reason.values:
+        raise ValidationError({"reason": _("Choose a reason for the grant.")})
 
     _lock_budgets(user=by, account=account, recipient=recipient)
     now = timezone.now()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coachcrm import jobs
+from coachcrm.bulk import delete_in_batches
 from team.models import User
 from team.services import notify
 from webhooks.models import Delivery, Event, Webhook
@@ -269,6 +270,12 @@ def deliveries_due(*, now: datetime.datetime | None = None, limit: int = 500) ->
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def deliveries_prune(*, now: datetime.datetime | None = None) -> int:
+    """Periodic: delete delivered deliveries older than WEBHOOK_DELIVERIES_RETENTION_DAYS (pending and failed stay)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.WEBHOOK_DELIVERIES_RETENTION_DAYS)
+    return delete_in_batches(Delivery.objects.filter(status=Delivery.Status.DELIVERED, created_at__lt=cutoff))
 
 
 @transaction.atomic

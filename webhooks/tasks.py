@@ -24,3 +24,9 @@ def webhooks_deliver_due_task() -> int:
     for delivery_pk in due:
         webhook_deliver_task.delay(delivery_pk)
     return len(due)
+
+
+@shared_task(name="webhooks.tasks.deliveries_prune_task", soft_time_limit=240, time_limit=300)
+def deliveries_prune_task() -> int:
+    """Periodic: delete delivered deliveries past their retention (a second run deletes nothing)."""
+    return services.deliveries_prune()

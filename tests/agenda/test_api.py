@@ -98,3 +98,23 @@ def test_coach_cadence_action(token_client, rep, value, status):
     assert response.status_code == status, response.json()
     if status == 200:
         assert response.json()["cadence"] == (value or 21)
+
+
+def test_digest_preference_reads_and_sets_the_users_own_opt_out(token_client, rep, other_rep):
+    client = token_client(rep)
+    assert client.get(reverse("api:digest")).json() == {"opt_out": False}
+    response = client.put(reverse("api:digest"), {"opt_out": True}, format="json")
+    assert response.status_code == 200 and response.json() == {"opt_out": True}
+    assert client.get(reverse("api:digest")).json() == {"opt_out": True}
+    assert token_client(other_rep).get(reverse("api:digest")).json() == {"opt_out": False}  # his own only
+    assert client.put(reverse("api:digest"), {"opt_out": False}, format="json").json() == {"opt_out": False}
+
+
+def test_digest_preference_refuses_a_bad_body_and_other_methods(token_client, rep):
+    client = token_client(rep)
+    response = client.put(reverse("api:digest"), {"opt_out": "maybe"}, format="json")
+    assert response.status_code == 400 and "opt_out" in response.json()["fields"]
+    response = client.put(reverse("api:digest"), {"opt_out": True, "user": 1}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "unknown_field"
+    assert client.post(reverse("api:digest"), {"opt_out": True}, format="json").status_code == 405
+    assert client.get(reverse("api:digest")).json() == {"opt_out": False}

@@ -77,15 +77,28 @@ def _same_db_connection():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def explorer_headers(db, _same_db_connection):
-    """An admin's token over a small organisation, so that every operation has something to find."""
-    rep = factories.RepFactory(manager=factories.ManagerFactory())
-    account = factories.AccountFactory(owner=rep)
+def _organisation():
+    """A small organisation, so that every operation has something to find: alice, a rep, and her world."""
+    manager = factories.ManagerFactory()
+    alice = factories.RepFactory(manager=manager, username="alice")
+    account = factories.AccountFactory(owner=alice)
     factories.ProductLineFactory()
-    factories.person_at(account)
-    admin = factories.AdminFactory()
-    return {"Authorization": f"Token {AuthToken.objects.create(user=admin)[1]}"}
+    coach = factories.CoachFactory(account=account)
+    factories.InteractionFactory(coach=coach)
+    factories.OpportunityFactory(account=account, stage=factories.default_stages()["Qualified"])
+    factories.TaskFactory(owner=alice, account=account)
+    factories.GrantFactory(account=account, recipient=coach.contact)
+    return {"rep": alice, "admin": factories.AdminFactory()}
+
+
+@pytest.fixture(params=["rep", "admin"])
+def explorer_headers(request, db, _same_db_connection):
+    """A rep's token (what she may not do is a 403/404, never a 500), then an admin's (every operation open)."""
+    user = _organisation()[request.param]
+    return {"Authorization": f"Token {AuthToken.objects.create(user=user)[1]}"}
+
+
+EVERY_CHECK = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
 @pytest.mark.django_db
@@ -93,7 +106,28 @@ def explorer_headers(db, _same_db_connection):
 # Bounded so the suite stays quick on two cores: a handful of examples per operation.
 @settings(max_examples=4, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 def test_api_gives_no_server_error_and_keeps_to_its_schema(case, explorer_headers):
-    case.call_and_validate(
-        headers=explorer_headers,
-        checks=[not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance],
+    case.call_and_validate(headers=explorer_headers, checks=EVERY_CHECK)
+
+
+@pytest.mark.django_db
+def test_api_workflows_through_the_schemas_links_give_no_server_error(explorer_headers):
+    """Stateful: schemathesis chains operations by the links it infers (create, then read, change, act on it)."""
+
+    class Workflow(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": explorer_headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=EVERY_CHECK)
+
+    # Bounded: a few short scenarios per role keep its CI cost to seconds.
+    Workflow.run(
+        settings=settings(
+            max_examples=10,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
     )

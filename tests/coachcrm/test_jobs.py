@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coachcrm import jobs
+from coachcrm import bulk, jobs, tasks
 from coachcrm.celery import app
 from coachcrm.models import Job
 from coaches.models import Coach
@@ -269,3 +269,33 @@ def test_the_relay_task_twice_sends_once(db, fake_broker):
     assert task.apply().get()["sent"] == 1
     assert task.apply().get()["sent"] == 0
     assert len(fake_broker.sent) == 1
+
+
+def test_prune_deletes_sent_jobs_past_the_retention_and_keeps_waiting_and_failed_ones(db, settings):
+    settings.JOBS_RETENTION_DAYS = 14
+    now = timezone.now()
+    old, recent = now - datetime.timedelta(days=15), now - datetime.timedelta(days=13)
+
+    def job(status, created_at, n):
+        return Job.objects.create(task=SEND_BACK, key=f"k:{n}", status=status, created_at=created_at)
+
+    for n in range(3):
+        job(Job.Status.SENT, old, n)
+    kept = {
+        job(Job.Status.SENT, recent, 10).pk,
+        job(Job.Status.PENDING, old, 11).pk,
+        job(Job.Status.FAILED, old, 12).pk,
+    }
+    task = tasks.jobs_prune_task
+    assert task.apply().get() == 3
+    assert task.apply().get() == 0  # a second run deletes nothing
+    assert set(Job.objects.values_list("pk", flat=True)) == kept
+
+
+def test_prune_deletes_in_batches_a_fixed_number_of_queries_each(db, settings, django_assert_num_queries):
+    settings.JOBS_RETENTION_DAYS = 1
+    old = timezone.now() - datetime.timedelta(days=2)
+    Job.objects.bulk_create(Job(task=SEND_BACK, key=f"k:{n}", status=Job.Status.SENT, created_at=old) for n in range(5))
+    # Two batches of two and one of one: per batch a select and a delete, then the empty select.
+    with django_assert_num_queries(7):
+        assert bulk.delete_in_batches(Job.objects.filter(status=Job.Status.SENT), batch=2) == 5

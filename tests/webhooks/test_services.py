@@ -176,3 +176,31 @@ def test_a_public_target_is_accepted_and_only_admins_register(admin_user, rep):
     assert hook.secret and len(hook.secret) >= 40
     with pytest.raises(ValidationError):
         services.webhook_create(by=rep, url="https://93.184.216.34/hook")
+
+
+# --- pruning the delivery log ---------------------------------------------------------------
+
+
+def test_delivered_deliveries_past_the_retention_are_pruned_and_pending_and_failed_ones_stay(admin_user, settings):
+    settings.WEBHOOK_DELIVERIES_RETENTION_DAYS = 30
+    hook = services.webhook_create(by=admin_user, url="https://93.184.216.34/hook", events=["coach.ended"])
+    now = timezone.now()
+    old, recent = now - datetime.timedelta(days=31), now - datetime.timedelta(days=29)
+
+    def delivery(status, created_at):
+        return Delivery.objects.create(
+            webhook=hook, event="coach.ended", payload={}, status=status, created_at=created_at
+        )
+
+    delivery(Delivery.Status.DELIVERED, old)
+    kept = {
+        delivery(Delivery.Status.DELIVERED, recent).pk,
+        delivery(Delivery.Status.PENDING, old).pk,
+        delivery(Delivery.Status.FAILED, old).pk,
+    }
+    task = tasks.deliveries_prune_task
+    assert task.apply().get() == 1
+    assert task.apply().get() == 0  # a second run deletes nothing
+    assert set(Delivery.objects.values_list("pk", flat=True)) == kept
+    # The retention counts back from the run: two days on, the recent one has aged past it too.
+    assert services.deliveries_prune(now=now + datetime.timedelta(days=2)) == 1
