@@ -7,7 +7,7 @@ from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
 from team import services
-from team.models import Email, User
+from team.models import Email, SecurityEvent, User
 
 
 @admin.register(User)
@@ -29,7 +29,7 @@ class CrmUserAdmin(UserAdmin):
     @admin.action(description=_("Reset the second factor of selected users"))
     def reset_second_factor(self, request, queryset):
         for user in queryset:
-            services.mfa_reset(user=user, by=request.user)
+            services.mfa_reset(user=user, by=request.user, request=request)
         self.message_user(request, _("Second factor reset: they set it up again at their next login."))
 
     @admin.action(description=_("Deactivate selected users"))
@@ -56,6 +56,13 @@ class ApiTokenAdmin(AuthTokenAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        services.api_token_revoke(token=obj, by=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            services.api_token_revoke(token=token, by=request.user, request=request)
+
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
@@ -72,4 +79,25 @@ class EmailAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The login audit, read-only: recorded by the sign-in signals and the services, pruned daily."""
+
+    list_display = ["created_at", "kind", "username", "user", "by", "address", "detail"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["user", "by"]
+    search_fields = ["username", "address"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "kind", "user", "username", "by", "address", "user_agent", "detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

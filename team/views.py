@@ -15,7 +15,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -24,10 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
+import access
 from coachcrm import health as kernel_health
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
 from team import selectors, services
+from team.filters import SecurityEventFilter
 from team.forms import CrmPasswordResetForm
 from team.models import User
 
@@ -147,8 +149,25 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 def profile(request):
-    """The user's own page: password and second factor."""
-    return render(request, "team/profile.html", {"devices": selectors.user_mfa_devices(user=request.user)})
+    """The user's own page: password, second factor and his recent sign-ins."""
+    context = {
+        "devices": selectors.user_mfa_devices(user=request.user),
+        "sign_ins": selectors.recent_sign_ins(user=request.user),
+    }
+    return render(request, "team/profile.html", context)
+
+
+@require_GET
+def security_event_list(request):
+    """The login audit (admins): sign-ins, failures, lock-outs, password, second-factor and token changes."""
+    if not request.user.is_admin:
+        raise Http404
+    filterset = SecurityEventFilter(
+        request.GET, queryset=selectors.security_event_list(queryset=access.security_events(request.user))
+    )
+    page = paginate(request, filterset.qs)
+    context = {"filter": filterset, "page": page, "keep_days": settings.SECURITY_EVENTS_KEEP_DAYS}
+    return render(request, "team/securityevent_list.html", context)
 
 
 # --- Sign-in with a second factor ------------------------------------------------------------
@@ -207,7 +226,7 @@ def login_code(request):
             request.session[MFA_VERIFIED_KEY] = True
             return redirect(pending["next"])
         # Told to django-axes like a wrong password: enough wrong codes lock the user name out.
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request, reason="code")
         if AxesProxyHandler.is_locked(request, credentials):
             return render(request, "registration/locked_out.html", status=429)
         form.add_error("code", _("That code does not match."))

@@ -84,6 +84,7 @@ PARITY = {
     "agenda:timeline": "api:account-timeline",  # and contact-/opportunity-timeline
     "coaches:coach-cadence": "api:coach-cadence",
     "departures:departure-cancel": "api:user-depart-cancel",
+    "team:securityevent-list": "api:security-event-list",
 }
 
 # Pages that need no endpoint, each with the reason.
