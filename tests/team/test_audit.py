@@ -25,7 +25,7 @@ def _kinds(user=None) -> list[str]:
     return list(events.order_by("pk").values_list("kind", flat=True))
 
 
-def _login(client, user, password="pw-for-tests", **extra):
+def _login(client, user, password="pw-for-tests", **extra):  # noqa: S107 - the factories' test password
     return client.post(reverse("login"), {"username": user.username, "password": password}, **extra)
 
 
