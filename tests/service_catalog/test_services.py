@@ -331,7 +331,7 @@ def test_only_an_admin_edits_the_catalog(rep, admin_user):
         ({"name": "", "unit_cost": "1"}, "name", "Enter a name"),
         ({"name": "lunch", "unit_cost": "1"}, "name", "already has an item called lunch"),
         ({"name": "Tea", "unit_cost": "-0.01"}, "unit_cost", "cannot be negative"),
-        ({"name": "Tea", "unit_cost": "abc"}, "unit_cost", "as an amount"),
+        ({"name": "Tea", "unit_cost": "abc"}, "unit_cost", "Enter an amount"),
         ({"name": "Tea", "unit_cost": "1", "max_quantity": 0}, "max_quantity", "at least 1"),
     ],
 )
