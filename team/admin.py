@@ -2,6 +2,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
@@ -25,6 +26,18 @@ class CrmUserAdmin(UserAdmin):
     def has_delete_permission(self, request, obj=None):
         # Users are never deleted: their accounts, interactions and grants keep their author.
         return False
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "set password" form; a password set here is audited and mailed, his API tokens revoked."""
+        if not str(id).isdigit():
+            return super().user_change_password(request, id, form_url)
+        with transaction.atomic():
+            before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=id).first()
+            if user is not None and before is not None and user.password != before:
+                services.password_changed(user=user, request=request, how="set by an admin", by=request.user)
+        return response
 
     @admin.action(description=_("Reset the second factor of selected users"))
     def reset_second_factor(self, request, queryset):

@@ -31,8 +31,12 @@ class SecurityEventFilterForm(forms.Form):
 
 
 class SecurityEventFilter(django_filters.FilterSet):
-    user = django_filters.ModelChoiceFilter(label=gettext_lazy("User"), queryset=User.objects.order_by("username"))
-    kind = django_filters.ChoiceFilter(label=gettext_lazy("Event"), choices=SecurityEvent.Kind.choices)
+    user = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("User"), queryset=User.objects.order_by("username"), empty_label=gettext_lazy("Everyone")
+    )
+    kind = django_filters.ChoiceFilter(
+        label=gettext_lazy("Event"), choices=SecurityEvent.Kind.choices, empty_label=gettext_lazy("Any event")
+    )
     date_from = django_filters.DateFilter(label=gettext_lazy("From"), method="on_or_after", widget=DateInput())
     date_to = django_filters.DateFilter(label=gettext_lazy("To"), method="on_or_before", widget=DateInput())
 

@@ -279,14 +279,15 @@ def user_set_language(*, user: User, language: str) -> User:
 
 
 @transaction.atomic
-def password_changed(*, user: User, request=None, how: str) -> None:
+def password_changed(*, user: User, request=None, how: str, by: User | None = None) -> None:
     """After a password change or reset: every API token is revoked (Django ends the other sessions).
 
-    Recorded in the login audit, and the user is told by e-mail (someone else may have done it).
+    Recorded in the login audit (`by`: the admin who set it), and the user is told by e-mail
+    (someone else may have done it).
     """
-    api_tokens_revoke(user=user, request=request)
+    api_tokens_revoke(user=user, by=by, request=request)
     kind = SecurityEvent.Kind.PASSWORD_RESET if how == "reset" else SecurityEvent.Kind.PASSWORD_CHANGED
-    event = security_event_record(kind=kind, user=user, request=request)
+    event = security_event_record(kind=kind, user=user, by=by, request=request)
     _security_email(event)
     logger.info("Password %s for user %s from %s", how, user.pk, event.address)
 

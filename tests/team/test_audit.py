@@ -264,3 +264,16 @@ def test_prune_runs_daily(settings):
     assert (
         settings.CELERY_BEAT_SCHEDULE["team-security-events-prune"]["task"] == "team.tasks.security_events_prune_task"
     )
+
+
+def test_a_password_set_in_the_django_admin_is_recorded_with_the_admin(client, admin_user, rep):
+    AuthToken.objects.create(user=rep)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[rep.pk]),
+        {"password1": "a-long-new-secret-42", "password2": "a-long-new-secret-42", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(user=rep, kind=Kind.PASSWORD_CHANGED)
+    assert event.by == admin_user
+    assert not AuthToken.objects.filter(user=rep).exists()
