@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -83,7 +84,7 @@ def api_tokens_revoke(*, user: User, by: User | None = None, request=None) -> in
             user=user,
             by=by,
             request=request,
-            detail=_("all %(count)s tokens") % {"count": deleted},
+            detail=ngettext("its one token", "all %(count)s tokens", deleted) % {"count": deleted},
         )
     return deleted
 

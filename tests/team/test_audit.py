@@ -120,7 +120,7 @@ def test_admin_revoking_all_tokens_is_recorded_with_the_admin(token_client, rep,
     AuthToken.objects.create(user=rep)
     assert token_client(admin_user).delete(reverse("api:user-token", args=[rep.pk])).status_code == 204
     event = SecurityEvent.objects.get(user=rep)
-    assert (event.kind, event.by, event.detail) == (Kind.TOKEN_REVOKED, admin_user, "all 1 tokens")
+    assert (event.kind, event.by, event.detail) == (Kind.TOKEN_REVOKED, admin_user, "its one token")
 
 
 def test_a_control_character_in_the_typed_name_is_stripped(client):
