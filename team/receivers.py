@@ -3,8 +3,16 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.utils.translation import gettext as _
 
+from coachcrm.inputs import CONTROL_CHARACTERS
 from team import services
 from team.models import SecurityEvent, User
+
+
+def _user_named(username: str) -> User | None:
+    # A name with a control character is nobody's (and NUL would break a PostgreSQL query).
+    if not username or CONTROL_CHARACTERS.search(username):
+        return None
+    return User.objects.filter(username=username).first()
 
 
 def _logged_in(sender, request, user, **kwargs):
@@ -22,7 +30,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username") or "")
     services.security_event_record(
         kind=SecurityEvent.Kind.LOGIN_FAILED,
-        user=User.objects.filter(username=username).first() if username else None,
+        user=_user_named(username),
         username=username,
         request=request,
         detail=_("wrong second-factor code") if kwargs.get("reason") == "code" else "",
@@ -32,7 +40,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 def _locked_out(sender, request, username, **kwargs):
     services.security_event_record(
         kind=SecurityEvent.Kind.LOCKED_OUT,
-        user=User.objects.filter(username=username).first() if username else None,
+        user=_user_named(username or ""),
         username=username or "",
         request=request,
     )

@@ -123,9 +123,11 @@ def test_admin_revoking_all_tokens_is_recorded_with_the_admin(token_client, rep,
     assert (event.kind, event.by, event.detail) == (Kind.TOKEN_REVOKED, admin_user, "its one token")
 
 
-def test_a_control_character_in_the_typed_name_is_stripped(client):
+def test_a_control_character_in_the_typed_name_is_stripped_and_names_nobody(client):
+    factories.RepFactory(username="eveadmin")
     client.post(reverse("login"), {"username": "eve\r\nadmin", "password": "x"})
-    assert SecurityEvent.objects.get().username == "eveadmin"
+    event = SecurityEvent.objects.get()
+    assert (event.username, event.user) == ("eveadmin", None)
 
 
 # --- The admins' page -------------------------------------------------------------------------
