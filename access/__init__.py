@@ -16,6 +16,7 @@ The rules, in words (tests/test_access.py is the same spec as a matrix):
 - Tasks: their owner's, the one who gave them, and the owner's manager. Notes: whoever sees their record.
 - An upload (import batch) is its uploader's only.
 - Merging two duplicates: an admin, or the manager of both (`may_merge`).
+- The login audit (security events): an admin's; anyone else sees only his own.
 
 Anything out of scope is a 404, never a 403: nobody learns that a record exists. Every page,
 API endpoint, form and importer asks here; models and services never do (import-linter's
@@ -38,7 +39,7 @@ from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, Stan
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
-from team.models import User
+from team.models import SecurityEvent, User
 
 Scope = Callable[..., QuerySet]
 
@@ -82,6 +83,14 @@ def users(user: User, queryset: QuerySet | None = None) -> QuerySet[User]:
     if user.is_manager:
         return queryset.filter(Q(pk=user.pk) | Q(manager=user))
     return queryset.filter(Q(pk=user.pk) | Q(pk=user.manager_id))
+
+
+def security_events(user: User, queryset: QuerySet | None = None) -> QuerySet[SecurityEvent]:
+    """The login audit: an admin reads everyone's events, anyone else only his own."""
+    queryset = _base(SecurityEvent, queryset)
+    if user.is_admin:
+        return queryset
+    return queryset.filter(user=user)
 
 
 # --- Accounts and people ----------------------------------------------------------------------
@@ -348,6 +357,7 @@ SCOPES: dict[type[Model], Scope] = {
     OpportunityContact: opportunity_contacts,
     Grant: grants,
     User: users,
+    SecurityEvent: security_events,
     ImportBatch: import_batches,
     Task: tasks,
     Note: notes,

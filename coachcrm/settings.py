@@ -311,6 +311,11 @@ CELERY_BEAT_SCHEDULE["team-emails-retry"] = {
     "task": "team.tasks.emails_retry_task",
     "schedule": 60 * 15,
 }
+# The login audit: events older than SECURITY_EVENTS_KEEP_DAYS are deleted.
+CELERY_BEAT_SCHEDULE["team-security-events-prune"] = {
+    "task": "team.tasks.security_events_prune_task",
+    "schedule": 60 * 60 * 24,
+}
 CELERY_BEAT_SCHEDULE["team-handover-reminders"] = {
     "task": "team.tasks.handovers_remind_task",
     "schedule": 60 * 60 * 24,
@@ -377,6 +382,8 @@ if not DEBUG:
 
 # A session unused for this long is logged out (the idle timeout; activity pushes it back).
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
+# The login audit (admins: Team > Security events) keeps this many days; older events are pruned daily.
+SECURITY_EVENTS_KEEP_DAYS = int(os.environ.get("SECURITY_EVENTS_KEEP_DAYS", "365"))
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------------------
 # Everything comes from this site: no inline script or style anywhere (handlers live in
@@ -465,6 +472,8 @@ SPECTACULAR_SETTINGS = {
         "CommitteeRoleEnum": "pipeline.models.OpportunityContact.Role",
         "UserRoleEnum": "team.models.User.Role",
         "WebhookEventEnum": "webhooks.models.Event",
+        "SecurityEventKindEnum": "team.models.SecurityEvent.Kind",
+        "KindEnum": "coaches.models.Interaction.Kind",  # its name before the audit had a kind too
     },
 }
 # The largest request body the API reads (a 413 beyond it); CSV files go through the import pages.

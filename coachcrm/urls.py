@@ -25,7 +25,7 @@ from departures.api import HandoverViewSet, UserDepartureViewSet
 from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
-from team.api import NotificationViewSet, TokenView, UserViewSet
+from team.api import NotificationViewSet, SecurityEventViewSet, TokenView, UserViewSet
 from webhooks.api import WebhookViewSet
 
 
@@ -57,6 +57,7 @@ def api_urls() -> list:
     router.register("coach-moves", CoachMoveViewSet, basename="coachmove")
     router.register("webhooks", WebhookViewSet, basename="webhook")
     router.register("imports", ImportBatchViewSet, basename="import")
+    router.register("security-events", SecurityEventViewSet, basename="security-event")
     return [
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),

@@ -10,12 +10,14 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import access
 from accounts.importers import owner_keys
 from accounts.models import ProductLine, normalize_company_name
+from coachcrm.inputs import amount_check
 from coaches.models import Coach
 from csvio.importers import CREATED, DUPLICATE, Importer, Plan, RowError, chunks, fold
 from pipeline import services
@@ -147,8 +149,10 @@ class DealImporter(Importer):
             amount = parse_amount(self.required_value(row, "amount"))
         except InvalidOperation:
             raise RowError("amount", _("%(value)s is not an amount.") % {"value": row["amount"]}) from None
-        if amount < 0:
-            raise RowError("amount", _("The amount cannot be negative."))
+        try:
+            amount = amount_check(amount, field="amount")
+        except ValidationError as error:
+            raise RowError("amount", " ".join(error.messages)) from None
         stage = self._pick(row, "stage", self.stages)
         fields = {
             "account": account,

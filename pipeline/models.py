@@ -12,6 +12,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coachcrm.inputs import validate_amount
 from coachcrm.notes import note_text
 from coaches.models import REAL_COACH, Coach, CoachRequirement
 
@@ -197,7 +198,7 @@ class Opportunity(models.Model):
     product_line = models.ForeignKey(
         "accounts.ProductLine", verbose_name=_("product line"), on_delete=models.PROTECT, related_name="opportunities"
     )
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, validators=[validate_amount])
     currency = models.CharField(_("currency"), max_length=3, default=default_currency, editable=False)
     # Changes only through opportunity_move / opportunity_override, which keep the gate.
     stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")

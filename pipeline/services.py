@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Account, Contact, ProductLine
 from accounts.services import employment_set_reports_to
 from coachcrm import jobs
-from coachcrm.inputs import date_check, single_line_check
+from coachcrm.inputs import amount_check, date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_had_active_coach_on, account_meets
@@ -122,8 +122,7 @@ def opportunity_create(
     stage = stage or Stage.objects.open().order_by("order").first()
     if stage.is_closed:
         raise ValidationError({"stage": _("A new opportunity starts in an open stage; close it afterwards.")})
-    if amount < 0:
-        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    amount = amount_check(amount, field="amount")
     single_line_check(name=name, source=source)
     date_check(expected_close, field="expected_close")
     opportunity = Opportunity(
@@ -160,8 +159,8 @@ def opportunity_update(*, opportunity: Opportunity, by: User, **fields) -> Oppor
         fields.pop("owner", None)
     if fields.get("owner", opportunity.owner) is None:
         fields.pop("owner")
-    if fields.get("amount", 0) < 0:
-        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    if "amount" in fields:
+        fields["amount"] = amount_check(fields["amount"], field="amount")
     if "name" in fields:
         single_line_check(name=fields["name"])
         fields["name"] = fields["name"].strip()

@@ -11,9 +11,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coachcrm.inputs import validate_amount, validate_quantity
 from team.models import User
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# An authority limit: empty for none, else an amount within coachcrm.inputs' bounds.
+LIMIT = {"null": True, "blank": True, "validators": [validate_amount], **MONEY}
 LIMIT_FIELDS = ("per_grant", "per_month", "per_account_year", "per_recipient_year")
 LIMIT_LABELS = {
     "per_grant": _("per grant"),
@@ -41,10 +44,14 @@ class ServiceItem(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.SERVICE)
     description = models.TextField(_("description"), blank=True)
-    unit_cost = models.DecimalField(_("unit cost"), **MONEY)
+    unit_cost = models.DecimalField(_("unit cost"), validators=[validate_amount], **MONEY)
     active = models.BooleanField(_("active"), default=True)
     max_quantity = models.PositiveIntegerField(
-        _("maximum quantity per grant"), null=True, blank=True, help_text=_("Empty for no maximum.")
+        _("maximum quantity per grant"),
+        null=True,
+        blank=True,
+        validators=[validate_quantity],
+        help_text=_("Empty for no maximum."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -84,10 +91,10 @@ class Authority(models.Model):
         on_delete=models.PROTECT,
         related_name="authority",
     )
-    per_grant = models.DecimalField(_("limit per grant"), null=True, blank=True, **MONEY)
-    per_month = models.DecimalField(_("limit per rep per calendar month"), null=True, blank=True, **MONEY)
-    per_account_year = models.DecimalField(_("limit per account per calendar year"), null=True, blank=True, **MONEY)
-    per_recipient_year = models.DecimalField(_("limit per recipient per calendar year"), null=True, blank=True, **MONEY)
+    per_grant = models.DecimalField(_("limit per grant"), **LIMIT)
+    per_month = models.DecimalField(_("limit per rep per calendar month"), **LIMIT)
+    per_account_year = models.DecimalField(_("limit per account per calendar year"), **LIMIT)
+    per_recipient_year = models.DecimalField(_("limit per recipient per calendar year"), **LIMIT)
 
     history = HistoricalRecords()
 
@@ -158,7 +165,7 @@ class Grant(models.Model):
         OTHER = "other", _("Other")
 
     item = models.ForeignKey(ServiceItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="grants")
-    quantity = models.PositiveIntegerField(_("quantity"))
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[validate_quantity])
     # The price at the time of the grant, so that a later price change leaves the ledger whole.
     unit_cost = models.DecimalField(_("unit cost"), **MONEY)
     amount = models.DecimalField(_("amount"), **MONEY)

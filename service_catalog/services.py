@@ -1,5 +1,5 @@
 # Every write to the catalog, the authority matrix and grants: request, approve, refuse, under the limits.
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 import access
 from accounts.models import Account, Contact, Employment
-from coachcrm.inputs import single_line_check
+from coachcrm.inputs import MAX_AMOUNT, amount_check, quantity_check, single_line_check
 from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
 from service_catalog.models import Authority, Grant, ServiceItem, limits_exceeded
@@ -19,24 +19,10 @@ from team.models import User
 from team.services import notify
 from webhooks.services import event_emit
 
-MAX_AMOUNT = Decimal("9999999999.99")  # what a DecimalField(max_digits=12, decimal_places=2) holds
-
 
 def _require_admin(by: User, action: str) -> None:
     if not by.is_admin:
         raise ValidationError(_("Only an admin can %(action)s.") % {"action": action})
-
-
-def _money(value, field: str, label: str) -> Decimal:
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError, TypeError):
-        raise ValidationError({field: _("Enter %(label)s as an amount, e.g. 120.00.") % {"label": label}}) from None
-    if amount < 0:
-        raise ValidationError({field: _("%(label)s cannot be negative.") % {"label": label.capitalize()}})
-    if amount > MAX_AMOUNT:
-        raise ValidationError({field: _("%(label)s is too large.") % {"label": label.capitalize()}})
-    return amount
 
 
 def _item_fields(*, name: str, unit_cost, max_quantity, exclude_pk: int | None = None) -> dict:
@@ -46,9 +32,9 @@ def _item_fields(*, name: str, unit_cost, max_quantity, exclude_pk: int | None =
         raise ValidationError({"name": _("Enter a name.")})
     if ServiceItem.objects.exclude(pk=exclude_pk).filter(name__iexact=name).exists():
         raise ValidationError({"name": _("The catalog already has an item called %(name)s.") % {"name": name}})
-    if max_quantity is not None and max_quantity < 1:
-        raise ValidationError({"max_quantity": _("The maximum quantity must be at least 1, or empty for none.")})
-    return {"name": name, "unit_cost": _money(unit_cost, "unit_cost", _("the unit cost")), "max_quantity": max_quantity}
+    if max_quantity is not None:
+        max_quantity = quantity_check(max_quantity, field="max_quantity")
+    return {"name": name, "unit_cost": amount_check(unit_cost, field="unit_cost"), "max_quantity": max_quantity}
 
 
 @transaction.atomic
@@ -109,7 +95,7 @@ def authority_set(*, by: User, role: str = "", user: User | None = None, **limit
     if unknown:
         raise ValidationError(_("Unknown limits: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     values = {
-        name: None if limits.get(name) in (None, "") else _money(limits[name], name, _("a limit"))
+        name: None if limits.get(name) in (None, "") else amount_check(limits[name], field=name)
         for name in Authority.LIMIT_FIELDS
     }
     authority, _created = Authority.objects.update_or_create(role="" if user else role, user=user, defaults=values)
@@ -147,18 +133,6 @@ def _lock_budgets(*, user: User, account: Account, recipient: Contact) -> None:
     list(Contact.objects.select_for_update(no_key=True).filter(pk=recipient.pk).values_list("pk"))
 
 
-def _whole_quantity(quantity) -> int:
-    try:
-        whole = int(quantity)
-    except (TypeError, ValueError):
-        whole = None
-    if whole is None or isinstance(quantity, bool) or whole != quantity:
-        raise ValidationError({"quantity": _("The quantity must be a whole number, e.g. 2.")})
-    if whole < 1:
-        raise ValidationError({"quantity": _("The quantity must be at least 1.")})
-    return whole
-
-
 def _excess_text(excess: list[dict]) -> str:
     return "; ".join(
         _("%(label)s: %(total)s over the limit of %(limit)s by %(over)s")
@@ -186,7 +160,7 @@ def grant_check(
     opportunity: Opportunity | None = None,
 ) -> tuple[ServiceItem, int, Decimal]:
     """grant_request's rules on what goes to whom (the preview applies them too): the item, quantity, amount."""
-    quantity = _whole_quantity(quantity)
+    quantity = quantity_check(quantity, field="quantity")
     if not access.accounts(by).filter(pk=account.pk).exists():
         raise ValidationError({"account": _("You can only grant on accounts you work on.")})
     if not Employment.objects.current().filter(contact=recipient, account=account).exists():

@@ -2,12 +2,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
 from team import services
-from team.models import Email, User
+from team.models import Email, SecurityEvent, User
 
 
 @admin.register(User)
@@ -26,10 +27,22 @@ class CrmUserAdmin(UserAdmin):
         # Users are never deleted: their accounts, interactions and grants keep their author.
         return False
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "set password" form; a password set here is audited and mailed, his API tokens revoked."""
+        if not str(id).isdigit():
+            return super().user_change_password(request, id, form_url)
+        with transaction.atomic():
+            before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=id).first()
+            if user is not None and before is not None and user.password != before:
+                services.password_changed(user=user, request=request, how="set by an admin", by=request.user)
+        return response
+
     @admin.action(description=_("Reset the second factor of selected users"))
     def reset_second_factor(self, request, queryset):
         for user in queryset:
-            services.mfa_reset(user=user, by=request.user)
+            services.mfa_reset(user=user, by=request.user, request=request)
         self.message_user(request, _("Second factor reset: they set it up again at their next login."))
 
     @admin.action(description=_("Deactivate selected users"))
@@ -56,6 +69,13 @@ class ApiTokenAdmin(AuthTokenAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        services.api_token_revoke(token=obj, by=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            services.api_token_revoke(token=token, by=request.user, request=request)
+
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
@@ -72,4 +92,25 @@ class EmailAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The login audit, read-only: recorded by the sign-in signals and the services, pruned daily."""
+
+    list_display = ["created_at", "kind", "username", "user", "by", "address", "detail"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["user", "by"]
+    search_fields = ["username", "address"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "kind", "user", "username", "by", "address", "user_agent", "detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -11,9 +11,18 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 import access
-from coachcrm.api import AdminWritesOnly, CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
+from coachcrm.api import (
+    AdminOnly,
+    AdminWritesOnly,
+    CrmAPIView,
+    CrmModelSerializer,
+    CrmSerializer,
+    CrmViewSet,
+    ErrorSerializer,
+)
 from team import selectors, services
-from team.models import Notification, User
+from team.filters import SecurityEventFilter
+from team.models import Notification, SecurityEvent, User
 
 
 class UserSerializer(CrmModelSerializer):
@@ -82,7 +91,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         user = self.get_object()
         if not (request.user.is_admin or user.pk == request.user.pk):
             raise exceptions.PermissionDenied(_("Only an admin can revoke another user's token."))
-        services.api_tokens_revoke(user=user)
+        services.api_tokens_revoke(user=user, by=request.user, request=request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -135,7 +144,7 @@ class TokenView(CrmAPIView):
                 )
             if services.mfa_verify(user=user, code=code) is None:
                 # Counted by django-axes like a wrong password.
-                user_login_failed.send(sender=__name__, credentials=credentials, request=django_request)
+                user_login_failed.send(sender=__name__, credentials=credentials, request=django_request, reason="code")
                 if AxesProxyHandler.is_locked(django_request, credentials):
                     django_request.axes_locked_out = True
                 else:
@@ -154,7 +163,7 @@ class TokenView(CrmAPIView):
             )
         if user is None:
             raise exceptions.AuthenticationFailed(_("Wrong user name or password."), code="invalid_credentials")
-        instance, token = services.api_token_create(user=user)
+        instance, token = services.api_token_create(user=user, request=django_request)
         return Response({"token": token, "expiry": serializers.DateTimeField().to_representation(instance.expiry)})
 
     @extend_schema(request=None, responses={204: None, 400: ErrorSerializer})
@@ -169,7 +178,7 @@ class TokenView(CrmAPIView):
                 % {"id": request.user.pk},
                 code="no_token",
             )
-        services.api_token_revoke(token=request.auth)
+        services.api_token_revoke(token=request.auth, request=request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -198,3 +207,22 @@ class NotificationViewSet(mixins.ListModelMixin, CrmViewSet):
     def read(self, request):
         """Mark all of one's notices read (like the page's button); answers how many were unread."""
         return Response({"marked": services.notifications_mark_read(user=request.user)})
+
+
+class SecurityEventSerializer(CrmModelSerializer):
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "created_at", "kind", "user", "username", "by", "address", "user_agent", "detail"]
+        read_only_fields = fields
+
+
+class SecurityEventViewSet(mixins.ListModelMixin, CrmViewSet):
+    """The login audit (admins only), newest first: filter by `user`, `kind`, `date_from`, `date_to`."""
+
+    queryset = SecurityEvent.objects.none()  # the model, for the schema; get_queryset() scopes it
+    serializer_class = SecurityEventSerializer
+    permission_classes = [IsAuthenticated, AdminOnly]
+    filterset_class = SecurityEventFilter
+
+    def get_queryset(self):
+        return selectors.security_event_list(queryset=access.security_events(self.request.user))

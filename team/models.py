@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -161,3 +162,56 @@ class Email(models.Model):
 
     def __str__(self):
         return f"{self.recipient}: {self.subject}"
+
+
+class SecurityEventQuerySet(models.QuerySet):
+    def sign_ins(self):
+        """What a person checks on his profile: sign-ins, failed ones and lock-outs."""
+        kinds = SecurityEvent.Kind
+        return self.filter(kind__in=[kinds.LOGIN, kinds.LOGIN_FAILED, kinds.LOCKED_OUT, kinds.TOKEN_CREATED])
+
+
+class SecurityEvent(models.Model):
+    """One sign-in or change of sign-in security, with time, user and address (admins read them; pruned)."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("signed in")
+        LOGIN_FAILED = "login_failed", _("sign-in failed")
+        LOCKED_OUT = "locked_out", _("locked out")
+        LOGOUT = "logout", _("signed out")
+        PASSWORD_CHANGED = "password_changed", _("password changed")
+        PASSWORD_RESET = "password_reset", _("password reset")
+        MFA_ADDED = "mfa_added", _("second factor set up")
+        MFA_REMOVED = "mfa_removed", _("second factor removed")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    # Null for a failed sign-in under a name nobody has; the name as typed is kept in `username`.
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    # Who did it when it is not the user himself (an admin resetting a second factor).
+    by = models.ForeignKey(
+        User, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    objects = SecurityEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="securityevent_user_time"),
+            models.Index(fields=["kind", "-created_at"], name="securityevent_kind_time"),
+            models.Index(fields=["created_at"], name="securityevent_time"),
+        ]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.username}"

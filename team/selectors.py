@@ -1,9 +1,9 @@
-# Reads about users: the notification list.
+# Reads about users: the notification list, the login audit.
 from django.db.models import (
     QuerySet,
 )
 
-from team.models import Notification, User
+from team.models import Notification, SecurityEvent, User
 
 
 def notification_list(*, user: User) -> QuerySet[Notification]:
@@ -23,3 +23,13 @@ def mfa_pending_device(*, user):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+
+
+def security_event_list(*, queryset: QuerySet[SecurityEvent]) -> QuerySet[SecurityEvent]:
+    """The login audit's events (already scoped by `access.security_events`), newest first, with their people."""
+    return queryset.select_related("user", "by").order_by("-created_at", "-pk")
+
+
+def recent_sign_ins(*, user: User, limit: int = 10) -> list[SecurityEvent]:
+    """The user's own latest sign-ins, failed ones and lock-outs, for his profile."""
+    return list(SecurityEvent.objects.filter(user=user).sign_ins()[:limit])

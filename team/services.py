@@ -1,16 +1,20 @@
 # Every write to users and their notices: create, update, deactivate, language, API tokens, notify().
 import datetime
+import ipaddress
 import logging
 import smtplib
 from decimal import Decimal
 
+from axes.helpers import get_client_ip_address, get_client_user_agent
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -19,7 +23,7 @@ from knox.settings import knox_settings
 from coachcrm import jobs
 from coachcrm.inputs import CONTROL_CHARACTERS, single_line_check
 from coachcrm.templatetags.crm import money
-from team.models import Email, Notification, User
+from team.models import Email, Notification, SecurityEvent, User
 
 logger = logging.getLogger(__name__)
 # A waiting e-mail younger than this is left to the job that is sending it.
@@ -35,12 +39,12 @@ def user_deactivate(*, user: User, by: User) -> User:
         raise ValidationError(_("You cannot deactivate yourself."))
     user.is_active = False
     user.save(update_fields=["is_active"])
-    api_tokens_revoke(user=user)
+    api_tokens_revoke(user=user, by=by)
     return user
 
 
 @transaction.atomic
-def api_token_create(*, user: User) -> tuple[AuthToken, str]:
+def api_token_create(*, user: User, request=None) -> tuple[AuthToken, str]:
     """A new API token for one client of the user: (the stored row, the token string, shown only now)."""
     # Locks the user's row so that two logins at once cannot both pass the limit.
     User.objects.select_for_update().filter(pk=user.pk).first()
@@ -58,17 +62,30 @@ def api_token_create(*, user: User) -> tuple[AuthToken, str]:
             % {"limit": limit, "id": user.pk},
             code="token_limit",
         )
-    return AuthToken.objects.create(user=user)
+    created = AuthToken.objects.create(user=user)
+    security_event_record(kind=SecurityEvent.Kind.TOKEN_CREATED, user=user, request=request)
+    return created
 
 
-def api_token_revoke(*, token: AuthToken) -> None:
+@transaction.atomic
+def api_token_revoke(*, token: AuthToken, by: User | None = None, request=None) -> None:
     """Log one client out: the other clients' tokens of the user keep working."""
     token.delete()
+    security_event_record(kind=SecurityEvent.Kind.TOKEN_REVOKED, user=token.user, by=by, request=request)
 
 
-def api_tokens_revoke(*, user: User) -> int:
+@transaction.atomic
+def api_tokens_revoke(*, user: User, by: User | None = None, request=None) -> int:
     """Revoke every API token of the user (all his clients); how many there were."""
     deleted, _by_model = AuthToken.objects.filter(user=user).delete()
+    if deleted:
+        security_event_record(
+            kind=SecurityEvent.Kind.TOKEN_REVOKED,
+            user=user,
+            by=by,
+            request=request,
+            detail=ngettext("its one token", "all %(count)s tokens", deleted) % {"count": deleted},
+        )
     return deleted
 
 
@@ -262,14 +279,88 @@ def user_set_language(*, user: User, language: str) -> User:
     return user
 
 
-def password_changed(*, user: User, request=None, how: str) -> None:
-    """After a password change or reset: every API token is revoked (Django ends the other sessions)."""
-    api_tokens_revoke(user=user)
-    logger.info("Password %s for user %s from %s", how, user.pk, _address(request))
+@transaction.atomic
+def password_changed(*, user: User, request=None, how: str, by: User | None = None) -> None:
+    """After a password change or reset: every API token is revoked (Django ends the other sessions).
+
+    Recorded in the login audit (`by`: the admin who set it), and the user is told by e-mail
+    (someone else may have done it).
+    """
+    api_tokens_revoke(user=user, by=by, request=request)
+    kind = SecurityEvent.Kind.PASSWORD_RESET if how == "reset" else SecurityEvent.Kind.PASSWORD_CHANGED
+    event = security_event_record(kind=kind, user=user, by=by, request=request)
+    _security_email(event)
+    logger.info("Password %s for user %s from %s", how, user.pk, event.address)
 
 
-def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+# --- The login audit: sign-ins and changes of sign-in security ------------------------------
+
+
+def _request_address(request) -> str | None:
+    if request is None:
+        return None
+    address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def security_event_record(
+    *,
+    kind: str,
+    user: User | None = None,
+    username: str = "",
+    by: User | None = None,
+    request=None,
+    detail: str = "",
+) -> SecurityEvent:
+    """Record one event of the login audit, in the caller's transaction (it commits or rolls back with it).
+
+    The address is the one django-axes counts failures under (its proxy settings apply).
+    """
+    if user is not None and not username:
+        username = user.get_username()
+    if by is not None and user is not None and by.pk == user.pk:
+        by = None  # `by` names someone else only
+    agent = (getattr(request, "axes_user_agent", None) or get_client_user_agent(request)) if request else ""
+    return SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=CONTROL_CHARACTERS.sub("", username or "")[:150],
+        by=by,
+        address=_request_address(request),
+        user_agent=CONTROL_CHARACTERS.sub("", agent or "")[:200],
+        detail=str(detail)[:200],
+    )
+
+
+def _security_email(event: SecurityEvent) -> None:
+    """Tell the user by e-mail that his password or second factor changed (through the outbox)."""
+    user = event.user
+    if not user.email:
+        return
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        what = event.get_kind_display()
+        when = formats.date_format(timezone.localtime(event.created_at), "SHORT_DATETIME_FORMAT")
+        subject = _("CoachCRM: %(what)s") % {"what": what}
+        body = _(
+            "Your CoachCRM account: %(what)s on %(when)s (address %(address)s).\n\n"
+            "If this was you, there is nothing to do. If not, reset your password at once and tell an admin:\n%(link)s"
+        ) % {
+            "what": what,
+            "when": when,
+            "address": event.address or _("unknown"),
+            "link": site_url(reverse("password_reset")),
+        }
+    email_queue(to=user.email, subject=subject, body=body)
+
+
+def security_events_prune() -> int:
+    """Delete the audit's events older than SECURITY_EVENTS_KEEP_DAYS; how many (a second run deletes none)."""
+    cutoff = timezone.now() - datetime.timedelta(days=settings.SECURITY_EVENTS_KEEP_DAYS)
+    deleted, _by_model = SecurityEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- Two-factor sign-in (django-otp: TOTP apps, and recovery codes as a static device) -------
@@ -310,7 +401,9 @@ def mfa_setup_confirm(*, user: User, code: str, request=None) -> list[str]:
     recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
     codes = [StaticToken.random_token() for _i in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=recovery, token=c) for c in codes])
-    logger.info("Second factor set up for user %s from %s", user.pk, _address(request))
+    event = security_event_record(kind=SecurityEvent.Kind.MFA_ADDED, user=user, request=request)
+    _security_email(event)
+    logger.info("Second factor set up for user %s from %s", user.pk, event.address)
     return codes
 
 
@@ -327,12 +420,16 @@ def mfa_verify(*, user: User, code: str):
 
 
 @transaction.atomic
-def mfa_reset(*, user: User, by: User) -> None:
+def mfa_reset(*, user: User, by: User, request=None) -> None:
     """Switch a user's second factor off (admins only; a lost phone): he sets it up again at the next login."""
     if not by.is_admin:
         raise ValidationError(_("Only an admin can reset another user's second factor."))
+    deleted, _by_model = TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    if deleted:
+        event = security_event_record(kind=SecurityEvent.Kind.MFA_REMOVED, user=user, by=by, request=request)
+        _security_email(event)
     logger.warning("Second factor of user %s reset by admin %s", user.pk, by.pk)
 
 

@@ -23,3 +23,9 @@ def email_send_task(self, email_id: int) -> None:
 def emails_retry_task() -> int:
     """Enqueue the e-mails still waiting (a broker outage, a failed try in embedded mode)."""
     return services.emails_retry()
+
+
+@shared_task(name="team.tasks.security_events_prune_task")
+def security_events_prune_task() -> int:
+    """Delete the login audit's events older than SECURITY_EVENTS_KEEP_DAYS (a second run deletes none)."""
+    return services.security_events_prune()

@@ -356,3 +356,13 @@ class TaskFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(RepFactory)
     created_by = factory.LazyAttribute(lambda o: o.owner)
     due_on = factory.LazyFunction(timezone.localdate)
+
+
+class SecurityEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "team.SecurityEvent"
+
+    kind = "login"
+    user = factory.SubFactory(RepFactory)
+    username = factory.LazyAttribute(lambda o: o.user.username if o.user else "nobody")
+    address = "192.0.2.10"

@@ -94,6 +94,7 @@ PARITY = {
     "csvio:import-confirm": "api:import-confirm",
     "csvio:import-progress": "api:import-progress",
     "csvio:import-cancel": "api:import-cancel",
+    "team:securityevent-list": "api:security-event-list",
 }
 
 # Pages that need no endpoint, each with the reason.

@@ -358,3 +358,56 @@ def test_readiness_names_the_broker_when_it_is_down(client, db, settings):
         app.conf.update(broker_write_url=previous)
         _reconnect()
     assert ready.status_code == 503 and ready.json()["down"] == ["broker"]
+
+
+@pytest.fixture
+def private_cache(settings):
+    """The cache on a private redis-server (stopped by the test: an outage nobody else sees)."""
+    if not (REDIS_SERVER and REDIS_CLI):
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    redis = PrivateRedis()
+    redis.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis.url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.mark.redis
+def test_cache_down_password_reset_fails_open_and_logins_still_lock_out(
+    client, rep, private_cache, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    def ask_reset():
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("password_reset"), {"email": rep.email})
+
+    # With the cache up the limit counts: the sixth request of the hour is refused.
+    assert [ask_reset().status_code for _i in range(6)] == [302] * 5 + [429]
+    private_cache.stop()
+    sent = len(mail.outbox)
+    response = ask_reset()
+    assert response.status_code == 302  # through, uncounted: never a 500
+    assert len(mail.outbox) == sent + 1
+
+    # Sign-in and its lock-out count in the database (django-axes), not in the cache.
+    assert client.post(reverse("login"), {"username": rep.username, "password": "pw-for-tests"}).status_code == 302
+    client.logout()
+    answers = [
+        client.post(reverse("login"), {"username": rep.username, "password": "wrong"}).status_code
+        for _i in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert answers[-1] == 429 and 500 not in answers
+    locked = client.post(reverse("login"), {"username": rep.username, "password": "pw-for-tests"})
+    assert locked.status_code == 429
+    token = client.post(reverse("api:auth-token"), {"username": rep.username, "password": "pw-for-tests"})
+    assert token.status_code == 429 and token.json()["code"] == "locked_out"

@@ -1,6 +1,7 @@
 """Input ranges and single-line text: one set of checks, refused alike by page, API, import and service."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -8,11 +9,21 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Account, Contact
-from coachcrm.inputs import date_check, latest_date, single_line_check
+from coachcrm.inputs import (
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    amount_check,
+    date_check,
+    latest_date,
+    quantity_check,
+    single_line_check,
+)
 from coaches.models import Interaction
 from csvio import services as csvio_services
 from departures.services import user_mark_leaving
 from pipeline.models import Opportunity
+from service_catalog.models import Authority, ServiceItem
+from service_catalog.services import grant_request
 from team.models import User
 from tests import factories
 
@@ -162,3 +173,131 @@ def test_import_reports_a_bad_start_date_and_a_line_break_on_their_rows(rep):
     batch = csvio_services.import_batch_create(by=rep, kind="contacts", filename="c.csv", data=text.encode())
     outcomes = [(r["outcome"], r["column"]) for r in batch.report["rows"]]
     assert outcomes == [("created", ""), ("error", "start_date"), ("error", "last_name"), ("error", "start_date")]
+
+
+# --- Money and quantities ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-0.01", "cannot be negative"),
+        ("1000000000", "too large"),
+        ("1e12", "too large"),
+        ("NaN", "Enter an amount"),
+        ("twelve", "Enter an amount"),
+    ],
+)
+def test_amount_check_refuses_negative_absurd_and_non_numbers(value, message):
+    with pytest.raises(ValidationError, match=message) as error:
+        amount_check(value, field="amount")
+    assert list(error.value.error_dict) == ["amount"]
+
+
+def test_amount_check_keeps_zero_and_the_maximum_to_the_cent():
+    assert amount_check("0", field="amount") == Decimal("0.00")
+    assert amount_check(MAX_AMOUNT, field="amount") == MAX_AMOUNT
+    assert amount_check("12.345", field="amount") == Decimal("12.35")
+
+
+@pytest.mark.parametrize(("value", "message"), [(0, "at least 1"), (MAX_QUANTITY + 1, "at most"), (10**30, "at most")])
+def test_quantity_check_refuses_out_of_bounds(value, message):
+    with pytest.raises(ValidationError, match=message):
+        quantity_check(value, field="quantity")
+    assert quantity_check(MAX_QUANTITY, field="quantity") == MAX_QUANTITY
+
+
+def test_api_refuses_an_absurd_deal_amount_with_a_json_400(token_client, rep, stages):
+    account, line = factories.AccountFactory(owner=rep), factories.ProductLineFactory()
+    body = {"account": account.pk, "name": "Deal", "product_line": line.name, "amount": "5000000000"}
+    response = token_client(rep).post(reverse("api:opportunity-list"), body, format="json")
+    assert response.status_code == 400, response.json()
+    assert "too large" in response.json()["fields"]["amount"][0]
+    assert not Opportunity.objects.exists()
+
+
+def test_api_refuses_a_negative_deal_amount_on_update(token_client, rep, stages):
+    deal = factories.OpportunityFactory(account=factories.AccountFactory(owner=rep), owner=rep, amount=10)
+    response = token_client(rep).patch(
+        reverse("api:opportunity-detail", args=[deal.pk]), {"amount": "-5"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "amount" in response.json()["fields"]
+    deal.refresh_from_db()
+    assert deal.amount == 10
+
+
+def test_deal_page_refuses_an_absurd_amount_on_the_field(rep_client, rep, stages):
+    account, line = factories.AccountFactory(owner=rep), factories.ProductLineFactory()
+    response = rep_client.post(
+        reverse("pipeline:opportunity-create"),
+        {"account": account.pk, "name": "New", "product_line": line.pk, "amount": "5000000000"},
+    )
+    assert response.status_code == 200
+    assert "too large" in str(response.context["form"].errors["amount"])
+    assert not Opportunity.objects.exists()
+
+
+def test_deal_admin_refuses_an_absurd_amount_as_a_form_error(admin_client, stages):
+    deal = factories.OpportunityFactory(amount=3)
+    response = admin_client.post(
+        reverse("admin:pipeline_opportunity_change", args=[deal.pk]),
+        {"name": deal.name, "product_line": deal.product_line_id, "amount": "5000000000", "owner": deal.owner_id,
+         "stage_changes-TOTAL_FORMS": "0", "stage_changes-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "too large" in str(response.context["adminform"].form.errors["amount"])
+    deal.refresh_from_db()
+    assert deal.amount == 3
+
+
+def test_catalog_admin_refuses_an_absurd_unit_cost_and_maximum_quantity(admin_client):
+    response = admin_client.post(
+        reverse("admin:service_catalog_serviceitem_add"),
+        {"name": "Tea", "category": "gift", "unit_cost": "2000000000", "max_quantity": str(MAX_QUANTITY + 1),
+         "active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "too large" in str(errors["unit_cost"]) and "at most" in str(errors["max_quantity"])
+    assert not ServiceItem.objects.exists()
+
+
+def test_authority_admin_refuses_a_negative_limit(admin_client):
+    response = admin_client.post(reverse("admin:service_catalog_authority_add"), {"role": "rep", "per_grant": "-1"})
+    assert response.status_code == 200
+    assert "cannot be negative" in str(response.context["adminform"].form.errors["per_grant"])
+    assert not Authority.objects.filter(per_grant__lt=0).exists()
+
+
+def test_catalog_api_refuses_a_negative_unit_cost(token_client):
+    admin = factories.AdminFactory()
+    response = token_client(admin).post(
+        reverse("api:service-item-list"), {"name": "Tea", "category": "gift", "unit_cost": "-1"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "unit_cost" in response.json()["fields"]
+
+
+def test_grant_of_an_absurd_quantity_of_a_free_item_is_refused(rep):
+    item = ServiceItem.objects.create(name="Brochure", unit_cost=0)
+    account = factories.AccountFactory(owner=rep)
+    recipient = factories.ContactFactory()
+    with pytest.raises(ValidationError, match="at most") as error:
+        grant_request(by=rep, item=item, quantity=10**9, account=account, recipient=recipient, reason="x")
+    assert list(error.value.error_dict) == ["quantity"]
+
+
+def test_import_reports_an_absurd_deal_amount_on_its_row(rep, stages):
+    factories.AccountFactory(owner=rep, name="Acme")
+    factories.ProductLineFactory(name="Analytics")
+    text = (
+        "name,account,product_line,amount,stage\n"
+        "Fine,Acme,Analytics,1000,Lead\n"
+        "Huge,Acme,Analytics,99999999999,Lead\n"
+        "Negative,Acme,Analytics,-5,Lead\n"
+    )
+    batch = csvio_services.import_batch_create(by=rep, kind="deals", filename="d.csv", data=text.encode())
+    outcomes = [(r["outcome"], r["column"]) for r in batch.report["rows"]]
+    assert outcomes == [("created", ""), ("error", "amount"), ("error", "amount")]
+    assert "too large" in batch.report["rows"][1]["detail"]

@@ -178,7 +178,7 @@ def test_more_than_the_items_maximum_quantity_is_refused(rep, account, recipient
 
 def test_an_amount_too_large_for_the_ledger_is_refused(rep, account, recipient):
     with pytest.raises(ValidationError, match="too large"):
-        grant(rep, account, recipient, cost="9999999.00", quantity=100_000)
+        grant(rep, account, recipient, cost="9999999.00", quantity=1_000)
 
 
 def test_a_recipient_who_does_not_currently_work_at_the_account_is_refused(rep, account):
@@ -331,7 +331,7 @@ def test_only_an_admin_edits_the_catalog(rep, admin_user):
         ({"name": "", "unit_cost": "1"}, "name", "Enter a name"),
         ({"name": "lunch", "unit_cost": "1"}, "name", "already has an item called lunch"),
         ({"name": "Tea", "unit_cost": "-0.01"}, "unit_cost", "cannot be negative"),
-        ({"name": "Tea", "unit_cost": "abc"}, "unit_cost", "as an amount"),
+        ({"name": "Tea", "unit_cost": "abc"}, "unit_cost", "Enter an amount"),
         ({"name": "Tea", "unit_cost": "1", "max_quantity": 0}, "max_quantity", "at least 1"),
     ],
 )
