@@ -140,13 +140,35 @@ def _committee_context(request, opportunity, form=None) -> dict:
         initial = {key: request.GET[key] for key in ("role", "contact", "stance") if request.GET.get(key)}
         form = CommitteeMemberForm(initial=initial, opportunity=opportunity, user=request.user)
     return {
+        **_committee_drawing(committee),
+        "committee_form": form,
+        "committee_open": form.is_bound or bool(form.initial) or "edit" in request.GET,
+    }
+
+
+def _committee_drawing(committee: dict) -> dict:
+    return {
         "committee": committee,
         "committee_wide": committee_chart(committee, columns=4),
         "committee_narrow": committee_chart(committee, columns=2),
         "committee_legend": committee_legend(),
-        "committee_form": form,
-        "committee_open": form.is_bound or bool(form.initial) or "edit" in request.GET,
     }
+
+
+@require_safe
+def account_committee(request, pk):
+    """The account's buying committee: the people on its open deals' committees, one map, the same gaps."""
+    account = access.get(request.user, Account, pk)
+    committee = selectors.account_committee(account=account, user=request.user)
+    return render(request, "pipeline/account_committee.html", {"account": account, **_committee_drawing(committee)})
+
+
+@require_safe
+def account_committee_export(request, pk):
+    """The account's committee table as CSV (what its page shows), with the deals each person is on."""
+    account = access.get(request.user, Account, pk)
+    committee = selectors.account_committee(account=account, user=request.user)
+    return _committee_csv(committee, filename=f"committee-account-{account.pk}.csv", with_deals=True)
 
 
 @require_POST
@@ -171,9 +193,13 @@ def committee_export(request, pk):
     """The committee table as CSV: what the map shows, and only what the user may see."""
     opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     committee = selectors.opportunity_committee(opportunity=opportunity, user=request.user)
+    return _committee_csv(committee, filename=f"committee-{opportunity.pk}.csv")
+
+
+def _committee_csv(committee: dict, *, filename: str, with_deals: bool = False):
     names = {person["id"]: person["name"] for person in committee["people"]}
     return csv_response(
-        filename=f"committee-{opportunity.pk}.csv",
+        filename=filename,
         header=[
             "name",
             "title",
@@ -188,6 +214,7 @@ def committee_export(request, pk):
             "holders",
             "last_touch",
             "reports_to",
+            *(["deals"] if with_deals else []),
         ],
         rows=(
             [
@@ -200,6 +227,7 @@ def committee_export(request, pk):
                 " ".join(person["holders"]),
                 person["last_touch"] or "",
                 names.get(person["reports_to_id"], ""),
+                *(["; ".join(deal["name"] for deal in person["deals"])] if with_deals else []),
             ]
             for person in committee["people"]
         ),

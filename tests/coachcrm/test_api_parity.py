@@ -72,6 +72,7 @@ PARITY = {
     "pipeline:opportunity-close": "api:opportunity-move",  # the confirmation of a move into Won or Lost
     "pipeline:opportunity-reopen": "api:opportunity-reopen",
     "pipeline:committee-set": "api:opportunity-committee",
+    "pipeline:account-committee": "api:account-committee",
     "pipeline:forecast-deals": "api:dashboard",  # the forecast's drill-down: the dashboard's forecast figures
     "accounts:employment-reports-to": "api:contact-reports-to",
     "agenda:task-list": "api:task-list",
@@ -105,6 +106,7 @@ PAGE_ONLY = {
     "csvio:import-detail": "the upload's dry-run report",
     "csvio:import-confirm": "the upload's confirmation",
     "pipeline:committee-export": "CSV download; the committee endpoint gives the same data",
+    "pipeline:account-committee-export": "CSV download; the account committee endpoint gives the same data",
     "csvio:import-map": "the upload's column and value mapping step",
     "csvio:import-progress": "the upload's progress bar",
     "csvio:import-cancel": "the upload's cancel button",
