@@ -21,8 +21,14 @@ class TaskQuerySet(models.QuerySet):
 
 
 class Task(models.Model):
-    """Something to do by a day: a next step, a call to make, a handover to finish."""
+    """Something to do by a day: a next step, a call to make, a handover to finish, a style to ask a coach for."""
 
+    class Kind(models.TextChoices):
+        TODO = "todo", _("to do")
+        # Ask `coach` how `contact` buys (style_request): one open at a time per coach and person.
+        STYLE_REQUEST = "style_request", _("style request")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TODO)
     subject = models.CharField(_("subject"), max_length=200)
     due_on = models.DateField(_("due"), default=timezone.localdate)
     due_time = models.TimeField(_("time"), null=True, blank=True)
@@ -59,6 +65,14 @@ class Task(models.Model):
         blank=True,
         related_name="tasks",
     )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -68,6 +82,14 @@ class Task(models.Model):
         ordering = ["due_on", "due_time", "pk"]
         verbose_name = _("task")
         indexes = [models.Index(fields=["owner", "due_on"], condition=Q(done_at__isnull=True), name="task_open_due")]
+        constraints = [
+            # Asking twice while the first request is open is the same request (agenda.services.style_request).
+            models.UniqueConstraint(
+                fields=["coach", "contact"],
+                condition=Q(kind="style_request", done_at__isnull=True),
+                name="task_one_open_style_request",
+            )
+        ]
 
     def __str__(self):
         return self.subject

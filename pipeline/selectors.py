@@ -363,8 +363,8 @@ def committee_gaps(*, account_id: int, people: list[dict], coaches: list, form_u
     """
     gaps = []
 
-    def gap(code: str, text: str, url: str, action: str) -> None:
-        gaps.append({"code": code, "text": text, "url": url, "action": action})
+    def gap(code: str, text: str, url: str, action: str, ask: dict | None = None) -> None:
+        gaps.append({"code": code, "text": text, "url": url, "action": action, "ask": ask})
 
     roles = {role for person in people for role in person["roles"]}
     for role, code in (
@@ -390,6 +390,12 @@ def committee_gaps(*, account_id: int, people: list[dict], coaches: list, form_u
                     % {"role": role, "name": person["name"], "coach": coach.contact},
                     reverse("coaches:stylereport-create", args=[person["id"]]),
                     _("Record the style %(coach)s reports") % {"coach": coach.contact},
+                    # Or ask for it: a task for the coach's holder (agenda.services.style_request).
+                    ask={
+                        "coach": coach.pk,
+                        "contact": person["id"],
+                        "label": _("or ask %(coach)s (a task for his holder)") % {"coach": coach.contact},
+                    },
                 )
             else:
                 gap(

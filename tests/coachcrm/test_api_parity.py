@@ -73,6 +73,7 @@ PARITY = {
     "pipeline:opportunity-reopen": "api:opportunity-reopen",
     "pipeline:committee-set": "api:opportunity-committee",
     "pipeline:account-committee": "api:account-committee",
+    "agenda:style-request": "api:task-style-request",
     "pipeline:forecast-deals": "api:dashboard",  # the forecast's drill-down: the dashboard's forecast figures
     "accounts:employment-reports-to": "api:contact-reports-to",
     "agenda:task-list": "api:task-list",
