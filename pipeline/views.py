@@ -1,5 +1,6 @@
 # Pages of the pipeline: home, board, lists, a deal, moves, overrides, the dashboard.
 import csv
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,7 +19,7 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
-from csvio.export import csv_response
+from csvio.export import csv_response, safe_cell
 from pipeline import selectors, services
 from pipeline.committee import committee_chart, committee_legend
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -517,7 +518,7 @@ def dashboard_export(request):
     period = summary["period"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dashboard-{period["start"]}-{period["end"]}.csv"'
-    writer = csv.writer(response)
+    writer = _SafeWriter(response)
     writer.writerow([_("Period"), period["start"], period["end"]])
     writer.writerow([])
     writer.writerow(
@@ -575,7 +576,99 @@ def dashboard_export(request):
     health = summary["coach_health"]
     writer.writerow([_("Active coaches"), _("Single-threaded"), _("Stale"), _("At risk")])
     writer.writerow([health["active"], health["single_threaded"], health["stale"], health["at_risk"]])
+    _forecast_csv(writer, forecast_summary(user=request.user, filters=form.filters()))
     return response
+
+
+class _SafeWriter:
+    """csv.writer with the formula guard on text (names come from users); numbers stay numbers, negative ones too."""
+
+    def __init__(self, response):
+        self._writer = csv.writer(response)
+
+    def writerow(self, row):
+        self._writer.writerow([cell if isinstance(cell, int | float | Decimal) else safe_cell(cell) for cell in row])
+
+
+def _forecast_csv(writer, forecast: dict) -> None:
+    """The forecast's section of the dashboard CSV: totals, at risk, by month, and the method's inputs."""
+    writer.writerow([])
+    writer.writerow(
+        [_("Forecast"), _("Deals"), _("Amount"), _("Stage-weighted forecast"), _("Coach-adjusted forecast")]
+    )
+    totals, risk, undated = forecast["totals"], forecast["at_risk"], forecast["undated"]
+    writer.writerow(
+        [
+            _("Expected to close in the period"),
+            totals["count"],
+            totals["amount"],
+            totals["stage_weighted"],
+            totals["adjusted"],
+        ]
+    )
+    writer.writerow(
+        [_("At risk for lack of a coach"), risk["count"], risk["amount"], risk["stage_weighted"], risk["adjusted"]]
+    )
+    writer.writerow([_("No expected close (in neither forecast)"), undated["count"], undated["amount"]])
+    writer.writerow([_("Difference (coach-adjusted minus stage-weighted)"), "", "", "", totals["difference"]])
+    writer.writerow([])
+    writer.writerow(
+        [
+            _("Month of expected close"),
+            _("Deals"),
+            _("Amount"),
+            _("Stage-weighted forecast"),
+            _("Coach-adjusted forecast"),
+        ]
+    )
+    for month in forecast["months"]:
+        writer.writerow(
+            [
+                month["month"].strftime("%Y-%m"),
+                month["count"],
+                month["amount"],
+                month["stage_weighted"],
+                month["adjusted"],
+            ]
+        )
+    writer.writerow([])
+    method = forecast["method"]
+    writer.writerow(
+        [
+            _("Forecast inputs"),
+            _("Window (days)"),
+            method["window_days"],
+            _("Minimum sample"),
+            method["min_sample"],
+            _("Prior (deals)"),
+            method["prior"],
+        ]
+    )
+    writer.writerow(
+        [
+            _("Stage"),
+            _("With a coach"),
+            _("Closed"),
+            _("Won"),
+            _("Win rate"),
+            _("Stage probability (%)"),
+            _("Probability used (%)"),
+            _("Basis"),
+        ]
+    )
+    for rate in forecast["rates"]:
+        writer.writerow(
+            [
+                rate["stage"],
+                _("yes") if rate["with_coach"] else _("no"),
+                rate["closed"],
+                rate["won"],
+                "" if rate["win_rate"] is None else rate["win_rate"],
+                rate["stage_probability"],
+                rate["probability"],
+                _("history") if rate["basis"] == "history" else _("stage probability (too few closed deals)"),
+            ]
+        )
 
 
 @require_POST

@@ -1,6 +1,8 @@
 """The coach-adjusted forecast on hand-built histories whose answers are worked out by hand (the oracle)."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -235,3 +237,25 @@ def test_coach_on_a_day_is_his_state_in_the_history_of_that_day(rep, stages):
     assert account_had_coach_on(downgraded, then) is True
     assert account_had_coach_on(upgraded, TODAY()) is True
     assert account_had_coach_on(downgraded, TODAY()) is False
+
+
+def test_forecast_in_the_dashboard_csv_export(rep_client, rep, stages, coached, uncoached, period):
+    history(coached, stages, won=6, lost=2, coach=True)
+    open_deal(coached, stages, 10000)
+    open_deal(uncoached, stages, 20000)
+    factories.OpportunityFactory(account=uncoached, stage=stages["Lead"], name="=HYPERLINK(1)", held_back=True)
+    response = rep_client.get(
+        reverse("pipeline:dashboard-export"), {key: value.isoformat() for key, value in period.items()}
+    )
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    summary = forecast_summary(user=rep, filters=period)
+    assert ["Expected to close in the period", "2", "30000.00", "18000.00", "18667.00"] in rows
+    assert summary["totals"]["adjusted"] == Decimal("18667.00")
+    assert ["At risk for lack of a coach", "1", "20000.00", "12000.00", "12000.00"] in rows
+    assert ["Difference (coach-adjusted minus stage-weighted)", "", "", "", "667.00"] in rows
+    month = (TODAY() + datetime.timedelta(days=10)).strftime("%Y-%m")
+    assert [month, "2", "30000.00", "18000.00", "18667.00"] in rows
+    assert ["Proposal", "yes", "8", "6", "0.75", "60", "66.67", "history"] in rows
+    # A name a spreadsheet would run as a formula is written as text.
+    assert any(row and row[0] == "'=HYPERLINK(1)" for row in rows)
