@@ -589,6 +589,24 @@ def test_opportunity_contact_add_and_remove(rep_client, account, deal):
     assert not deal.contact_roles.exists()
 
 
+def test_opportunity_contact_form_lists_only_the_accounts_current_people(rep_client, account, deal):
+    current = factories.person_at(account, title="Buyer")
+    former = factories.person_at(account, end_date=timezone.localdate())
+    elsewhere = factories.person_at(factories.AccountFactory(owner=deal.owner))
+    body = rep_client.get(deal.get_absolute_url()).content.decode()
+    form = body[body.index(reverse("pipeline:opportunitycontact-create", args=[deal.pk])) :]
+    form = form[: form.index("</form>")]
+    assert form.count(f'<option value="{current.pk}"') == 1
+    assert f'value="{former.pk}"' not in form and f'value="{elsewhere.pk}"' not in form
+    # Its own ids: the committee form on the page has a person and a role too.
+    assert 'id="people_contact"' in form and 'for="people_contact"' in form
+    assert body.count('id="id_contact"') == 1
+    # Removing a person asks first.
+    factories.OpportunityContactFactory(opportunity=deal, contact=current)
+    body = rep_client.get(deal.get_absolute_url()).content.decode()
+    assert 'data-confirm="Remove' in body
+
+
 def test_opportunity_contact_add_refuses_someone_from_elsewhere(rep_client, deal):
     stranger = factories.person_at(factories.AccountFactory())
     response = rep_client.post(
