@@ -33,6 +33,15 @@ def test_board_shows_a_column_per_stage_with_the_reps_deals(rep_client, deal, st
     assert b"Not mine" not in response.content
 
 
+def test_board_closed_columns_fold_without_script(rep_client, deal, stages):
+    body = rep_client.get(reverse("pipeline:opportunity-board")).content.decode()
+    # Won and Lost are <details> (folded by a tap, no inline script or style); open stages are not.
+    for stage in ("Won", "Lost"):
+        assert f'<details class="board-fold" open data-fold="{stages[stage].pk}"' in body
+    assert f'data-fold="{stages["Proposal"].pk}"' not in body
+    assert "<script>" not in body and 'style="' not in body
+
+
 @pytest.mark.parametrize(
     ("rows", "columns"),
     # 50 deals spread over the five open stages, and 50 in one column: more than it shows.
