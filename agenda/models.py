@@ -1,5 +1,4 @@
 # Tasks: something a person has to do by a day, optionally about a coach, an account, a deal or a handover.
-import datetime
 
 from django.conf import settings
 from django.db import models
@@ -7,17 +6,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coachcrm.models import DueQuerySet
 
-class TaskQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(done_at__isnull=True)
+
+class TaskQuerySet(DueQuerySet):
+    open_q = Q(done_at__isnull=True)
 
     def done(self):
-        return self.filter(done_at__isnull=False)
-
-    def due_by(self, day: datetime.date):
-        """Open tasks due on or before the day (overdue ones included)."""
-        return self.open().filter(due_on__lte=day)
+        return self.exclude(self.open_q)
 
 
 class Task(models.Model):
