@@ -62,11 +62,17 @@ class TaskSerializer(ScopedModelSerializer):
             "account",
             "opportunity",
             "handover",
+            "kind",
+            "contact",
             "done",
             "done_at",
             "created_at",
         ]
-        read_only_fields = ["done_at", "created_at"]
+        # A style request (kind, the person it is about) is made by POST tasks/style-request/ only.
+        read_only_fields = ["kind", "contact", "done_at", "created_at"]
+        # Not DRF's validator for the one-open-style-request constraint (it would make coach and contact
+        # required on every task): that rule is agenda.services.style_request's.
+        validators = []
         extra_kwargs = {"due_on": {"required": False}}
 
 
