@@ -1,6 +1,4 @@
 # Pages of the pipeline: home, board, lists, a deal, moves, overrides, the dashboard.
-import csv
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,7 +17,7 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
-from csvio.export import csv_response, safe_cell
+from csvio.export import SafeWriter, csv_response
 from pipeline import selectors, services
 from pipeline.committee import committee_chart, committee_legend
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -518,7 +516,7 @@ def dashboard_export(request):
     period = summary["period"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dashboard-{period["start"]}-{period["end"]}.csv"'
-    writer = _SafeWriter(response)
+    writer = SafeWriter(response)
     writer.writerow([_("Period"), period["start"], period["end"]])
     writer.writerow([])
     writer.writerow(
@@ -578,16 +576,6 @@ def dashboard_export(request):
     writer.writerow([health["active"], health["single_threaded"], health["stale"], health["at_risk"]])
     _forecast_csv(writer, forecast_summary(user=request.user, filters=form.filters()))
     return response
-
-
-class _SafeWriter:
-    """csv.writer with the formula guard on text (names come from users); numbers stay numbers, negative ones too."""
-
-    def __init__(self, response):
-        self._writer = csv.writer(response)
-
-    def writerow(self, row):
-        self._writer.writerow([cell if isinstance(cell, int | float | Decimal) else safe_cell(cell) for cell in row])
 
 
 def _forecast_csv(writer, forecast: dict) -> None:
