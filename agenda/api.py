@@ -62,16 +62,30 @@ class TaskSerializer(ScopedModelSerializer):
             "account",
             "opportunity",
             "handover",
+            "kind",
+            "contact",
             "done",
             "done_at",
             "created_at",
         ]
-        read_only_fields = ["done_at", "created_at"]
+        # A style request (kind, the person it is about) is made by POST tasks/style-request/ only.
+        read_only_fields = ["kind", "contact", "done_at", "created_at"]
+        # Not DRF's validator for the one-open-style-request constraint (it would make coach and contact
+        # required on every task): that rule is agenda.services.style_request's.
+        validators = []
         extra_kwargs = {"due_on": {"required": False}}
 
 
 class DoneSerializer(serializers.Serializer):
     done = serializers.BooleanField(default=True)
+
+
+class StyleRequestSerializer(CrmSerializer):
+    coach = ScopedRelatedField(queryset=Coach.objects.all(), help_text="The coach to ask (one you may see).")
+    contact = ScopedRelatedField(queryset=Contact.objects.all(), help_text="The person whose style is unknown.")
+    opportunity = ScopedRelatedField(
+        queryset=Opportunity.objects.all(), required=False, allow_null=True, help_text="The deal it is for."
+    )
 
 
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
@@ -84,7 +98,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         return selectors.task_rows(user=self.request.user).order_by("due_on", "due_time", "pk")
 
     def get_serializer_class(self):
-        return DoneSerializer if self.action == "done" else TaskSerializer
+        return {"done": DoneSerializer, "style_request": StyleRequestSerializer}.get(self.action, TaskSerializer)
 
     def _task(self, pk) -> Response:
         return Response(TaskSerializer(self.get_queryset().get(pk=pk), context=self.get_serializer_context()).data)
@@ -108,6 +122,18 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
     @extend_schema(responses={200: TaskSerializer})
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={201: TaskSerializer, 200: TaskSerializer, 400: ErrorSerializer})
+    @action(detail=False, methods=["post"], url_path="style-request")
+    def style_request(self, request):
+        """Ask a coach for a person's buying style: a task for the coach's holder (201), or the open one (200)."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task, created = services.style_request(by=request.user, **serializer.validated_data)
+        # The open request may be another asker's (not in your task list): it is about a coach and a
+        # person you may see, so it is shown as it stands.
+        data = TaskSerializer(task, context=self.get_serializer_context()).data
+        return Response(data, status=201 if created else 200)
 
     @extend_schema(responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])

@@ -4,8 +4,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import access
+from accounts.models import Contact
 from coachcrm.forms import CrmForm, DateInput
-from coaches.models import Interaction
+from coaches.models import Coach, Interaction
+from pipeline.models import Opportunity
 from team.models import User
 
 
@@ -56,3 +58,17 @@ class NoteForm(CrmForm):
     text = forms.CharField(
         label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
     )
+
+
+class StyleRequestForm(CrmForm):
+    """Which coach to ask about whom (the committee's hidden fields); each record through access."""
+
+    coach = forms.ModelChoiceField(label=_("Coach"), queryset=Coach.objects.none())
+    contact = forms.ModelChoiceField(label=_("Person"), queryset=Contact.objects.none())
+    opportunity = forms.ModelChoiceField(label=_("Opportunity"), queryset=Opportunity.objects.none(), required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coach"].queryset = access.coaches(user).select_related("contact", "account")
+        self.fields["contact"].queryset = access.contacts(user)
+        self.fields["opportunity"].queryset = access.opportunities(user)

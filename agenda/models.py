@@ -1,5 +1,4 @@
 # Tasks: something a person has to do by a day, optionally about a coach, an account, a deal or a handover.
-import datetime
 
 from django.conf import settings
 from django.db import models
@@ -7,22 +6,25 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coachcrm.models import DueQuerySet
 
-class TaskQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(done_at__isnull=True)
+
+class TaskQuerySet(DueQuerySet):
+    open_q = Q(done_at__isnull=True)
 
     def done(self):
-        return self.filter(done_at__isnull=False)
-
-    def due_by(self, day: datetime.date):
-        """Open tasks due on or before the day (overdue ones included)."""
-        return self.open().filter(due_on__lte=day)
+        return self.exclude(self.open_q)
 
 
 class Task(models.Model):
-    """Something to do by a day: a next step, a call to make, a handover to finish."""
+    """Something to do by a day: a next step, a call to make, a handover to finish, a style to ask a coach for."""
 
+    class Kind(models.TextChoices):
+        TODO = "todo", _("to do")
+        # Ask `coach` how `contact` buys (style_request): one open at a time per coach and person.
+        STYLE_REQUEST = "style_request", _("style request")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TODO)
     subject = models.CharField(_("subject"), max_length=200)
     due_on = models.DateField(_("due"), default=timezone.localdate)
     due_time = models.TimeField(_("time"), null=True, blank=True)
@@ -59,6 +61,14 @@ class Task(models.Model):
         blank=True,
         related_name="tasks",
     )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -69,6 +79,14 @@ class Task(models.Model):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         indexes = [models.Index(fields=["owner", "due_on"], condition=Q(done_at__isnull=True), name="task_open_due")]
+        constraints = [
+            # Asking twice while the first request is open is the same request (agenda.services.style_request).
+            models.UniqueConstraint(
+                fields=["coach", "contact"],
+                condition=Q(kind="style_request", done_at__isnull=True),
+                name="task_one_open_style_request",
+            )
+        ]
 
     def __str__(self):
         return self.subject

@@ -1,17 +1,18 @@
 # Every write to the agenda: tasks (create, update, done), logging a touch with its next step, the daily digest.
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, Contact
 from agenda.models import DigestOptOut, DigestSent, Note, Task
 from coaches.models import Coach, Handover, Interaction
-from coaches.services import interaction_log
+from coaches.services import interaction_log, reporting_coach_check
 from pipeline.models import Opportunity
 from team.models import User
 from team.services import notify
@@ -75,6 +76,74 @@ def task_create(
     _clean(task)
     task.save()
     return task
+
+
+# A style request is due this many days after it is made.
+STYLE_REQUEST_DAYS = 3
+
+
+@transaction.atomic
+def style_request(
+    *, by: User, coach: Coach, contact: Contact, opportunity: Opportunity | None = None
+) -> tuple[Task, bool]:
+    """Ask a coach how a person at his account buys: a task for the coach's holder, once.
+
+    The holder is you when you hold the coach, else his primary holder (notified). While a
+    request for this coach and person is open, asking again returns it (`created` False), also
+    when two people ask at once (the partial unique constraint). A style the coach reports
+    closes it (agenda.receivers).
+    """
+    reporting_coach_check(coach=coach, contact=contact)
+    if opportunity is not None and opportunity.account_id != coach.account_id:
+        raise ValidationError({"opportunity": _("The opportunity is at another account.")})
+    existing = Task.objects.open().filter(kind=Task.Kind.STYLE_REQUEST, coach=coach, contact=contact)
+    task = existing.first()
+    if task is not None:
+        return task, False
+    holders = coach.holders.select_related("user").order_by("-is_primary", "since", "pk")
+    holder = next((h.user for h in holders if h.user_id == by.pk), None) or next(
+        (h.user for h in holders if h.user.is_active), None
+    )
+    if holder is None:
+        raise ValidationError(
+            {"coach": _("Nobody holds %(coach)s any more: give him a holder first.") % {"coach": coach.contact}}
+        )
+    # In the owner's language: the subject is his to read.
+    with translation.override(holder.language or settings.LANGUAGE_CODE):
+        subject = _("Ask %(coach)s how %(name)s buys (buying style)") % {"coach": coach.contact, "name": contact}
+    task = Task(
+        kind=Task.Kind.STYLE_REQUEST,
+        subject=subject,
+        due_on=timezone.localdate() + datetime.timedelta(days=STYLE_REQUEST_DAYS),
+        owner=holder,
+        created_by=by,
+        coach=coach,
+        contact=contact,
+        opportunity=opportunity,
+    )
+    _clean(task)
+    try:
+        with transaction.atomic():
+            task.save()
+    except IntegrityError:
+        return existing.get(), False  # a concurrent request won: it is the same one
+    if holder.pk != by.pk:
+        notify(
+            user=holder,
+            message=gettext_lazy("%(by)s asks you to find out from %(coach)s how %(name)s buys."),
+            params={"by": by, "coach": coach.contact, "name": contact},
+            link=reverse("coaches:stylereport-create", args=[contact.pk]),
+        )
+    return task, True
+
+
+def style_requests_close(*, coach: Coach, contact: Contact) -> int:
+    """Close the open style request for this coach and person (he reported the style); how many closed."""
+    return (
+        Task.objects.open()
+        .filter(kind=Task.Kind.STYLE_REQUEST, coach=coach, contact=contact)
+        .update(done_at=timezone.now())
+    )
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/new/", views.task_create, name="task-create"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task-edit"),
     path("tasks/<int:pk>/done/", views.task_done, name="task-done"),
+    path("tasks/style-request/", views.style_request, name="style-request"),
     path("tasks/digest/", views.digest_opt_out, name="digest-opt-out"),
     path("search/", views.search, name="search"),
     path("timeline/<str:kind>/<int:pk>/", views.timeline, name="timeline"),

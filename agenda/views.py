@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import access
 from accounts.models import Account, Contact
 from agenda import selectors, services
-from agenda.forms import NoteForm, TaskForm, TouchForm
+from agenda.forms import NoteForm, StyleRequestForm, TaskForm, TouchForm
 from agenda.models import Task
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
@@ -117,6 +117,29 @@ def task_done(request, pk):
     services.task_set_done(task=task, by=request.user, done=done)
     messages.success(request, _("Done: %(subject)s.") % {"subject": task} if done else _("Open again."))
     return redirect(_next(request, reverse("home")))
+
+
+@require_POST
+def style_request(request):
+    """Ask a coach for a person's buying style (a committee gap's button): a task for his holder, once."""
+    form = StyleRequestForm(request.POST, user=request.user)
+    back = _next(request, reverse("agenda:task-list"))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        task, created = services.style_request(by=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return redirect(back)
+    if created:
+        messages.success(request, _("Asked: %(owner)s has a task to find out.") % {"owner": task.owner})
+    else:
+        messages.info(request, _("Already asked: %(owner)s's task is still open.") % {"owner": task.owner})
+    return redirect(back)
 
 
 @require_POST

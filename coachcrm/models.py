@@ -8,6 +8,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class DueQuerySet(models.QuerySet):
+    """Rows with a due day (`due_on`) that are open until someone finishes them: a task, a handover.
+
+    A subclass says what open means (`open_q`)."""
+
+    open_q: Q
+
+    def open(self):
+        return self.filter(self.open_q)
+
+    def due_by(self, day: datetime.date):
+        """Open rows due on or before the day (overdue ones included)."""
+        return self.open().filter(due_on__lte=day)
+
+
 class JobQuerySet(models.QuerySet):
     def unsent(self):
         return self.exclude(status=Job.Status.SENT)

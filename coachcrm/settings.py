@@ -473,6 +473,7 @@ SPECTACULAR_SETTINGS = {
         "UserRoleEnum": "team.models.User.Role",
         "WebhookEventEnum": "webhooks.models.Event",
         "SecurityEventKindEnum": "team.models.SecurityEvent.Kind",
+        "TaskKindEnum": "agenda.models.Task.Kind",
         "KindEnum": "coaches.models.Interaction.Kind",  # its name before the audit had a kind too
     },
 }

@@ -22,7 +22,7 @@ from coaches.api import (
 )
 from csvio.api import ImportBatchViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
-from pipeline.api import DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
+from pipeline.api import AccountCommitteeView, DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
 from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
 from team.api import NotificationViewSet, SecurityEventViewSet, TokenView, UserViewSet
@@ -69,6 +69,7 @@ def api_urls() -> list:
         path("notes/", NoteView.as_view(), name="notes"),
         # The records' timelines (served by agenda, at the records' addresses, like users/{id}/depart/).
         path("accounts/<int:pk>/timeline/", TimelineView.as_view(kind="account"), name="account-timeline"),
+        path("accounts/<int:pk>/committee/", AccountCommitteeView.as_view(), name="account-committee"),
         path("contacts/<int:pk>/timeline/", TimelineView.as_view(kind="contact"), name="contact-timeline"),
         path("opportunities/<int:pk>/timeline/", TimelineView.as_view(kind="opportunity"), name="opportunity-timeline"),
         # The users resource's depart action, served by the departures app (same address as a router action).

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from coachcrm.models import DueQuerySet
 from coachcrm.notes import note_text
 
 
@@ -398,13 +399,8 @@ class Interaction(models.Model):
         return f"{self.get_kind_display()} {self.occurred_on}"
 
 
-class HandoverQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(status=Handover.Status.OPEN)
-
-    def due_by(self, day: datetime.date):
-        """Open handovers due on or before the day (overdue ones included)."""
-        return self.open().filter(due_on__lte=day)
+class HandoverQuerySet(DueQuerySet):
+    open_q = Q(status="open")  # Handover.Status.OPEN, defined below
 
 
 def _handover_due_on() -> datetime.date:

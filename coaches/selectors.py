@@ -20,18 +20,24 @@ from django.utils import timezone
 import access
 from accounts import selectors as account_selectors
 from accounts.models import Account, Contact, Territory, outer_ref
-from coaches.models import HEALTH_ORDER, Coach, CoachMove, Handover, Holder, Interaction, StanceReport, StyleReport
+from coaches.models import (
+    HEALTH_ORDER,
+    REAL_COACH,
+    Coach,
+    CoachMove,
+    Handover,
+    Holder,
+    Interaction,
+    StanceReport,
+    StyleReport,
+    qualification_q,
+)
 from team.models import User
 
 # The window of the "Moved coaches" list and of its contacted share.
 MOVE_WINDOW_DAYS = 90
 # A healthy programme contacts at least this share of the moved coaches' new prospects.
 MOVE_CONTACTED_TARGET = 0.5
-
-
-def account_has_active_coach(account: Account) -> bool:
-    """Does the account have an active coach right now (whatever his qualification)?"""
-    return Coach.objects.active().filter(account=account).exists()
 
 
 def account_meets(account: Account, requirement: str, today: datetime.date | None = None) -> bool:
@@ -62,17 +68,23 @@ def coaches_verification_due(*, user: User, today: datetime.date | None = None) 
     )
 
 
-def account_had_active_coach_on(account: Account, day: datetime.date) -> bool:
-    """Did the account have an active coach on that day (for deals closed before CoachCRM was used)?"""
-    # Established by then, and active now or still recorded active on or after that day.
-    coaches = Coach.objects.filter(account=account, established_on__lte=day)
-    if coaches.filter(status=Coach.Status.ACTIVE).exists():
+def account_had_coach_on(account: Account, day: datetime.date, requirement: str = REAL_COACH) -> bool:
+    """Did a coach at the account meet the requirement on that day (deals closed before CoachCRM was used)?
+
+    The gate's test (`qualification_q`) on each coach established by then, as his history records
+    him at the end of that day; a coach recorded later with an earlier established date is taken
+    as first recorded. Two queries, whatever the number of coaches.
+    """
+    end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+    records = Coach.history.filter(id=OuterRef("pk"))
+    on_day = records.filter(history_date__lt=end).order_by("-history_date", "-history_id").values("history_id")[:1]
+    first = records.order_by("history_date", "history_id").values("history_id")[:1]
+    coaches = Coach.objects.filter(account_id=account.pk, established_on__lte=day)
+    states = coaches.annotate(state=Coalesce(Subquery(on_day), Subquery(first))).values("state")
+    if Coach.history.filter(history_id__in=states).filter(qualification_q(requirement, day)).exists():
         return True
-    ended = list(coaches.values_list("pk", flat=True))
-    return (
-        bool(ended)
-        and Coach.history.filter(id__in=ended, status=Coach.Status.ACTIVE, history_date__date__gte=day).exists()
-    )
+    # A coach written without history (a bulk load): his current row stands in.
+    return coaches.filter(qualification_q(requirement, day)).exclude(Exists(records)).exists()
 
 
 def _holders():

@@ -516,8 +516,8 @@ def style_report_record(
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("The date cannot be in the future.")})
     date_check(reported_on, field="reported_on", past=True)
-    _check_reporting_coach(coach=coach, contact=contact)
-    return StyleReport.objects.create(
+    reporting_coach_check(coach=coach, contact=contact)
+    report = StyleReport.objects.create(
         contact=contact,
         coach=coach,
         recorded_by=by,
@@ -526,9 +526,11 @@ def style_report_record(
         reported_on=reported_on,
         note=note.strip(),
     )
+    signals.style_reported.send(sender=StyleReport, report=report)
+    return report
 
 
-def _check_reporting_coach(*, coach: Coach, contact: Contact) -> None:
+def reporting_coach_check(*, coach: Coach, contact: Contact) -> None:
     """A coach reports on the people of his own account, and only while he is an active coach."""
     if not coach.is_active:
         raise ValidationError(
@@ -565,7 +567,7 @@ def stance_report_record(
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("The date cannot be in the future.")})
     if coach is not None:
-        _check_reporting_coach(coach=coach, contact=contact)
+        reporting_coach_check(coach=coach, contact=contact)
     elif not contact.employments.current().exists():
         raise ValidationError({"contact": _("%(name)s has no current position; add it first.") % {"name": contact}})
     return StanceReport.objects.create(

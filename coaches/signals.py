@@ -14,3 +14,5 @@ account_coached = Signal()
 accounts_uncoached = Signal()
 # Our coach `old_coach` moved to `to_account` on `start_date`; `account_created` if the move created it.
 coach_moved = Signal()
+# A coach told us a person's buying style (`report`, a StyleReport).
+style_reported = Signal()

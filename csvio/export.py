@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 
@@ -13,6 +14,18 @@ def safe_cell(value) -> str:
     """The value as text, with a leading quote when a spreadsheet would run it as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class SafeWriter:
+    """A csv.writer whose text cells get the formula guard; numbers (negative ones too) stay numbers."""
+
+    def __init__(self, file):
+        self._writer = csv.writer(file)
+
+    def writerow(self, row):
+        return self._writer.writerow(
+            [cell if isinstance(cell, int | float | Decimal) else safe_cell(cell) for cell in row]
+        )
 
 
 class _Echo:

@@ -328,6 +328,20 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
         return Response(selectors.opportunity_committee(opportunity=opportunity, user=request.user))
 
 
+class AccountCommitteeView(CrmAPIView):
+    """The account's buying committee as its page draws it: the people on its open deals' committees."""
+
+    @extend_schema(
+        responses={200: dict},
+        description="The opportunity committee's data over the account's open deals the user may see (each "
+        "person once, with all his roles and the deals he is on, `deals`), with the same gap rules. "
+        "Coach-sourced facts only for users who may see the coach.",
+    )
+    def get(self, request, pk):
+        account = access.get(request.user, Account, pk)
+        return Response(selectors.account_committee(account=account, user=request.user))
+
+
 class DashboardQuerySerializer(CrmSerializer):
     start = serializers.DateField(required=False, help_text="Default: the current quarter's first day.")
     end = serializers.DateField(required=False, help_text="Default: the current quarter's last day.")

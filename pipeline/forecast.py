@@ -1,10 +1,11 @@
 """The coach-adjusted forecast: each open deal's stage probability, and the one the team's own history shows.
 
-Method (also in docs/method.md, "Measuring the method"). For every open stage and for deals with and without an active
-coach, the win rate over the last FORECAST_WINDOW_DAYS: of the deals in the scope that were ever
-in that stage and closed in the window, the share won, split by `had_coach_at_close`. An open
-deal takes the rate of its stage and of its account's coach state now, shrunk toward the stage
-probability as if FORECAST_PRIOR more deals had closed at exactly that probability:
+Method (also in docs/method.md, "Measuring the method"). For every open stage and for deals with and
+without a real coach (REAL_COACH: the gate's `qualification_q`, not merely an active coach), the win
+rate over the last FORECAST_WINDOW_DAYS: of the deals in the scope that were ever in that stage and
+closed in the window, the share won, split by `had_coach_at_close`. An open deal takes the rate of
+its stage and of its account's coach state now, shrunk toward the stage probability as if
+FORECAST_PRIOR more deals had closed at exactly that probability:
 ``(won + PRIOR * p_stage) / (closed + PRIOR)``. Below FORECAST_MIN_SAMPLE closed deals the rate
 is not used and the stage probability stands (`basis` "stage", said under the figures).
 
@@ -33,7 +34,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 import access
-from coaches.models import Coach, CoachRequirement
+from coaches.models import REAL_COACH, Coach, CoachRequirement
 from pipeline.dashboard import quarter_of
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
@@ -101,9 +102,9 @@ def forecast_rates(*, deal_scope: Q, today: datetime.date | None = None) -> list
 
 
 def _healthy_coaches():
-    """Active coaches that are verified, not at risk and held by two or more reps: a real coach."""
+    """Real coaches (the gate's REAL_COACH test) that are verified, not at risk and held by two or more reps."""
     return (
-        Coach.objects.active()
+        Coach.objects.qualifying(REAL_COACH)
         .filter(at_risk=False)
         .exclude(pk__in=Coach.objects.unverified().values("pk"))
         .exclude(pk__in=Coach.objects.single_threaded().values("pk"))

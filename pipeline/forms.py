@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 import access
-from accounts.models import Account, Contact, ProductLine, Region
+from accounts.models import Account, Contact, Employment, ProductLine, Region
 from coachcrm.forms import CrmForm, DateInput
 from coaches.models import Coach, Stance
 from pipeline.models import LossReason, Opportunity, OpportunityContact, Stage
@@ -143,16 +143,21 @@ class DashboardFilterForm(forms.Form):
         }
 
 
+def account_people(opportunity: Opportunity):
+    """The people who work at the deal's account now (he may see them: he sees the deal's account)."""
+    current = Employment.objects.current().filter(account_id=opportunity.account_id)
+    return Contact.objects.filter(pk__in=current.values("contact_id")).order_by("last_name", "first_name", "pk")
+
+
 class OpportunityContactForm(CrmForm):
     contact = forms.ModelChoiceField(label=_("Person"), queryset=Contact.objects.none())
     role = forms.ChoiceField(label=_("Role"), choices=OpportunityContact.Role.choices)
 
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        # Its own ids: the committee form on the same page has a contact and a role too.
+        kwargs.setdefault("auto_id", "people_%s")
         super().__init__(*args, **kwargs)
-        # The people who work at the deal's account now (he may see them: he sees the deal's account).
-        self.fields["contact"].queryset = Contact.objects.filter(
-            employments__account_id=opportunity.account_id, employments__end_date__isnull=True
-        ).order_by("last_name", "first_name")
+        self.fields["contact"].queryset = account_people(opportunity)
         for name, css in (("contact", "form-select form-select-sm"), ("role", "form-select form-select-sm")):
             self.fields[name].widget.attrs["class"] = css
 
@@ -178,10 +183,7 @@ class CommitteeMemberForm(CrmForm):
 
     def __init__(self, *args, opportunity: Opportunity, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        # The people who work at the deal's account now (he may see them: he sees the deal's account).
-        people = Contact.objects.filter(
-            employments__account_id=opportunity.account_id, employments__end_date__isnull=True
-        ).order_by("last_name", "first_name")
+        people = account_people(opportunity)
         self.fields["contact"].queryset = people
         self.fields["reports_to"].queryset = people
         self.fields["holder"].queryset = User.objects.active().order_by("username")

@@ -211,13 +211,13 @@ POWER_ROLES = {
 }
 
 
-def _committee_rows(*, opportunity: Opportunity, user: User) -> list[OpportunityContact]:
-    rows = opportunity.contact_roles.select_related("contact", "holder")
+def _committee_rows(*, roles: QuerySet[OpportunityContact], user: User) -> list[OpportunityContact]:
+    rows = roles.select_related("contact", "holder", "opportunity")
     if not user.is_admin:
         # The same rule as opportunity_contact_roles: a "coach" role only for who may see that coach.
         visible = access.coaches(user).values("contact_id")
         rows = rows.exclude(Q(role=OpportunityContact.Role.COACH) & ~Q(contact_id__in=visible))
-    return list(rows.order_by("contact__last_name", "contact__first_name", "pk"))
+    return list(rows.order_by("contact__last_name", "contact__first_name", "opportunity_id", "pk"))
 
 
 def opportunity_committee(*, opportunity: Opportunity, user: User) -> dict:
@@ -228,18 +228,48 @@ def opportunity_committee(*, opportunity: Opportunity, user: User) -> dict:
     reported, who the coach is and who holds him) come only through `access`, so a user who may
     not see a coach gets the committee without them, and the gaps are worded from what he sees.
     """
-    rows = _committee_rows(opportunity=opportunity, user=user)
+    rows = _committee_rows(roles=opportunity.contact_roles.all(), user=user)
+    url = opportunity.get_absolute_url()
+    return _committee(account_id=opportunity.account_id, rows=rows, user=user, form_url=lambda person: url)
+
+
+def account_committee(*, account: Account, user: User) -> dict:
+    """The account's buying committee: the people on the committees of its open deals the user may see.
+
+    `opportunity_committee`'s data and gap rules over the union (a person drawn once, with all
+    his roles), each person with the deals he is on (`deals`); a gap links to the committee form
+    of the person's first deal, or of the account's first open deal. The same six queries, plus
+    one for the deals.
+    """
+    deals = list(access.opportunities(user).open().filter(account_id=account.pk).order_by("expected_close", "pk"))
+    rows = _committee_rows(roles=OpportunityContact.objects.filter(opportunity__in=deals), user=user)
+    first = {}
+    for row in rows:
+        first.setdefault(row.contact_id, row.opportunity)
+
+    def form_url(person: dict | None) -> str:
+        if person is None and not deals:
+            return account.get_absolute_url()
+        return (first[person["id"]] if person else deals[0]).get_absolute_url()
+
+    committee = _committee(account_id=account.pk, rows=rows, user=user, form_url=form_url, with_deals=True)
+    committee["deals"] = [{"id": deal.pk, "name": deal.name, "url": deal.get_absolute_url()} for deal in deals]
+    if not deals:
+        committee["gaps"] = []  # no open deal: no committee to complete
+    return committee
+
+
+def _committee(*, account_id: int, rows: list, user: User, form_url, with_deals: bool = False) -> dict:
     ids = list(dict.fromkeys(row.contact_id for row in rows))
     positions = {
-        p.contact_id: p
-        for p in Employment.objects.current().filter(account_id=opportunity.account_id, contact_id__in=ids)
+        p.contact_id: p for p in Employment.objects.current().filter(account_id=account_id, contact_id__in=ids)
     }
     styles = current_styles(contact_ids=ids, user=user)
     stances = current_stances(contact_ids=ids, user=user)
     coaches = list(
         access.coaches(user)
         .active()
-        .filter(account_id=opportunity.account_id)
+        .filter(account_id=account_id)
         .select_related("contact")
         .prefetch_related(Prefetch("holders", queryset=Holder.objects.select_related("user")))
         .order_by("-established_on", "pk")
@@ -266,7 +296,13 @@ def opportunity_committee(*, opportunity: Opportunity, user: User) -> dict:
                 "holders": [holder.user.username for holder in coach.holders.all()] if coach else [],
                 "last_touch": coach.last_touch if coach else None,
             }
-        person["roles"].append(row.role)
+            if with_deals:
+                person["deals"] = []
+        if row.role not in person["roles"]:
+            person["roles"].append(row.role)
+        if with_deals and row.opportunity_id not in [deal["id"] for deal in person["deals"]]:
+            deal = row.opportunity
+            person["deals"].append({"id": deal.pk, "name": deal.name, "url": deal.get_absolute_url()})
         if row.holder is not None and row.holder.username not in person["holders"]:
             person["holders"].append(row.holder.username)
         if row.last_touch_on and (person["last_touch"] is None or row.last_touch_on > person["last_touch"]):
@@ -291,7 +327,7 @@ def opportunity_committee(*, opportunity: Opportunity, user: User) -> dict:
             if groups[role]
         ],
         "lines": lines,
-        "gaps": committee_gaps(opportunity=opportunity, people=list(people.values()), coaches=coaches),
+        "gaps": committee_gaps(account_id=account_id, people=list(people.values()), coaches=coaches, form_url=form_url),
     }
 
 
@@ -320,13 +356,16 @@ def _stance_data(report) -> dict | None:
     }
 
 
-def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: list) -> list[dict]:
-    """What is missing from the committee: each gap a sentence and the link to the action that closes it."""
-    detail = opportunity.get_absolute_url()
+def committee_gaps(*, account_id: int, people: list[dict], coaches: list, form_url) -> list[dict]:
+    """What is missing from the committee: each gap a sentence and the link to the action that closes it.
+
+    `form_url(person)` is the page whose committee form closes a gap about that person (None: about
+    the committee as a whole).
+    """
     gaps = []
 
-    def gap(code: str, text: str, url: str, action: str) -> None:
-        gaps.append({"code": code, "text": text, "url": url, "action": action})
+    def gap(code: str, text: str, url: str, action: str, ask: dict | None = None) -> None:
+        gaps.append({"code": code, "text": text, "url": url, "action": action, "ask": ask})
 
     roles = {role for person in people for role in person["roles"]}
     for role, code in (
@@ -337,7 +376,7 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
             gap(
                 code,
                 _("No %(role)s identified.") % {"role": role.label.lower()},
-                f"{detail}?{urlencode({'role': role.value})}#committee-form",
+                f"{form_url(None)}?{urlencode({'role': role.value})}#committee-form",
                 _("Add the %(role)s") % {"role": role.label.lower()},
             )
     coach = coaches[0] if coaches else None
@@ -352,13 +391,19 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
                     % {"role": role, "name": person["name"], "coach": coach.contact},
                     reverse("coaches:stylereport-create", args=[person["id"]]),
                     _("Record the style %(coach)s reports") % {"coach": coach.contact},
+                    # Or ask for it: a task for the coach's holder (agenda.services.style_request).
+                    ask={
+                        "coach": coach.pk,
+                        "contact": person["id"],
+                        "label": _("or ask %(coach)s (a task for his holder)") % {"coach": coach.contact},
+                    },
                 )
             else:
                 gap(
                     "style_unknown",
                     _("The %(role)s's style is unknown (%(name)s), and we have no coach here to ask.")
                     % {"role": role, "name": person["name"]},
-                    f"{reverse('coaches:coach-create')}?{urlencode({'account': opportunity.account_id})}",
+                    f"{reverse('coaches:coach-create')}?{urlencode({'account': account_id})}",
                     _("Record a coach"),
                 )
         if powerful and person["stance"] is None:
@@ -366,7 +411,7 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
                 "stance_unknown",
                 _("We do not know where %(name)s (%(role)s) stands.")
                 % {"name": person["name"], "role": OpportunityContact.Role(powerful[0]).label.lower()},
-                f"{detail}?{urlencode({'contact': person['id']})}#committee-form",
+                f"{form_url(person)}?{urlencode({'contact': person['id']})}#committee-form",
                 _("Record the stance"),
             )
     holders = {name for person in people for name in person["holders"]}
@@ -374,14 +419,14 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
         gap(
             "no_relationship",
             _("Nobody in our team holds a relationship with anyone here."),
-            f"{detail}?edit=1#committee-form",
+            f"{form_url(None)}?edit=1#committee-form",
             _("Name who holds each person"),
         )
     elif len(holders) == 1:
         gap(
             "single_threaded",
             _("Single-threaded: only %(name)s knows anyone here.") % {"name": next(iter(holders))},
-            f"{detail}?edit=1#committee-form",
+            f"{form_url(None)}?edit=1#committee-form",
             _("Bring in a second colleague"),
         )
     for person in people:
@@ -391,7 +436,8 @@ def committee_gaps(*, opportunity: Opportunity, people: list[dict], coaches: lis
                 "opponent_no_plan",
                 _("%(name)s opposes us, has power over the decision, and there is no plan for him.")
                 % {"name": person["name"]},
-                f"{detail}?{urlencode({'contact': person['id'], 'stance': Stance.OPPONENT.value})}#committee-form",
+                f"{form_url(person)}?"
+                f"{urlencode({'contact': person['id'], 'stance': Stance.OPPONENT.value})}#committee-form",
                 _("Write the plan"),
             )
     return gaps

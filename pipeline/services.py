@@ -23,7 +23,7 @@ from coachcrm import jobs
 from coachcrm.inputs import amount_check, date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
-from coaches.selectors import account_best_coach, account_had_active_coach_on, account_meets
+from coaches.selectors import account_best_coach, account_had_coach_on, account_meets
 from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from team.models import User
@@ -759,7 +759,8 @@ def opportunity_import(
 
     An open deal in a stage the account's missing coach bars is put in the last stage before
     the gate and held back, as a move would. A closed deal is history: it keeps its status and
-    close date, and `had_coach_at_close` says whether the account had a coach on that day.
+    close date, and `had_coach_at_close` says whether the account had a real coach (REAL_COACH, the gate's
+    test) on that day.
     """
     facts = None
     target = stage
@@ -805,6 +806,6 @@ def opportunity_import(
         )
         opportunity.stage, opportunity.stage_entered_at, opportunity.closed_at = stage, closed_at, closed_at
         opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST
-        opportunity.had_coach_at_close = account_had_active_coach_on(account, closed_on)
+        opportunity.had_coach_at_close = account_had_coach_on(account, closed_on)
     opportunity.save()
     return opportunity

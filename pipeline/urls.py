@@ -24,4 +24,6 @@ urlpatterns = [
     path("people/<int:pk>/remove/", views.opportunity_contact_remove, name="opportunitycontact-delete"),
     path("opportunities/<int:pk>/committee/", views.committee_member_set, name="committee-set"),
     path("opportunities/<int:pk>/committee.csv", views.committee_export, name="committee-export"),
+    path("accounts/<int:pk>/committee/", views.account_committee, name="account-committee"),
+    path("accounts/<int:pk>/committee.csv", views.account_committee_export, name="account-committee-export"),
 ]

@@ -1,5 +1,4 @@
 # Pages of the pipeline: home, board, lists, a deal, moves, overrides, the dashboard.
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,7 +17,7 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
-from csvio.export import csv_response
+from csvio.export import SafeWriter, csv_response
 from pipeline import selectors, services
 from pipeline.committee import committee_chart, committee_legend
 from pipeline.dashboard import dashboard_summary, quarter_of
@@ -140,13 +139,35 @@ def _committee_context(request, opportunity, form=None) -> dict:
         initial = {key: request.GET[key] for key in ("role", "contact", "stance") if request.GET.get(key)}
         form = CommitteeMemberForm(initial=initial, opportunity=opportunity, user=request.user)
     return {
+        **_committee_drawing(committee),
+        "committee_form": form,
+        "committee_open": form.is_bound or bool(form.initial) or "edit" in request.GET,
+    }
+
+
+def _committee_drawing(committee: dict) -> dict:
+    return {
         "committee": committee,
         "committee_wide": committee_chart(committee, columns=4),
         "committee_narrow": committee_chart(committee, columns=2),
         "committee_legend": committee_legend(),
-        "committee_form": form,
-        "committee_open": form.is_bound or bool(form.initial) or "edit" in request.GET,
     }
+
+
+@require_safe
+def account_committee(request, pk):
+    """The account's buying committee: the people on its open deals' committees, one map, the same gaps."""
+    account = access.get(request.user, Account, pk)
+    committee = selectors.account_committee(account=account, user=request.user)
+    return render(request, "pipeline/account_committee.html", {"account": account, **_committee_drawing(committee)})
+
+
+@require_safe
+def account_committee_export(request, pk):
+    """The account's committee table as CSV (what its page shows), with the deals each person is on."""
+    account = access.get(request.user, Account, pk)
+    committee = selectors.account_committee(account=account, user=request.user)
+    return _committee_csv(committee, filename=f"committee-account-{account.pk}.csv", with_deals=True)
 
 
 @require_POST
@@ -171,9 +192,13 @@ def committee_export(request, pk):
     """The committee table as CSV: what the map shows, and only what the user may see."""
     opportunity = access.get(request.user, selectors.opportunity_rows(), pk)
     committee = selectors.opportunity_committee(opportunity=opportunity, user=request.user)
+    return _committee_csv(committee, filename=f"committee-{opportunity.pk}.csv")
+
+
+def _committee_csv(committee: dict, *, filename: str, with_deals: bool = False):
     names = {person["id"]: person["name"] for person in committee["people"]}
     return csv_response(
-        filename=f"committee-{opportunity.pk}.csv",
+        filename=filename,
         header=[
             "name",
             "title",
@@ -188,6 +213,7 @@ def committee_export(request, pk):
             "holders",
             "last_touch",
             "reports_to",
+            *(["deals"] if with_deals else []),
         ],
         rows=(
             [
@@ -200,6 +226,7 @@ def committee_export(request, pk):
                 " ".join(person["holders"]),
                 person["last_touch"] or "",
                 names.get(person["reports_to_id"], ""),
+                *(["; ".join(deal["name"] for deal in person["deals"])] if with_deals else []),
             ]
             for person in committee["people"]
         ),
@@ -489,7 +516,7 @@ def dashboard_export(request):
     period = summary["period"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dashboard-{period["start"]}-{period["end"]}.csv"'
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     writer.writerow([_("Period"), period["start"], period["end"]])
     writer.writerow([])
     writer.writerow(
@@ -547,7 +574,89 @@ def dashboard_export(request):
     health = summary["coach_health"]
     writer.writerow([_("Active coaches"), _("Single-threaded"), _("Stale"), _("At risk")])
     writer.writerow([health["active"], health["single_threaded"], health["stale"], health["at_risk"]])
+    _forecast_csv(writer, forecast_summary(user=request.user, filters=form.filters()))
     return response
+
+
+def _forecast_csv(writer, forecast: dict) -> None:
+    """The forecast's section of the dashboard CSV: totals, at risk, by month, and the method's inputs."""
+    writer.writerow([])
+    writer.writerow(
+        [_("Forecast"), _("Deals"), _("Amount"), _("Stage-weighted forecast"), _("Coach-adjusted forecast")]
+    )
+    totals, risk, undated = forecast["totals"], forecast["at_risk"], forecast["undated"]
+    writer.writerow(
+        [
+            _("Expected to close in the period"),
+            totals["count"],
+            totals["amount"],
+            totals["stage_weighted"],
+            totals["adjusted"],
+        ]
+    )
+    writer.writerow(
+        [_("At risk for lack of a coach"), risk["count"], risk["amount"], risk["stage_weighted"], risk["adjusted"]]
+    )
+    writer.writerow([_("No expected close (in neither forecast)"), undated["count"], undated["amount"]])
+    writer.writerow([_("Difference (coach-adjusted minus stage-weighted)"), "", "", "", totals["difference"]])
+    writer.writerow([])
+    writer.writerow(
+        [
+            _("Month of expected close"),
+            _("Deals"),
+            _("Amount"),
+            _("Stage-weighted forecast"),
+            _("Coach-adjusted forecast"),
+        ]
+    )
+    for month in forecast["months"]:
+        writer.writerow(
+            [
+                month["month"].strftime("%Y-%m"),
+                month["count"],
+                month["amount"],
+                month["stage_weighted"],
+                month["adjusted"],
+            ]
+        )
+    writer.writerow([])
+    method = forecast["method"]
+    writer.writerow(
+        [
+            _("Forecast inputs"),
+            _("Window (days)"),
+            method["window_days"],
+            _("Minimum sample"),
+            method["min_sample"],
+            _("Prior (deals)"),
+            method["prior"],
+        ]
+    )
+    writer.writerow(
+        [
+            _("Stage"),
+            _("With a coach"),
+            _("Closed"),
+            _("Won"),
+            _("Win rate"),
+            _("Stage probability (%)"),
+            _("Probability used (%)"),
+            _("Basis"),
+        ]
+    )
+    for rate in forecast["rates"]:
+        writer.writerow(
+            [
+                rate["stage"],
+                _("yes") if rate["with_coach"] else _("no"),
+                rate["closed"],
+                rate["won"],
+                "" if rate["win_rate"] is None else rate["win_rate"],
+                rate["stage_probability"],
+                rate["probability"],
+                _("history") if rate["basis"] == "history" else _("stage probability (too few closed deals)"),
+            ]
+        )
 
 
 @require_POST

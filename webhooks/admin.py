@@ -56,7 +56,8 @@ class WebhookAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event", "webhook", "status", "attempts", "response_code", "duration_ms", "created_at"]
+    # Status first: on a phone what happened is on screen, the long URL last.
+    list_display = ["event", "status", "attempts", "response_code", "created_at", "duration_ms", "webhook"]
     list_filter = ["status", "event"]
     list_select_related = ["webhook"]
     readonly_fields = [f.name for f in Delivery._meta.fields]

@@ -53,6 +53,41 @@
     }
   });
 
+  // A folded closed column stays folded across moves (htmx redraws the board) and visits.
+  var FOLDED = "coachcrm.board.folded";
+  function folded() {
+    try {
+      return JSON.parse(window.localStorage.getItem(FOLDED) || "[]");
+    } catch (error) {
+      return [];
+    }
+  }
+  function restoreFolds() {
+    var stages = folded();
+    document.querySelectorAll("details[data-fold]").forEach(function (fold) {
+      if (stages.indexOf(fold.dataset.fold) !== -1) fold.open = false;
+    });
+  }
+  document.addEventListener(
+    "toggle",
+    function (event) {
+      var fold = event.target;
+      if (!fold.matches || !fold.matches("details[data-fold]")) return;
+      var stages = folded().filter(function (stage) {
+        return stage !== fold.dataset.fold;
+      });
+      if (!fold.open) stages.push(fold.dataset.fold);
+      try {
+        window.localStorage.setItem(FOLDED, JSON.stringify(stages));
+      } catch (error) {
+        /* private mode: the fold lasts until the next redraw */
+      }
+    },
+    true
+  );
+  restoreFolds();
+  document.body.addEventListener("htmx:afterSwap", restoreFolds);
+
   document.addEventListener("drop", function (event) {
     var column = columnOf(event.target);
     if (!dragged || !column || column.dataset.stage === dragged.dataset.stage) return;

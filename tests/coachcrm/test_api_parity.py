@@ -76,6 +76,8 @@ PARITY = {
     "pipeline:opportunity-close": "api:opportunity-move",  # the confirmation of a move into Won or Lost
     "pipeline:opportunity-reopen": "api:opportunity-reopen",
     "pipeline:committee-set": "api:opportunity-committee",
+    "pipeline:account-committee": "api:account-committee",
+    "agenda:style-request": "api:task-style-request",
     "pipeline:forecast-deals": "api:dashboard",  # the forecast's drill-down: the dashboard's forecast figures
     "accounts:employment-reports-to": "api:contact-reports-to",
     "agenda:task-list": "api:task-list",
@@ -113,6 +115,7 @@ PAGE_ONLY = {
     "pipeline:opportunity-export": "CSV download; the list endpoint pages the same rows",
     "pipeline:dashboard-export": "CSV download of the dashboard endpoint's figures",
     "pipeline:committee-export": "CSV download; the committee endpoint gives the same data",
+    "pipeline:account-committee-export": "CSV download; the account committee endpoint gives the same data",
     "csp-report": "the browser's Content-Security-Policy violation reports, not a person's action",
     "health-ready": "not a page action: the load balancer's readiness probe, already JSON",
     "login-code": "the token login takes the second factor's `code` itself",

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
+from pipeline.models import OpportunityContact
 from tests import factories
 from tests.conftest import CHROMIUM, IN_CI
 from tests.e2e.conftest import CHROMIUM_ARGS, log_in
@@ -68,6 +70,14 @@ def _menu(page) -> list[str]:
     return list(dict.fromkeys(link for link in links if link.startswith("/") and "logout" not in link))
 
 
+def _deal_room() -> list[str]:
+    """Pages off the menu a deal leads to (alice's, which her manager and the admin see too): a deal with
+    a committee, and its account's committee."""
+    role = OpportunityContact.objects.filter(opportunity__owner__username="alice", opportunity__status="open")
+    deal = role.select_related("opportunity").order_by("opportunity_id").first().opportunity
+    return [deal.get_absolute_url(), reverse("pipeline:account-committee", args=[deal.account_id])]
+
+
 @pytest.fixture
 def page(_require_services, _playwright, live_server):
     """A browser that lets the test inject axe-core: the pages' CSP (no inline script) would refuse it.
@@ -96,16 +106,20 @@ def test_no_serious_or_critical_axe_violation_on_any_menu_page_for_any_role(page
     call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
     seeded = time.monotonic()
     failures, pages = [], 0
+    deal_room = _deal_room()
     for username in ("alice", "manager", "admin"):
         page.context.clear_cookies()
         page.set_viewport_size({"width": 1440, "height": 900})
         log_in(page, username, "coachcrm-demo")
-        urls = _menu(page) + (ADMIN_PAGES if username == "admin" else [])
-        for width, height in ((1440, 900), (390, 844)):
-            page.set_viewport_size({"width": width, "height": height})
-            for url in urls:
-                page.goto(page.base_url + url, wait_until="domcontentloaded")
-                page.add_script_tag(content=axe)
+        urls = _menu(page) + deal_room + (ADMIN_PAGES if username == "admin" else [])
+        for url in urls:
+            # One load per page, checked at both sizes: the server renders the same HTML for both
+            # (the layout is CSS media queries), so resizing gives the phone's page without a reload.
+            page.set_viewport_size({"width": 1440, "height": 900})
+            page.goto(page.base_url + url, wait_until="domcontentloaded")
+            page.add_script_tag(content=axe)
+            for width, height in ((1440, 900), (390, 844)):
+                page.set_viewport_size({"width": width, "height": height})
                 pages += 1
                 for violation in page.evaluate(AXE_RUN):
                     failures.append(f"{username} {width}px {url}: {violation}")

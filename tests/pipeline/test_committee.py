@@ -375,3 +375,95 @@ def test_reports_to_on_the_person_page_and_api(rep_client, deal):
     assert api.status_code == 200, api.content
     position.refresh_from_db()
     assert position.reports_to is None
+
+
+# --- the account's committee (its open deals together) ----------------------------------------
+
+
+@pytest.fixture
+def second_deal(deal, rep):
+    return factories.OpportunityFactory(account=deal.account, owner=rep)
+
+
+def test_account_committee_draws_each_person_once_across_the_open_deals(deal, second_deal, rep, stages):
+    buyer = on_committee(deal, "economic_buyer", holder=rep).contact
+    on_committee(second_deal, "influencer", contact=buyer)
+    maker = on_committee(second_deal, "decision_maker").contact
+    closed = factories.OpportunityFactory(account=deal.account, stage=stages["Lost"], status="lost")
+    on_committee(closed, "blocker")  # a closed deal's committee is not the account's
+    committee = selectors.account_committee(account=deal.account, user=rep)
+    assert [p["id"] for p in committee["people"]] == [buyer.pk, maker.pk]
+    person = committee["people"][0]
+    assert person["roles"] == ["economic_buyer", "influencer"]
+    assert [d["id"] for d in person["deals"]] == [deal.pk, second_deal.pk]
+    assert {d["id"] for d in committee["deals"]} == {deal.pk, second_deal.pk}
+
+
+def test_account_committee_gaps_follow_the_deal_rules_over_the_union(deal, second_deal, rep):
+    on_committee(deal, "economic_buyer", holder=rep)
+    maker = on_committee(second_deal, "decision_maker").contact
+    committee = selectors.account_committee(account=deal.account, user=rep)
+    codes = gap_codes(committee)
+    # One deal names the buyer, the other the decision maker: neither is missing for the account.
+    assert "no_economic_buyer" not in codes and "no_decision_maker" not in codes
+    assert "single_threaded" in codes and "style_unknown" in codes
+    # A gap about a person links to the committee form of the deal he is on.
+    stance = next(g for g in committee["gaps"] if g["code"] == "stance_unknown" and str(maker) in g["text"])
+    assert stance["url"].startswith(second_deal.get_absolute_url()) and f"contact={maker.pk}" in stance["url"]
+
+
+def test_account_committee_without_an_open_deal_has_no_gaps(rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    committee = selectors.account_committee(account=account, user=rep)
+    assert (committee["people"], committee["gaps"], committee["deals"]) == ([], [], [])
+
+
+def test_account_committee_hides_coach_sourced_facts_from_a_non_holder(client, deal, rep, hidden_coach, outsider):
+    secret = str(hidden_coach.contact)
+    assert secret not in str(selectors.account_committee(account=deal.account, user=rep))
+    assert secret in str(selectors.account_committee(account=deal.account, user=outsider))
+    client.force_login(rep)
+    page = client.get(reverse("pipeline:account-committee", args=[deal.account_id])).content.decode()
+    assert secret not in page and "Secret plan" not in page and "our coach" not in page
+    export = client.get(reverse("pipeline:account-committee-export", args=[deal.account_id]))
+    csv = b"".join(export.streaming_content).decode()
+    assert "decision_maker" in csv and deal.name in csv
+    assert secret not in csv and "amiable" not in csv and "opponent" not in csv
+    api = client.get(f"/api/v1/accounts/{deal.account_id}/committee/")
+    assert api.status_code == 200 and secret not in api.content.decode()
+
+
+def test_account_committee_page_draws_the_map_linked_from_the_account(rep_client, deal, rep):
+    on_committee(deal, "economic_buyer", holder=rep)
+    url = reverse("pipeline:account-committee", args=[deal.account_id])
+    assert url in rep_client.get(deal.account.get_absolute_url()).content.decode()
+    body = rep_client.get(url).content.decode()
+    assert 'data-testid="committee-map"' in body and 'data-testid="committee-map-narrow"' in body
+    assert 'data-testid="committee-table"' in body and deal.name in body
+
+
+def test_account_committee_of_another_users_account_is_404(client, other_rep, deal):
+    client.force_login(other_rep)
+    assert client.get(reverse("pipeline:account-committee", args=[deal.account_id])).status_code == 404
+    assert client.get(reverse("pipeline:account-committee-export", args=[deal.account_id])).status_code == 404
+    assert client.get(f"/api/v1/accounts/{deal.account_id}/committee/").status_code == 404
+
+
+def test_account_committee_page_wrong_method_is_405(rep_client, deal):
+    assert rep_client.post(reverse("pipeline:account-committee", args=[deal.account_id])).status_code == 405
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_account_committee_query_count_does_not_grow_with_people(
+    deal, second_deal, rep, coach, size, django_assert_num_queries
+):
+    # Guards the N+1s of the account map: a deal, a position, a style, a stance or a holder per person.
+    for index in range(size):
+        person = on_committee([deal, second_deal][index % 2], ["economic_buyer", "user"][index % 2], holder=rep).contact
+        factories.StyleReportFactory(coach=coach, contact=person)
+        factories.StanceReportFactory(coach=coach, contact=person)
+    on_committee(second_deal, "coach", contact=coach.contact)
+    # The deals, then the deal map's six: roles, positions, styles, stances, coaches, holders.
+    with django_assert_num_queries(7):
+        committee = selectors.account_committee(account=deal.account, user=rep)
+    assert len(committee["people"]) == size + 1

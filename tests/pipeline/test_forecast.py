@@ -1,12 +1,17 @@
 """The coach-adjusted forecast on hand-built histories whose answers are worked out by hand (the oracle)."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from coaches.selectors import account_had_coach_on
+from pipeline import services
 from pipeline.forecast import FORECAST_MIN_SAMPLE, FORECAST_PRIOR, forecast_deals, forecast_summary
 from pipeline.models import Opportunity
 from tests import factories
@@ -169,3 +174,88 @@ def test_forecast_drill_down_page_lists_the_at_risk_deals(rep_client, rep, stage
 
 def test_forecast_drill_down_bad_filter_is_400(rep_client):
     assert rep_client.get(reverse("pipeline:forecast-deals") + "?start=nonsense").status_code == 400
+
+
+# --- "a coach" is the gate's qualified coach, not any active one ---------------------------------
+
+
+def informant(account, **fields):
+    """An active coach who fails the gate's qualified test: an informant, none of the three criteria."""
+    fields = {"strength": "informant", "credible": False, "trusts_us": False, "wants_us_to_win": False, **fields}
+    return factories.CoachFactory(account=account, **fields)
+
+
+def test_forecast_at_risk_counts_an_active_but_unqualified_coach_as_none(rep, stages, period):
+    account = factories.AccountFactory(owner=rep)
+    coach = informant(account, holder=rep, last_verified_on=TODAY())  # verified, two holders, not at risk
+    factories.HolderFactory(coach=coach, user=factories.RepFactory())
+    open_deal(account, stages, 4000)
+    deal = forecast_deals(user=rep, filters=period).get()
+    assert (deal.has_coach, deal.at_risk) == (False, True)
+    assert forecast_summary(user=rep, filters=period)["at_risk"]["amount"] == Decimal("4000.00")
+
+
+def _import_won(account, stages, rep, closed_on):
+    return services.opportunity_import(
+        by=rep,
+        account=account,
+        name=f"Imported {account.pk}",
+        product_line=factories.ProductLineFactory(),
+        amount=Decimal(1000),
+        stage=stages["Won"],
+        closed_on=closed_on,
+    )
+
+
+def test_imported_closed_deal_counts_only_a_coach_qualified_on_its_close_day(rep, stages):
+    long_ago = TODAY() - datetime.timedelta(days=200)
+    qualified, active_only = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=qualified, established_on=long_ago)
+    informant(active_only, established_on=long_ago)
+    closed_on = TODAY() - datetime.timedelta(days=100)
+    assert _import_won(qualified, stages, rep, closed_on).had_coach_at_close is True
+    assert _import_won(active_only, stages, rep, closed_on).had_coach_at_close is False
+
+
+def test_coach_on_a_day_is_his_state_in_the_history_of_that_day(rep, stages):
+    upgraded, downgraded = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=rep)
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=50)):
+        later_coach = informant(upgraded)
+        lost_criteria = factories.CoachFactory(account=downgraded)
+    later_coach.strength, later_coach.credible, later_coach.trusts_us, later_coach.wants_us_to_win = (
+        "coach",
+        True,
+        True,
+        True,
+    )
+    later_coach.save()
+    lost_criteria.trusts_us = False
+    lost_criteria.save()
+    then = TODAY() - datetime.timedelta(days=20)
+    # Qualified now but not on that day, and the other way round.
+    assert account_had_coach_on(upgraded, then) is False
+    assert account_had_coach_on(downgraded, then) is True
+    assert account_had_coach_on(upgraded, TODAY()) is True
+    assert account_had_coach_on(downgraded, TODAY()) is False
+
+
+def test_forecast_in_the_dashboard_csv_export(rep_client, rep, stages, coached, uncoached, period):
+    history(coached, stages, won=6, lost=2, coach=True)
+    open_deal(coached, stages, 10000)
+    open_deal(uncoached, stages, 20000)
+    factories.OpportunityFactory(account=uncoached, stage=stages["Lead"], name="=HYPERLINK(1)", held_back=True)
+    response = rep_client.get(
+        reverse("pipeline:dashboard-export"), {key: value.isoformat() for key, value in period.items()}
+    )
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    summary = forecast_summary(user=rep, filters=period)
+    assert ["Expected to close in the period", "2", "30000.00", "18000.00", "18667.00"] in rows
+    assert summary["totals"]["adjusted"] == Decimal("18667.00")
+    assert ["At risk for lack of a coach", "1", "20000.00", "12000.00", "12000.00"] in rows
+    assert ["Difference (coach-adjusted minus stage-weighted)", "", "", "", "667.00"] in rows
+    month = (TODAY() + datetime.timedelta(days=10)).strftime("%Y-%m")
+    assert [month, "2", "30000.00", "18000.00", "18667.00"] in rows
+    assert ["Proposal", "yes", "8", "6", "0.75", "60", "66.67", "history"] in rows
+    # A name a spreadsheet would run as a formula is written as text.
+    assert any(row and row[0] == "'=HYPERLINK(1)" for row in rows)

@@ -33,6 +33,15 @@ def test_board_shows_a_column_per_stage_with_the_reps_deals(rep_client, deal, st
     assert b"Not mine" not in response.content
 
 
+def test_board_closed_columns_fold_without_script(rep_client, deal, stages):
+    body = rep_client.get(reverse("pipeline:opportunity-board")).content.decode()
+    # Won and Lost are <details> (folded by a tap, no inline script or style); open stages are not.
+    for stage in ("Won", "Lost"):
+        assert f'<details class="board-fold" open data-fold="{stages[stage].pk}"' in body
+    assert f'data-fold="{stages["Proposal"].pk}"' not in body
+    assert "<script>" not in body and 'style="' not in body
+
+
 @pytest.mark.parametrize(
     ("rows", "columns"),
     # 50 deals spread over the five open stages, and 50 in one column: more than it shows.
@@ -589,6 +598,24 @@ def test_opportunity_contact_add_and_remove(rep_client, account, deal):
     assert (row.contact, row.role) == (person, "decision_maker")
     assert rep_client.post(reverse("pipeline:opportunitycontact-delete", args=[row.pk])).status_code == 302
     assert not deal.contact_roles.exists()
+
+
+def test_opportunity_contact_form_lists_only_the_accounts_current_people(rep_client, account, deal):
+    current = factories.person_at(account, title="Buyer")
+    former = factories.person_at(account, end_date=timezone.localdate())
+    elsewhere = factories.person_at(factories.AccountFactory(owner=deal.owner))
+    body = rep_client.get(deal.get_absolute_url()).content.decode()
+    form = body[body.index(reverse("pipeline:opportunitycontact-create", args=[deal.pk])) :]
+    form = form[: form.index("</form>")]
+    assert form.count(f'<option value="{current.pk}"') == 1
+    assert f'value="{former.pk}"' not in form and f'value="{elsewhere.pk}"' not in form
+    # Its own ids: the committee form on the page has a person and a role too.
+    assert 'id="people_contact"' in form and 'for="people_contact"' in form
+    assert body.count('id="id_contact"') == 1
+    # Removing a person asks first.
+    factories.OpportunityContactFactory(opportunity=deal, contact=current)
+    body = rep_client.get(deal.get_absolute_url()).content.decode()
+    assert 'data-confirm="Remove' in body
 
 
 def test_opportunity_contact_add_refuses_someone_from_elsewhere(rep_client, deal):
