@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from coachcrm.forms import service_dry_run
 from pipeline import services
 from pipeline.models import GateSweep, LossReason, Opportunity, Stage, StageChange
 
@@ -113,6 +114,21 @@ class OpportunityAdminForm(forms.ModelForm):
             # A new deal starts before the gate; it moves on through the "Move to …" actions.
             self.fields["stage"].queryset = Stage.objects.open().exclude(pk__in=Stage.objects.gated())
 
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            service_dry_run(self, lambda: self.save_through_services(self.user))
+        return data
+
+    def save_through_services(self, by) -> Opportunity:
+        data = {f: self.cleaned_data[f] for f in ("name", "product_line", "amount", "owner", "expected_close")}
+        if self.instance.pk is not None:
+            opportunity = Opportunity.objects.get(pk=self.instance.pk)
+            return services.opportunity_update(opportunity=opportunity, by=by, **data)
+        return services.opportunity_create(
+            by=by, account=self.cleaned_data["account"], stage=self.cleaned_data["stage"], **data
+        )
+
 
 @admin.register(Opportunity)
 class OpportunityAdmin(SimpleHistoryAdmin):
@@ -150,15 +166,14 @@ class OpportunityAdmin(SimpleHistoryAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "account", "stage"] if obj is not None else fields
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in ("name", "product_line", "amount", "owner", "expected_close")}
-        if change:
-            services.opportunity_update(opportunity=obj, by=request.user, **data)
-        else:
-            saved = services.opportunity_create(
-                by=request.user, account=form.cleaned_data["account"], stage=form.cleaned_data["stage"], **data
-            )
-            obj.pk = saved.pk
+        # The form's clean() has tried this in a rolled-back savepoint: a refusal is a form error there.
+        obj.pk = form.save_through_services(request.user).pk
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,9 +1,9 @@
 # Django admin for catalog items, authority and grants; writes go through the services.
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
+from coachcrm.forms import service_dry_run
 from service_catalog import services
 from service_catalog.models import Authority, Grant, ServiceItem
 
@@ -12,6 +12,18 @@ class ServiceItemAdminForm(forms.ModelForm):
     class Meta:
         model = ServiceItem
         fields = ["name", "category", "description", "unit_cost", "max_quantity", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            service_dry_run(self, lambda: self.save_through_services(self.user))
+        return data
+
+    def save_through_services(self, by) -> ServiceItem:
+        data = {f: self.cleaned_data[f] for f in self.Meta.fields}
+        if self.instance.pk is not None:
+            return services.service_item_update(item=ServiceItem.objects.get(pk=self.instance.pk), by=by, **data)
+        return services.service_item_create(by=by, **data)
 
 
 @admin.register(ServiceItem)
@@ -25,16 +37,15 @@ class ServiceItemAdmin(SimpleHistoryAdmin):
         # Deactivate instead: an item ever granted stays, so that the ledger stays whole.
         return False
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
     def save_model(self, request, obj, form, change):
-        # Through the services, so that the catalog's rules hold here too.
-        data = {f: form.cleaned_data[f] for f in ServiceItemAdminForm.Meta.fields}
-        try:
-            if change:
-                services.service_item_update(item=obj, by=request.user, **data)
-            else:
-                obj.pk = services.service_item_create(by=request.user, **data).pk
-        except ValidationError as error:
-            raise ValidationError(error.messages) from error
+        # Through the services, so that the catalog's rules hold here too; the form's clean() has
+        # tried it in a rolled-back savepoint, so a refusal is a form error there, never a 500.
+        obj.pk = form.save_through_services(request.user).pk
 
 
 @admin.register(Authority)

@@ -62,3 +62,25 @@ def test_admin_add_form_offers_only_stages_before_the_gate(admin_client, stages)
 
 def test_admin_stage_list_is_editable(admin_client, stages):
     assert admin_client.get(reverse("admin:pipeline_stage_changelist")).status_code == 200
+
+
+def test_admin_change_form_shows_a_service_refusal_as_a_form_error(admin_client, stages):
+    # The model form accepts any date; opportunity_update refuses one outside the accepted range.
+    # Before the form tried the service in clean(), save_model raised it: a 500.
+    deal = factories.OpportunityFactory(stage=stages["Qualified"], name="Kept")
+    response = admin_client.post(
+        reverse("admin:pipeline_opportunity_change", args=[deal.pk]),
+        {
+            "name": "Renamed",
+            "product_line": deal.product_line_id,
+            "amount": "3",
+            "owner": deal.owner_id,
+            "expected_close": "1900-01-01",
+            "stage_changes-TOTAL_FORMS": "0",
+            "stage_changes-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["expected_close"]
+    deal.refresh_from_db()
+    assert deal.name == "Kept"
