@@ -1,4 +1,4 @@
-# Every write to the agenda: tasks (create, update, done), logging a touch with its next step, the daily digest.
+# Every write to the agenda: tasks (create, update, done), touches with their next step, the digest, task.due.
 import datetime
 
 from django.conf import settings
