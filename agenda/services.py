@@ -1,4 +1,4 @@
-# Every write to the agenda: tasks (create, update, done), logging a touch with its next step, the daily digest.
+# Every write to the agenda: tasks (create, update, done), touches with their next step, the digest, task.due.
 import datetime
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from coaches.services import interaction_log, reporting_coach_check
 from pipeline.models import Opportunity
 from team.models import User
 from team.services import notify
+from webhooks.services import events_emit
 
 TASK_FIELDS = ["subject", "due_on", "due_time", "owner", "coach", "account", "opportunity", "handover"]
 
@@ -238,6 +239,48 @@ def digests_send(*, day: datetime.date | None = None) -> int:
         .exclude(pk__in=DigestSent.objects.filter(day=day).values("user_id"))
     )
     return sum(digest_send(user=user, day=day) for user in users)
+
+
+def task_event_data(task: Task) -> dict:
+    """A task in a webhook payload: ids and what a receiver acts on (an admin sees every task)."""
+    return {
+        "task": task.pk,
+        "kind": task.kind,
+        "subject": task.subject,
+        "due_on": task.due_on,
+        "due_time": task.due_time,
+        "owner": task.owner_id,
+        "owner_username": task.owner.username,
+        "coach": task.coach_id,
+        "account": task.account_id,
+        "opportunity": task.opportunity_id,
+        "handover": task.handover_id,
+    }
+
+
+def tasks_due_emit(*, day: datetime.date | None = None, batch_size: int = 500) -> int:
+    """Emit `task.due` for every open task due on the day, once per task and due date; returns how many.
+
+    Each batch marks its tasks (`due_event_on`) in the transaction that records the events, so a
+    second or concurrent run skips them; a task moved to another day is announced on that day.
+    """
+    day = day or timezone.localdate()
+    emitted = 0
+    while True:
+        with transaction.atomic():
+            tasks = list(
+                Task.objects.open()
+                .filter(due_on=day)
+                .exclude(due_event_on=day)
+                .select_related("owner")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:batch_size]
+            )
+            if not tasks:
+                return emitted
+            Task.objects.filter(pk__in=[task.pk for task in tasks]).update(due_event_on=day)
+            events_emit(event="task.due", items=[task_event_data(task) for task in tasks])
+        emitted += len(tasks)
 
 
 @transaction.atomic

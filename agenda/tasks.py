@@ -19,3 +19,15 @@ def digests_send_task() -> int:
     if timezone.localtime().hour < settings.DIGEST_HOUR:
         return 0
     return services.digests_send()
+
+
+@shared_task(
+    name="agenda.tasks.tasks_due_emit_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def tasks_due_emit_task() -> int:
+    """Hourly: the `task.due` webhook event for each open task due today, once per task and due date."""
+    return services.tasks_due_emit()

@@ -327,6 +327,11 @@ CELERY_BEAT_SCHEDULE["agenda-digests"] = {
     "task": "agenda.tasks.digests_send_task",
     "schedule": crontab(hour=DIGEST_HOUR, minute=0),
 }
+# The `task.due` webhook event, on the day a task falls due (once per task and due date, so hourly is safe).
+CELERY_BEAT_SCHEDULE["agenda-tasks-due"] = {
+    "task": "agenda.tasks.tasks_due_emit_task",
+    "schedule": 60 * 60,
+}
 # CSV imports: requeue a large file's confirmation whose job was lost (a killed worker).
 CELERY_BEAT_SCHEDULE["csvio-import-batches-resume"] = {
     "task": "csvio.import_batches_resume",

@@ -82,6 +82,13 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
+    @extend_schema(request=None, responses={200: WebhookCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """Replace the endpoint's secret; the answer carries the new one, shown this once."""
+        webhook = services.webhook_rotate_secret(webhook=self.get_object(), by=request.user)
+        return Response(WebhookCreatedSerializer(webhook).data)
+
     @extend_schema(request=None, responses={200: DeliverySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):

@@ -24,6 +24,7 @@ class Event(models.TextChoices):
     HANDOVER_DONE = "handover.done", _("A handover was done")
     ACCOUNT_MERGED = "account.merged", _("A duplicate account was merged into another")
     CONTACT_MERGED = "contact.merged", _("A duplicate person was merged into another")
+    TASK_DUE = "task.due", _("A task falls due today")
 
 
 def new_secret() -> str:

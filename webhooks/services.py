@@ -21,7 +21,7 @@ from coachcrm import jobs
 from coachcrm.bulk import delete_in_batches
 from team.models import User
 from team.services import notify
-from webhooks.models import Delivery, Event, Webhook
+from webhooks.models import Delivery, Event, Webhook, new_secret
 
 # Retries back off exponentially from a minute to an hour between attempts; a delivery that has
 # not gone through within RETRY_WINDOW is given up, and an endpoint failing that long is disabled.
@@ -95,6 +95,15 @@ def webhook_update(*, webhook: Webhook, by: User, **fields) -> Webhook:
     for field, value in fields.items():
         setattr(webhook, field, value)
     webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_rotate_secret(*, webhook: Webhook, by: User) -> Webhook:
+    """Give the endpoint a new secret (shown to the admin once); every later attempt is signed with it."""
+    _require_admin(by)
+    webhook.secret = new_secret()
+    webhook.save(update_fields=["secret"])
     return webhook
 
 

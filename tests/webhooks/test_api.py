@@ -71,3 +71,31 @@ def test_reactivating_a_disabled_endpoint_clears_its_failures(token_client, admi
     response = token_client(admin_user).patch(reverse("api:webhook-detail", args=[hook.pk]), {"active": True})
     assert response.status_code == 200
     assert response.json()["disabled_at"] is None
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_signs_with_it(
+    receiver, token_client, admin_user, django_capture_on_commit_callbacks
+):
+    import json
+
+    hook = services.webhook_create(by=admin_user, url=receiver.url)
+    old = hook.secret
+    response = token_client(admin_user).post(reverse("api:webhook-rotate-secret", args=[hook.pk]))
+    assert response.status_code == 200, response.json()
+    hook.refresh_from_db()
+    assert response.json()["secret"] == hook.secret != old
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_emit(event="coach.ended", data={"coach": 1})
+    headers, body = receiver.requests[0]
+    timestamp = int(headers["X-CoachCRM-Timestamp"])
+    assert headers["X-CoachCRM-Signature"] == services.signature(secret=hook.secret, timestamp=timestamp, body=body)
+    assert json.loads(body)["data"] == {"coach": 1}
+
+
+def test_only_an_admin_rotates_a_secret(token_client, admin_user, rep, manager):
+    hook = Webhook.objects.create(url="https://93.184.216.34/", created_by=admin_user)
+    for user in (rep, manager):
+        response = token_client(user).post(reverse("api:webhook-rotate-secret", args=[hook.pk]))
+        assert response.status_code == 403
+        assert response.json()["code"]
+    assert Webhook.objects.get().secret == hook.secret  # unchanged

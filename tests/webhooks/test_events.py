@@ -86,3 +86,64 @@ def test_a_grant_over_the_limit_is_pending_then_decided(
     names = [name for name, _data in _events(receiver)]
     assert names[:1] == ["grant.pending"] and names[-1] == "grant.decided"
     assert dict(_events(receiver))["grant.decided"]["status"] == "approved"
+
+
+def test_task_due_is_sent_once_per_task_and_due_date_across_runs(
+    receiver, hook, rep, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from agenda import services as agenda_services
+
+    today = timezone.localdate()
+    account = factories.AccountFactory(owner=rep)
+    coach = factories.CoachFactory(account=account, holder=rep)
+    deal = factories.OpportunityFactory(account=account)
+    due = factories.TaskFactory(owner=rep, subject="Call Dana", coach=coach, account=account, opportunity=deal)
+    factories.TaskFactory(owner=rep, done_at=timezone.now())  # done: nothing to announce
+    tomorrow = factories.TaskFactory(owner=rep, due_on=today + datetime.timedelta(days=1))  # open, not due yet
+    factories.TaskFactory(owner=rep, due_on=today - datetime.timedelta(days=1))  # overdue: announced on its day
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_scheduled", "agenda-tasks-due", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with django_capture_on_commit_callbacks(execute=True):
+        assert agenda_services.tasks_due_emit() == 0  # the second run of the day sends nothing
+    events = _events(receiver)
+    assert events == [
+        (
+            "task.due",
+            {
+                "task": due.pk,
+                "kind": "todo",
+                "subject": "Call Dana",
+                "due_on": today.isoformat(),
+                "due_time": None,
+                "owner": rep.pk,
+                "owner_username": rep.username,
+                "coach": coach.pk,
+                "account": account.pk,
+                "opportunity": deal.pk,
+                "handover": None,
+            },
+        )
+    ]
+    # Tomorrow's task goes out tomorrow, once; moved to another day, a task is announced again then.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert agenda_services.tasks_due_emit(day=tomorrow.due_on) == 1
+        assert agenda_services.tasks_due_emit(day=tomorrow.due_on) == 0
+    assert [data["task"] for _name, data in _events(receiver)[1:]] == [tomorrow.pk]
+
+
+def test_task_due_without_a_subscribed_endpoint_records_nothing_but_marks_the_task(settings, admin_user, rep):
+    from agenda import services as agenda_services
+    from webhooks.models import Delivery
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # no name lookup in the test
+    services.webhook_create(by=admin_user, url="https://hooks.example.com/x", events=["coach.ended"])
+    task = factories.TaskFactory(owner=rep)
+    assert agenda_services.tasks_due_emit() == 1
+    assert not Delivery.objects.exists()
+    task.refresh_from_db()
+    assert task.due_event_on == task.due_on
