@@ -7,7 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
-from coachcrm.forms import service_dry_run
+from coachcrm.forms import AdminFormUser, service_dry_run
 
 
 def _merge_action(merge):
@@ -130,7 +130,7 @@ class ContactAdminForm(forms.ModelForm):
 
 
 @admin.register(Contact)
-class ContactAdmin(SimpleHistoryAdmin):
+class ContactAdmin(AdminFormUser, SimpleHistoryAdmin):
     """People change through the services; a new person comes with his position, on the app's page or an import."""
 
     form = ContactAdminForm
@@ -141,11 +141,6 @@ class ContactAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
 
     def save_model(self, request, obj, form, change):
         fields = {f: form.cleaned_data[f] for f in CONTACT_FIELDS if f in form.cleaned_data}
@@ -168,7 +163,7 @@ class EmploymentAdminForm(forms.ModelForm):
 
 
 @admin.register(Employment)
-class EmploymentAdmin(SimpleHistoryAdmin):
+class EmploymentAdmin(AdminFormUser, SimpleHistoryAdmin):
     """Through employment_update: ending a position here ends the coach record there, as on every other entry point."""
 
     form = EmploymentAdminForm
@@ -182,11 +177,6 @@ class EmploymentAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("title", "function", "seniority", "end_date")}

@@ -108,19 +108,6 @@ class AccountImporter(Importer):
             return str(Account.SizeTier(self._size_tier({"size_tier": value})).label)
         return super().match(column, value, known)
 
-    def _lookup(self, row: dict, column: str, table: dict, *, required: bool = True):
-        value = row.get(column, "").strip()
-        if not value:
-            if required:
-                raise RowError(column, _("This column is required."))
-            return None
-        try:
-            return table[fold(self.resolve(column, value))]
-        except KeyError:
-            raise RowError(
-                column, _("Unknown value %(value)s: choose what it stands for on the mapping step.") % {"value": value}
-            ) from None
-
     def _size_tier(self, row: dict) -> str:
         value = row.get("size_tier", "").replace(",", "").replace(" ", "")
         # HubSpot and Salesforce export the number of employees, not a tier.
@@ -137,15 +124,15 @@ class AccountImporter(Importer):
         if not key:
             raise RowError("name", _("Enter a company name."))
         fields = {
-            "region": self._lookup(row, "region", self.regions),
-            "industry": self._lookup(row, "industry", self.industries),
+            "region": self.lookup(row, "region", self.regions),
+            "industry": self.lookup(row, "industry", self.industries),
             "size_tier": self._size_tier(row),
             "notes": row.get("notes", ""),
         }
         line_names = [n for n in re.split(r"[|,;]", row.get("product_lines", "")) if n.strip()]
-        product_lines = [self._lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
+        product_lines = [self.lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
         # A rep's accounts are his own: an owner column is ignored for him, as in the API.
-        owner = None if self.user.is_rep else self._lookup(row, "owner", self.owners, required=False)
+        owner = None if self.user.is_rep else self.lookup(row, "owner", self.owners, required=False)
         existing = self.existing.get(key)
         if existing is None:
             create = {f: v for f, v in fields.items() if v}

@@ -90,8 +90,18 @@ def service_dry_run(form: forms.Form, call) -> bool:
         return False
 
 
+class AdminFormUser:
+    """A ModelAdmin mixin giving its form `user` (the signed-in admin), for a `clean()` that runs `service_dry_run`."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
+
 __all__ = [
     "NON_FIELD_ERRORS",
+    "AdminFormUser",
     "CrmForm",
     "CrmFormHelper",
     "DateInput",

@@ -194,6 +194,20 @@ class Importer:
         """The name in `known` a cell stands for, or "" when nothing matches."""
         return known.get(fold(self.resolve(column, value)), "")
 
+    def lookup(self, row: dict, column: str, table: dict, *, required: bool = True):
+        """The row of `table` (keyed by folded name) the cell stands for; None for an empty optional cell."""
+        value = row.get(column, "").strip()
+        if not value:
+            if required:
+                raise RowError(column, _("This column is required."))
+            return None
+        try:
+            return table[fold(self.resolve(column, value))]
+        except KeyError:
+            raise RowError(
+                column, _("Unknown value %(value)s: choose what it stands for on the mapping step.") % {"value": value}
+            ) from None
+
     def value_create(self, column: str, name: str) -> str:
         """Add `name` to the list of a `creatable_columns` column (through the app's service); its stored name."""
         raise NotImplementedError

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from coachcrm.forms import service_dry_run
+from coachcrm.forms import AdminFormUser, service_dry_run
 from pipeline import services
 from pipeline.models import GateSweep, LossReason, Opportunity, Stage, StageChange
 
@@ -131,7 +131,7 @@ class OpportunityAdminForm(forms.ModelForm):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(SimpleHistoryAdmin):
+class OpportunityAdmin(AdminFormUser, SimpleHistoryAdmin):
     form = OpportunityAdminForm
     list_display = ["name", "account", "stage", "status", "amount", "owner", "held_back"]
     list_filter = ["stage", "status", "held_back"]
@@ -165,11 +165,6 @@ class OpportunityAdmin(SimpleHistoryAdmin):
         # (the actions below) change it, so the coach gate holds in the admin too.
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "account", "stage"] if obj is not None else fields
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
 
     def save_model(self, request, obj, form, change):
         # The form's clean() has tried this in a rolled-back savepoint: a refusal is a form error there.

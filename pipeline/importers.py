@@ -116,19 +116,6 @@ class DealImporter(Importer):
             choices["owner"] = {key: user.username for key, user in self.owners.items()}
         return choices
 
-    def _pick(self, row, column, table, *, required=True):
-        value = row.get(column, "").strip()
-        if not value:
-            if required:
-                raise RowError(column, _("This column is required."))
-            return None
-        try:
-            return table[fold(self.resolve(column, value))]
-        except KeyError:
-            raise RowError(
-                column, _("Unknown value %(value)s: choose what it stands for on the mapping step.") % {"value": value}
-            ) from None
-
     def plan(self, row):
         name = self.fitting(Opportunity, "name", self.required_value(row, "name"))
         account_name = self.required_value(row, "account")
@@ -153,15 +140,15 @@ class DealImporter(Importer):
             amount = amount_check(amount, field="amount")
         except ValidationError as error:
             raise RowError("amount", " ".join(error.messages)) from None
-        stage = self._pick(row, "stage", self.stages)
+        stage = self.lookup(row, "stage", self.stages)
         fields = {
             "account": account,
             "name": name,
-            "product_line": self._pick(row, "product_line", self.lines),
+            "product_line": self.lookup(row, "product_line", self.lines),
             "amount": amount,
             "stage": stage,
             # A rep's deals are his own: an owner column is ignored for him, as on the page.
-            "owner": None if self.user.is_rep else self._pick(row, "owner", self.owners, required=False),
+            "owner": None if self.user.is_rep else self.lookup(row, "owner", self.owners, required=False),
             "expected_close": self.date(row, "expected_close", required=False),
             "created_on": self.date(row, "created_at", required=False),
             "closed_on": self.date(row, "closed_on", required=False),

@@ -3,7 +3,7 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from coachcrm.forms import service_dry_run
+from coachcrm.forms import AdminFormUser, service_dry_run
 from service_catalog import services
 from service_catalog.models import Authority, Grant, ServiceItem
 
@@ -27,7 +27,7 @@ class ServiceItemAdminForm(forms.ModelForm):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(SimpleHistoryAdmin):
+class ServiceItemAdmin(AdminFormUser, SimpleHistoryAdmin):
     form = ServiceItemAdminForm
     list_display = ["name", "category", "unit_cost", "max_quantity", "active"]
     list_filter = ["category", "active"]
@@ -36,11 +36,6 @@ class ServiceItemAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # Deactivate instead: an item ever granted stays, so that the ledger stays whole.
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
 
     def save_model(self, request, obj, form, change):
         # Through the services, so that the catalog's rules hold here too; the form's clean() has
