@@ -17,6 +17,7 @@ The rules, in words (tests/test_access.py is the same spec as a matrix):
 - An upload (import batch) is its uploader's only.
 - Merging two duplicates: an admin, or the manager of both (`may_merge`).
 - The login audit (security events): an admin's; anyone else sees only his own.
+- Webhook endpoints and their delivery log: admins only.
 
 Anything out of scope is a 404, never a 403: nobody learns that a record exists. Every page,
 API endpoint, form and importer asks here; models and services never do (import-linter's
@@ -40,6 +41,7 @@ from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
 from team.models import SecurityEvent, User
+from webhooks.models import Delivery, Webhook
 
 Scope = Callable[..., QuerySet]
 
@@ -91,6 +93,18 @@ def security_events(user: User, queryset: QuerySet | None = None) -> QuerySet[Se
     if user.is_admin:
         return queryset
     return queryset.filter(user=user)
+
+
+def webhooks(user: User, queryset: QuerySet | None = None) -> QuerySet[Webhook]:
+    """Webhook endpoints: an admin's, nobody else's (their secrets sign what the receivers trust)."""
+    queryset = _base(Webhook, queryset)
+    return queryset if user.is_admin else queryset.none()
+
+
+def deliveries(user: User, queryset: QuerySet | None = None) -> QuerySet[Delivery]:
+    """The webhook delivery log: whoever sees the endpoint (an admin)."""
+    queryset = _base(Delivery, queryset)
+    return queryset if user.is_admin else queryset.none()
 
 
 # --- Accounts and people ----------------------------------------------------------------------
@@ -361,6 +375,8 @@ SCOPES: dict[type[Model], Scope] = {
     ImportBatch: import_batches,
     Task: tasks,
     Note: notes,
+    Webhook: webhooks,
+    Delivery: deliveries,
 }
 
 

@@ -114,6 +114,7 @@ urlpatterns = [
     path("team/", include("team.urls")),
     # The departure pages live in their own app but keep their /team/ addresses.
     path("team/", include("departures.urls")),
+    path("team/", include("webhooks.urls")),  # team/webhooks/…: the endpoints (admins)
     path("", include("accounts.urls")),  # accounts/… and team/territories/…
     path("admin/", admin.site.urls),
     path("catalog/", include("service_catalog.urls")),

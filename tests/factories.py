@@ -366,3 +366,24 @@ class SecurityEventFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(RepFactory)
     username = factory.LazyAttribute(lambda o: o.user.username if o.user else "nobody")
     address = "192.0.2.10"
+
+
+class WebhookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "webhooks.Webhook"
+
+    url = factory.Sequence(lambda n: f"https://93.184.216.34/hook/{n}")
+    created_by = factory.SubFactory(AdminFactory)
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "webhooks.Delivery"
+
+    webhook = factory.SubFactory(WebhookFactory)
+    event = "coach.ended"
+    payload = factory.LazyAttribute(lambda o: {"event": o.event, "data": {"coach": 1}})
+    status = "delivered"
+    attempts = 1
+    response_code = 200
+    duration_ms = 42

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+import access
 from coachcrm.api import AdminOnly, CrmModelSerializer, CrmViewSet
 from webhooks import services
 from webhooks.models import Delivery, Event, Webhook
@@ -62,7 +63,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     permission_classes = [IsAuthenticated, AdminOnly]
 
     def get_queryset(self):
-        return Webhook.objects.order_by("pk")
+        return access.webhooks(self.request.user).order_by("pk")
 
     @extend_schema(responses={201: WebhookCreatedSerializer})
     def create(self, request):
@@ -106,7 +107,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSe
     def redeliver(self, request, pk=None, delivery_pk=None):
         """Send a delivery again, with the same delivery id (receivers drop what they already have)."""
         webhook = self.get_object()
-        delivery = webhook.deliveries.filter(pk=delivery_pk).first()
+        delivery = access.deliveries(request.user, webhook.deliveries.all()).filter(pk=delivery_pk).first()
         if delivery is None:
             raise Http404
         services.delivery_redeliver(delivery=delivery, by=request.user)

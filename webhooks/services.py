@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -267,7 +268,7 @@ def _webhook_disable(*, hook: Webhook, now: datetime.datetime) -> None:
             user=admin,
             message=gettext_lazy("Webhook %(url)s was disabled: every delivery failed for 24 hours."),
             params={"url": hook.url},
-            link=f"/admin/webhooks/webhook/{hook.pk}/change/",
+            link=reverse("webhooks:webhook-detail", args=[hook.pk]),
         )
 
 

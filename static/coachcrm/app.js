@@ -14,3 +14,19 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+// A <button data-copy="id"> copies the text of the element with that id (a secret shown once),
+// and says so in its label (data-copied) for a moment.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("button[data-copy]");
+  const source = button && document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) {
+    return;
+  }
+  navigator.clipboard.writeText(source.textContent.trim()).then(() => {
+    const label = button.textContent;
+    button.textContent = button.dataset.copied || label;
+    window.setTimeout(() => {
+      button.textContent = label;
+    }, 2000);
+  });
+});

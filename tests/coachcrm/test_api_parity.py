@@ -97,6 +97,13 @@ PARITY = {
     "csvio:import-progress": "api:import-progress",
     "csvio:import-cancel": "api:import-cancel",
     "team:securityevent-list": "api:security-event-list",
+    "webhooks:webhook-list": "api:webhook-list",
+    "webhooks:webhook-create": "api:webhook-list",  # the answer carries the secret, shown once
+    "webhooks:webhook-detail": "api:webhook-deliveries",  # the endpoint (webhook-detail) and its delivery log
+    "webhooks:webhook-update": "api:webhook-detail",
+    "webhooks:webhook-active": "api:webhook-detail",  # PATCH {"active": false|true}
+    "webhooks:webhook-rotate-secret": "api:webhook-rotate-secret",
+    "webhooks:delivery-redeliver": "api:webhook-redeliver",
 }
 
 # Pages that need no endpoint, each with the reason.
@@ -175,6 +182,7 @@ def test_every_api_counterpart_is_in_the_schema():
             ("(?P<holder_pk>\\d+)", "{holder_pk}"),
             ("(?P<role_pk>\\d+)", "{role_pk}"),
             ("(?P<position_pk>\\d+)", "{position_pk}"),
+            ("(?P<delivery_pk>\\d+)", "{delivery_pk}"),
         ):
             template = template.replace(group, value)
         template = "/" + template.lstrip("/")

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from pipeline.models import OpportunityContact
+from team.models import User
 from tests import factories
 from tests.conftest import CHROMIUM, IN_CI
 from tests.e2e.conftest import CHROMIUM_ARGS, log_in
@@ -78,6 +79,18 @@ def _deal_room() -> list[str]:
     return [deal.get_absolute_url(), reverse("pipeline:account-committee", args=[deal.account_id])]
 
 
+def _webhook_pages() -> list[str]:
+    """The webhook pages off the menu (the admin's): the form, an endpoint with its delivery log, its edit form."""
+    hook = factories.WebhookFactory(created_by=User.objects.get(username="admin"), events=["coach.ended"])
+    factories.DeliveryFactory(webhook=hook, status="failed", response_code=503, last_error="The endpoint answered 503.")
+    factories.DeliveryFactory(webhook=hook)
+    return [
+        reverse("webhooks:webhook-create"),
+        reverse("webhooks:webhook-detail", args=[hook.pk]),
+        reverse("webhooks:webhook-update", args=[hook.pk]),
+    ]
+
+
 @pytest.fixture
 def page(_require_services, _playwright, live_server):
     """A browser that lets the test inject axe-core: the pages' CSP (no inline script) would refuse it.
@@ -107,11 +120,12 @@ def test_no_serious_or_critical_axe_violation_on_any_menu_page_for_any_role(page
     seeded = time.monotonic()
     failures, pages = [], 0
     deal_room = _deal_room()
+    admin_pages = ADMIN_PAGES + _webhook_pages()
     for username in ("alice", "manager", "admin"):
         page.context.clear_cookies()
         page.set_viewport_size({"width": 1440, "height": 900})
         log_in(page, username, "coachcrm-demo")
-        urls = _menu(page) + deal_room + (ADMIN_PAGES if username == "admin" else [])
+        urls = _menu(page) + deal_room + (admin_pages if username == "admin" else [])
         for url in urls:
             # One load per page, checked at both sizes: the server renders the same HTML for both
             # (the layout is CSS media queries), so resizing gives the phone's page without a reload.
