@@ -100,7 +100,8 @@ class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewS
     def reassign(self, request, pk=None):
         """Give an open handover to another successor (the leaving rep's manager or an admin)."""
         handover = self.get_object()
-        if request.user.is_rep:
+        # The service's rule (`_check_may_manage`), asked first so that a refusal is a 403, not a 400.
+        if not access.may_manage_departure(request.user, handover.from_user):
             raise exceptions.PermissionDenied(_("Only the leaving rep's manager or an admin can reassign a handover."))
         serializer = HandoverReassignSerializer(data=request.data)
         # Only the people the page offers: active, staying users of the manager's team.

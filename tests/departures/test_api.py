@@ -85,6 +85,25 @@ def test_manager_reassigns_a_handover_within_his_team(token_client, rep, manager
     assert response.json()["to_user"] == successor.pk
 
 
+def test_handover_reassign_is_403_for_whoever_may_not_manage_the_leaving_rep(token_client, rep, manager):
+    successor = factories.RepFactory(manager=factories.ManagerFactory())
+    handover = factories.HandoverFactory(
+        coach=factories.CoachFactory(account=factories.AccountFactory(owner=rep)), from_user=rep, to_user=successor
+    )
+    url = reverse("api:handover-reassign", args=[handover.pk])
+    # Both see the handover (the leaving rep himself; the successor's manager), neither manages rep.
+    for user in (rep, successor.manager):
+        response = token_client(user).post(url, {"to_user": successor.pk}, format="json")
+        assert response.status_code == 403, user
+        assert response.json() == {
+            "code": "permission_denied",
+            "detail": "Only the leaving rep's manager or an admin can reassign a handover.",
+        }
+    handover.refresh_from_db()
+    assert handover.to_user == successor
+    assert token_client(factories.AdminFactory()).post(url, {"to_user": manager.pk}, format="json").status_code == 200
+
+
 def test_handover_out_of_scope_is_404(token_client, other_rep):
     handover = factories.HandoverFactory(
         coach=factories.CoachFactory(account=factories.AccountFactory(owner=other_rep))
