@@ -12,7 +12,7 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.models import Task
-from coachcrm.api import CrmAPIView, CrmSerializer, CrmViewSet, ErrorSerializer
+from coachcrm.api import CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
 from coaches.models import Coach, Handover, Interaction
 from pipeline.models import Opportunity
 from team.models import User
@@ -76,7 +76,7 @@ class TaskSerializer(ScopedModelSerializer):
         extra_kwargs = {"due_on": {"required": False}}
 
 
-class DoneSerializer(serializers.Serializer):
+class DoneSerializer(CrmSerializer):
     done = serializers.BooleanField(default=True)
 
 
@@ -146,7 +146,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
         return self._task(task.pk)
 
 
-class TodayCoachSerializer(serializers.ModelSerializer):
+class TodayCoachSerializer(CrmModelSerializer):
     contact_name = serializers.CharField(source="contact.__str__")
     account_name = serializers.CharField(source="account.name")
 
@@ -164,13 +164,13 @@ class TodayCoachSerializer(serializers.ModelSerializer):
         ]
 
 
-class TodayHandoverSerializer(serializers.ModelSerializer):
+class TodayHandoverSerializer(CrmModelSerializer):
     class Meta:
         model = Handover
         fields = ["id", "coach", "from_user", "due_on"]
 
 
-class TodayDealSerializer(serializers.ModelSerializer):
+class TodayDealSerializer(CrmModelSerializer):
     account_name = serializers.CharField(source="account.name")
 
     class Meta:
@@ -199,7 +199,7 @@ class TodayView(CrmAPIView):
         )
 
 
-class TouchSerializer(serializers.Serializer):
+class TouchSerializer(CrmSerializer):
     coach = ScopedRelatedField(queryset=Coach.objects.all())
     kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
     occurred_on = serializers.DateField(default=timezone.localdate)
@@ -225,7 +225,7 @@ class TouchView(CrmAPIView):
         )
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(CrmSerializer):
     q = serializers.CharField(help_text="At least two characters: name, e-mail, phone or account name.")
 
 
@@ -298,7 +298,7 @@ class TimelineView(CrmAPIView):
         )
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(CrmSerializer):
     account = ScopedRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
     contact = ScopedRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
     opportunity = ScopedRelatedField(queryset=Opportunity.objects.all(), required=False, allow_null=True)

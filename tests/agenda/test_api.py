@@ -118,3 +118,24 @@ def test_digest_preference_refuses_a_bad_body_and_other_methods(token_client, re
     assert response.status_code == 400 and response.json()["code"] == "unknown_field"
     assert client.post(reverse("api:digest"), {"opt_out": True}, format="json").status_code == 405
     assert client.get(reverse("api:digest")).json() == {"opt_out": False}
+
+
+def test_agenda_writes_refuse_fields_they_would_ignore(token_client, rep):
+    # Strict like every resource (tests/coachcrm/test_strict_writes.py): a field the endpoint does
+    # not take is a 400 naming it, and nothing is written.
+    task = factories.TaskFactory(owner=rep)
+    coach = factories.CoachFactory(holder=rep)
+    client = token_client(rep)
+    for url, body, extra in (
+        (reverse("api:task-done", args=[task.pk]), {"done": True}, "owner"),
+        (reverse("api:touches"), {"coach": coach.pk, "kind": "call"}, "strength"),
+        (reverse("api:notes"), {"account": coach.account_id, "text": "Hi"}, "by"),
+    ):
+        response = client.post(url, {**body, extra: 1}, format="json")
+        assert response.status_code == 400, url
+        assert response.json()["code"] == "unknown_field" and list(response.json()["fields"]) == [extra]
+    task.refresh_from_db()
+    assert task.done_at is None
+    assert not coach.interactions.exists()
+    response = client.get(reverse("api:search"), {"q": "ann", "limit": 5})
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["limit"]
