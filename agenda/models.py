@@ -71,8 +71,9 @@ class Task(models.Model):
     )
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    # The due date a `task.due` webhook event went out for: a second run that day sends nothing,
-    # a task moved to another day is announced again on that day (agenda.services.tasks_due_emit).
+    # The due date a `task.due` webhook event went out for: a second run sends nothing, a task moved
+    # to another day is announced again on that day, one the job missed is caught up within
+    # TASK_DUE_CATCHUP_DAYS (agenda.services.tasks_due_emit).
     due_event_on = models.DateField(_("due event sent for"), null=True, blank=True, editable=False)
 
     objects = TaskQuerySet.as_manager()

@@ -4,6 +4,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -261,24 +262,28 @@ def task_event_data(task: Task) -> dict:
 def tasks_due_emit(*, day: datetime.date | None = None, batch_size: int = 500) -> int:
     """Emit `task.due` for every open task due on the day, once per task and due date; returns how many.
 
-    Each batch marks its tasks (`due_event_on`) in the transaction that records the events, so a
-    second or concurrent run skips them; a task moved to another day is announced on that day.
+    Tasks due up to TASK_DUE_CATCHUP_DAYS earlier that were never announced for that date (the job
+    did not run on their day) go out too, once; older ones are not announced late. Each batch
+    marks its tasks (`due_event_on`) in the transaction that records the events, so a second or
+    concurrent run skips them; a task moved to another day is announced on that day.
     """
     day = day or timezone.localdate()
+    since = day - datetime.timedelta(days=settings.TASK_DUE_CATCHUP_DAYS)
     emitted = 0
     while True:
         with transaction.atomic():
             tasks = list(
                 Task.objects.open()
-                .filter(due_on=day)
-                .exclude(due_event_on=day)
+                .filter(due_on__range=(since, day))
+                .exclude(due_event_on=F("due_on"))
                 .select_related("owner")
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("pk")[:batch_size]
             )
             if not tasks:
                 return emitted
-            Task.objects.filter(pk__in=[task.pk for task in tasks]).update(due_event_on=day)
+            # Marked with each task's own date (locked above, so it cannot move meanwhile).
+            Task.objects.filter(pk__in=[task.pk for task in tasks]).update(due_event_on=F("due_on"))
             events_emit(event="task.due", items=[task_event_data(task) for task in tasks])
         emitted += len(tasks)
 

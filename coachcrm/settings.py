@@ -328,6 +328,9 @@ CELERY_BEAT_SCHEDULE["agenda-digests"] = {
     "schedule": crontab(hour=DIGEST_HOUR, minute=0),
 }
 # The `task.due` webhook event, on the day a task falls due (once per task and due date, so hourly is safe).
+# A day the job did not run (embedded mode idle, the worker down) is caught up by the next run for
+# tasks due up to TASK_DUE_CATCHUP_DAYS days earlier; older ones are not announced late.
+TASK_DUE_CATCHUP_DAYS = max(0, int(os.environ.get("TASK_DUE_CATCHUP_DAYS", "3")))
 CELERY_BEAT_SCHEDULE["agenda-tasks-due"] = {
     "task": "agenda.tasks.tasks_due_emit_task",
     "schedule": 60 * 60,

@@ -105,13 +105,24 @@ def test_task_due_is_sent_once_per_task_and_due_date_across_runs(
     due = factories.TaskFactory(owner=rep, subject="Call Dana", coach=coach, account=account, opportunity=deal)
     factories.TaskFactory(owner=rep, done_at=timezone.now())  # done: nothing to announce
     tomorrow = factories.TaskFactory(owner=rep, due_on=today + datetime.timedelta(days=1))  # open, not due yet
-    factories.TaskFactory(owner=rep, due_on=today - datetime.timedelta(days=1))  # overdue: announced on its day
+    # Past its day, and never announced (the job did not run then): the window's oldest day is
+    # caught up once, a task older than the window is not announced late.
+    missed = factories.TaskFactory(owner=rep, due_on=today - datetime.timedelta(days=3))
+    factories.TaskFactory(owner=rep, due_on=today - datetime.timedelta(days=4))
+    # Announced on its day already: not again.
+    factories.TaskFactory(
+        owner=rep, due_on=today - datetime.timedelta(days=1), due_event_on=today - datetime.timedelta(days=1)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         call_command("run_scheduled", "agenda-tasks-due", stdout=open("/dev/null", "w"))  # noqa: SIM115
     with django_capture_on_commit_callbacks(execute=True):
         assert agenda_services.tasks_due_emit() == 0  # the second run of the day sends nothing
     events = _events(receiver)
-    assert events == [
+    late = {data["task"]: data for _name, data in events}
+    assert len(events) == 2
+    assert sorted(late) == sorted([due.pk, missed.pk])
+    assert late[missed.pk]["due_on"] == missed.due_on.isoformat()  # a receiver sees it comes late
+    assert [event for event in events if event[1]["task"] == due.pk] == [
         (
             "task.due",
             {
@@ -133,7 +144,29 @@ def test_task_due_is_sent_once_per_task_and_due_date_across_runs(
     with django_capture_on_commit_callbacks(execute=True):
         assert agenda_services.tasks_due_emit(day=tomorrow.due_on) == 1
         assert agenda_services.tasks_due_emit(day=tomorrow.due_on) == 0
-    assert [data["task"] for _name, data in _events(receiver)[1:]] == [tomorrow.pk]
+    assert [data["task"] for _name, data in _events(receiver)[2:]] == [tomorrow.pk]
+
+
+def test_task_due_catch_up_window_follows_the_setting(settings, admin_user, rep):
+    import datetime
+
+    from django.utils import timezone
+
+    from agenda import services as agenda_services
+    from webhooks.models import Delivery
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # no name lookup in the test
+    services.webhook_create(by=admin_user, url="https://hooks.example.com/x", events=["task.due"])
+    today = timezone.localdate()
+    yesterday = factories.TaskFactory(owner=rep, due_on=today - datetime.timedelta(days=1))
+    settings.TASK_DUE_CATCHUP_DAYS = 0  # only today's
+    assert agenda_services.tasks_due_emit() == 0
+    settings.TASK_DUE_CATCHUP_DAYS = 1
+    assert agenda_services.tasks_due_emit() == 1
+    assert agenda_services.tasks_due_emit() == 0
+    yesterday.refresh_from_db()
+    assert yesterday.due_event_on == yesterday.due_on
+    assert list(Delivery.objects.values_list("payload__data__task", flat=True)) == [yesterday.pk]
 
 
 def test_task_due_without_a_subscribed_endpoint_records_nothing_but_marks_the_task(settings, admin_user, rep):
