@@ -204,6 +204,7 @@ class AccountImporter(Importer):
 
     def _update(self, *, account, changes, link):
         if changes:
+            account._history_user = self.user
             services.account_update(account=account, by=self.user, **changes)
         if link:
             external_ids.external_ids_add(source=self.source, records=[(account, link)])

@@ -197,6 +197,10 @@ class DealImporter(Importer):
         external_ids.external_ids_add(source=self.source, records=[(opportunity, external_id)])
         return opportunity
 
+    def _update(self, *, deal: Opportunity, changes: dict):
+        deal._history_user = self.user
+        return services.opportunity_update(opportunity=deal, by=self.user, **changes)
+
     def _plan_update(self, deal: Opportunity, external_id: str, key: str, fields: dict) -> Plan:
         """A deal imported before, found by its id: its own fields follow the file; its stage does not."""
         if fields["account"].pk != deal.account_id:
@@ -205,7 +209,7 @@ class DealImporter(Importer):
                 _("%(id)s is a deal at %(account)s; CoachCRM does not move deals between accounts.")
                 % {"id": self.external_label(external_id), "account": deal.account},
             )
-        wanted = {f: fields[f] for f in services.UPDATABLE_FIELDS if fields.get(f) is not None}
+        wanted = {f: fields[f] for f in sorted(services.UPDATABLE_FIELDS) if fields.get(f) is not None}
         changes = {f: v for f, v in wanted.items() if getattr(deal, f) != v}
         notes = []
         if fields["stage"].pk != deal.stage_id:
@@ -220,6 +224,6 @@ class DealImporter(Importer):
         return Plan(
             UPDATED,
             key,
-            partial(services.opportunity_update, opportunity=deal, by=self.user, **changes),
+            partial(self._update, deal=deal, changes=changes),
             detail=" ".join([self.will_update(deal, external_id, changes), *notes]),
         )

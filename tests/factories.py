@@ -366,3 +366,15 @@ class SecurityEventFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(RepFactory)
     username = factory.LazyAttribute(lambda o: o.user.username if o.user else "nobody")
     address = "192.0.2.10"
+
+
+class ExternalIdFactory(factory.django.DjangoModelFactory):
+    """An account's id in HubSpot unless told otherwise (pass `record=` a contact or a deal)."""
+
+    class Meta:
+        model = "csvio.ExternalId"
+
+    source = "hubspot"
+    record = factory.SubFactory(AccountFactory)
+    kind = factory.LazyAttribute(lambda o: o.record._meta.model_name)
+    external_id = factory.Sequence(lambda n: f"{9000 + n}")
