@@ -280,3 +280,41 @@ def test_a_deleted_record_takes_its_ids_with_it(setup):
     factories.ExternalIdFactory(record=account)
     account.delete()
     assert not ExternalId.objects.exists()
+
+
+def test_the_api_shows_the_ids_and_filters_by_them(token_client, rep, other_rep, stages):
+    from django.urls import reverse
+
+    client = token_client(rep)
+    account = factories.AccountFactory(owner=rep)
+    factories.ExternalIdFactory(external_id="123", record=account)
+    factories.ExternalIdFactory(source="salesforce", external_id="123", record=factories.AccountFactory(owner=rep))
+    hidden = factories.AccountFactory(owner=other_rep)
+    factories.ExternalIdFactory(external_id="999", record=hidden)
+    contact = factories.person_at(account)
+    factories.ExternalIdFactory(external_id="52", record=contact)
+    deal = factories.OpportunityFactory(account=account)
+    factories.ExternalIdFactory(source="salesforce", external_id="006X", record=deal)
+
+    data = client.get(reverse("api:account-detail", args=[account.pk])).json()
+    assert data["external_ids"] == [{"source": "hubspot", "external_id": "123"}]
+    found = client.get(reverse("api:account-list"), {"external_id": "123", "source": "hubspot"}).json()
+    assert [a["id"] for a in found["results"]] == [account.pk]
+    assert client.get(reverse("api:account-list"), {"external_id": "123"}).json()["count"] == 2
+    # Another team's account is not found by its id either.
+    assert client.get(reverse("api:account-list"), {"external_id": "999"}).json()["count"] == 0
+    contacts = client.get(reverse("api:contact-list"), {"external_id": "52"}).json()["results"]
+    assert [(c["id"], c["external_ids"]) for c in contacts] == [
+        (contact.pk, [{"source": "hubspot", "external_id": "52"}])
+    ]
+    deals = client.get(reverse("api:opportunity-list"), {"source": "salesforce"}).json()["results"]
+    assert [d["id"] for d in deals] == [deal.pk]
+    assert client.get(reverse("api:account-list"), {"source": "nowhere"}).status_code == 400
+
+    # Read-only: sent back unchanged it is accepted (GET-modify-PUT), changed it is refused.
+    url = reverse("api:account-detail", args=[account.pk])
+    assert client.patch(url, {"notes": "x", "external_ids": data["external_ids"]}, format="json").status_code == 200
+    response = client.patch(url, {"external_ids": [{"source": "hubspot", "external_id": "1"}]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"]["external_ids"] == ["This field cannot be set here."]
+    assert [e.external_id for e in account.external_ids.all()] == ["123"]
