@@ -318,3 +318,36 @@ def test_the_api_shows_the_ids_and_filters_by_them(token_client, rep, other_rep,
     assert response.status_code == 400
     assert response.json()["fields"]["external_ids"] == ["This field cannot be set here."]
     assert [e.external_id for e in account.external_ids.all()] == ["123"]
+
+
+def test_the_record_pages_and_the_admin_show_the_ids_small(client, rep, admin_user, stages):
+    from django.urls import reverse
+
+    account = factories.AccountFactory(owner=rep)
+    factories.ExternalIdFactory(external_id="123", record=account)
+    factories.ExternalIdFactory(source="salesforce", external_id="001A", record=account)
+    contact = factories.person_at(account)
+    factories.ExternalIdFactory(external_id="52", record=contact)
+    deal = factories.OpportunityFactory(account=account)
+    factories.ExternalIdFactory(source="salesforce", external_id="006X", record=deal)
+    bare = factories.AccountFactory(owner=rep)
+
+    client.force_login(rep)
+    for record, shown in (
+        (account, "HubSpot id 123 · Salesforce id 001A"),
+        (contact, "HubSpot id 52"),
+        (deal, "Salesforce id 006X"),
+    ):
+        html = client.get(record.get_absolute_url()).content.decode()
+        assert f'data-testid="external-ids"><span class="visually-hidden">Imported from: </span>{shown}</p>' in html
+    assert 'data-testid="external-ids"' not in client.get(bare.get_absolute_url()).content.decode()
+
+    client.force_login(admin_user)
+    for name, record, shown in (
+        ("accounts_account", account, "HubSpot id 123, Salesforce id 001A"),
+        ("accounts_contact", contact, "HubSpot id 52"),
+        ("pipeline_opportunity", deal, "Salesforce id 006X"),
+    ):
+        response = client.get(reverse(f"admin:{name}_change", args=[record.pk]))
+        assert response.status_code == 200
+        assert shown in response.content.decode()
