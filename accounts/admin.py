@@ -8,6 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, Territory
 from coachcrm.forms import AdminFormUser, service_dry_run
+from csvio.admin import ExternalIdsShown
 
 
 def _merge_action(merge):
@@ -73,12 +74,12 @@ class AccountAdminForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(SimpleHistoryAdmin):
+class AccountAdmin(ExternalIdsShown, SimpleHistoryAdmin):
     form = AccountAdminForm
     list_display = ["name", "region", "industry", "size_tier", "owner", "territory"]
     list_filter = ["region", "industry", "size_tier"]
     list_select_related = ["region", "industry", "owner", "territory"]
-    readonly_fields = ["territory", "assignment_note_display"]
+    readonly_fields = ["territory", "assignment_note_display", "external_ids_display"]
     search_fields = ["name"]
     autocomplete_fields = ["owner"]
     filter_horizontal = ["product_lines"]
@@ -130,13 +131,14 @@ class ContactAdminForm(forms.ModelForm):
 
 
 @admin.register(Contact)
-class ContactAdmin(AdminFormUser, SimpleHistoryAdmin):
+class ContactAdmin(ExternalIdsShown, AdminFormUser, SimpleHistoryAdmin):
     """People change through the services; a new person comes with his position, on the app's page or an import."""
 
     form = ContactAdminForm
     list_display = ["last_name", "first_name", "email"]
     search_fields = ["first_name", "last_name", "email"]
     inlines = [EmploymentInline]
+    readonly_fields = ["external_ids_display"]
     actions = [_merge_action(lambda record, **kw: services.contact_merge(contact=record, **kw))]
 
     def has_add_permission(self, request):

@@ -21,7 +21,19 @@ from coachcrm.api import (
     flatten_errors,
     request_user,
 )
+from csvio.api import ExternalIdSerializer
+from csvio.filters import ExternalIdFilters
 from team.models import User
+
+EXTERNAL_IDS_HELP = "Its ids in the CRMs it was imported from (HubSpot, Salesforce…); written by imports only."
+
+
+class AccountApiFilter(ExternalIdFilters, AccountFilter):
+    pass
+
+
+class ContactApiFilter(ExternalIdFilters, ContactFilter):
+    pass
 
 
 class AccountSerializer(ScopedModelSerializer):
@@ -36,6 +48,7 @@ class AccountSerializer(ScopedModelSerializer):
         write_only=True, required=False, max_length=200, help_text="Why the owner changes (needed when it does)."
     )
     people_count = serializers.IntegerField(read_only=True, help_text="People currently working there.")
+    external_ids = ExternalIdSerializer(many=True, read_only=True, help_text=EXTERNAL_IDS_HELP)
     assignment_note = serializers.CharField(
         source="assignment_note_display",
         read_only=True,
@@ -57,6 +70,7 @@ class AccountSerializer(ScopedModelSerializer):
             "notes",
             "created_at",
             "people_count",
+            "external_ids",
         ]
 
     def implied_values(self) -> dict:
@@ -119,6 +133,7 @@ class EmploymentEndSerializer(CrmSerializer):
 class ContactSerializer(ScopedModelSerializer):
     current_position = serializers.SerializerMethodField()
     employments = EmploymentSerializer(many=True, read_only=True, help_text="Every position held, newest first.")
+    external_ids = ExternalIdSerializer(many=True, read_only=True, help_text=EXTERNAL_IDS_HELP)
 
     class Meta:
         model = Contact
@@ -132,6 +147,7 @@ class ContactSerializer(ScopedModelSerializer):
             "created_at",
             "current_position",
             "employments",
+            "external_ids",
         ]
 
     @extend_schema(responses=EmploymentSerializer(allow_null=True))
@@ -234,10 +250,10 @@ class AccountViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     queryset = Account.objects.none()  # the model, for the schema; get_queryset() scopes it
     serializer_class = AccountSerializer
-    filterset_class = AccountFilter
+    filterset_class = AccountApiFilter
 
     def get_queryset(self):
-        return selectors.account_list(user=self.request.user).prefetch_related("product_lines")
+        return selectors.account_list(user=self.request.user).prefetch_related("product_lines", "external_ids")
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -283,10 +299,10 @@ class ContactViewSet(MergeActions, mixins.ListModelMixin, mixins.RetrieveModelMi
     """Contacts the user may see, each with his employment timeline."""
 
     queryset = Contact.objects.none()  # the model, for the schema; get_queryset() scopes it
-    filterset_class = ContactFilter
+    filterset_class = ContactApiFilter
 
     def get_queryset(self):
-        return selectors.contact_list_with_timeline(user=self.request.user)
+        return selectors.contact_list_with_timeline(user=self.request.user).prefetch_related("external_ids")
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 import access
 from accounts import services
 from accounts.models import Account, Contact, Employment, Industry, ProductLine, Region, normalize_company_name
+from csvio import external_ids
 from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, choice_names, chunks, fold
 from team.models import User
 
@@ -68,7 +69,7 @@ class AccountImporter(Importer):
     kind = "accounts"
     label = gettext_lazy("Accounts")
     list_url_name = "accounts:account-list"
-    columns = ("name", "region", "industry", "size_tier", "product_lines", "owner", "notes")
+    columns = ("name", "region", "industry", "size_tier", "product_lines", "owner", "notes", "external_id")
     required = frozenset({"name", "region", "industry"})
     aliases = {"account": "name", "company": "name", "size": "size_tier", "product_line": "product_lines"}
     synonyms = {"industry": INDUSTRY_SYNONYMS}
@@ -94,6 +95,17 @@ class AccountImporter(Importer):
             self.existing.update({a.normalized_name: a for a in found})
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
+        # A second import of the same export: its ids name the accounts, renamed or not.
+        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        known = external_ids.external_ids_find(model=Account, source=self.source, ids=ids)
+        self.by_external = {}
+        for chunk in chunks(set(known.values())):
+            found = Account.objects.filter(pk__in=chunk).select_related("owner").prefetch_related("product_lines")
+            accounts = {a.pk: a for a in found}
+            self.by_external.update({e: accounts[pk] for e, pk in known.items() if pk in accounts})
+            visible = access.accounts(self.user).filter(pk__in=chunk)
+            self.visible.update(visible.values_list("pk", flat=True))
+        self.seen_external: dict[str, str] = {}
 
     def value_choices(self):
         tables = {"region": self.regions, "industry": self.industries, "product_lines": self.lines}
@@ -133,12 +145,42 @@ class AccountImporter(Importer):
         product_lines = [self.lookup({"product_lines": n}, "product_lines", self.lines) for n in line_names]
         # A rep's accounts are his own: an owner column is ignored for him, as in the API.
         owner = None if self.user.is_rep else self.lookup(row, "owner", self.owners, required=False)
-        existing = self.existing.get(key)
+        external_id = self.external_id(row)
+        if external_id and self.seen_external.setdefault(external_id, key) != key:
+            raise RowError(
+                "external_id",
+                _("%(id)s is on another row of the file, for another name.") % {"id": self.external_label(external_id)},
+            )
+        existing = self.by_external.get(external_id)
+        linked = existing is not None
+        if existing is None:
+            existing = self.existing.get(key)
         if existing is None:
             create = {f: v for f, v in fields.items() if v}
-            return Plan(CREATED, key, create={"name": name, "owner": owner, "product_lines": product_lines, **create})
+            return Plan(
+                CREATED,
+                key,
+                create={
+                    "name": name,
+                    "owner": owner,
+                    "product_lines": product_lines,
+                    **create,
+                    "external_id": external_id,
+                },
+                detail=self.will_create(external_id),
+            )
         if existing.pk not in self.visible:
             raise RowError("name", _("An account named %(name)s already exists in another team.") % {"name": existing})
+        if linked and name != existing.name:
+            # Renamed in the other CRM since the last import.
+            other = self.existing.get(normalize_company_name(name))
+            if other is not None and other.pk != existing.pk:
+                raise RowError(
+                    "name",
+                    _("%(id)s is %(account)s here, and another account is named %(name)s: merge the two first.")
+                    % {"id": self.external_label(external_id), "account": existing, "name": name},
+                )
+            fields["name"] = name
         changes = _changes(existing, {**fields, "owner": owner})
         if "owner" in changes:
             # A change of hands needs a reason for the account's history (account_reassign): the
@@ -150,19 +192,37 @@ class AccountImporter(Importer):
             )
         if product_lines and set(product_lines) != set(existing.product_lines.all()):
             changes["product_lines"] = product_lines
-        if not changes:
-            return Plan(
-                DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
-            )
+        link = external_id if external_id and not linked else ""
+        if not changes and not link:
+            return Plan(DUPLICATE, key, detail=_nothing_to_change(existing, self, external_id))
         return Plan(
             UPDATED,
             key,
-            partial(services.account_update, account=existing, by=self.user, **changes),
-            detail=_("Changes: %(fields)s.") % {"fields": ", ".join(changes)},
+            partial(self._update, account=existing, changes=changes, link=link),
+            detail=self.will_update(existing, external_id, [*changes, *([_("external id")] if link else [])]),
         )
 
+    def _update(self, *, account, changes, link):
+        if changes:
+            account._history_user = self.user
+            services.account_update(account=account, by=self.user, **changes)
+        if link:
+            external_ids.external_ids_add(source=self.source, records=[(account, link)])
+
     def create_many(self, creates):
-        services.accounts_create_many(by=self.user, rows=creates)
+        ids = [create.get("external_id", "") for create in creates]
+        rows = [{k: v for k, v in create.items() if k != "external_id"} for create in creates]
+        accounts = services.accounts_create_many(by=self.user, rows=rows)
+        external_ids.external_ids_add(source=self.source, records=list(zip(accounts, ids, strict=True)))
+
+
+def _nothing_to_change(record, importer: Importer, external_id: str) -> str:
+    if external_id:
+        return _("Already in CoachCRM as %(name)s (%(id)s); nothing to change.") % {
+            "name": record,
+            "id": importer.external_label(external_id),
+        }
+    return _("Already in CoachCRM as %(name)s; nothing to change.") % {"name": record}
 
 
 def owner_keys(users) -> dict:
@@ -191,6 +251,9 @@ class ContactImporter(Importer):
         "start_date",
         "end_date",
         "notes",
+        "external_id",
+        # The account's id in the same system (HubSpot "Associated Company IDs", Salesforce "AccountId").
+        "account_external_id",
     )
     required = frozenset({"first_name", "last_name", "account", "title", "start_date"})
     aliases = {"e_mail": "email", "company": "account", "account_name": "account", "position": "title"}
@@ -212,14 +275,24 @@ class ContactImporter(Importer):
         for chunk in chunks(names):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.accounts.update({a.normalized_name: a for a in visible})
+        self.accounts_by_external = accounts_by_external_id(self, rows)
         emails = {row.get("email", "").lower() for row in rows} - {""}
         self.existing, self.visible = {}, set()
         for chunk in chunks(emails):
             found = Contact.objects.with_email_key().filter(email_key__in=chunk).order_by()
             self.existing.update({c.email_key: c for c in found.prefetch_related("employments__account")})
+        # A second import of the same export: its ids name the people, whatever their e-mail now.
+        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        known = external_ids.external_ids_find(model=Contact, source=self.source, ids=ids)
+        self.by_external = {}
+        for chunk in chunks(set(known.values())):
+            found = {c.pk: c for c in Contact.objects.filter(pk__in=chunk).prefetch_related("employments__account")}
+            self.by_external.update({e: found[pk] for e, pk in known.items() if pk in found})
+        self.seen_external: dict[str, str] = {}
+        people = {c.pk for c in self.existing.values()} | {c.pk for c in self.by_external.values()}
         # Visibility only of the people found, by id: a file of new people costs no visibility
         # query, and an id list is cheaper for PostgreSQL than the lookup again as a subquery.
-        for chunk in chunks(c.pk for c in self.existing.values()):
+        for chunk in chunks(people):
             self.visible.update(access.contacts(self.user).filter(pk__in=chunk).values_list("pk", flat=True))
 
     def plan(self, row):
@@ -232,13 +305,7 @@ class ContactImporter(Importer):
             except ValidationError:
                 raise RowError("email", _("%(value)s is not an e-mail address.") % {"value": email}) from None
             self.fitting(Contact, "email", email)
-        account_name = self.required_value(row, "account")
-        account = self.accounts.get(normalize_company_name(account_name))
-        if account is None:
-            raise RowError(
-                "account",
-                _("No account named %(name)s among yours; import the accounts first.") % {"name": account_name},
-            )
+        account = row_account(self, row)
         position = {
             "account": account,
             "title": self.fitting(Employment, "title", self.required_value(row, "title")),
@@ -253,13 +320,31 @@ class ContactImporter(Importer):
             "notes": row.get("notes", ""),
         }
         key = email or f"{first_name}|{last_name}|{account.pk}".casefold()
-        existing = self.existing.get(email) if email else None
+        external_id = self.external_id(row)
+        if external_id and self.seen_external.setdefault(external_id, key) != key:
+            raise RowError(
+                "external_id",
+                _("%(id)s is on another row of the file, for another person.")
+                % {"id": self.external_label(external_id)},
+            )
+        existing = self.by_external.get(external_id)
+        linked = existing is not None
+        if linked and email and email != (existing.email or "").lower():
+            # His e-mail changed in the other CRM since the last import.
+            person["email"] = email
+        if existing is None:
+            existing = self.existing.get(email) if email else None
         # An end date ends a known person's current position there (and his coach record with it).
         end_date = self.date(row, "end_date", required=False)
         if existing is None:
             if end_date is not None:
                 raise RowError("end_date", _("A new person comes with his current position; leave the end date empty."))
-            return Plan(CREATED, key, create={"email": email, **person, **position})
+            return Plan(
+                CREATED,
+                key,
+                create={"email": email, **person, **position, "external_id": external_id},
+                detail=self.will_create(external_id),
+            )
         if existing.pk not in self.visible:
             raise RowError("email", _("A contact with this e-mail already exists in another team."))
         current = next((e for e in existing.employments.all() if e.end_date is None), None)
@@ -272,18 +357,62 @@ class ContactImporter(Importer):
         changes = _changes(existing, person)
         if end_date is not None and current is None:
             raise RowError("end_date", _("%(name)s has no current position to end.") % {"name": existing})
-        if not changes and current is not None and end_date is None:
-            return Plan(
-                DUPLICATE, key, detail=_("Already in CoachCRM as %(name)s; nothing to change.") % {"name": existing}
-            )
+        link = external_id if external_id and not linked else ""
+        if not changes and current is not None and end_date is None and not link:
+            return Plan(DUPLICATE, key, detail=_nothing_to_change(existing, self, external_id))
         update = {"contact": existing, "fields": changes, "position": None if current else position}
         if end_date is not None:
             update["end_position"] = {"employment": current, "end_date": end_date}
         fields = [*changes, *([] if current else ["position"]), *(["end_date"] if end_date else [])]
-        return Plan(UPDATED, key, update=update, detail=_("Changes: %(fields)s.") % {"fields": ", ".join(fields)})
+        if link:
+            update["external_id"] = link
+            fields.append(_("external id"))
+        return Plan(UPDATED, key, update=update, detail=self.will_update(existing, external_id, fields))
 
     def create_many(self, creates):
-        services.contacts_create_many(by=self.user, rows=creates)
+        ids = [create.get("external_id", "") for create in creates]
+        rows = [{k: v for k, v in create.items() if k != "external_id"} for create in creates]
+        contacts = services.contacts_create_many(by=self.user, rows=rows)
+        external_ids.external_ids_add(source=self.source, records=list(zip(contacts, ids, strict=True)))
 
     def update_many(self, updates):
+        links = [(update["contact"], update.pop("external_id")) for update in updates if "external_id" in update]
         services.contacts_update_many(by=self.user, rows=updates)
+        external_ids.external_ids_add(source=self.source, records=links)
+
+
+def accounts_by_external_id(importer: Importer, rows: list[dict]) -> dict:
+    """{account external id: account} of the file's `account_external_id` cells, among the user's accounts."""
+    ids = set()
+    for row in rows:
+        try:
+            ids.add(external_ids.external_id_check(row.get("account_external_id", "")))
+        except ValidationError:
+            continue  # the row's own error, said by `row_account`
+    known = external_ids.external_ids_find(model=Account, source=importer.source, ids=ids)
+    found = {}
+    for chunk in chunks(set(known.values())):
+        found.update({a.pk: a for a in access.accounts(importer.user).filter(pk__in=chunk)})
+    return {e: found[pk] for e, pk in known.items() if pk in found}
+
+
+def row_account(importer: Importer, row: dict) -> Account:
+    """A row's account: by its id in the source system first (`account_external_id`), by its name second."""
+    external_id = importer.external_id(row, "account_external_id")
+    if external_id in importer.accounts_by_external:
+        return importer.accounts_by_external[external_id]
+    account_name = row.get("account", "").strip()
+    if not account_name and external_id:
+        raise RowError(
+            "account_external_id",
+            _("No account with %(id)s among yours; import the accounts first.")
+            % {"id": importer.external_label(external_id)},
+        )
+    account_name = importer.required_value(row, "account")
+    account = importer.accounts.get(normalize_company_name(account_name))
+    if account is None:
+        raise RowError(
+            "account",
+            _("No account named %(name)s among yours; import the accounts first.") % {"name": account_name},
+        )
+    return account

@@ -3,6 +3,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import F, Func, Q, TextField
 from django.db.models.functions import Lower
@@ -132,6 +133,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
+    # Its ids in the CRM it was imported from (csvio.ExternalId), deleted with it, moved by a merge.
+    external_ids = GenericRelation("csvio.ExternalId")
 
     class Meta:
         ordering = ["name"]
@@ -201,6 +204,8 @@ class Contact(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
+    # Its ids in the CRM it was imported from (csvio.ExternalId), deleted with it, moved by a merge.
+    external_ids = GenericRelation("csvio.ExternalId")
     objects = ContactQuerySet.as_manager()
 
     class Meta:

@@ -9,9 +9,13 @@ any installed model whose target is the record's model. The apps whose rows coul
 what is left moves here, with a history row for the models that keep history.
 
 Historical models (django-simple-history) are not references: they are snapshots of the past.
+Generic references (a content type and an id, like csvio's external ids) have no foreign key to
+find: the models that have them declare a `GenericRelation`, which is found and moved here too.
 """
 
 from django.apps import apps
+from django.contrib.contenttypes.fields import GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from simple_history.exceptions import NotHistoricalModelError
@@ -40,6 +44,22 @@ def references(model: type[models.Model], *, skip: tuple = ()) -> list[models.Fo
     return sorted(found, key=lambda f: (f.model._meta.label, f.name))
 
 
+def generic_references(model: type[models.Model]) -> list[GenericRelation]:
+    """The generic relations `model` declares: rows that point at it by content type and id."""
+    return [f for f in model._meta.private_fields if isinstance(f, GenericRelation)]
+
+
+def _generic_rows(relation: GenericRelation, record: models.Model) -> models.QuerySet:
+    content_type = ContentType.objects.get_for_model(type(record), for_concrete_model=relation.for_concrete_model)
+    return relation.related_model._base_manager.filter(
+        **{relation.content_type_field_name: content_type, relation.object_id_field_name: record.pk}
+    )
+
+
+def _generic_key(relation: GenericRelation) -> str:
+    return f"{relation.related_model._meta.label}.{relation.object_id_field_name}"
+
+
 def reference_counts(record: models.Model, *, skip: tuple = ()) -> list[dict]:
     """How many rows of each kind point at the record: one COUNT per reference, none per row."""
     counts = []
@@ -47,6 +67,10 @@ def reference_counts(record: models.Model, *, skip: tuple = ()) -> list[dict]:
         n = field.model._base_manager.filter(**{field.name: record.pk}).count()
         if n:
             counts.append({"label": _label(field, n), "count": n, "key": f"{field.model._meta.label}.{field.name}"})
+    for relation in generic_references(type(record)):
+        if n := _generic_rows(relation, record).count():
+            key = _generic_key(relation)
+            counts.append({"label": reference_label(key, n), "count": n, "key": key})
     return counts
 
 
@@ -57,6 +81,10 @@ def reference_label(key: str, n: int) -> str:
         field = apps.get_model(label)._meta.get_field(name)
     except (LookupError, FieldDoesNotExist):
         return key
+    if not field.is_relation:
+        # A generic reference's id column: the rows are named by their model alone.
+        meta = field.model._meta
+        return str(meta.verbose_name if n == 1 else meta.verbose_name_plural)
     return _label(field, n)
 
 
@@ -98,4 +126,8 @@ def references_move(*, old: models.Model, new: models.Model, by=None, reason: st
             n = queryset.update(**{field.name: new.pk})
         if n:
             moved[f"{model._meta.label}.{field.name}"] = n
+    # Before the caller deletes `old`: a generic relation deletes its rows with the record.
+    for relation in generic_references(type(old)):
+        if n := _generic_rows(relation, old).update(**{relation.object_id_field_name: new.pk}):
+            moved[_generic_key(relation)] = n
     return moved

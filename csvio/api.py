@@ -10,7 +10,16 @@ from rest_framework.response import Response
 import access
 from coachcrm.api import CrmModelSerializer, CrmSerializer, CrmViewSet
 from csvio import importers, selectors, services
-from csvio.models import ImportBatch, ImportMapping
+from csvio.models import ExternalId, ImportBatch, ImportMapping
+
+
+class ExternalIdSerializer(CrmModelSerializer):
+    """A record's id in the CRM it was imported from; read-only (imports write them)."""
+
+    class Meta:
+        model = ExternalId
+        fields = ["source", "external_id"]
+        read_only_fields = fields
 
 
 class ImportBatchSerializer(CrmModelSerializer):

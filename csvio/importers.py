@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from coachcrm.bulk import RowErrors
 from coachcrm.inputs import date_check, validate_single_line
-from csvio import layouts
+from csvio import external_ids, layouts
 from csvio.export import FORMULA_STARTS
 
 # kind → importer class; a new kind is one line here and one class in its app's importers.py.
@@ -171,6 +171,8 @@ class Importer:
 
     def __init__(self, *, user, values: dict[str, dict[str, str]] | None = None):
         self.user = user
+        # The system the file's external ids belong to: `run` sets it from the layout detected.
+        self.source = external_ids.source_for_layout(layouts.OWN)
         # The user's value mapping: column → {folded cell: the list's name}.
         self.values = {
             column: {fold(k): v for k, v in chosen.items() if v} for column, chosen in (values or {}).items()
@@ -231,6 +233,34 @@ class Importer:
 
     def row_label(self, row: dict) -> str:
         return row.get(self.columns[0], "")
+
+    # External ids (csvio.ExternalId) -----------------------------------------------------
+
+    def external_id(self, row: dict, column: str = "external_id") -> str:
+        """The row's id in the source system ("" when the file has none)."""
+        try:
+            return external_ids.external_id_check(row.get(column, ""))
+        except ValidationError as error:
+            raise RowError(column, " ".join(error.messages)) from None
+
+    def external_label(self, external_id: str) -> str:
+        return external_ids.external_id_label(self.source, external_id)
+
+    def will_create(self, external_id: str) -> str:
+        """The dry run's word for a new record with an id: `Will create (HubSpot 123).`"""
+        if not external_id:
+            return ""
+        return _("Will create (%(id)s).") % {"id": self.external_label(external_id)}
+
+    def will_update(self, record, external_id: str, changes) -> str:
+        """The dry run's word for a known record: `Will update Cedar Health (HubSpot 123): region, notes.`"""
+        if external_id:
+            return _("Will update %(name)s (%(id)s): %(fields)s.") % {
+                "name": record,
+                "id": self.external_label(external_id),
+                "fields": ", ".join(changes),
+            }
+        return _("Changes: %(fields)s.") % {"fields": ", ".join(changes)}
 
     # Shared cell helpers -----------------------------------------------------------------
 
@@ -527,6 +557,7 @@ def run(
     """
     report = Report()
     rows = read_rows(text, importer, report, mapping=columns, defaults=defaults)
+    importer.source = external_ids.source_for_layout(report.layout)
     total = len(rows)
 
     def step(fraction: float) -> None:

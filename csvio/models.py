@@ -1,5 +1,7 @@
 # An uploaded CSV file, kept for its uploader between the dry run and the confirmation.
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -89,3 +91,45 @@ class ImportMapping(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ExternalId(models.Model):
+    """The id a record has in the system it was imported from (HubSpot Record ID, Salesforce Id).
+
+    A second import of the same export finds its records by it and updates them instead of adding
+    duplicates, and related files (contacts → accounts, deals → accounts) link by it. Generic (a
+    content type and an id) because the records live in apps above this one; each model that has
+    ids declares a `GenericRelation` named `external_ids` (deleted with the record, moved by a merge,
+    see coachcrm.merge). Written only through csvio.external_ids.
+    """
+
+    class Source(models.TextChoices):
+        HUBSPOT = "hubspot", _("HubSpot")
+        SALESFORCE = "salesforce", _("Salesforce")
+        COACHCRM = "coachcrm", _("CoachCRM")
+        OTHER = "other", _("Other system")
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("account")
+        CONTACT = "contact", _("contact")
+        OPPORTUNITY = "opportunity", _("opportunity")
+
+    source = models.CharField(_("source system"), max_length=16, choices=Source.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    external_id = models.CharField(_("external id"), max_length=100)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "external_id"]
+        verbose_name = _("external id")
+        verbose_name_plural = _("external ids")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "kind", "external_id"], name="csvio_external_id_unique"),
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="csvio_external_id_record")]
+
+    def __str__(self):
+        return _("%(source)s id %(id)s") % {"source": self.get_source_display(), "id": self.external_id}

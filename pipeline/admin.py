@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from coachcrm.forms import AdminFormUser, service_dry_run
+from csvio.admin import ExternalIdsShown
 from pipeline import services
 from pipeline.models import GateSweep, LossReason, Opportunity, Stage, StageChange
 
@@ -131,7 +132,7 @@ class OpportunityAdminForm(forms.ModelForm):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(AdminFormUser, SimpleHistoryAdmin):
+class OpportunityAdmin(ExternalIdsShown, AdminFormUser, SimpleHistoryAdmin):
     form = OpportunityAdminForm
     list_display = ["name", "account", "stage", "status", "amount", "owner", "held_back"]
     list_filter = ["stage", "status", "held_back"]
@@ -150,6 +151,7 @@ class OpportunityAdmin(AdminFormUser, SimpleHistoryAdmin):
         "had_coach_at_close",
         "stage_entered_at",
         "source_display",
+        "external_ids_display",
     ]
 
     @admin.display(description=_("why held back"))

@@ -21,6 +21,7 @@ from coachcrm.api import (
     request_user,
 )
 from coaches.models import Coach, Stance
+from csvio.api import ExternalIdSerializer
 from pipeline import selectors, services
 from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
@@ -62,6 +63,9 @@ class OpportunitySerializer(ScopedModelSerializer):
         read_only=True,
         help_text="Where the deal came from (e.g. a coach who moved), in the language of the request.",
     )
+    external_ids = ExternalIdSerializer(
+        many=True, read_only=True, help_text="Its ids in the CRMs it was imported from; written by imports only."
+    )
 
     class Meta:
         model = Opportunity
@@ -85,6 +89,7 @@ class OpportunitySerializer(ScopedModelSerializer):
             "loss_reason",
             "loss_note",
             "created_at",
+            "external_ids",
         ]
         # The stage and the status change only through move, override and reopen; the hold-back is the gate's.
         read_only_fields = [
@@ -206,7 +211,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmVi
     filterset_class = OpportunityApiFilter
 
     def get_queryset(self):
-        return selectors.opportunity_list(user=self.request.user)
+        return selectors.opportunity_list(user=self.request.user).prefetch_related("external_ids")
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):

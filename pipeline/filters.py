@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ProductLine, Region
+from csvio.filters import ExternalIdFilters
 from pipeline.dashboard import in_period, stage_entries, stage_exits
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
@@ -106,7 +107,7 @@ class OpportunityFilter(django_filters.FilterSet):
         return [(name, self.data[name]) for name in self.drilldown if self.data.get(name) not in (None, "")]
 
 
-class OpportunityApiFilter(django_filters.FilterSet):
+class OpportunityApiFilter(ExternalIdFilters):
     """The API's opportunity filters (the page's drill-down ones stay with the page)."""
 
     class Meta:

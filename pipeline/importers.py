@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import access
-from accounts.importers import owner_keys
+from accounts.importers import accounts_by_external_id, owner_keys, row_account
 from accounts.models import ProductLine, normalize_company_name
 from coachcrm.inputs import amount_check
 from coaches.models import Coach
-from csvio.importers import CREATED, DUPLICATE, Importer, Plan, RowError, chunks, fold
+from csvio import external_ids
+from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, chunks, fold
 from pipeline import services
 from pipeline.models import Opportunity, Stage
 from team.models import User
@@ -75,6 +76,9 @@ class DealImporter(Importer):
         "closed_on",
         # Written by the export for people to read; the stage says it.
         "status",
+        "external_id",
+        # The account's id in the same system (HubSpot "Associated Company IDs", Salesforce "AccountId").
+        "account_external_id",
     )
     required = frozenset({"name", "account", "product_line", "amount", "stage"})
     aliases = {"opportunity": "name", "deal": "name", "company": "account", "close_date": "expected_close"}
@@ -87,19 +91,29 @@ class DealImporter(Importer):
 
     def prepare(self, rows):
         names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
-        self.accounts, self.deals = {}, set()
+        self.accounts, self.deals = {}, {}
         for chunk in chunks(names):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.accounts.update({a.normalized_name: a for a in visible})
-        account_ids = [a.pk for a in self.accounts.values()]
+        self.accounts_by_external = accounts_by_external_id(self, rows)
+        # A second import of the same export: its ids name the deals, renamed or not.
+        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        known = external_ids.external_ids_find(model=Opportunity, source=self.source, ids=ids)
+        self.by_external = {}
+        for chunk in chunks(set(known.values())):
+            found = {o.pk: o for o in access.opportunities(self.user).filter(pk__in=chunk).select_related("stage")}
+            self.by_external.update({e: found[pk] for e, pk in known.items() if pk in found})
+        self.hidden_external = set(known) - set(self.by_external)
+        account_ids = {a.pk for a in self.accounts.values()} | {a.pk for a in self.accounts_by_external.values()}
         self.coached = set()
         for chunk in chunks(account_ids):
             self.coached.update(
                 Coach.objects.active().filter(account_id__in=chunk).values_list("account_id", flat=True)
             )
             # A second import of the same file: a deal of the same name at the account is known.
-            for account_id, name in Opportunity.objects.filter(account_id__in=chunk).values_list("account_id", "name"):
-                self.deals.add((account_id, fold(name)))
+            deals = Opportunity.objects.filter(account_id__in=chunk).values_list("pk", "account_id", "name")
+            for pk, account_id, name in deals:
+                self.deals[(account_id, fold(name))] = pk
         self.stages = {fold(s.name): s for s in Stage.objects.all()}
         self.stages.update({fold(s.label): s for s in self.stages.values()})
         self.gated = Stage.objects.gated().exists()
@@ -118,13 +132,7 @@ class DealImporter(Importer):
 
     def plan(self, row):
         name = self.fitting(Opportunity, "name", self.required_value(row, "name"))
-        account_name = self.required_value(row, "account")
-        account = self.accounts.get(normalize_company_name(account_name))
-        if account is None:
-            raise RowError(
-                "account",
-                _("No account named %(name)s among yours; import the accounts first.") % {"name": account_name},
-            )
+        account = row_account(self, row)
         currency = row.get("currency", "").strip().upper()
         if currency and currency != settings.CRM_CURRENCY:
             raise RowError(
@@ -154,7 +162,22 @@ class DealImporter(Importer):
             "closed_on": self.date(row, "closed_on", required=False),
         }
         key = f"{account.pk}|{fold(name)}"
+        external_id = self.external_id(row)
+        if external_id in self.hidden_external:
+            label = self.external_label(external_id)
+            raise RowError("external_id", _("%(id)s is a deal of another team.") % {"id": label})
+        if external_id in self.by_external:
+            return self._plan_update(self.by_external[external_id], external_id, key, fields)
         if (account.pk, fold(name)) in self.deals:
+            if external_id:
+                # Imported before without its id (or added by hand): it keeps the id from now on.
+                deal = Opportunity(pk=self.deals[(account.pk, fold(name))], name=name)
+                return Plan(
+                    UPDATED,
+                    key,
+                    partial(external_ids.external_ids_add, source=self.source, records=[(deal, external_id)]),
+                    detail=self.will_update(deal, external_id, [_("external id")]),
+                )
             return Plan(DUPLICATE, key, detail=_("Already in CoachCRM at %(account)s; skipped.") % {"account": account})
         detail = ""
         if stage.is_closed:
@@ -165,6 +188,42 @@ class DealImporter(Importer):
         return Plan(
             CREATED,
             key,
-            partial(services.opportunity_import, by=self.user, source=_("CSV import"), **fields),
-            detail=detail,
+            partial(self._create, external_id=external_id, fields=fields),
+            detail=" ".join(d for d in (self.will_create(external_id), detail) if d),
+        )
+
+    def _create(self, *, external_id: str, fields: dict):
+        opportunity = services.opportunity_import(by=self.user, source=_("CSV import"), **fields)
+        external_ids.external_ids_add(source=self.source, records=[(opportunity, external_id)])
+        return opportunity
+
+    def _update(self, *, deal: Opportunity, changes: dict):
+        deal._history_user = self.user
+        return services.opportunity_update(opportunity=deal, by=self.user, **changes)
+
+    def _plan_update(self, deal: Opportunity, external_id: str, key: str, fields: dict) -> Plan:
+        """A deal imported before, found by its id: its own fields follow the file; its stage does not."""
+        if fields["account"].pk != deal.account_id:
+            raise RowError(
+                "account",
+                _("%(id)s is a deal at %(account)s; CoachCRM does not move deals between accounts.")
+                % {"id": self.external_label(external_id), "account": deal.account},
+            )
+        wanted = {f: fields[f] for f in sorted(services.UPDATABLE_FIELDS) if fields.get(f) is not None}
+        changes = {f: v for f, v in wanted.items() if getattr(deal, f) != v}
+        notes = []
+        if fields["stage"].pk != deal.stage_id:
+            # A stage moves through the gate, with its reason, on the deal's page: a file cannot give one.
+            notes.append(_("Its stage stays %(stage)s: move it on its page.") % {"stage": deal.stage})
+        if not changes:
+            detail = _("Already in CoachCRM as %(name)s (%(id)s); nothing to change.") % {
+                "name": deal,
+                "id": self.external_label(external_id),
+            }
+            return Plan(DUPLICATE, key, detail=" ".join([detail, *notes]))
+        return Plan(
+            UPDATED,
+            key,
+            partial(self._update, deal=deal, changes=changes),
+            detail=" ".join([self.will_update(deal, external_id, changes), *notes]),
         )

@@ -3,6 +3,7 @@ import functools
 import operator
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When
@@ -233,6 +234,8 @@ class Opportunity(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
+    # Its ids in the CRM it was imported from (csvio.ExternalId), deleted with it, moved by a merge.
+    external_ids = GenericRelation("csvio.ExternalId")
     objects = OpportunityQuerySet.as_manager()
 
     class Meta:

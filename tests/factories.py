@@ -387,3 +387,15 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     attempts = 1
     response_code = 200
     duration_ms = 42
+
+
+class ExternalIdFactory(factory.django.DjangoModelFactory):
+    """An account's id in HubSpot unless told otherwise (pass `record=` a contact or a deal)."""
+
+    class Meta:
+        model = "csvio.ExternalId"
+
+    source = "hubspot"
+    record = factory.SubFactory(AccountFactory)
+    kind = factory.LazyAttribute(lambda o: o.record._meta.model_name)
+    external_id = factory.Sequence(lambda n: f"{9000 + n}")

@@ -49,10 +49,12 @@ def test_account_list_query_count_does_not_grow_with_rows(token_client, rep, row
         account = factories.AccountFactory(owner=rep)
         account.product_lines.add(factories.ProductLineFactory())
         factories.EmploymentFactory(account=account)
+        factories.ExternalIdFactory(record=account)
     # token + user, his other tokens (knox sweeps the expired ones), the visible accounts (once),
     # count, the page with region/industry/owner joined and people counted in a subquery, one
-    # prefetch of product lines: an N+1 on owner, people or product lines would add a query per row.
-    with django_assert_num_queries(6):
+    # prefetch of product lines, one of external ids: an N+1 on owner, people, product lines or
+    # external ids would add a query per row.
+    with django_assert_num_queries(7):
         response = client.get(reverse("api:account-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
 
@@ -247,10 +249,11 @@ def test_contact_list_query_count_does_not_grow_with_rows(token_client, rep, row
     for _ in range(rows):
         contact = factories.person_at(account)
         factories.EmploymentFactory(contact=contact, end_date=datetime.date.today(), account__owner=rep)
+        factories.ExternalIdFactory(record=contact)
     # token + user, his other tokens (knox sweeps the expired ones), the visible accounts (once),
-    # count, page, the current-position prefetch and the timeline prefetch (accounts joined): a
-    # query per contact for his positions or their accounts is the N+1.
-    with django_assert_num_queries(7):
+    # count, page, the current-position prefetch, the timeline prefetch (accounts joined) and the
+    # external ids prefetch: a query per contact for his positions, their accounts or his ids is the N+1.
+    with django_assert_num_queries(8):
         response = client.get(reverse("api:contact-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
 

@@ -56,7 +56,7 @@ def test_hubspot_companies_map_by_header_and_values_by_synonym(setup):
     report = batch.report
     assert report["layout"] == "hubspot-companies"
     assert report["mapping"] == {
-        "Record ID": "",
+        "Record ID": "external_id",
         "Company name": "name",
         "Company owner": "owner",
         "Create Date": "",
@@ -155,7 +155,7 @@ def test_salesforce_data_loader_contacts_map_by_api_names(setup):
     batch = _upload(setup["alice"], "contacts", "salesforce-contacts-dataloader.csv")
     assert batch.report["layout"] == "salesforce-contacts-api"
     assert batch.report["mapping"]["Account.Name"] == "account"
-    assert batch.report["mapping"]["AccountId"] == ""
+    assert batch.report["mapping"]["AccountId"] == "account_external_id"
     assert batch.report["ok"], batch.report
     services.import_batch_confirm(batch=batch, by=setup["alice"])
     kari = Employment.objects.select_related("contact", "account").get(contact__last_name="Hansen")

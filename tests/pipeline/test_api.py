@@ -146,11 +146,12 @@ def test_opportunity_list_query_count_does_not_grow_with_rows(
 ):
     client = token_client(rep)
     for _ in range(rows):
-        factories.OpportunityFactory(account=factories.AccountFactory(owner=rep))
+        factories.ExternalIdFactory(record=factories.OpportunityFactory(account=factories.AccountFactory(owner=rep)))
     # token with its user, his other tokens (knox sweeps the expired ones), the visible accounts
     # (once, for the count and the page), count, the page with account, owner, stage and product
-    # line joined and the coach flag as a subquery: an N+1 on any of them would add a query per row.
-    with django_assert_num_queries(5):
+    # line joined and the coach flag as a subquery, the external ids prefetched: an N+1 on any of
+    # them would add a query per row.
+    with django_assert_num_queries(6):
         response = client.get(reverse("api:opportunity-list"), {"page_size": 100})
     assert len(response.json()["results"]) == rows
 
