@@ -353,6 +353,10 @@ class DuplicatePair:
     first: Account | Contact  # the one to keep (the oldest)
     second: Account | Contact
 
+    @property
+    def records(self) -> tuple:
+        return self.first, self.second
+
 
 def duplicate_pairs_resolve(*, rows, kind: str, match: str) -> list[DuplicatePair]:
     """A page of `duplicate_pairs` with the record each pairs with: one query for all of them."""
