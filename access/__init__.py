@@ -191,20 +191,29 @@ def employments(user: User, queryset: QuerySet | None = None) -> QuerySet[Employ
     return queryset.filter(contact__in=contacts(user))
 
 
-def may_merge(user: User, first: Account | Contact, second: Account | Contact) -> bool:
-    """Who may merge two duplicates: an admin; a manager when both are his team's.
+def mergeable(user: User, model: type[Account] | type[Contact]) -> QuerySet:
+    """The records of a kind the user may merge with one another (and so review as possible duplicates).
 
-    Two accounts: the manager of both owners (his own or his reps'). Two people: a manager who
-    sees both (they work or worked at his team's accounts). A rep never: a merge deletes a record.
+    An admin all; a manager the accounts his team owns (his own or his reps') and the people he
+    sees (they work or worked at his team's accounts); a rep none: a merge deletes a record.
     """
+    if user.is_admin:
+        return model._default_manager.all()
+    if not user.is_manager:
+        return model._default_manager.none()
+    if model is Account:
+        return Account.objects.filter(owner__in=User.objects.team_of(user))
+    return contacts(user)
+
+
+def may_merge(user: User, first: Account | Contact, second: Account | Contact) -> bool:
+    """Who may merge two duplicates: an admin; a manager when both are his team's (`mergeable`)."""
     if user.is_admin:
         return True
     if not user.is_manager:
         return False
-    if isinstance(first, Account):
-        owners = {first.owner_id, second.owner_id}
-        return User.objects.team_of(user).filter(pk__in=owners).count() == len(owners)
-    return contacts(user).filter(pk__in=[first.pk, second.pk]).count() == len({first.pk, second.pk})
+    ids = {first.pk, second.pk}
+    return mergeable(user, type(first)).filter(pk__in=ids).count() == len(ids)
 
 
 # --- Coaches ---------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 # REST API for accounts, people and their positions, job changes and territories (/api/v1/).
+import functools
+
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,11 +18,13 @@ from coachcrm.api import (
     AdminWritesOnly,
     CrmAPIView,
     CrmModelSerializer,
+    CrmPagination,
     CrmSerializer,
     CrmViewSet,
     flatten_errors,
     request_user,
 )
+from coachcrm.pagination import BoundedPaginator
 from csvio.api import ExternalIdSerializer
 from csvio.filters import ExternalIdFilters
 from team.models import User
@@ -508,3 +512,126 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmView
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
+
+
+# --- possible duplicates ------------------------------------------------------------------------
+
+DUPLICATE_KINDS = list(selectors.DUPLICATE_MATCHES)
+DUPLICATE_MATCH_NAMES = sorted({match for matches in selectors.DUPLICATE_MATCHES.values() for match in matches})
+
+
+class DuplicateRecordSerializer(CrmSerializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="__str__")
+
+
+class DuplicatePairSerializer(CrmSerializer):
+    match = serializers.CharField(help_text="Why the two may be one: name, email or phone.")
+    key = serializers.CharField(help_text="The value both have (normalised).")
+    first = DuplicateRecordSerializer(help_text="The oldest record of the key: the one proposed to stay.")
+    second = DuplicateRecordSerializer(help_text="The possible duplicate, to merge into `first`.")
+
+
+class NotDuplicateSerializer(CrmSerializer):
+    first = DuplicateRecordSerializer()
+    second = DuplicateRecordSerializer()
+    by = serializers.CharField(source="by.__str__", default=None)
+    dismissed_at = serializers.DateTimeField()
+
+
+class DuplicateQuerySerializer(CrmSerializer):
+    kind = serializers.ChoiceField(choices=DUPLICATE_KINDS, default="account")
+    match = serializers.ChoiceField(
+        choices=DUPLICATE_MATCH_NAMES, required=False, help_text="Accounts: name; contacts: email, phone or name."
+    )
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+    count = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        matches = selectors.DUPLICATE_MATCHES[attrs["kind"]]
+        attrs.setdefault("match", next(iter(matches)))
+        if attrs["match"] not in matches:
+            raise serializers.ValidationError(
+                {"match": _("Pick one of: %(matches)s.") % {"matches": ", ".join(matches)}}
+            )
+        return attrs
+
+
+class DuplicatePairInputSerializer(CrmSerializer):
+    """Two records of the list, by id: both must be ones the user may merge (else 404)."""
+
+    kind = serializers.ChoiceField(choices=DUPLICATE_KINDS)
+    first = serializers.IntegerField(min_value=1)
+    second = serializers.IntegerField(min_value=1)
+
+
+class DuplicatePagination(CrmPagination):
+    # Counted up to COUNT_LIMIT like the page (`count` says 1,001 past it; ?count=exact counts them all).
+    django_paginator_class = BoundedPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.django_paginator_class = functools.partial(BoundedPaginator, exact=request.GET.get("count") == "exact")
+        return super().paginate_queryset(queryset, request, view)
+
+
+class DuplicateViewSet(CrmViewSet):
+    """The possible-duplicates list of admins and managers (reps: 403), and its "not a duplicate" answers."""
+
+    serializer_class = DuplicatePairSerializer
+    pagination_class = DuplicatePagination
+
+    def _refuse_reps(self):
+        if self.request.user.is_rep:
+            raise exceptions.PermissionDenied(_("The possible duplicates are for managers and admins."))
+
+    def _query(self):
+        query = DuplicateQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data["kind"], query.validated_data["match"]
+
+    @extend_schema(parameters=[DuplicateQuerySerializer])
+    def list(self, request):
+        self._refuse_reps()
+        kind, match = self._query()
+        rows = self.paginate_queryset(selectors.duplicate_pairs(user=request.user, kind=kind, match=match))
+        pairs = selectors.duplicate_pairs_resolve(rows=rows, kind=kind, match=match)
+        return self.get_paginated_response(DuplicatePairSerializer(pairs, many=True).data)
+
+    @extend_schema(parameters=[DuplicateQuerySerializer], responses=NotDuplicateSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def dismissed(self, request):
+        """The pairs said not to be duplicates, newest first (undo one with `restore`)."""
+        self._refuse_reps()
+        kind, _match = self._query()
+        page = self.paginate_queryset(selectors.duplicates_dismissed(user=request.user, kind=kind))
+        return self.get_paginated_response(NotDuplicateSerializer(page, many=True).data)
+
+    def _pair(self, request):
+        self._refuse_reps()
+        serializer = DuplicatePairInputSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        model = Account if data["kind"] == "account" else Contact
+        first = access.get(request.user, model, data["first"])
+        second = access.get(request.user, model, data["second"])
+        # Seen is not enough: the pair is the user's only if he may merge it, as on the page.
+        if not access.may_merge(request.user, first, second):
+            raise Http404
+        return first, second
+
+    @extend_schema(request=DuplicatePairInputSerializer, responses={201: NotDuplicateSerializer})
+    @action(detail=False, methods=["post"])
+    def dismiss(self, request):
+        """Say two records are not duplicates: the list stops showing the pair (a second call changes nothing)."""
+        first, second = self._pair(request)
+        dismissal = services.duplicate_dismiss(first=first, second=second, by=request.user)
+        return Response(NotDuplicateSerializer(dismissal).data, status=201)
+
+    @extend_schema(request=DuplicatePairInputSerializer, responses={204: None})
+    @action(detail=False, methods=["post"])
+    def restore(self, request):
+        """Undo `dismiss`: the pair is listed again (a second call changes nothing)."""
+        first, second = self._pair(request)
+        services.duplicate_restore(first=first, second=second, by=request.user)
+        return Response(status=204)

@@ -235,3 +235,15 @@ def _merge_label(record) -> str:
     if isinstance(record, Account):
         return f"{record.name} (#{record.pk})"
     return f"{record} {record.email or record.phone} (#{record.pk})".replace("  ", " ")
+
+
+class DuplicatePairForm(CrmForm):
+    """Two records of the possible-duplicates list, by id (fetched through `access` by the view)."""
+
+    kind = forms.ChoiceField(choices=[("account", _("accounts")), ("contact", _("contacts"))])
+    match = forms.CharField(required=False, max_length=16)
+    first = forms.IntegerField(min_value=1)
+    second = forms.IntegerField(min_value=1)
+
+    def model(self) -> type[Account] | type[Contact]:
+        return Account if self.cleaned_data["kind"] == "account" else Contact

@@ -5,8 +5,8 @@ import unicodedata
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import F, Func, Q, TextField
-from django.db.models.functions import Lower
+from django.db.models import CharField, F, Func, Q, TextField, Value
+from django.db.models.functions import Concat, Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext, pgettext_lazy
@@ -94,6 +94,14 @@ class ProductLine(NamedLookup):
         verbose_name_plural = _("product lines")
 
 
+def account_name_key():
+    """The key under which two accounts may be one company: the normalised name without its spaces.
+
+    `normalized_name` itself is unique, so "CedarHealth" and "Cedar Health" are what is left to find.
+    """
+    return Replace(F("normalized_name"), Value(" "), Value(""))
+
+
 class Account(models.Model):
     class SizeTier(models.TextChoices):
         KEY = "key", _("Key account")
@@ -140,6 +148,8 @@ class Account(models.Model):
         ordering = ["name"]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        # The possible-duplicates list groups by it (accounts.selectors.duplicate_pairs).
+        indexes = [models.Index(account_name_key(), name="account_name_key")]
 
     def __str__(self):
         return self.name
@@ -193,6 +203,47 @@ class ContactQuerySet(models.QuerySet):
         return self.exclude(email="").annotate(email_key=Lower("email"))
 
 
+class EmailKey(Func):
+    """An e-mail in lower case without its "+tag": jane+crm@acme.com and Jane@acme.com are one inbox.
+
+    E-mails are unique case-insensitively (contact_email_unique), so the tag is what is left to match.
+    The same value on both databases, and immutable, so an index holds it.
+    """
+
+    output_field = CharField()
+
+    def __init__(self, field: str = "email"):
+        super().__init__(F(field))
+
+    def as_sql(self, compiler, connection, **extra):
+        x = "%(expressions)s"
+        extra["template"] = (
+            f"LOWER(CASE WHEN INSTR({x}, '+') > 0 AND INSTR({x}, '+') < INSTR({x}, '@')"
+            f" THEN SUBSTR({x}, 1, INSTR({x}, '+') - 1) || SUBSTR({x}, INSTR({x}, '@')) ELSE {x} END)"
+        )
+        return super().as_sql(compiler, connection, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template=r"REGEXP_REPLACE(LOWER(%(expressions)s), '\+[^@]*@', '@')")
+
+
+# Characters a phone number is written with besides its digits: "+1 (555) 010-0.00/1" is 15550100001.
+PHONE_PUNCTUATION = " -().+/"
+
+
+def contact_phone_key():
+    """The digits of a person's phone: the key two people's phones match on."""
+    key = F("phone")
+    for character in PHONE_PUNCTUATION:
+        key = Replace(key, Value(character), Value(""))
+    return key
+
+
+def contact_name_key():
+    """A person's full name in lower case: the key two people's names match on."""
+    return Concat(Lower("first_name"), Value(" "), Lower("last_name"), output_field=CharField())
+
+
 class Contact(models.Model):
     first_name = models.CharField(_("first name"), max_length=80)
     last_name = models.CharField(_("last name"), max_length=80)
@@ -214,6 +265,12 @@ class Contact(models.Model):
         verbose_name_plural = _("contacts")
         constraints = [
             models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
+        ]
+        # The possible-duplicates list groups by them (accounts.selectors.duplicate_pairs).
+        indexes = [
+            models.Index(EmailKey(), condition=~Q(email=""), name="contact_email_key"),
+            models.Index(contact_phone_key(), condition=~Q(phone=""), name="contact_phone_key"),
+            models.Index(contact_name_key(), name="contact_name_key"),
         ]
 
     def __str__(self):
@@ -516,3 +573,45 @@ class RecordMerge(models.Model):
     def moved_display(self) -> list[tuple[str, int]]:
         """What moved, in the reader's words: [("opportunities", 3), …]."""
         return [(reference_label(key, n), n) for key, n in sorted(self.moved.items())]
+
+
+class NotDuplicate(models.Model):
+    """Two records someone said are not duplicates: the possible-duplicates list no longer shows the pair.
+
+    `first` is the lower id (the unique index on both answers the lookups by it). The rows go with
+    either record (a merge deletes the loser's).
+    """
+
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(_("dismissed"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["-dismissed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="%(class)s_unique"),
+            models.CheckConstraint(condition=Q(first__lt=F("second")), name="%(class)s_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.first} ≠ {self.second}"
+
+
+class AccountNotDuplicate(NotDuplicate):
+    first = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    second = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(NotDuplicate.Meta):
+        verbose_name = _("accounts that are not duplicates")
+        verbose_name_plural = _("accounts that are not duplicates")
+
+
+class ContactNotDuplicate(NotDuplicate):
+    first = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
+    second = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(NotDuplicate.Meta):
+        verbose_name = _("people who are not duplicates")
+        verbose_name_plural = _("people who are not duplicates")

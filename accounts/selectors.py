@@ -1,10 +1,24 @@
 # Reads for the account, people and territory pages: lists with their counts, history, coverage.
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+import dataclasses
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 import access
-from accounts.models import Account, Contact, Employment, Territory
+from accounts.models import (
+    Account,
+    AccountNotDuplicate,
+    Contact,
+    ContactNotDuplicate,
+    EmailKey,
+    Employment,
+    Territory,
+    account_name_key,
+    contact_name_key,
+    contact_phone_key,
+)
 from coachcrm.notes import is_note, note_text
 from team.models import User
 
@@ -277,3 +291,92 @@ def merge_candidates(*, record: Account | Contact, user: User) -> list:
 def record_merges(*, record: Account | Contact) -> list:
     """The duplicates merged into the record, newest first, with what moved."""
     return list(record.merges.select_related("by"))
+
+
+# --- possible duplicates ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicateMatch:
+    """One way two records may be one: the key both have, and the records that can have one."""
+
+    label: str
+    key: object  # a callable returning the key's expression
+    model: type
+    not_duplicate: type
+    has_key: Q = dataclasses.field(
+        default_factory=Q
+    )  # the condition of the key's partial index: without it PostgreSQL cannot use it
+
+
+# kind → match → how. The first match of a kind is its default.
+DUPLICATE_MATCHES = {
+    "account": {
+        "name": DuplicateMatch(_("Same name"), account_name_key, Account, AccountNotDuplicate),
+    },
+    "contact": {
+        "email": DuplicateMatch(_("Same e-mail"), EmailKey, Contact, ContactNotDuplicate, ~Q(email="")),
+        "phone": DuplicateMatch(_("Same phone"), contact_phone_key, Contact, ContactNotDuplicate, ~Q(phone="")),
+        "name": DuplicateMatch(_("Same full name"), contact_name_key, Contact, ContactNotDuplicate),
+    },
+}
+
+
+def duplicate_pairs(*, user: User, kind: str, match: str) -> QuerySet:
+    """Possible duplicates the user may merge: each record paired with the oldest one sharing its key.
+
+    The rows are the duplicates, annotated `key` and `first_id` (the lowest id with that key, the
+    one to keep); pairs someone said are not duplicates are left out. Among the records the user
+    may merge (`access.mergeable`), so a manager never sees a pair he could not merge.
+    """
+    how = DUPLICATE_MATCHES[kind][match]
+    scope = access.mergeable(user, how.model).filter(how.has_key).annotate(key=how.key()).order_by()
+    # GROUP BY key HAVING COUNT(*) > 1 over the key's index: the keys that more than one record has.
+    shared = scope.values("key").annotate(n=Count("pk")).filter(n__gt=1).values("key")
+    # The oldest of each key: a correlated lookup on the same index, paid by the duplicated rows only.
+    first = scope.filter(key=OuterRef("key")).order_by("pk").values("pk")[:1]
+    dismissed = how.not_duplicate.objects.filter(first=OuterRef("first_id"), second=OuterRef("pk"))
+    pairs = (
+        scope.filter(key__in=shared)
+        .annotate(first_id=Subquery(first, output_field=IntegerField()))
+        .exclude(pk=F("first_id"))
+        .exclude(Exists(dismissed))
+        .order_by("key", "pk")
+    )
+    return pairs.select_related("owner", "region") if how.model is Account else pairs
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicatePair:
+    match: str
+    key: str
+    first: Account | Contact  # the one to keep (the oldest)
+    second: Account | Contact
+
+    @property
+    def records(self) -> tuple:
+        return self.first, self.second
+
+
+def duplicate_pairs_resolve(*, rows, kind: str, match: str) -> list[DuplicatePair]:
+    """A page of `duplicate_pairs` with the record each pairs with: one query for all of them."""
+    rows = list(rows)
+    model = DUPLICATE_MATCHES[kind][match].model
+    firsts = _duplicate_records(model).in_bulk({row.first_id for row in rows})
+    return [DuplicatePair(match, row.key, firsts[row.first_id], row) for row in rows if row.first_id in firsts]
+
+
+def _duplicate_records(model) -> QuerySet:
+    return model.objects.select_related("owner", "region") if model is Account else model.objects.all()
+
+
+def duplicates_dismissed(*, user: User, kind: str) -> QuerySet:
+    """The pairs said not to be duplicates among the records the user may merge, newest first (to undo)."""
+    how = next(iter(DUPLICATE_MATCHES[kind].values()))
+    scope = access.mergeable(user, how.model).values("pk")
+    related = ["by", "first", "second"] + (["first__owner", "second__owner"] if kind == "account" else [])
+    return (
+        how.not_duplicate.objects.filter(first__in=scope, second__in=scope)
+        .select_related(*related)
+        .order_by("-dismissed_at", "-pk")
+    )

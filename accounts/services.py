@@ -11,7 +11,16 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 import access
 from accounts import signals
-from accounts.models import Account, Contact, Employment, RecordMerge, normalize_company_name
+from accounts.models import (
+    Account,
+    AccountNotDuplicate,
+    Contact,
+    ContactNotDuplicate,
+    Employment,
+    NotDuplicate,
+    RecordMerge,
+    normalize_company_name,
+)
 from accounts.territories import coverage_refresh, territory_route, territory_router
 from coachcrm.bulk import RowErrors
 from coachcrm.inputs import date_check, single_line_check
@@ -796,7 +805,14 @@ def lookup_create(*, model, name: str, by: User):
 # --- merging duplicates -----------------------------------------------------------------------
 
 # Derived rows the merge does not move: the survivor's coverage is refreshed, the loser's goes with it.
-MERGE_SKIP = (("accounts.TerritoryCoverage", "account"),)
+# Nor the pairs said not to be duplicates: the loser's go with it (the survivor may now match them).
+MERGE_SKIP = (
+    ("accounts.TerritoryCoverage", "account"),
+    ("accounts.AccountNotDuplicate", "first"),
+    ("accounts.AccountNotDuplicate", "second"),
+    ("accounts.ContactNotDuplicate", "first"),
+    ("accounts.ContactNotDuplicate", "second"),
+)
 
 
 def _merge_check(*, record, into, by: User) -> None:
@@ -952,3 +968,36 @@ def contact_merge(*, contact: Contact, into: Contact, by: User) -> RecordMerge:
         data={"contact": survivor.pk, "name": str(survivor), "merged_id": loser_pk, "merged_name": loser_name},
     )
     return log
+
+
+# --- possible duplicates that are not -----------------------------------------------------------
+
+
+def _not_duplicate_pair(*, first, second, by: User) -> tuple:
+    if type(first) is not type(second) or first.pk == second.pk:
+        raise ValidationError(_("Pick two different records of the same kind."), code="invalid")
+    if not access.may_merge(by, first, second):
+        raise ValidationError(
+            _("Only an admin or the manager of both owners can review these records."), code="permission_denied"
+        )
+    model = AccountNotDuplicate if isinstance(first, Account) else ContactNotDuplicate
+    return model, min(first.pk, second.pk), max(first.pk, second.pk)
+
+
+@transaction.atomic
+def duplicate_dismiss(*, first: Account | Contact, second: Account | Contact, by: User) -> NotDuplicate:
+    """Say two records are not duplicates: the possible-duplicates list stops showing the pair.
+
+    A second call changes nothing; `duplicate_restore` undoes it.
+    """
+    model, low, high = _not_duplicate_pair(first=first, second=second, by=by)
+    dismissal, _created = model.objects.get_or_create(first_id=low, second_id=high, defaults={"by": by})
+    return dismissal
+
+
+@transaction.atomic
+def duplicate_restore(*, first: Account | Contact, second: Account | Contact, by: User) -> bool:
+    """Undo `duplicate_dismiss`: the pair is a possible duplicate again. False when it was not dismissed."""
+    model, low, high = _not_duplicate_pair(first=first, second=second, by=by)
+    deleted, _rows = model.objects.filter(first_id=low, second_id=high).delete()
+    return bool(deleted)

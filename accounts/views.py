@@ -3,6 +3,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +17,7 @@ from accounts.forms import (
     ContactCreateForm,
     ContactForm,
     ContactMoveForm,
+    DuplicatePairForm,
     EmploymentEndForm,
     EmploymentForm,
     MergeConfirmForm,
@@ -149,6 +152,84 @@ def account_merge(request, pk):
 @require_http_methods(["GET", "POST"])
 def contact_merge(request, pk):
     return _record_merge(request, Contact, pk, lambda record, **kw: services.contact_merge(contact=record, **kw))
+
+
+def _duplicate_tab(data) -> tuple[str, str]:
+    """The kind and match of the possible-duplicates list asked for (the first of each by default)."""
+    kind = data.get("kind") if data.get("kind") in selectors.DUPLICATE_MATCHES else "account"
+    matches = selectors.DUPLICATE_MATCHES[kind]
+    return kind, data.get("match") if data.get("match") in matches else next(iter(matches))
+
+
+@require_GET
+def duplicate_list(request):
+    """Possible duplicates the user may merge, one kind and match at a time, or the pairs said not to be."""
+    if request.user.is_rep:
+        raise Http404
+    kind, match = _duplicate_tab(request.GET)
+    dismissed = request.GET.get("show") == "dismissed"
+    context = {
+        "kind": kind,
+        "match": match,
+        "dismissed": dismissed,
+        "match_label": selectors.DUPLICATE_MATCHES[kind][match].label,
+        "tabs": [(k, m, how.label) for k, matches in selectors.DUPLICATE_MATCHES.items() for m, how in matches.items()],
+        "undo": DuplicatePairForm(request.GET) if "undo" in request.GET else None,
+    }
+    if dismissed:
+        context["page"] = paginate(request, selectors.duplicates_dismissed(user=request.user, kind=kind))
+    else:
+        page = paginate(request, selectors.duplicate_pairs(user=request.user, kind=kind, match=match))
+        context["page"] = page
+        context["pairs"] = selectors.duplicate_pairs_resolve(rows=page.object_list, kind=kind, match=match)
+    if context["undo"] is not None and not context["undo"].is_valid():
+        context["undo"] = None
+    return render(request, "accounts/duplicate_list.html", context)
+
+
+def _duplicate_pair(request, action):
+    """Fetch the two records of a POSTed pair (404 unless the user may merge them) and run `action` on them."""
+    if request.user.is_rep:
+        raise Http404
+    form = DuplicatePairForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Pick a pair from the list."))
+        return None, None, form
+    first = access.get(request.user, form.model(), form.cleaned_data["first"])
+    second = access.get(request.user, form.model(), form.cleaned_data["second"])
+    # Seen is not enough: the pair is the user's only if he may merge it (a manager's accounts of other teams).
+    if not access.may_merge(request.user, first, second):
+        raise Http404
+    try:
+        action(first=first, second=second, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return None, None, form
+    return first, second, form
+
+
+def _duplicate_list_url(form, **extra) -> str:
+    kind, match = _duplicate_tab(form.cleaned_data if form.is_valid() else {})
+    return f"{reverse('accounts:duplicate-list')}?{urlencode({'kind': kind, 'match': match, **extra})}"
+
+
+@require_POST
+def duplicate_dismiss(request):
+    first, second, form = _duplicate_pair(request, services.duplicate_dismiss)
+    if first is None:
+        return redirect(_duplicate_list_url(form))
+    messages.success(request, _("%(first)s and %(second)s are not duplicates.") % {"first": first, "second": second})
+    return redirect(_duplicate_list_url(form, undo=1, first=first.pk, second=second.pk))
+
+
+@require_POST
+def duplicate_restore(request):
+    first, second, form = _duplicate_pair(request, services.duplicate_restore)
+    if first is not None:
+        messages.success(
+            request, _("%(first)s and %(second)s are possible duplicates again.") % {"first": first, "second": second}
+        )
+    return redirect(_duplicate_list_url(form))
 
 
 @require_http_methods(["GET", "POST"])

@@ -26,6 +26,7 @@ MENU = [
     (_("Team"), _("Team"), "departures:team-list", MANAGER | ADMIN),
     (_("Team"), _("Territories"), "accounts:territory-list", ADMIN),
     (_("Team"), _("Conflicts"), "accounts:territory-conflicts", MANAGER | ADMIN),
+    (_("Team"), _("Possible duplicates"), "accounts:duplicate-list", MANAGER | ADMIN),
     (_("Team"), _("Security events"), "team:securityevent-list", ADMIN),
     (_("Team"), _("Webhooks"), "webhooks:webhook-list", ADMIN),
 ]

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import AccountViewSet, ContactViewSet, JobChangeView, TerritoryViewSet
+from accounts.api import AccountViewSet, ContactViewSet, DuplicateViewSet, JobChangeView, TerritoryViewSet
 from agenda import views as agenda_views
 from agenda.api import DigestView, NoteView, SearchView, TaskViewSet, TimelineView, TodayView, TouchView
 from coachcrm.api import not_found
@@ -38,6 +38,7 @@ def api_urls() -> list:
     router = CrmRouter()
     router.register("accounts", AccountViewSet, basename="account")
     router.register("contacts", ContactViewSet, basename="contact")
+    router.register("duplicates", DuplicateViewSet, basename="duplicate")
     router.register("users", UserViewSet, basename="user")
     router.register("coaches", CoachViewSet, basename="coach")
     router.register("interactions", InteractionViewSet, basename="interaction")

@@ -29,6 +29,9 @@ PARITY = {
     "accounts:contact-move": "api:contact-move",
     "accounts:account-merge": "api:account-merge",  # its preview step: api:account-merge-preview
     "accounts:contact-merge": "api:contact-merge",  # its preview step: api:contact-merge-preview
+    "accounts:duplicate-list": "api:duplicate-list",  # ?show=dismissed: api:duplicate-dismissed
+    "accounts:duplicate-dismiss": "api:duplicate-dismiss",
+    "accounts:duplicate-restore": "api:duplicate-restore",
     "accounts:territory-list": "api:territory-list",
     "accounts:territory-create": "api:territory-list",
     "accounts:territory-update": "api:territory-detail",
