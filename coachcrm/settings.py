@@ -488,6 +488,9 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 CSV_IMPORT_MAX_BYTES = int(os.environ.get("CSV_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 # A file with more rows than this is confirmed by a background job (the page shows its progress).
 CSV_IMPORT_BACKGROUND_ROWS = int(os.environ.get("CSV_IMPORT_BACKGROUND_ROWS", "2000"))
+# A confirmation writes its rows this many at a time (a fixed number of queries each), checking
+# for a cancel and reporting progress between them.
+CSV_IMPORT_WRITE_ROWS = int(os.environ.get("CSV_IMPORT_WRITE_ROWS", "2000"))
 
 LOGGING = {
     "version": 1,
