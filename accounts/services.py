@@ -7,13 +7,13 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 import access
 from accounts import signals
 from accounts.models import Account, Contact, Employment, RecordMerge, normalize_company_name
 from accounts.territories import coverage_refresh, territory_route, territory_router
-from coachcrm.bulk import RowErrors
+from coachcrm.bulk import RowErrors, create_with_history
 from coachcrm.inputs import date_check, single_line_check
 from coachcrm.merge import reference_counts, references_move
 from coachcrm.notes import note_facts
@@ -428,7 +428,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(accounts, Account, default_user=by)
+    create_with_history(accounts, Account, default_user=by)
     through = Account.product_lines.through
     through.objects.bulk_create(
         [
@@ -480,11 +480,11 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
         raise ValidationError(
             {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(contacts, Contact, default_user=by)
+    create_with_history(contacts, Contact, default_user=by)
     # New people have no position yet, so each gets exactly one current position.
     for contact, position in zip(contacts, positions, strict=True):
         position.contact = contact
-    bulk_create_with_history(positions, Employment, default_user=by)
+    create_with_history(positions, Employment, default_user=by)
     return contacts
 
 
@@ -575,7 +575,7 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     if contacts:
         bulk_update_with_history(contacts, Contact, sorted(updated_fields), batch_size=_BULK_UPDATE, default_user=by)
     if positions:
-        bulk_create_with_history(positions, Employment, default_user=by)
+        create_with_history(positions, Employment, default_user=by)
     # One at a time, through employment_end: a file ends few positions, and each ends a coach record.
     for end in ends:
         employment_end(employment=end["employment"], end_date=end["end_date"], by=by)
