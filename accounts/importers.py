@@ -207,7 +207,8 @@ class ContactImporter(Importer):
         return f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
 
     def prepare(self, rows):
-        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
+        self.account_keys = {name: normalize_company_name(name) for name in {row.get("account", "") for row in rows}}
+        names = set(self.account_keys.values()) - {""}
         self.accounts = {}
         for chunk in chunks(names):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
@@ -233,7 +234,10 @@ class ContactImporter(Importer):
                 raise RowError("email", _("%(value)s is not an e-mail address.") % {"value": email}) from None
             self.fitting(Contact, "email", email)
         account_name = self.required_value(row, "account")
-        account = self.accounts.get(normalize_company_name(account_name))
+        # A file names its few accounts over and over: each name normalised once.
+        if account_name not in self.account_keys:
+            self.account_keys[account_name] = normalize_company_name(account_name)
+        account = self.accounts.get(self.account_keys[account_name])
         if account is None:
             raise RowError(
                 "account",

@@ -31,11 +31,13 @@ def create_with_history(objs: list, model, *, default_user=None) -> list:
     bulk_create_with_history itself.
     """
     from django.conf import settings
-    from django.db import connection, transaction
+    from django.db import connections, router, transaction
     from django.utils import timezone
     from simple_history.utils import bulk_create_with_history
 
     history = model.history.model
+    # The connection itself, not django.db.connection's proxy: each value's preparation reads it.
+    connection = connections[router.db_for_write(model)]
     if (
         not objs
         or default_user is None
