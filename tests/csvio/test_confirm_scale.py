@@ -173,3 +173,13 @@ def test_a_second_import_of_the_same_file_changes_nothing(rep, accounts, large):
     assert again.status == ImportBatch.Status.IMPORTED
     assert again.report["counts"] == {"created": 0, "updated": 0, "duplicate": 30, "error": 0}
     assert (Contact.history.count(), Employment.history.count(), Employment.objects.count()) == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+def test_the_job_locks_its_batch_row_only(rep, accounts, large):
+    # With the user's row locked too, a second file of his was skipped while the first one's job held it.
+    batch = services.import_batch_create(by=rep, kind="contacts", filename="big.csv", data=_text(3).encode())
+    with CaptureQueriesContext(connection) as captured:
+        tasks.import_batch_run_task(batch.pk)
+    locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert locks and all('FOR UPDATE OF "csvio_importbatch" SKIP LOCKED' in sql for sql in locks[:1])
