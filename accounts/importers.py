@@ -270,11 +270,7 @@ class ContactImporter(Importer):
         return f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
 
     def prepare(self, rows):
-        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
-        self.accounts = {}
-        for chunk in chunks(names):
-            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
-            self.accounts.update({a.normalized_name: a for a in visible})
+        accounts_by_name(self, rows)
         self.accounts_by_external = accounts_by_external_id(self, rows)
         emails = {row.get("email", "").lower() for row in rows} - {""}
         self.existing, self.visible = {}, set()
@@ -396,6 +392,15 @@ def accounts_by_external_id(importer: Importer, rows: list[dict]) -> dict:
     return {e: found[pk] for e, pk in known.items() if pk in found}
 
 
+def accounts_by_name(importer: Importer, rows: list[dict]) -> None:
+    """The accounts the rows name among those the user sees, by normalised name (`importer.accounts`)."""
+    importer.account_keys = {name: normalize_company_name(name) for name in {row.get("account", "") for row in rows}}
+    importer.accounts = {}
+    for chunk in chunks(set(importer.account_keys.values()) - {""}):
+        visible = access.accounts(importer.user).filter(normalized_name__in=chunk)
+        importer.accounts.update({a.normalized_name: a for a in visible})
+
+
 def row_account(importer: Importer, row: dict) -> Account:
     """A row's account: by its id in the source system first (`account_external_id`), by its name second."""
     external_id = importer.external_id(row, "account_external_id")
@@ -409,7 +414,9 @@ def row_account(importer: Importer, row: dict) -> Account:
             % {"id": importer.external_label(external_id)},
         )
     account_name = importer.required_value(row, "account")
-    account = importer.accounts.get(normalize_company_name(account_name))
+    # A file names its few accounts over and over: each name was normalised once, by accounts_by_name.
+    key = importer.account_keys.get(account_name) or normalize_company_name(account_name)
+    account = importer.accounts.get(key)
     if account is None:
         raise RowError(
             "account",

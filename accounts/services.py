@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 import access
 from accounts import signals
@@ -22,7 +22,7 @@ from accounts.models import (
     normalize_company_name,
 )
 from accounts.territories import coverage_refresh, territory_route, territory_router
-from coachcrm.bulk import RowErrors
+from coachcrm.bulk import RowErrors, create_with_history
 from coachcrm.inputs import date_check, single_line_check
 from coachcrm.merge import reference_counts, references_move
 from coachcrm.notes import note_facts
@@ -437,7 +437,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
         raise ValidationError(
             {"name": _("These accounts already exist: %(names)s.") % {"names": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(accounts, Account, default_user=by)
+    create_with_history(accounts, Account, default_user=by)
     through = Account.product_lines.through
     through.objects.bulk_create(
         [
@@ -453,7 +453,7 @@ def accounts_create_many(*, by: User, rows: list[dict]) -> list[Account]:
 @transaction.atomic
 def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
     """contact_create for many new people with their current position (imports); a known e-mail refuses the batch."""
-    contacts, positions, emails = [], [], set()
+    contacts, positions, emails, start_dates = [], [], set(), set()
     for row in rows:
         email = row.get("email", "").strip().lower()
         if email in emails:
@@ -463,7 +463,7 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
         single_line_check(
             first_name=row["first_name"], last_name=row["last_name"], phone=row.get("phone", ""), title=row["title"]
         )
-        date_check(row["start_date"], field="start_date", past=True)
+        start_dates.add(row["start_date"])
         contacts.append(
             Contact(
                 first_name=row["first_name"].strip(),
@@ -482,15 +482,18 @@ def contacts_create_many(*, by: User, rows: list[dict]) -> list[Contact]:
                 start_date=row["start_date"],
             )
         )
+    # Each distinct start date once: a file's rows mostly share theirs.
+    for start_date in sorted(start_dates, key=str):
+        date_check(start_date, field="start_date", past=True)
     if taken := _taken(Contact.objects.with_email_key(), "email_key", emails):
         raise ValidationError(
             {"email": _("These e-mails are already known: %(emails)s.") % {"emails": ", ".join(sorted(taken))}}
         )
-    bulk_create_with_history(contacts, Contact, default_user=by)
+    create_with_history(contacts, Contact, default_user=by)
     # New people have no position yet, so each gets exactly one current position.
     for contact, position in zip(contacts, positions, strict=True):
         position.contact = contact
-    bulk_create_with_history(positions, Employment, default_user=by)
+    create_with_history(positions, Employment, default_user=by)
     return contacts
 
 
@@ -581,7 +584,7 @@ def contacts_update_many(*, by: User, rows: list[dict]) -> list[Contact]:
     if contacts:
         bulk_update_with_history(contacts, Contact, sorted(updated_fields), batch_size=_BULK_UPDATE, default_user=by)
     if positions:
-        bulk_create_with_history(positions, Employment, default_user=by)
+        create_with_history(positions, Employment, default_user=by)
     # One at a time, through employment_end: a file ends few positions, and each ends a coach record.
     for end in ends:
         employment_end(employment=end["employment"], end_date=end["end_date"], by=by)

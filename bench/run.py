@@ -35,7 +35,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from team.models import User  # noqa: E402
 
@@ -131,27 +131,22 @@ def stale_scan():
 
 
 def contact_import(rows=10_000):
-    """A 10,000-contact CSV through the csvio services: the dry run on upload, then the import (undone)."""
-    from accounts.models import Account
-    from csvio.services import import_batch_confirm, import_batch_create
+    """A contacts CSV of `rows` new people through the csvio services and jobs (bench/import_confirm.py), undone.
 
-    rep = busiest_rep()
-    accounts = list(Account.objects.filter(owner=rep).values_list("name", flat=True)[:200])
-    lines = ["first_name,last_name,email,account,title,start_date"]
-    lines += [
-        f"Bench,Imported{i:05d},imported{i:05d}@bench.example,{accounts[i % len(accounts)]},Buyer,2024-01-01"
-        for i in range(rows)
-    ]
-    data = "\n".join(lines).encode()
+    The figure is the confirmation's job (the import itself); the dry run's is beside it.
+    """
+    from bench.import_confirm import measure
 
-    def run():
-        batch = import_batch_create(by=rep, kind="contacts", filename="bench.csv", data=data)
-        batch = import_batch_confirm(batch=batch, by=rep)
-        return {"rows": rows, "imported": batch.status == batch.Status.IMPORTED}
-
-    # In the request, not as background jobs: those start on commit, and this transaction is rolled back.
-    with rolled_back(), override_settings(CSV_IMPORT_BACKGROUND_ROWS=rows + 1):
-        return timed(run)
+    steps = measure(rows)
+    if not steps["imported"]:
+        raise RuntimeError(f"the file was not imported: {steps['counts']}")
+    confirm = steps["confirm (job)"]
+    return {
+        **confirm,
+        "rows": rows,
+        "ms_per_row": round(confirm["seconds"] * 1000 / rows, 2),
+        "dry_run": steps["dry run"],
+    }
 
 
 def measure_page(name, url, user, target_ms):
@@ -197,9 +192,17 @@ def timed(function):
     }
 
 
+IMPORT_SECONDS = 300  # issue 20/21: 200,000 rows confirm in under 5 minutes
+
+
+def import_job_name(rows: int) -> str:
+    return f"contact import ({rows:,} rows)"
+
+
 def jobs():
     """(name, callable) for the background jobs and imports; features add theirs here."""
-    return [("stale-coach scan", stale_scan), ("contact import (10,000 rows)", contact_import)]
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "10000"))
+    return [("stale-coach scan", stale_scan), (import_job_name(rows), lambda: contact_import(rows))]
 
 
 def _load(port, path, cookie, seconds, threads=8):
@@ -370,12 +373,22 @@ def report(small: dict, full: dict) -> str:
     )
     if not ok:
         misses.append("departure flagging")
-    for name in ("stale-coach scan", "contact import (10,000 rows)"):
+    for name in ("stale-coach scan", import_job_name(int(os.environ.get("BENCH_IMPORT_ROWS", "10000")))):
         job = full["jobs"][name]
         if "error" in job:
             lines.append(f"{name:<38} failed: {job['error'][:70]}")
             continue
-        lines.append(f"{name:<38} {'':>8} {'':>7} {job['seconds']:>6.2f}s {'':>6} {job['queries']:>7} {job['load']:>5}")
+        # The issue's import target is for 200,000 rows; a smaller file shows its cost per row.
+        target = f"<{IMPORT_SECONDS} s" if job.get("rows", 0) >= 200_000 else ""
+        line = f"{name:<38} {target:>8} {'':>7} {job['seconds']:>6.2f}s {'':>6} {job['queries']:>7} {job['load']:>5}"
+        if target:
+            ok = job["seconds"] < IMPORT_SECONDS
+            line += f"  {_met(ok)}"
+            if not ok:
+                misses.append("200,000-row import")
+        if "ms_per_row" in job:
+            line += f"   ({job['ms_per_row']} ms a row; dry run {job['dry_run']['seconds']} s)"
+        lines.append(line)
     if "throughput" in full:
         rate = full["throughput"]
         ok = rate["ratio"] >= MIN_THROUGHPUT_RATIO
@@ -402,11 +415,18 @@ def main():
     parser.add_argument("--requests", type=int, default=REQUESTS, help="Requests per page (the median of them).")
     parser.add_argument("--fraction", type=float, default=1.0, help="Seed the full organisation at this fraction.")
     parser.add_argument("--small-fraction", type=float, default=0.01, help="The small organisation's fraction.")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=10_000,
+        help="Rows of the contact import job (200000 measures the issue's 200,000-row confirm; minutes).",
+    )
     parser.add_argument("--org", choices=["small", "full"], help=argparse.SUPPRESS)  # a child's one organisation
     arguments = parser.parse_args()
     if connection.vendor == "sqlite" and not arguments.allow_sqlite:
         raise SystemExit("bench: set DATABASE_URL to PostgreSQL (or pass --allow-sqlite to measure SQLite anyway).")
     os.environ["BENCH_REQUESTS"] = str(arguments.requests)
+    os.environ["BENCH_IMPORT_ROWS"] = str(arguments.import_rows)
     if arguments.org:
         measure_org(arguments)
         return

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.module_loading import import_string
@@ -178,6 +179,7 @@ class Importer:
             column: {fold(k): v for k, v in chosen.items() if v} for column, chosen in (values or {}).items()
         }
         self._choice_keys: dict[type[models.Choices], dict[str, str]] = {}
+        self._dates: dict[tuple[str, bool], datetime.date | str] = {}
 
     def proposed_defaults(self) -> dict[str, str]:
         """Values proposed for required columns a file lacks (the user sees and may change them)."""
@@ -306,24 +308,20 @@ class Importer:
             raise RowError(column, _("This column is required."))
         return value
 
-    @staticmethod
-    def date(row: dict, column: str, *, required: bool = True, past: bool = False) -> datetime.date | None:
+    def date(self, row: dict, column: str, *, required: bool = True, past: bool = False) -> datetime.date | None:
         value = row.get(column, "").strip()
         if not value and not required:
             return None
         value = Importer.required_value(row, column)
-        if timestamp := _TIMESTAMP.match(value):
-            value = timestamp.group(1)
-        for date_format in DATE_FORMATS:
-            try:
-                day = datetime.datetime.strptime(value, date_format).date()
-            except ValueError:
-                continue
-            try:
-                return date_check(day, field=column, past=past)
-            except ValidationError as error:
-                raise RowError(column, " ".join(error.messages)) from None
-        raise RowError(column, _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value})
+        # A file repeats its dates (every row's "unknown, today" start date): each distinct cell
+        # is read and checked once per import, and its answer (a date or why not) reused.
+        key = (value, past)
+        if key not in self._dates:
+            self._dates[key] = _read_date(value, past=past)
+        day = self._dates[key]
+        if isinstance(day, str):
+            raise RowError(column, day)
+        return day
 
     @staticmethod
     def yes_no(row: dict, column: str) -> bool:
@@ -334,6 +332,22 @@ class Importer:
         if value in ("yes", "y", "true", "1", _("yes").casefold()):
             return True
         raise RowError(column, _("%(value)s is neither yes nor no.") % {"value": row[column]})
+
+
+def _read_date(value: str, *, past: bool) -> datetime.date | str:
+    """A date cell read (DATE_FORMATS, a timestamp's date) and range-checked, or the message saying why not."""
+    if timestamp := _TIMESTAMP.match(value):
+        value = timestamp.group(1)
+    for date_format in DATE_FORMATS:
+        try:
+            day = datetime.datetime.strptime(value, date_format).date()
+        except ValueError:
+            continue
+        try:
+            return date_check(day, field="date", past=past)
+        except ValidationError as error:
+            return " ".join(error.messages)
+    return _("%(value)s is not a date; write it as YYYY-MM-DD.") % {"value": value}
 
 
 def read_rows(
@@ -541,6 +555,54 @@ class Cancelled(Exception):
     """The user cancelled a background import: everything it wrote is rolled back."""
 
 
+def write_rows() -> int:
+    """Rows per bulk write of a confirmation (`CSV_IMPORT_WRITE_ROWS`)."""
+    return max(1, settings.CSV_IMPORT_WRITE_ROWS)
+
+
+def _write(importer: Importer, report: Report, creates: list[dict], updating: list[tuple], step) -> None:
+    """The bulk services' writes, a slice of `write_rows()` at a time; refusals go on the report.
+
+    Each slice costs the same few queries whatever the file's size, and between slices the
+    progress is reported (and a cancel seen), so a 200,000-row file neither holds one giant
+    statement nor stays deaf to its cancel button. Rows are already unique by key (the planning
+    skipped repeats), so slicing refuses nothing a single call would have accepted.
+    """
+    size, total = write_rows(), len(creates) + len(updating)
+    for start in range(0, len(creates), size):
+        try:
+            importer.create_many(creates[start : start + size])
+        except ValidationError as error:
+            report.file_errors.extend(error.messages)
+            return
+        except IntegrityError:
+            # Someone created one of these records (same name or e-mail) between the checks
+            # and the insert; the bulk service's savepoint undid its part.
+            report.file_errors.append(
+                _("Someone added some of these records while you imported; upload the file again to check it.")
+            )
+            return
+        step(0.5 + 0.4 * min(1, (start + size) / total))
+    for start in range(0, len(updating), size):
+        chunk = updating[start : start + size]
+        try:
+            importer.update_many([update for _result, update in chunk])
+        except RowErrors as error:
+            # Each refused row on its own line, as if applied one by one.
+            for index, row_error in error.rows.items():
+                _refuse(chunk[index][0], row_error)
+        except ValidationError as error:
+            report.file_errors.extend(error.messages)
+            return
+        except IntegrityError:
+            report.file_errors.append(
+                _("Someone changed some of these records while you imported; upload the file again.")
+            )
+            return
+        # Refused rows go on: the report lists every one, as if applied one by one.
+        step(0.5 + 0.4 * min(1, (len(creates) + start + size) / total))
+
+
 def run(
     importer: Importer,
     text: str,
@@ -600,32 +662,8 @@ def run(
     try:
         with transaction.atomic():
             creates = [plan.create for _result, plan in planned if plan is not None and plan.create is not None]
-            if creates:
-                try:
-                    importer.create_many(creates)
-                except ValidationError as error:
-                    report.file_errors.extend(error.messages)
-                except IntegrityError:
-                    # Someone created one of these records (same name or e-mail) between the
-                    # checks above and the insert; the bulk service's savepoint undid its part.
-                    report.file_errors.append(
-                        _("Someone added some of these records while you imported; upload the file again to check it.")
-                    )
-            step(0.8)
             updating = [(result, plan.update) for result, plan in planned if plan and plan.update is not None]
-            if updating:
-                try:
-                    importer.update_many([update for _result, update in updating])
-                except RowErrors as error:
-                    # Each refused row on its own line, as if applied one by one.
-                    for index, row_error in error.rows.items():
-                        _refuse(updating[index][0], row_error)
-                except ValidationError as error:
-                    report.file_errors.extend(error.messages)
-                except IntegrityError:
-                    report.file_errors.append(
-                        _("Someone changed some of these records while you imported; upload the file again.")
-                    )
+            _write(importer, report, creates, updating, step)
             step(0.9)
             for index, (result, plan) in enumerate(planned):
                 if plan is None or plan.apply is None:

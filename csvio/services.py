@@ -168,8 +168,10 @@ def import_batch_run(*, batch_id: int) -> str:
     """The background dry run or confirmation of a batch; a second run, or one while another runs, changes nothing."""
     with transaction.atomic():
         # skip_locked: a job already working on this batch holds the lock; a requeued duplicate leaves.
+        # Only the batch's row (`of`): with the user's joined row locked too, a second file of the
+        # same user was skipped while the first one's job held that user row, and waited 15 minutes.
         batch = (
-            ImportBatch.objects.select_for_update(skip_locked=True)
+            ImportBatch.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=batch_id, status__in=BACKGROUND)
             .select_related("user")
             .first()

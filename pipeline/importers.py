@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import access
-from accounts.importers import accounts_by_external_id, owner_keys, row_account
-from accounts.models import ProductLine, normalize_company_name
+from accounts.importers import accounts_by_external_id, accounts_by_name, owner_keys, row_account
+from accounts.models import ProductLine
 from coachcrm.inputs import amount_check
 from coaches.models import Coach
 from csvio import external_ids
@@ -90,11 +90,8 @@ class DealImporter(Importer):
         return {"product_line": lines[0]} if len(lines) == 1 else {}
 
     def prepare(self, rows):
-        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
-        self.accounts, self.deals = {}, {}
-        for chunk in chunks(names):
-            visible = access.accounts(self.user).filter(normalized_name__in=chunk)
-            self.accounts.update({a.normalized_name: a for a in visible})
+        accounts_by_name(self, rows)
+        self.deals = {}
         self.accounts_by_external = accounts_by_external_id(self, rows)
         # A second import of the same export: its ids name the deals, renamed or not.
         ids = {self.external_id(row) for row in rows if row.get("external_id")}
