@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import access
-from accounts.models import Employment
+from accounts.models import Account, Contact, Employment
 from agenda.models import DigestOptOut, Task
 from coaches.models import Coach, Handover
 from pipeline.models import Opportunity, StageChange
@@ -76,25 +76,25 @@ def search(*, user: User, q: str) -> dict:
     q = " ".join(q.split())
     if len(q) < SEARCH_MIN_LENGTH:
         return {"q": q, "groups": {}, "too_short": bool(q)}
-    first, _space, last = q.partition(" ")
-    coach_person = (
-        Q(contact__first_name__icontains=q)
-        | Q(contact__last_name__icontains=q)
-        | Q(contact__email__icontains=q)
-        | Q(contact__phone__icontains=q)
-        | Q(account__name__icontains=q)
+    # Each term read where its own index answers it, not as an OR across joins (the coach's
+    # person or his account's name, the deal's name or its account's), which no index could
+    # answer and which filtered every row of the scope: an admin's 15,000 coaches, 100,000 deals.
+    named_accounts = Account.objects.filter(name__icontains=q).values("pk")
+    matching_coaches = (
+        Coach.objects.filter(contact_id__in=Contact.objects.matching(q).values("pk"))
+        .order_by()
+        .values("pk")
+        .union(Coach.objects.filter(account_id__in=named_accounts).order_by().values("pk"))
     )
-    if " " in q:
-        coach_person |= Q(contact__first_name__icontains=first, contact__last_name__icontains=last)
     groups = {
         "accounts": access.accounts(user).filter(name__icontains=q).order_by("name", "pk"),
         "contacts": access.contacts(user).matching(q).order_by("last_name", "first_name", "pk"),
         "coaches": access.coaches(user)
-        .filter(coach_person)
+        .filter(pk__in=matching_coaches)
         .select_related("contact", "account")
         .order_by("status", "-established_on", "pk"),
         "opportunities": access.opportunities(user)
-        .filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+        .filter(Q(name__icontains=q) | Q(account_id__in=named_accounts))
         .select_related("account", "stage")
         # Open deals first, newest first.
         .order_by(Case(When(status=Opportunity.Status.OPEN, then=0), default=1), "-created_at", "pk"),

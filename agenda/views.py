@@ -33,7 +33,9 @@ def _next(request, default: str) -> str:
 def today(request):
     """The home page: the rep's day, then the prioritised deal list."""
     context = selectors.today(user=request.user)
-    context["page"] = paginate(request, pipeline_selectors.work_list(user=request.user))
+    page = paginate(request, pipeline_selectors.work_list(user=request.user))
+    page.object_list = pipeline_selectors.work_list_rows(deals=page.object_list)
+    context["page"] = page
     return render(request, "agenda/today.html", context)
 
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Account, Contact, Employment
+from coachcrm.bulk import bulk_update_with_history
 from coachcrm.inputs import date_check
 from coachcrm.merge import references_move
 from coachcrm.notes import note_facts
@@ -32,7 +32,7 @@ from coaches.models import (
 )
 from coaches.selectors import account_meets
 from team.models import User
-from team.services import notify
+from team.services import Notice, notify_many
 from webhooks.services import events_emit
 
 
@@ -276,13 +276,17 @@ def coaches_end_departed(*, today: datetime.date | None = None, contact_ids: lis
     per_holder = defaultdict(int)
     for holder in Holder.objects.filter(coach__in=coaches).select_related("user"):
         per_holder[holder.user] += 1
-    for user, count in per_holder.items():
-        notify(
-            user=user,
-            message=gettext_lazy("%(count)s of your coaches left their company: their coach records ended."),
-            params={"count": count},
-            link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
-        )
+    notify_many(
+        notices=[
+            Notice(
+                user=user,
+                message=gettext_lazy("%(count)s of your coaches left their company: their coach records ended."),
+                params={"count": count},
+                link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
+            )
+            for user, count in per_holder.items()
+        ]
+    )
     uncovered = (
         Account.objects.filter(pk__in={coach.account_id for coach in coaches})
         .exclude(Exists(Coach.objects.qualifying(CoachRequirement.VERIFIED).filter(account=OuterRef("pk"))))
@@ -441,8 +445,8 @@ def handovers_mark_done(*, coach_ids: list[int] | None = None) -> int:
 def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
     """Lapse every active coach untouched for COACH_LAPSE_DAYS and tell the holders; returns how many.
 
-    Set-based: a fixed number of queries whatever the number of lapsed coaches (plus one
-    notice per holder and one send-back per account left without an active coach).
+    Set-based: a fixed number of queries whatever the number of lapsed coaches, holders and
+    accounts (the notices through `notify_many`, the send-backs through the outbox in one go).
     """
     today = today or timezone.localdate()
     cutoff = today - datetime.timedelta(days=settings.COACH_LAPSE_DAYS)
@@ -476,16 +480,21 @@ def coaches_lapse_untouched(*, today: datetime.date | None = None) -> int:
     per_holder = defaultdict(int)
     for holder in Holder.objects.filter(coach_id__in=coach_ids).select_related("user"):
         per_holder[holder.user] += 1
-    for user, count in per_holder.items():
-        notify(
-            user=user,
-            message=gettext_lazy(
-                "%(count)s of your coaches lapsed: no interaction for %(days)s days. "
-                "Log a touch and revive them, or end them."
-            ),
-            params={"count": count, "days": settings.COACH_LAPSE_DAYS},
-            link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
-        )
+    # One statement each for the notices, their e-mails and the e-mails' jobs, whatever the holders.
+    notify_many(
+        notices=[
+            Notice(
+                user=user,
+                message=gettext_lazy(
+                    "%(count)s of your coaches lapsed: no interaction for %(days)s days. "
+                    "Log a touch and revive them, or end them."
+                ),
+                params={"count": count, "days": settings.COACH_LAPSE_DAYS},
+                link=f"{reverse('coaches:coach-list')}?holder={user.pk}",
+            )
+            for user, count in per_holder.items()
+        ]
+    )
     # One query for the accounts this run left without an active coach; each gets its send-back.
     uncovered = (
         Account.objects.filter(pk__in={coach.account_id for coach in coaches})

@@ -17,11 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 import access
 from accounts.models import Account
 from coachcrm import jobs
+from coachcrm.bulk import bulk_update_with_history
 from coachcrm.inputs import date_check
 from coachcrm.notes import note_facts
 from coaches import services as coach_services
@@ -30,7 +31,7 @@ from coaches.selectors import successor_propose
 from departures import selectors, tasks
 from pipeline.models import Opportunity
 from team.models import User
-from team.services import api_tokens_revoke, notify
+from team.services import Notice, api_tokens_revoke, notify, notify_many
 from webhooks.services import events_emit
 
 logger = logging.getLogger(__name__)
@@ -104,13 +105,17 @@ def user_departure_cancel(*, user: User, by: User) -> dict:
     per_successor = defaultdict(int)
     for handover in handovers:
         per_successor[handover.to_user] += 1
-    for successor, count in per_successor.items():
-        notify(
-            user=successor,
-            message=gettext_lazy("%(name)s is staying: %(count)s handover(s) to you are cancelled."),
-            params={"name": user, "count": count},
-            link=reverse("departures:handover-list"),
-        )
+    notify_many(
+        notices=[
+            Notice(
+                user=successor,
+                message=gettext_lazy("%(name)s is staying: %(count)s handover(s) to you are cancelled."),
+                params={"name": user, "count": count},
+                link=reverse("departures:handover-list"),
+            )
+            for successor, count in per_successor.items()
+        ]
+    )
     logger.info(
         "Departure of user %s cancelled by %s: %s handover(s) cancelled, %s flag(s) cleared",
         user.pk,
@@ -163,13 +168,19 @@ def departure_flag_at_risk(*, user_id: int) -> int:
         per_successor = defaultdict(int)
         for handover in handovers:
             per_successor[handover.to_user] += 1
-        for successor, count in per_successor.items():
-            notify(
-                user=successor,
-                message=gettext_lazy("%(name)s is leaving: %(count)s coach relationship(s) are handed over to you."),
-                params={"name": user, "count": count},
-                link=reverse("departures:handover-list"),
-            )
+        notify_many(
+            notices=[
+                Notice(
+                    user=successor,
+                    message=gettext_lazy(
+                        "%(name)s is leaving: %(count)s coach relationship(s) are handed over to you."
+                    ),
+                    params={"name": user, "count": count},
+                    link=reverse("departures:handover-list"),
+                )
+                for successor, count in per_successor.items()
+            ]
+        )
     User.objects.filter(pk=user.pk).update(departure_flagged_at=timezone.now())
     return len(coaches)
 
@@ -363,14 +374,19 @@ def handovers_remind(*, today: datetime.date | None = None, days_ahead: int = 3)
         .order_by("to_user")
     )
     users = User.objects.in_bulk([row["to_user"] for row in per_successor])
-    for row in per_successor:
-        notify(
-            user=users[row["to_user"]],
-            message=gettext_lazy(
-                "%(count)s handover(s) due within %(days)s days, %(overdue)s overdue: hold the coach and log a touch."
-            ),
-            params={"count": row["count"], "days": days_ahead, "overdue": row["overdue"]},
-            link=reverse("departures:handover-list"),
-        )
+    notify_many(
+        notices=[
+            Notice(
+                user=users[row["to_user"]],
+                message=gettext_lazy(
+                    "%(count)s handover(s) due within %(days)s days, %(overdue)s overdue: "
+                    "hold the coach and log a touch."
+                ),
+                params={"count": row["count"], "days": days_ahead, "overdue": row["overdue"]},
+                link=reverse("departures:handover-list"),
+            )
+            for row in per_successor
+        ]
+    )
     due.update(reminded_on=today)
     return len(per_successor)

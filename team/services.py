@@ -3,6 +3,7 @@ import datetime
 import ipaddress
 import logging
 import smtplib
+from dataclasses import dataclass
 from decimal import Decimal
 
 from axes.helpers import get_client_ip_address, get_client_user_agent
@@ -171,14 +172,41 @@ def notify(*, user: User, message: str, params: dict | None = None, link: str = 
     triggered it. Lazy params (model instances, lazy strings, `note_text_lazy`) are
     rendered in it too, amounts (`Decimal`) as money and dates in his locale's format.
     """
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        text = str(message) % _notice_params(params) if params is not None else str(message)
-        subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
-    notification = Notification.objects.create(user=user, message=text[:500], link=link)
-    if email and user.email:
-        # The link in full: a mail client cannot open a path.
-        email_queue(to=user.email, subject=subject, body=text + (f"\n\n{site_url(link)}" if link else ""))
-    return notification
+    return notify_many(notices=[Notice(user=user, message=message, params=params, link=link)], email=email)[0]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice for `notify_many`: its recipient, message (a gettext_lazy msgid), params and link."""
+
+    user: User
+    message: str
+    params: dict | None = None
+    link: str = ""
+
+
+def notify_many(*, notices: list[Notice], email: bool = True) -> list[Notification]:
+    """`notify` for many recipients at once, in a fixed number of queries (a job telling each holder).
+
+    Each notice is rendered in its recipient's language, as `notify` renders it; the
+    notifications, the e-mails and their jobs are each written in one statement.
+    """
+    notifications, emails = [], []
+    for notice in notices:
+        user = notice.user
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            text = str(notice.message)
+            if notice.params is not None:
+                text = text % _notice_params(notice.params)
+            subject = _("CoachCRM: %(message)s") % {"message": text[:80]}
+        notifications.append(Notification(user=user, message=text[:500], link=notice.link))
+        if email and user.email:
+            # The link in full: a mail client cannot open a path.
+            body = text + (f"\n\n{site_url(notice.link)}" if notice.link else "")
+            emails.append((user.email, subject, body))
+    notifications = Notification.objects.bulk_create(notifications)
+    email_queue_many(messages=emails)
+    return notifications
 
 
 EMAIL_TASK = "team.tasks.email_send_task"
@@ -191,12 +219,21 @@ def site_url(path: str) -> str:
 
 def email_queue(*, to: str, subject: str, body: str) -> Email:
     """Record an e-mail and have a job send it once the transaction commits (never from the request)."""
-    # A subject is one line: a line break in a name would otherwise make the send fail (BadHeaderError).
-    subject = " ".join(CONTROL_CHARACTERS.sub(" ", subject).split())[:200]
-    email = Email.objects.create(recipient=to, subject=subject, body=body)
+    return email_queue_many(messages=[(to, subject, body)])[0]
+
+
+def email_queue_many(*, messages: list[tuple[str, str, str]]) -> list[Email]:
+    """`email_queue` for many (to, subject, body) at once: one insert for the e-mails, one for their jobs."""
+    if not messages:
+        return []
+    emails = Email.objects.bulk_create(
+        # A subject is one line: a line break in a name would otherwise make the send fail (BadHeaderError).
+        Email(recipient=to, subject=" ".join(CONTROL_CHARACTERS.sub(" ", subject).split())[:200], body=body)
+        for to, subject, body in messages
+    )
     # Through the outbox, by name (the tasks module imports this one): sent once the write commits.
-    jobs.enqueue(EMAIL_TASK, key=f"email:{email.pk}", email_id=email.pk)
-    return email
+    jobs.enqueue_many(EMAIL_TASK, {f"email:{email.pk}": {"email_id": email.pk} for email in emails})
+    return emails
 
 
 class EmailRetryable(Exception):

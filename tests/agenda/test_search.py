@@ -43,6 +43,21 @@ def test_search_finds_people_by_name_email_and_phone(rep, world, q):
     assert found["contacts"] == [world["contact"].pk]
 
 
+@pytest.mark.parametrize("q", ["lena", "Lena Novak", "lena@kestrel", "7946"])
+def test_search_finds_coaches_by_their_persons_name_email_and_phone(rep, world, q):
+    # The person's fields and the account's name are two id sets (each with its own index), not an OR across joins.
+    found = _ids(selectors.search(user=rep, q=q))
+    assert found["coaches"] == [world["coach"].pk]
+
+
+def test_search_finds_a_deal_by_its_own_name_or_its_accounts(rep, world, stages):
+    other = factories.OpportunityFactory(
+        account=factories.AccountFactory(owner=rep, name="Osprey"), name="Kestrel-like"
+    )
+    assert set(_ids(selectors.search(user=rep, q="kestrel"))["opportunities"]) == {world["deal"].pk, other.pk}
+    assert _ids(selectors.search(user=rep, q="osprey"))["opportunities"] == [other.pk]
+
+
 def test_search_never_shows_another_reps_records(other_rep, world):
     found = _ids(selectors.search(user=other_rep, q="kestrel"))
     assert world["account"].pk not in found["accounts"]

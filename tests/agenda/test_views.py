@@ -61,9 +61,10 @@ def test_today_query_count_does_not_grow_with_rows(rep_client, rep, account, sta
         )
     # session, user; one query per section (tasks with owner and links joined, touches and
     # verifications with contact and account, handovers, held-back and late deals with account
-    # and stage; an N+1 on any of those would add a query per row); the work list's count and page
-    # (with the coach flag as a subquery); the unread badge.
-    with django_assert_num_queries(11):
+    # and stage; an N+1 on any of those would add a query per row); the work list's visible
+    # accounts (once), its count and its page (the order over ids, the page's rows joined after
+    # it, in one query); the unread badge.
+    with django_assert_num_queries(12):
         response = rep_client.get(reverse("home"))
     assert len(response.context["sections"]["tasks"]) == min(rows, 20)
 
@@ -77,6 +78,21 @@ def test_home_work_list_still_puts_coached_deals_first(rep_client, rep, stages):
     big = factories.OpportunityFactory(account=coached, amount=500, stage=stages["Lead"])
     response = rep_client.get(reverse("home"))
     assert [d.pk for d in response.context["page"]] == [late.pk, big.pk, small.pk, big_lead.pk]
+
+
+def test_home_work_list_pages_continue_the_order(manager_client, rep, stages):
+    # The page's rows are read after the order over ids: page 2 starts where page 1 stopped.
+    coached = factories.AccountFactory(owner=rep)
+    factories.CoachFactory(account=coached)
+    plain = factories.AccountFactory(owner=rep)
+    deals = [
+        factories.OpportunityFactory(account=[coached, plain][i % 2], owner=rep, amount=i, stage=stages["Lead"])
+        for i in range(30)
+    ]
+    expected = [d.pk for d in sorted(deals, key=lambda d: (d.account_id != coached.pk, -d.amount))]
+    first = [d.pk for d in manager_client.get(reverse("home")).context["page"]]
+    second = [d.pk for d in manager_client.get(reverse("home") + "?page=2").context["page"]]
+    assert first + second == expected
 
 
 def test_touch_log_page_preselects_the_last_kind_and_saves_with_a_next_step(rep_client, rep):

@@ -1,4 +1,5 @@
 import datetime
+import re
 import threading
 import time
 
@@ -353,6 +354,38 @@ def test_lapse_job_query_count_does_not_grow_with_the_lapsed_coaches(rep, other_
         return len(queries)
 
     assert count_queries(1) == count_queries(30)
+
+
+def _statements(queries):
+    """The kinds of statement run, in order; a bulk insert SQLite splits (999 parameters a batch) counts once."""
+    kinds = [re.sub(r'"s\d+_x\d+"', "", q["sql"])[:60] for q in queries]
+    return [k for i, k in enumerate(kinds) if not (k.startswith("INSERT") and i and kinds[i - 1] == k)]
+
+
+def test_lapse_job_query_count_does_not_grow_with_holders_or_accounts(stages, settings):
+    # Guards a notice written one by one (notification, e-mail, its job: ~6 queries per holder,
+    # 1,090 queries at the bench's 179 holders): 5 and 50 lapsed coaches, each at an account of
+    # its own with a gated deal to send back, each with a holder of his own (some with an
+    # e-mail, some without), same statements.
+    settings.COACH_LAPSE_DAYS = 120
+
+    def statements(n):
+        for i in range(n):
+            holder = factories.RepFactory(email=f"holder{n}-{i}@example.com" if i % 2 else "")
+            account = factories.AccountFactory(owner=holder)
+            factories.OpportunityFactory(account=account, owner=holder, stage=stages["Negotiation"])
+            _untouched_coaches(1, holder=holder, account=account)
+        with CaptureQueriesContext(connection) as queries:
+            assert services.coaches_lapse_untouched() == n
+        assert Notification.objects.filter(message__contains="lapsed").count() == n
+        assert Job.objects.filter(task="pipeline.tasks.account_send_back_task", status="pending").count() == n
+        Notification.objects.all().delete()
+        Job.objects.all().delete()
+        return _statements(queries)
+
+    few = statements(5)
+    assert len(few) < 25
+    assert few == statements(50)
 
 
 @pytest.mark.postgres

@@ -47,6 +47,31 @@ def test_notify_without_email_sends_nothing(rep, django_capture_on_commit_callba
     assert mail.outbox == []
 
 
+def test_notify_many_writes_what_notify_writes_in_a_fixed_number_of_queries(rep, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    message = gettext_lazy("%(by)s approved your grant of %(grant)s.")
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+
+    def notices(n):
+        users = [rep, *(factories.RepFactory(email=f"u{n}-{i}@example.com" if i % 2 else "") for i in range(n - 1))]
+        return [services.Notice(user=user, message=message, params={"by": "Ann", "grant": "X"}) for user in users]
+
+    few, many = notices(2), notices(20)
+    with CaptureQueriesContext(connection) as few_queries:
+        services.notify_many(notices=few)
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as many_queries:
+        services.notify_many(notices=many)
+    assert len(few_queries) == len(many_queries)
+    # Each in its recipient's language, e-mailed to those who have an address, as notify does.
+    assert Notification.objects.filter(user=rep).first().message == "Ann已批准您的赠予：X。"  # noqa: RUF001
+    assert Notification.objects.filter(user=many[1].user).get().message == "Ann approved your grant of X."
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(n.user.email for n in many if n.user.email)
+    assert mail.outbox[0].subject.startswith("CoachCRM")
+
+
 def test_notification_page_lists_only_own_notices_and_marks_them_read(rep_client, rep):
     services.notify(user=rep, message="Mine", email=False)
     services.notify(user=factories.RepFactory(), message="Not mine", email=False)
