@@ -578,6 +578,7 @@ class DuplicatePagination(CrmPagination):
 class DuplicateViewSet(CrmViewSet):
     """The possible-duplicates list of admins and managers (reps: 403), and its "not a duplicate" answers."""
 
+    queryset = Account.objects.none()  # for the schema: the rows are pairs of accounts or of people
     serializer_class = DuplicatePairSerializer
     pagination_class = DuplicatePagination
 

@@ -164,3 +164,13 @@ def test_account_merge_drops_the_losers_dismissals(admin_user, rep):
 
     assert not AccountNotDuplicate.objects.exists()
     assert _pairs(admin_user, "account", "name") == [(first.pk, second.pk, "ash")]
+
+
+def test_duplicate_pairs_hide_only_the_pair_dismissed(admin_user, rep):
+    first = factories.AccountFactory(name="Maple Co", owner=rep)
+    second = factories.AccountFactory(name="Ma ple", owner=rep)
+    third = factories.AccountFactory(name="M aple", owner=rep)
+    # Two that are not the oldest: (first, third) is still to review.
+    services.duplicate_dismiss(first=second, second=third, by=admin_user)
+
+    assert _pairs(admin_user, "account", "name") == [(first.pk, second.pk, "maple"), (first.pk, third.pk, "maple")]
