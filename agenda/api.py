@@ -12,7 +12,7 @@ from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.models import Task
-from coachcrm.api import CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
+from coachcrm.api import CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer, query_data
 from coaches.models import Coach, Handover, Interaction
 from pipeline.models import Opportunity
 from team.models import User
@@ -234,7 +234,7 @@ class SearchView(CrmAPIView):
 
     @extend_schema(parameters=[SearchQuerySerializer], responses={200: dict, 400: ErrorSerializer})
     def get(self, request):
-        query = SearchQuerySerializer(data=request.query_params)
+        query = SearchQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
         found = selectors.search(user=request.user, q=query.validated_data["q"])
         if found["too_short"]:

@@ -23,6 +23,7 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -36,6 +37,11 @@ def request_user(serializer):
     """The signed-in user a serializer works for, or None (schema generation, anonymous requests)."""
     user = getattr(serializer.context.get("request"), "user", None)
     return user if user is not None and user.is_authenticated else None
+
+
+def query_data(request) -> dict:
+    """A GET's query parameters for a strict serializer: all but DRF's own `?format=`."""
+    return {key: value for key, value in request.query_params.items() if key != api_settings.URL_FORMAT_OVERRIDE}
 
 
 # --- Strict writes ----------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from rest_framework.response import Response
 
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
-from coachcrm.api import AdminOnly, AdminWritesOnly, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer
+from coachcrm.api import (
+    AdminOnly,
+    AdminWritesOnly,
+    CrmModelSerializer,
+    CrmSerializer,
+    CrmViewSet,
+    ErrorSerializer,
+    query_data,
+)
 from pipeline.models import Opportunity
 from service_catalog import selectors, services
 from service_catalog.filters import GrantFilter
@@ -173,7 +181,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
     @action(detail=False, methods=["get"])
     def preview(self, request):
         """The grant form's approval preview: the amount, the limits it would exceed, who would decide."""
-        query = GrantPreviewQuerySerializer(data=request.query_params, context=self.get_serializer_context())
+        query = GrantPreviewQuerySerializer(data=query_data(request), context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         item, quantity, _amount = services.grant_check(by=request.user, **query.validated_data)
         data = query.validated_data

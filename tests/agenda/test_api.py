@@ -139,3 +139,11 @@ def test_agenda_writes_refuse_fields_they_would_ignore(token_client, rep):
     assert not coach.interactions.exists()
     response = client.get(reverse("api:search"), {"q": "ann", "limit": 5})
     assert response.status_code == 400 and list(response.json()["fields"]) == ["limit"]
+
+
+def test_search_takes_the_format_parameter_and_refuses_other_unknown_ones(token_client, rep):
+    # `?format=json` is DRF's own (any endpoint takes it); `limit` is not a search parameter.
+    client = token_client(rep)
+    assert client.get(reverse("api:search"), {"q": "ann", "format": "json"}).status_code == 200
+    response = client.get(reverse("api:search"), {"q": "ann", "limit": 5})
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["limit"]
