@@ -96,7 +96,7 @@ class AccountImporter(Importer):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
         # A second import of the same export: its ids name the accounts, renamed or not.
-        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        ids = self.external_ids_of(rows)
         known = external_ids.external_ids_find(model=Account, source=self.source, ids=ids)
         self.by_external = {}
         for chunk in chunks(set(known.values())):
@@ -282,7 +282,7 @@ class ContactImporter(Importer):
             found = Contact.objects.with_email_key().filter(email_key__in=chunk).order_by()
             self.existing.update({c.email_key: c for c in found.prefetch_related("employments__account")})
         # A second import of the same export: its ids name the people, whatever their e-mail now.
-        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        ids = self.external_ids_of(rows)
         known = external_ids.external_ids_find(model=Contact, source=self.source, ids=ids)
         self.by_external = {}
         for chunk in chunks(set(known.values())):
@@ -383,12 +383,7 @@ class ContactImporter(Importer):
 
 def accounts_by_external_id(importer: Importer, rows: list[dict]) -> dict:
     """{account external id: account} of the file's `account_external_id` cells, among the user's accounts."""
-    ids = set()
-    for row in rows:
-        try:
-            ids.add(external_ids.external_id_check(row.get("account_external_id", "")))
-        except ValidationError:
-            continue  # the row's own error, said by `row_account`
+    ids = importer.external_ids_of(rows, "account_external_id")
     known = external_ids.external_ids_find(model=Account, source=importer.source, ids=ids)
     found = {}
     for chunk in chunks(set(known.values())):

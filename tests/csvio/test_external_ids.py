@@ -368,3 +368,12 @@ def test_salesforce_data_loader_opportunities_link_by_account_id(setup):
     deal = Opportunity.objects.get(name="Evergreen - loyalty analytics")
     assert deal.account.name == "Evergreen Foods"
     assert [(e.source, e.external_id) for e in deal.external_ids.all()] == [("salesforce", "0065g00000B2cDeAAF")]
+
+
+def test_a_bad_id_cell_is_its_rows_error(setup):
+    text = f"name,region,industry,external_id\nAcme,North,Retail,{'9' * 101}\nBeta,North,Retail,7\n"
+    batch = _upload(setup["admin"], "accounts", text)
+    assert [(r["outcome"], r["column"]) for r in batch.report["rows"]] == [("error", "external_id"), ("created", "")]
+    assert "at most 100 characters" in batch.report["rows"][0]["detail"]
+    # A file in this project's own columns gives ids of an "other" system.
+    assert batch.report["rows"][1]["detail"] == "Will create (Other system 7)."
