@@ -275,7 +275,8 @@ class ContactImporter(Importer):
         return f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
 
     def prepare(self, rows):
-        names = {normalize_company_name(row.get("account", "")) for row in rows} - {""}
+        self.account_keys = {name: normalize_company_name(name) for name in {row.get("account", "") for row in rows}}
+        names = set(self.account_keys.values()) - {""}
         self.accounts = {}
         for chunk in chunks(names):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
@@ -409,7 +410,10 @@ def row_account(importer: Importer, row: dict) -> Account:
             % {"id": importer.external_label(external_id)},
         )
     account_name = importer.required_value(row, "account")
-    account = importer.accounts.get(normalize_company_name(account_name))
+    # A file names its few accounts over and over: each name normalised once (`account_keys`, if prepared).
+    keys = getattr(importer, "account_keys", None)
+    key = keys.get(account_name) if keys is not None else None
+    account = importer.accounts.get(key if key is not None else normalize_company_name(account_name))
     if account is None:
         raise RowError(
             "account",
