@@ -118,4 +118,5 @@ def external_ids_add(*, source: str, records: list[tuple[models.Model, str]]) ->
         for (kind, external_id), record in wanted.items()
         if (kind, external_id) not in known
     ]
-    return ExternalId.objects.bulk_create(created, batch_size=_CHUNK)
+    # No batch size: PostgreSQL inserts them all in one statement, SQLite as many as its limit allows.
+    return ExternalId.objects.bulk_create(created)

@@ -245,6 +245,16 @@ class Importer:
         except ValidationError as error:
             raise RowError(column, " ".join(error.messages)) from None
 
+    def external_ids_of(self, rows: list[dict], column: str = "external_id") -> set[str]:
+        """The valid ids of a column, for `prepare` to look up at once (a bad one is its row's error)."""
+        ids = set()
+        for row in rows:
+            try:
+                ids.add(external_ids.external_id_check(row.get(column, "")))
+            except ValidationError:
+                continue
+        return ids - {""}
+
     def external_label(self, external_id: str) -> str:
         return external_ids.external_id_label(self.source, external_id)
 

@@ -94,7 +94,7 @@ class DealImporter(Importer):
         self.deals = {}
         self.accounts_by_external = accounts_by_external_id(self, rows)
         # A second import of the same export: its ids name the deals, renamed or not.
-        ids = {self.external_id(row) for row in rows if row.get("external_id")}
+        ids = self.external_ids_of(rows)
         known = external_ids.external_ids_find(model=Opportunity, source=self.source, ids=ids)
         self.by_external = {}
         for chunk in chunks(set(known.values())):

@@ -351,3 +351,29 @@ def test_the_record_pages_and_the_admin_show_the_ids_small(client, rep, admin_us
         response = client.get(reverse(f"admin:{name}_change", args=[record.pk]))
         assert response.status_code == 200
         assert shown in response.content.decode()
+
+
+@time_machine.travel("2026-06-15 10:00 +00:00")
+def test_salesforce_data_loader_opportunities_link_by_account_id(setup):
+    factories.default_stages()
+    for name, sf_id in (("Evergreen Foods", "0015g00000Z9yXwAAB"), ("Fjord Insurance", "0015g00000Z9yXxAAB")):
+        account = factories.AccountFactory(name=name, owner=setup["alice"])
+        factories.ExternalIdFactory(source="salesforce", external_id=sf_id, record=account)
+    # Renamed in Salesforce since the accounts were imported: the AccountId still links them.
+    text = _fixture("salesforce-opportunities-dataloader.csv").replace('"Evergreen Foods"', '"Evergreen Foods SAS"')
+    batch = _upload(setup["admin"], "deals", text)
+    assert batch.report["mapping"]["AccountId"] == "account_external_id"
+    assert batch.report["ok"], batch.report["rows"]
+    services.import_batch_confirm(batch=batch, by=setup["admin"])
+    deal = Opportunity.objects.get(name="Evergreen - loyalty analytics")
+    assert deal.account.name == "Evergreen Foods"
+    assert [(e.source, e.external_id) for e in deal.external_ids.all()] == [("salesforce", "0065g00000B2cDeAAF")]
+
+
+def test_a_bad_id_cell_is_its_rows_error(setup):
+    text = f"name,region,industry,external_id\nAcme,North,Retail,{'9' * 101}\nBeta,North,Retail,7\n"
+    batch = _upload(setup["admin"], "accounts", text)
+    assert [(r["outcome"], r["column"]) for r in batch.report["rows"]] == [("error", "external_id"), ("created", "")]
+    assert "at most 100 characters" in batch.report["rows"][0]["detail"]
+    # A file in this project's own columns gives ids of an "other" system.
+    assert batch.report["rows"][1]["detail"] == "Will create (Other system 7)."

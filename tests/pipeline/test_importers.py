@@ -66,10 +66,10 @@ def test_hubspot_deals_import_through_the_gate(setup):
         "Closed Lost": "Lost",
     }
     assert _rows(batch) == [
-        ("Borealis Bank - analytics rollout", "created", ""),
-        ("Cedar Health - support renewal", "created", ""),
-        ("Pioneer Steel - pilot", "created", ""),
-        ("Cedar Health - data platform", "created", ""),
+        ("Borealis Bank - analytics rollout", "created", "Will create (HubSpot 7001)."),
+        ("Cedar Health - support renewal", "created", "Will create (HubSpot 7002)."),
+        ("Pioneer Steel - pilot", "created", "Will create (HubSpot 7003)."),
+        ("Cedar Health - data platform", "created", "Will create (HubSpot 7004)."),
     ]
     services.import_batch_confirm(batch=batch, by=setup["alice"])
     deals = {o.name: o for o in Opportunity.objects.select_related("stage")}
@@ -122,7 +122,7 @@ def test_data_loader_opportunities_held_back_row_by_row(setup):
     assert _rows(batch)[0] == (
         "Evergreen - loyalty analytics",
         "created",
-        "Will be held back: no coach at Evergreen Foods.",
+        "Will create (Salesforce 0065g00000B2cDeAAF). Will be held back: no coach at Evergreen Foods.",
     )
     services.import_batch_confirm(batch=batch, by=setup["admin"])
     held = Opportunity.objects.get(name="Evergreen - loyalty analytics")
