@@ -300,6 +300,12 @@ CELERY_BEAT_SCHEDULE["pipeline-gate-sweep"] = {
     "task": "pipeline.tasks.gate_sweep_task",
     "schedule": 60 * 60,
 }
+# Nightly: the dashboard's visit facts of every stage change, recomputed (the services keep them;
+# this catches any write around them).
+CELERY_BEAT_SCHEDULE["pipeline-dashboard-facts-rebuild"] = {
+    "task": "pipeline.tasks.dashboard_facts_rebuild_task",
+    "schedule": crontab(hour=3, minute=30),
+}
 # Departures: depart reps whose date has come, enqueue flagging a broker outage missed, close done handovers.
 # The tasks live in departures/tasks.py and keep their `team.tasks.` names (queued messages know them so).
 CELERY_BEAT_SCHEDULE["team-departures"] = {

@@ -9,6 +9,7 @@ from accounts.models import Account, ProductLine
 from coachcrm.notes import note_facts
 from coaches.models import Coach
 from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.stage_facts import stage_facts_refresh
 
 PROJECTS = ["rollout", "expansion"]
 
@@ -79,6 +80,7 @@ def seed(*, users: dict, today: datetime.date) -> int:
                 at=now - age / 2,
             )
         created += 1
+    stage_facts_refresh(Opportunity.objects.values_list("pk", flat=True))  # written around the services
     return created
 
 
@@ -144,4 +146,5 @@ def seed_closed_history(*, users: dict, today: datetime.date) -> int:
                 opportunity=deal, from_stage=previous, to_stage=end, by=deal.owner, kind="advance", at=closed_at
             )
             created += 1
+    stage_facts_refresh(Opportunity.objects.values_list("pk", flat=True))  # written around the services
     return created

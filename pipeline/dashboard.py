@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from django.db.models import (
     Aggregate,
+    BooleanField,
+    Case,
     Count,
     DateTimeField,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -25,6 +26,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -118,39 +120,38 @@ def in_period(field: str, start: datetime.date | None = None, end: datetime.date
     return q
 
 
+def _end_bound(end: datetime.date | None) -> datetime.datetime | None:
+    """Local midnight after the period's last day (None when the period has no end)."""
+    if end and end < datetime.date.max:
+        return day_start(end + datetime.timedelta(days=1))
+    return None
+
+
 def stage_entries(*, start: datetime.date | None = None, end: datetime.date | None = None) -> QuerySet[StageChange]:
     """Moves into a stage within the period, annotated with what followed within the period.
 
     `advanced`: the deal later left that stage forward (a higher open stage, or won);
     `dropped`: it left backwards (back, sent back) or to lost. Conversion and drop-off read these,
-    and so does the opportunity list when a funnel figure links to it.
+    and so does the opportunity list when a funnel figure links to it. Read from the move's own
+    visit facts (pipeline.stage_facts: the first later move out forward and backward), so a move
+    costs one row, not two subqueries over the deal's other moves.
     """
-    later = StageChange.objects.filter(
-        Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")),
-        in_period("at", None, end),
-        opportunity=OuterRef("opportunity"),
-        from_stage=OuterRef("to_stage"),
-    )
-    forward = Q(to_stage__is_won=True) | Q(to_stage__is_lost=False, to_stage__order__gt=OuterRef("to_stage__order"))
-    backward = Q(to_stage__is_lost=True) | Q(to_stage__is_won=False, to_stage__order__lt=OuterRef("to_stage__order"))
+    bound = _end_bound(end)
+
+    def by_end(field: str) -> Case:
+        left = Q(**{f"{field}__lt": bound}) if bound else Q(**{f"{field}__isnull": False})
+        return Case(When(left, then=Value(True)), default=Value(False), output_field=BooleanField())
+
     return StageChange.objects.filter(in_period("at", start, end)).annotate(
-        advanced=Exists(later.filter(forward)), dropped=Exists(later.filter(backward))
+        advanced=by_end("left_forward_at"), dropped=by_end("left_back_at")
     )
 
 
 def stage_exits(*, start: datetime.date | None = None, end: datetime.date | None = None) -> QuerySet[StageChange]:
     """Moves out of a stage within the period, annotated with `days` spent in it (since the move in)."""
-    entered = (
-        StageChange.objects.filter(
-            Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), pk__lt=OuterRef("pk")),
-            opportunity=OuterRef("opportunity"),
-            to_stage=OuterRef("from_stage"),
-        )
-        .order_by("-at", "-pk")
-        .values("at")[:1]
-    )
-    # A deal imported without its first move counts from its creation.
-    entered_at = Coalesce(Subquery(entered, output_field=DateTimeField()), F("opportunity__created_at"))
+    # The move in is the move's visit fact `from_stage_entered_at` (pipeline.stage_facts); a deal
+    # imported without its first move counts from its creation.
+    entered_at = Coalesce(F("from_stage_entered_at"), F("opportunity__created_at"))
     return StageChange.objects.filter(in_period("at", start, end), from_stage__isnull=False).annotate(
         days=DaysBetween(entered_at, F("at"))
     )

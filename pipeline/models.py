@@ -306,6 +306,15 @@ class StageChange(models.Model):
     # What the mover or the manager typed; a send-back's reason is `reason_facts` (coachcrm.notes).
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     reason_facts = models.JSONField(_("reason"), default=dict, blank=True, editable=False)
+    # Visit facts, derived from the deal's other moves so the dashboard reads them as columns
+    # instead of a correlated subquery per move (pipeline.stage_facts keeps them, in the mover's
+    # transaction; `manage.py dashboard_facts_rebuild` and its nightly task recompute them all).
+    # When the deal had entered `from_stage` (its latest earlier move into it; empty if none).
+    from_stage_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The first later move out of `to_stage` forward (a higher open stage, or won), and backward
+    # (a lower open stage, or lost); empty while there is none.
+    left_forward_at = models.DateTimeField(null=True, blank=True, editable=False)
+    left_back_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -26,6 +26,7 @@ from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_had_coach_on, account_meets
 from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.stage_facts import stage_facts_refresh
 from team.models import User
 from team.services import notify
 from webhooks.services import event_emit
@@ -207,6 +208,7 @@ def _apply_stage(
         reason_facts=facts or {},
         at=now,
     )
+    stage_facts_refresh([opportunity.pk])
     opportunity.stage = stage
     opportunity.stage_entered_at = now
     if stage.is_closed:
@@ -574,7 +576,11 @@ def stage_update(*, stage: Stage, by: User, **fields) -> Stage:
     """Change a stage (admins); a stricter requirement sends back the deals standing there without it (the sweep)."""
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
     before = stage.coach_requirement
+    outcome = (stage.order, stage.is_won, stage.is_lost)
     stage = _stage_save(stage=stage, by=by, fields=fields)
+    if (stage.order, stage.is_won, stage.is_lost) != outcome:
+        # Which moves went forward or back changed: every move's visit facts (pipeline.stage_facts).
+        jobs.enqueue("pipeline.tasks.dashboard_facts_rebuild_task", key="dashboard-facts-rebuild")
     if stage.coach_requirement != before:
         # By name: the tasks module imports this one.
         jobs.enqueue("pipeline.tasks.gate_sweep_task", key="gate-sweep")
@@ -808,4 +814,6 @@ def opportunity_import(
         opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST
         opportunity.had_coach_at_close = account_had_coach_on(account, closed_on)
     opportunity.save()
+    if created_on is not None or stage.is_closed:  # back-dated moves: their visit facts
+        stage_facts_refresh([opportunity.pk])
     return opportunity

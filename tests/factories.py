@@ -234,11 +234,20 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
 class StageChangeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "pipeline.StageChange"
+        skip_postgeneration_save = True  # a save after `visit_facts` would write its stale copy over them
 
     opportunity = factory.SubFactory(OpportunityFactory)
     from_stage = None
     to_stage = factory.LazyAttribute(lambda o: o.opportunity.stage)
     kind = "advance"
+
+    @factory.post_generation
+    def visit_facts(self, create, extracted, **kwargs):
+        """The deal's visit facts, as the services keep them for every move they write (pipeline.stage_facts)."""
+        if create:
+            from pipeline.stage_facts import stage_facts_refresh
+
+            stage_facts_refresh([self.opportunity_id])
 
 
 # --- buying styles and coach moves ----------------------------------------------------------

@@ -28,6 +28,7 @@ from accounts.models import (
 from accounts.territories import coverage_refresh
 from coaches.models import Coach, Holder, Interaction
 from pipeline.models import Opportunity, Stage, StageChange
+from pipeline.stage_facts import stage_facts_refresh
 from service_catalog.models import Grant, ServiceItem
 from team.models import User
 
@@ -353,6 +354,7 @@ def seed_opportunities(state):
                 _bulk(StageChange, rows)
                 rows = []
     _bulk(StageChange, rows)
+    stage_facts_refresh()  # the dashboard's visit facts of the moves bulk-created here
 
 
 GRANT_STATUSES = ["approved", "pending", "rejected"]
