@@ -210,6 +210,9 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
         ]
+        # The contact list's order: a page of 25 is read off the index, each person tested against
+        # the scope, instead of sorting every visible person (a manager's 31,000, an admin's 100,000).
+        indexes = [models.Index(fields=["last_name", "first_name", "id"], name="contact_by_name")]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}".strip()
