@@ -76,21 +76,35 @@ def search(*, user: User, q: str) -> dict:
     q = " ".join(q.split())
     if len(q) < SEARCH_MIN_LENGTH:
         return {"q": q, "groups": {}, "too_short": bool(q)}
-    # Each term read where its own index answers it, not as an OR across joins (the coach's
-    # person or his account's name, the deal's name or its account's), which no index could
-    # answer and which filtered every row of the scope: an admin's 15,000 coaches, 100,000 deals.
     named_accounts = Account.objects.filter(name__icontains=q).values("pk")
-    matching_coaches = (
-        Coach.objects.filter(contact_id__in=Contact.objects.matching(q).values("pk"))
-        .order_by()
-        .values("pk")
-        .union(Coach.objects.filter(account_id__in=named_accounts).order_by().values("pk"))
-    )
+    if user.is_admin:
+        # Nothing narrows an admin's scope, so each term is read where its own index answers it:
+        # as an OR across joins (the coach's person or his account's name) no index applied and
+        # every one of the 15,000 coaches was joined and filtered (432 -> 138 ms under load).
+        coach_match = Q(
+            pk__in=Coach.objects.filter(contact_id__in=Contact.objects.matching(q).values("pk"))
+            .order_by()
+            .values("pk")
+            .union(Coach.objects.filter(account_id__in=named_accounts).order_by().values("pk"))
+        )
+    else:
+        # A rep's or manager's scope is the short list: filtering it is cheaper than matching everyone
+        # (the id sets above took a rep's coaches from 14 to 95 ms).
+        coach_match = (
+            Q(contact__first_name__icontains=q)
+            | Q(contact__last_name__icontains=q)
+            | Q(contact__email__icontains=q)
+            | Q(contact__phone__icontains=q)
+            | Q(account__name__icontains=q)
+        )
+        if " " in q:
+            first, _space, last = q.partition(" ")
+            coach_match |= Q(contact__first_name__icontains=first, contact__last_name__icontains=last)
     groups = {
         "accounts": access.accounts(user).filter(name__icontains=q).order_by("name", "pk"),
         "contacts": access.contacts(user).matching(q).order_by("last_name", "first_name", "pk"),
         "coaches": access.coaches(user)
-        .filter(pk__in=matching_coaches)
+        .filter(coach_match)
         .select_related("contact", "account")
         .order_by("status", "-established_on", "pk"),
         "opportunities": access.opportunities(user)

@@ -20,7 +20,9 @@ def _plan(queryset) -> str:
 
 @pytest.mark.postgres
 def test_people_matching_is_answered_by_the_joined_fields_trigram_index(db):
-    assert "search_contact_person_trgm" in _plan(Contact.objects.matching("bor").values("pk"))
+    # Unordered: the list's order has its own index (contact_by_name), which on an empty table
+    # PostgreSQL walks instead, filtering; at size it picks either by the term's rarity.
+    assert "search_contact_person_trgm" in _plan(Contact.objects.matching("bor").order_by().values("pk"))
 
 
 @pytest.mark.postgres
