@@ -175,7 +175,7 @@ def test_a_second_import_of_the_same_file_changes_nothing(rep, accounts, large):
     assert (Contact.history.count(), Employment.history.count(), Employment.objects.count()) == before
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+@pytest.mark.postgres  # SQLite has no row locks
 def test_the_job_locks_its_batch_row_only(rep, accounts, large):
     # With the user's row locked too, a second file of his was skipped while the first one's job held it.
     batch = services.import_batch_create(by=rep, kind="contacts", filename="big.csv", data=_text(3).encode())
