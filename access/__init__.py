@@ -30,8 +30,8 @@ Usage: `access.accounts(user)` (a queryset), `access.get(user, Coach, pk)` (or 4
 from collections.abc import Callable
 
 from django.db import connection
-from django.db.models import Model, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.lookups import Lookup
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
@@ -113,11 +113,11 @@ def deliveries(user: User, queryset: QuerySet | None = None) -> QuerySet[Deliver
 # Past this many visible accounts `once` keeps the subquery: an IN list that long costs more to
 # send and plan than the scope costs to compute (and SQLite caps a statement's parameters).
 ONCE_MAX_IDS = 10_000
-# Up to this many the ids go as a list of constants; more as one array (see `id_set`).
+# Up to this many the ids go as a list of constants; more as one array (see `within`).
 ID_LIST_MAX = 1_000
 
 
-def account_ids(user: User, *, once: bool = False) -> QuerySet | RawSQL | list[int]:
+def account_ids(user: User, *, once: bool = False) -> QuerySet | list[int]:
     """The ids of the accounts a (non-admin) user may see, as one subquery: deals, grants and people scope by it.
 
     A UNION of three id sets, each answered from an index: owned (`owner`), held (the holders'
@@ -141,23 +141,35 @@ def account_ids(user: User, *, once: bool = False) -> QuerySet | RawSQL | list[i
     if once:
         evaluated = list(ids.values_list("pk", flat=True)[: ONCE_MAX_IDS + 1])
         if len(evaluated) <= ONCE_MAX_IDS:
-            return id_set(evaluated)
+            return evaluated
     return ids
 
 
-def id_set(ids: list[int]) -> RawSQL | list[int]:
-    """Ids for an `__in` lookup: on PostgreSQL one array parameter, unnested.
+class AnyOf(Lookup):
+    """`field = ANY(%s::bigint[])`: a list of ids as one array parameter (see `within`)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, list(self.rhs))
+
+
+def within(field: str, ids: QuerySet | list[int]) -> Q:
+    """`field` among `ids` (a subquery or evaluated ids), as a condition for `.filter()`.
 
     As `IN (1, 2, …)` PostgreSQL estimates each of a manager's ~5,000 constants on its own
-    (35 ms of planning, twice a page) and Django prepares each as a parameter; `IN (SELECT
-    unnest(array))` is planned as one hashed set. A short list (a rep's ~170) stays a list:
-    estimated from the statistics it lets the deal and owner indexes answer, where the hashed
-    set, estimated at 75% of the table, made PostgreSQL scan all 100,000 deals. SQLite takes
-    the list.
+    (35 ms of planning, twice a page) and Django prepares each as a parameter. As `IN (SELECT
+    unnest(array))` it estimated the set at 200 rows (a HashAggregate's default) and chose
+    nested loops that scanned the whole set again for each row (the contact list's count, the
+    board). So past ID_LIST_MAX one array parameter, `= ANY(array)`: planned as one filter,
+    estimated from the array's length. A short list (a rep's ~170) stays a list: estimated from
+    the statistics it lets the deal and owner indexes answer. SQLite takes the list.
     """
-    if connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
+    if isinstance(ids, list) and connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:
+        return Q(AnyOf(F(field), ids))
+    return Q(**{f"{field}__in": ids})
 
 
 def accounts(user: User, queryset: QuerySet | None = None, *, once: bool = False) -> QuerySet[Account]:
@@ -166,7 +178,7 @@ def accounts(user: User, queryset: QuerySet | None = None, *, once: bool = False
     queryset = _base(Account, queryset)
     if user.is_admin:
         return queryset
-    return queryset.filter(pk__in=account_ids(user, once=once))
+    return queryset.filter(within("pk", account_ids(user, once=once)))
 
 
 def may_see_account(user: User, account: Account) -> bool:
@@ -179,7 +191,7 @@ def contacts(user: User, queryset: QuerySet | None = None, *, once: bool = False
     queryset = _base(Contact, queryset)
     if user.is_admin:
         return queryset
-    positions = Employment.objects.filter(account_id__in=account_ids(user, once=once))
+    positions = Employment.objects.filter(within("account_id", account_ids(user, once=once)))
     return queryset.filter(pk__in=positions.values("contact_id"))
 
 
@@ -290,7 +302,7 @@ def opportunities(user: User, queryset: QuerySet | None = None, *, once: bool = 
     queryset = _base(Opportunity, queryset)
     if user.is_admin:
         return queryset
-    return queryset.filter(Q(account__in=account_ids(user, once=once)) | Q(owner__in=team(user)))
+    return queryset.filter(within("account", account_ids(user, once=once)) | Q(owner__in=team(user)))
 
 
 def opportunity_contacts(user: User, queryset: QuerySet | None = None) -> QuerySet[OpportunityContact]:
@@ -306,7 +318,7 @@ def grants(user: User, queryset: QuerySet | None = None, *, once: bool = False) 
     queryset = _base(Grant, queryset)
     if user.is_admin:
         return queryset
-    return queryset.filter(Q(account__in=account_ids(user, once=once)) | Q(rep__in=team(user)))
+    return queryset.filter(within("account", account_ids(user, once=once)) | Q(rep__in=team(user)))
 
 
 def tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:

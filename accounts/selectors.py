@@ -354,9 +354,9 @@ def duplicate_pairs(*, user: User, kind: str, match: str) -> QuerySet:
     duplicated = scope.filter(key__in=shared).values("pk")
     ids = list(duplicated.values_list("pk", flat=True)[: DUPLICATE_IDS_MAX + 1])
     if len(ids) <= DUPLICATE_IDS_MAX:
-        duplicated = access.id_set(ids)
+        duplicated = ids
     pairs = (
-        scope.filter(pk__in=duplicated)
+        scope.filter(access.within("pk", duplicated))
         .exclude(Exists(dismissed))
         .annotate(first_id=first)
         .exclude(pk=F("first_id"))
