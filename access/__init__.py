@@ -352,7 +352,8 @@ def dashboard(user: User, filters: dict) -> tuple[Q, Q]:
         coach_filter &= Q(pk__in=Holder.objects.filter(user=owner).values("coach_id"))
     if manager is not None:
         members = User.objects.team_of(manager)
-        deals &= Q(owner__in=members)
+        # As an array of the team's ids (coachcrm.lookups): the deal owner index answers.
+        deals &= Q(owner__any_of=members.order_by().values("pk"))
         coach_filter &= Q(pk__in=Holder.objects.filter(user__in=members).values("coach_id"))
     if region := filters.get("region"):
         deals &= Q(account__region=region)
