@@ -30,8 +30,7 @@ Usage: `access.accounts(user)` (a queryset), `access.get(user, Coach, pk)` (or 4
 from collections.abc import Callable
 
 from django.db import connection
-from django.db.models import F, Model, Q, QuerySet
-from django.db.models.lookups import Lookup
+from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
@@ -145,17 +144,6 @@ def account_ids(user: User, *, once: bool = False) -> QuerySet | list[int]:
     return ids
 
 
-class AnyOf(Lookup):
-    """`field = ANY(%s::bigint[])`: a list of ids as one array parameter (see `within`)."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, list(self.rhs))
-
-
 def within(field: str, ids: QuerySet | list[int]) -> Q:
     """`field` among `ids` (a subquery or evaluated ids), as a condition for `.filter()`.
 
@@ -168,7 +156,7 @@ def within(field: str, ids: QuerySet | list[int]) -> Q:
     the statistics it lets the deal and owner indexes answer. SQLite takes the list.
     """
     if isinstance(ids, list) and connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:
-        return Q(AnyOf(F(field), ids))
+        return Q(**{f"{field}__any_of": ids})  # coachcrm.lookups
     return Q(**{f"{field}__in": ids})
 
 
@@ -364,7 +352,8 @@ def dashboard(user: User, filters: dict) -> tuple[Q, Q]:
         coach_filter &= Q(pk__in=Holder.objects.filter(user=owner).values("coach_id"))
     if manager is not None:
         members = User.objects.team_of(manager)
-        deals &= Q(owner__in=members)
+        # As an array of the team's ids (coachcrm.lookups): the deal owner index answers.
+        deals &= Q(owner__any_of=members.order_by().values("pk"))
         coach_filter &= Q(pk__in=Holder.objects.filter(user__in=members).values("coach_id"))
     if region := filters.get("region"):
         deals &= Q(account__region=region)

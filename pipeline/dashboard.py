@@ -157,6 +157,18 @@ def stage_exits(*, start: datetime.date | None = None, end: datetime.date | None
     )
 
 
+def _through(relation: str, q: Q) -> Q:
+    """The filter `q` on a related model, each of its lookups prefixed with `relation__`."""
+    through = Q()
+    through.connector, through.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            through.children.append(_through(relation, child))
+        else:
+            through.children.append((f"{relation}__{child[0]}", child[1]))
+    return through
+
+
 def _ratio(part, whole) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -260,7 +272,9 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
         .order_by()
     }
 
-    in_scope = Q(opportunity__in=deals.values("pk"))
+    # The scope on the move's own deal (a join), not `opportunity IN (scoped deals)`: PostgreSQL
+    # scanned all 100,000 deals to hash the team's against the ones the moves join.
+    in_scope = _through("opportunity", deal_scope)
     entries = {
         row["to_stage"]: row
         for row in stage_entries(start=start, end=end)

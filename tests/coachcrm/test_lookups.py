@@ -1,0 +1,54 @@
+"""`any_of` (coachcrm.lookups): the same rows as `__in`, as an array PostgreSQL can estimate."""
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+
+from pipeline.dashboard import _through
+from pipeline.models import Opportunity, StageChange
+from team.models import User
+from tests import factories
+
+
+@pytest.fixture
+def deals(manager, rep, other_rep):
+    return [factories.OpportunityFactory(owner=owner) for owner in (manager, rep, rep, other_rep)]
+
+
+def test_any_of_selects_what_in_selects(manager, deals):
+    team = User.objects.team_of(manager).order_by().values("pk")
+    by_in = set(Opportunity.objects.filter(owner__in=team).values_list("pk", flat=True))
+    assert set(Opportunity.objects.filter(owner__any_of=team).values_list("pk", flat=True)) == by_in
+    assert len(by_in) == 3  # the manager's and his rep's, not the other team's
+    # Negated too (an admin's filters could exclude a team).
+    assert set(Opportunity.objects.exclude(owner__any_of=team).values_list("pk", flat=True)) == {deals[3].pk}
+
+
+def test_any_of_is_one_array_on_postgresql(manager):
+    sql = str(Opportunity.objects.filter(owner__any_of=User.objects.team_of(manager).values("pk")).query)
+    if connection.vendor == "postgresql":
+        assert "= ANY(ARRAY(SELECT" in sql
+    else:
+        assert "IN (SELECT" in sql
+
+
+def test_through_prefixes_every_lookup_and_keeps_negation_and_or(manager, rep, other_rep, deals, stages):
+    for deal in deals:
+        factories.StageChangeFactory(opportunity=deal)
+    scope = (Q(owner=rep) | ~Q(owner__any_of=User.objects.team_of(manager).values("pk"))) & Q(amount__gte=0)
+    expected = set(Opportunity.objects.filter(scope).values_list("pk", flat=True))
+    moved = set(StageChange.objects.filter(_through("opportunity", scope)).values_list("opportunity", flat=True))
+    assert moved == expected == {deals[1].pk, deals[2].pk, deals[3].pk}
+    assert _through("opportunity", Q()) == Q()
+
+
+def test_any_of_a_list_of_ids_selects_what_in_selects(deals):
+    # The evaluated form (access.within, a manager's visible accounts): one array parameter on PostgreSQL.
+    ids = [deals[0].account_id, deals[2].account_id, 10**9]
+    by_in = set(Opportunity.objects.filter(account__in=ids).values_list("pk", flat=True))
+    query = Opportunity.objects.filter(account__any_of=ids)
+    assert set(query.values_list("pk", flat=True)) == by_in == {deals[0].pk, deals[2].pk}
+    assert not Opportunity.objects.filter(account__any_of=[]).exists()
+    assert {a.pk for a in type(deals[0].account).objects.filter(pk__any_of=ids)} == set(ids[:2])
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in str(query.query)
