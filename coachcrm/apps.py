@@ -9,6 +9,9 @@ class CoachcrmConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from coachcrm import display
         from coachcrm.security import session_stamp_login
+
+        display.install()
 
         user_logged_in.connect(session_stamp_login, dispatch_uid="coachcrm.session_stamp_login")

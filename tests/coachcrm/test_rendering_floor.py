@@ -1,0 +1,60 @@
+# The cheap choice display and the menu built once per kind of request (issue 21, "Rendering").
+from django.apps import apps
+from django.db.models import Model
+from django.utils import translation
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
+
+from coachcrm.context_processors import navigation_for
+from team.models import User
+
+
+def _django_display(obj, field):
+    """Django's own get_FOO_display, as the reference."""
+    value = getattr(obj, field.attname)
+    return force_str(dict(make_hashable(field.flatchoices)).get(make_hashable(value), value), strings_only=True)
+
+
+def _choice_fields():
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.choices:
+                yield model, field
+
+
+def test_every_choice_display_says_what_djangos_says_in_every_language():
+    fields = list(_choice_fields())
+    assert len(fields) > 10
+    for model, field in fields:
+        obj = model()
+        for value in [value for value, _label in field.flatchoices] + ["no-such-value", None]:
+            setattr(obj, field.attname, value)
+            for language in ("en", "zh-hans"):
+                with translation.override(language):
+                    assert getattr(obj, f"get_{field.name}_display")() == _django_display(obj, field), (model, field)
+
+
+def test_the_display_is_translated_when_shown_not_when_first_built():
+    user = User(role=User.Role.MANAGER)
+    with translation.override("zh-hans"):
+        chinese = user.get_role_display()
+    assert user.get_role_display() == "Manager"
+    assert chinese != "Manager"
+
+
+def test_the_models_use_the_cheap_display():
+    from coachcrm.display import _get_FIELD_display
+
+    assert vars(User)["get_role_display"].func is _get_FIELD_display
+    assert Model._get_FIELD_display is _get_FIELD_display
+
+
+def test_the_menu_is_built_once_per_role_and_language(rep, manager):
+    assert navigation_for(rep) is navigation_for(rep)
+    assert navigation_for(rep) is not navigation_for(manager)
+    english = navigation_for(rep)
+    with translation.override("zh-hans"):
+        chinese = navigation_for(rep)
+    assert [e.get("url") for e in chinese] == [e.get("url") for e in english]
+    assert chinese[0]["label"] != english[0]["label"] == "Home"
+    assert all(isinstance(e["label"], str) for e in english)
