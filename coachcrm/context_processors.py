@@ -1,6 +1,7 @@
 # Template context for every page: the navigation menu by role, the unread notices, the language switch.
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 EVERYONE = {"rep", "manager", "admin"}
@@ -32,24 +33,37 @@ MENU = [
 ]
 
 
+# Built menus by (role, staff, language, URL prefix and conf): the same for every request of that
+# kind, so each page pays neither the reverse() calls nor the translation of lazy labels again.
+_BUILT: dict[tuple, list[dict]] = {}
+
+
 def navigation_for(user) -> list[dict]:
     """The navigation the user's role can use: links, and dropdowns of links."""
     if not user.is_authenticated:
         return []
+    key = (user.role, user.is_staff, get_language(), get_script_prefix(), get_urlconf())
+    built = _BUILT.get(key)
+    if built is None:
+        built = _BUILT[key] = _build_navigation(user.role, user.is_staff)
+    return built
+
+
+def _build_navigation(role, is_staff) -> list[dict]:
     entries, menus = [], {}
     for menu, label, url_name, roles in MENU:
-        if user.role not in roles:
+        if role not in roles:
             continue
-        link = {"label": label, "url": reverse(url_name)}
+        link = {"label": str(label), "url": reverse(url_name)}
         if menu is None:
             entries.append(link)
         elif menu in menus:
             menus[menu]["children"].append(link)
         else:
-            menus[menu] = {"label": menu, "children": [link]}
+            menus[menu] = {"label": str(menu), "children": [link]}
             entries.append(menus[menu])
-    if user.is_staff:
-        entries.append({"label": _("Admin site"), "url": reverse("admin:index")})
+    if is_staff:
+        entries.append({"label": str(_("Admin site")), "url": reverse("admin:index")})
     return entries
 
 

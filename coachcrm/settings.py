@@ -123,6 +123,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer, with <select> written without a template include per option.
+FORM_RENDERER = "coachcrm.renderers.FastSelectRenderer"
+
 # --- Database -------------------------------------------------------------------------------
 # Embedded: a SQLite file in WAL mode. IMMEDIATE transactions take the write lock at BEGIN,
 # so concurrent writers queue (up to the timeout) instead of failing half-way through with
