@@ -97,17 +97,12 @@ class AccountImporter(Importer):
             visible = access.accounts(self.user).filter(normalized_name__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
         # A second import of the same export: its ids name the accounts, renamed or not.
-        ids = self.external_ids_of(rows)
-        known = external_ids.external_ids_find(model=Account, source=self.source, ids=ids)
-        self.by_external = {}
-        for chunk in chunks(set(known.values())):
-            found = (
-                Account.objects.filter(pk__in=chunk)
-                .select_related("owner", "region", "industry")
-                .prefetch_related("product_lines")
-            )
-            accounts = {a.pk: a for a in found}
-            self.by_external.update({e: accounts[pk] for e, pk in known.items() if pk in accounts})
+        self.by_external, _hidden = external_ids.external_ids_records(
+            queryset=Account.objects.select_related("owner", "region", "industry").prefetch_related("product_lines"),
+            source=self.source,
+            ids=self.external_ids_of(rows),
+        )
+        for chunk in chunks({a.pk for a in self.by_external.values()}):
             visible = access.accounts(self.user).filter(pk__in=chunk)
             self.visible.update(visible.values_list("pk", flat=True))
         self.seen_external: dict[str, str] = {}
@@ -283,12 +278,11 @@ class ContactImporter(Importer):
             found = Contact.objects.with_email_key().filter(email_key__in=chunk).order_by()
             self.existing.update({c.email_key: c for c in found.prefetch_related("employments__account")})
         # A second import of the same export: its ids name the people, whatever their e-mail now.
-        ids = self.external_ids_of(rows)
-        known = external_ids.external_ids_find(model=Contact, source=self.source, ids=ids)
-        self.by_external = {}
-        for chunk in chunks(set(known.values())):
-            found = {c.pk: c for c in Contact.objects.filter(pk__in=chunk).prefetch_related("employments__account")}
-            self.by_external.update({e: found[pk] for e, pk in known.items() if pk in found})
+        self.by_external, _hidden = external_ids.external_ids_records(
+            queryset=Contact.objects.prefetch_related("employments__account"),
+            source=self.source,
+            ids=self.external_ids_of(rows),
+        )
         self.seen_external: dict[str, str] = {}
         people = {c.pk for c in self.existing.values()} | {c.pk for c in self.by_external.values()}
         # Visibility only of the people found, by id: a file of new people costs no visibility
@@ -384,12 +378,12 @@ class ContactImporter(Importer):
 
 def accounts_by_external_id(importer: Importer, rows: list[dict]) -> dict:
     """{account external id: account} of the file's `account_external_id` cells, among the user's accounts."""
-    ids = importer.external_ids_of(rows, "account_external_id")
-    known = external_ids.external_ids_find(model=Account, source=importer.source, ids=ids)
-    found = {}
-    for chunk in chunks(set(known.values())):
-        found.update({a.pk: a for a in access.accounts(importer.user).filter(pk__in=chunk)})
-    return {e: found[pk] for e, pk in known.items() if pk in found}
+    found, _hidden = external_ids.external_ids_records(
+        queryset=access.accounts(importer.user),
+        source=importer.source,
+        ids=importer.external_ids_of(rows, "account_external_id"),
+    )
+    return found
 
 
 def accounts_by_name(importer: Importer, rows: list[dict]) -> None:

@@ -70,6 +70,17 @@ def external_ids_find(*, model: type[models.Model], source: str, ids) -> dict[st
     return found
 
 
+def external_ids_records(*, queryset: models.QuerySet, source: str, ids) -> tuple[dict, set[str]]:
+    """{external id: record} of the given ids known from `source`, among `queryset` (the user's scope, with
+    what the importer needs loaded); and the ids known but outside it (another team's records)."""
+    known = external_ids_find(model=queryset.model, source=source, ids=ids)
+    pks, records = sorted(set(known.values())), {}
+    for start in range(0, len(pks), _CHUNK):
+        records.update({record.pk: record for record in queryset.filter(pk__in=pks[start : start + _CHUNK])})
+    found = {external_id: records[pk] for external_id, pk in known.items() if pk in records}
+    return found, set(known) - set(found)
+
+
 def external_ids_add(*, source: str, records: list[tuple[models.Model, str]]) -> list[ExternalId]:
     """Record the id each record has in `source`; an id already another record's refuses all.
 

@@ -94,13 +94,11 @@ class DealImporter(Importer):
         self.deals = {}
         self.accounts_by_external = accounts_by_external_id(self, rows)
         # A second import of the same export: its ids name the deals, renamed or not.
-        ids = self.external_ids_of(rows)
-        known = external_ids.external_ids_find(model=Opportunity, source=self.source, ids=ids)
-        self.by_external = {}
-        for chunk in chunks(set(known.values())):
-            found = {o.pk: o for o in access.opportunities(self.user).filter(pk__in=chunk).select_related("stage")}
-            self.by_external.update({e: found[pk] for e, pk in known.items() if pk in found})
-        self.hidden_external = set(known) - set(self.by_external)
+        self.by_external, self.hidden_external = external_ids.external_ids_records(
+            queryset=access.opportunities(self.user).select_related("stage"),
+            source=self.source,
+            ids=self.external_ids_of(rows),
+        )
         account_ids = {a.pk for a in self.accounts.values()} | {a.pk for a in self.accounts_by_external.values()}
         self.coached = set()
         for chunk in chunks(account_ids):

@@ -185,6 +185,7 @@ class Notice:
     link: str = ""
 
 
+@transaction.atomic(savepoint=False)  # a notice, its e-mail and the e-mail's job together, or none of them
 def notify_many(*, notices: list[Notice], email: bool = True) -> list[Notification]:
     """`notify` for many recipients at once, in a fixed number of queries (a job telling each holder).
 
