@@ -1,3 +1,5 @@
+"""The jobs outbox in the Django admin: its backlog above the list, and a retry action for failed jobs."""
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
