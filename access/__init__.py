@@ -130,8 +130,12 @@ def account_ids(user: User, *, once: bool = False) -> QuerySet | list[int]:
 
     def by(field: str) -> dict:
         # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
-        # no territory: no coverage rows), so his pages use the indexes; a manager by his team.
-        return {f"{field}__in": User.objects.team_of(user)} if user.is_manager else {field: user.pk}
+        # no territory: no coverage rows), so his pages use the indexes. A manager by his team as
+        # an array (coachcrm.lookups): as `IN (subquery)` each of the three sets was a hash join
+        # over a whole table (13 -> 6 ms for the set at the benchmark's full size).
+        if user.is_manager:
+            return {f"{field}__any_of": User.objects.team_of(user).order_by().values("pk")}
+        return {field: user.pk}
 
     owned = Account.objects.filter(**by("owner")).order_by().values("pk")
     held = Holder.objects.filter(**by("user")).order_by().values("coach__account_id")

@@ -147,6 +147,12 @@ def contact_style_reports(*, contact: Contact, user: User) -> list[StyleReport]:
     return reports
 
 
+def coach_reported_styles(*, coach: Coach) -> list[StyleReport]:
+    """The style reports a coach gave, newest first: whoever may see the coach may see them (access.style_reports),
+    so a successor taking over the coach inherits what he told us."""
+    return list(coach.style_reports.select_related("contact").order_by("-reported_on", "-pk"))
+
+
 def current_styles(*, contact_ids, user: User) -> dict[int, StyleReport]:
     """Each person's current style: his latest high-confidence report that the user may see."""
     current = {}

@@ -69,6 +69,7 @@ def coach_detail(request, pk):
         "holders": list(coach.holders.select_related("user")),
         "interactions": selectors.coach_interactions(coach=coach),
         "favours": selectors.coach_favour_balance(coach=coach),
+        "reported_styles": selectors.coach_reported_styles(coach=coach),
         "interaction_form": InteractionForm(),
         "holder_form": HolderForm(coach=coach),
         "status_form": CoachStatusForm(initial={"status": "lapsed" if coach.is_active else "active"}),
