@@ -6,8 +6,9 @@
   once (an InitPlan) and lets the planner use the column's index; an array it cannot see is
   estimated at 10 elements, right for a team (not for a scope of thousands of accounts).
 - Evaluated ids (a manager's ~5,000 visible accounts, `access.within`): `= ANY(%s::bigint[])`,
-  one parameter estimated from the array's length, where `IN (SELECT unnest(%s))` was estimated
-  at 200 rows and `IN (1, 2, …)` sends and prepares each id on its own.
+  one parameter (sent as the array's text) estimated from the array's length, where
+  `IN (SELECT unnest(%s))` was estimated at 200 rows and `IN (1, 2, …)` sends and prepares each
+  id on its own.
 
 SQLite has no arrays: there it is the plain `IN`.
 """
@@ -25,7 +26,9 @@ class AnyOf(Lookup):
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         if (ids := self._ids()) is not None:
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, ids)
+            # As the array's text form: psycopg adapts a Python list element by element (5,000 ids:
+            # ~8 ms a query, twice a list page), a string at once.
+            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, "{" + ",".join(str(int(pk)) for pk in ids) + "}")
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
