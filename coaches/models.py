@@ -105,17 +105,10 @@ class CoachQuerySet(models.QuerySet):
 
     def single_threaded(self):
         """Active coaches held by one rep only (or, after a departure, by nobody)."""
-        return self.active().with_holder_count().filter(holder_count__lte=1)
+        return self.active().filter(holder_count__lte=1)
 
     def at_risk(self):
         return self.active().filter(at_risk=True)
-
-    def with_holder_count(self):
-        # A correlated subquery, not JOIN + GROUP BY, so it composes with other annotations.
-        count = (
-            Holder.objects.filter(coach=OuterRef("pk")).order_by().values("coach").annotate(n=Count("pk")).values("n")
-        )
-        return self.annotate(holder_count=Coalesce(Subquery(count, output_field=IntegerField()), 0))
 
     def touch_due(self, today: datetime.date | None = None):
         """Active coaches whose next touch is due today or overdue (cadence after the last touch)."""
@@ -136,25 +129,27 @@ class CoachQuerySet(models.QuerySet):
         )
         today = today or timezone.localdate()
         stale = _last_touch_before(stale_cutoff)
-        return (
-            self.with_holder_count()
-            .annotate(
-                health_score=flag(active & Q(at_risk=True), 16)
-                + flag(active & stale, 8)
-                # Overdue is the early warning: a stale coach is counted as stale only.
-                + flag(active & ~stale & Q(next_touch_due__lt=today), 4)
-                + flag(active & Q(holder_count__lte=1), 2)
-                + flag(active & unverified, 1)
-            )
-            .annotate(
-                status_rank=Case(
-                    When(status=Coach.Status.ACTIVE, then=Value(0)),
-                    When(status=Coach.Status.LAPSED, then=Value(1)),
-                    default=Value(2),
-                    output_field=IntegerField(),
-                )
+        return self.annotate(
+            health_score=flag(active & Q(at_risk=True), 16)
+            + flag(active & stale, 8)
+            # Overdue is the early warning: a stale coach is counted as stale only.
+            + flag(active & ~stale & Q(next_touch_due__lt=today), 4)
+            + flag(active & Q(holder_count__lte=1), 2)
+            + flag(active & unverified, 1)
+        ).annotate(
+            status_rank=Case(
+                When(status=Coach.Status.ACTIVE, then=Value(0)),
+                When(status=Coach.Status.LAPSED, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
             )
         )
+
+
+def holders_counted():
+    """The number of the coach's holders, counted by a correlated subquery (for `Coach.holder_count`)."""
+    count = Holder.objects.filter(coach=OuterRef("pk")).order_by().values("coach").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
 
 
 def _last_touch_before(cutoff: datetime.date) -> Q:
@@ -220,8 +215,13 @@ class Coach(models.Model):
     at_risk_facts = models.JSONField(_("why at risk"), default=dict, blank=True, editable=False)
     at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Derived: the number of holders, kept by the services that add, remove or move holders
+    # (`coaches.services.holder_counts_refresh`), stored so the list's health order and the
+    # single-threaded flag read a column instead of counting holders per coach on every page.
+    holder_count = models.PositiveIntegerField(_("holders"), default=0, editable=False)
 
-    history = HistoricalRecords()
+    # The holder count is not history: it follows the holder rows, which have their own.
+    history = HistoricalRecords(excluded_fields=["holder_count"])
     objects = CoachQuerySet.as_manager()
 
     class Meta:
@@ -281,11 +281,8 @@ class Coach(models.Model):
 
     @property
     def is_single_threaded(self) -> bool:
-        """Held by one rep only; reads the `holder_count` annotation when the query has it."""
-        count = getattr(self, "holder_count", None)
-        if count is None:
-            count = self.holders.count()
-        return self.is_active and count <= 1
+        """Held by one rep only (or by nobody)."""
+        return self.is_active and self.holder_count <= 1
 
     @property
     def status_reason_display(self) -> str:

@@ -122,7 +122,6 @@ def account_coaches(*, account: Account, user: User) -> list[Coach]:
         access.coaches(user)
         .filter(account=account)
         .select_related("contact")
-        .with_holder_count()
         .prefetch_related(_holders())
         .order_by("status", "-established_on")
     )
@@ -130,7 +129,7 @@ def account_coaches(*, account: Account, user: User) -> list[Coach]:
 
 def contact_coach_roles(*, contact: Contact, user: User) -> list[Coach]:
     """Where the contact is or was our coach, as far as the user may see."""
-    return list(access.coaches(user).filter(contact=contact).select_related("account").with_holder_count())
+    return list(access.coaches(user).filter(contact=contact).select_related("account"))
 
 
 def contact_style_reports(*, contact: Contact, user: User) -> list[StyleReport]:

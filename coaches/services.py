@@ -29,6 +29,7 @@ from coaches.models import (
     Stance,
     StanceReport,
     StyleReport,
+    holders_counted,
 )
 from coaches.selectors import account_meets
 from team.models import User
@@ -69,6 +70,25 @@ CRITERIA = [
     "wants_us_to_win_note",
     "has_power",
 ]
+
+
+def holder_counts_refresh(*, coach_ids=(), coaches: tuple[Coach, ...] = ()) -> None:
+    """Set `Coach.holder_count` to the number of holders of these coaches, counted afresh.
+
+    Every write that adds, removes or moves holder rows calls it in its transaction; `coaches`
+    are instances in hand, given the counts just written. The rows are locked first, in a
+    statement of their own, so that a concurrent holder change has committed before the count
+    starts and is counted (NO KEY UPDATE: a holder insert's key-share lock does not block it).
+    """
+    ids = sorted(set(coach_ids) | {coach.pk for coach in coaches})
+    if not ids:
+        return
+    list(Coach.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    Coach.objects.filter(pk__in=ids).update(holder_count=holders_counted())
+    if coaches:
+        counts = dict(Coach.objects.filter(pk__in=[coach.pk for coach in coaches]).values_list("pk", "holder_count"))
+        for coach in coaches:
+            coach.holder_count = counts[coach.pk]
 
 
 def _check_coach_can_be_active(*, contact: Contact, account: Account, exclude_pk: int | None = None) -> None:
@@ -124,6 +144,8 @@ def coach_record(
         established_on=established_on,
         unconfirmed=unconfirmed,
         last_verified_on=today if answered else None,
+        # The one holder created below (`holder_counts_refresh` counts for the later writes).
+        holder_count=1,
         **criteria,
     )
     coach.touch_due_refresh()
@@ -150,7 +172,9 @@ def coach_verify(*, coach: Coach, by: User, **criteria) -> Coach:
     coach.unconfirmed = False
     # A new strength may bring a new default cadence.
     coach.touch_due_refresh()
-    coach.save()
+    # The fields it changes only: a full save would write back a holder count read before a
+    # concurrent holder change.
+    coach.save(update_fields=[*criteria, "last_verified_on", "unconfirmed", "next_touch_due"])
     # A verified coach may open gates that were closed to him: the held-back deals are looked at again.
     signals.account_coached.send(sender=Coach, account=coach.account)
     return coach
@@ -304,6 +328,7 @@ def holder_add(*, coach: Coach, user: User, by: User, is_primary: bool = False) 
     if coach.holders.filter(user=user).exists():
         raise ValidationError({"user": _("%(name)s already holds this coach.") % {"name": user}})
     holder = Holder.objects.create(coach=coach, user=user, since=timezone.localdate())
+    holder_counts_refresh(coaches=(coach,))
     if is_primary:
         holder_set_primary(holder=holder, by=by)
     handovers_mark_done(coach_ids=[coach.pk])
@@ -318,6 +343,9 @@ def holder_remove(*, holder: Holder, by: User) -> None:
         raise ValidationError(_("%(name)s is the only holder; add another holder first.") % {"name": holder.user})
     removed_pk, was_primary = holder.pk, holder.is_primary
     holder.delete()
+    holder_counts_refresh(coach_ids=[holder.coach_id])
+    if Holder.coach.is_cached(holder):
+        holder.coach.holder_count = len(holders) - 1
     if was_primary:
         successor = next(h for h in holders if h.pk != removed_pk)
         successor.is_primary = True
@@ -643,7 +671,9 @@ def coaches_merge_check(*, sender, loser, survivor, check_only: bool, by: User |
     theirs.holders.filter(user_id__in=held).delete()
     theirs.holders.update(is_primary=False)
     references_move(old=theirs, new=ours, by=by)
+    holder_counts_refresh(coach_ids=[theirs.pk, ours.pk])
     ours.refresh_from_db()
+    theirs.holder_count = 0
     touches = [day for day in (ours.last_interaction_on, theirs.last_interaction_on) if day]
     ours.last_interaction_on = max(touches) if touches else None
     ours.touch_due_refresh()

@@ -13,6 +13,7 @@ from django.conf import settings
 from accounts.models import Account, Employment
 from coachcrm.notes import note_facts
 from coaches.models import Coach, Holder, Interaction
+from coaches.services import holder_counts_refresh
 
 # (account index, days since established, days since last interaction or None, second holder, status, at risk)
 DEMO_COACHES = [
@@ -91,6 +92,7 @@ def seed(*, users: dict, today: datetime.date) -> list[Coach]:
         if shared:
             other = users["bob"] if account.owner == users["alice"] else users["alice"]
             Holder.objects.create(coach=coach, user=other, since=coach.established_on)
+        holder_counts_refresh(coaches=(coach,))
         if touched is not None:
             for step in range(3):
                 Interaction.objects.create(

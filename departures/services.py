@@ -145,9 +145,7 @@ def departure_flag_at_risk(*, user_id: int) -> int:
     user = User.objects.select_for_update(of=("self",)).select_related("manager").filter(pk=user_id).first()
     if user is None or user.status != User.Status.LEAVING:
         return 0
-    coaches = list(
-        selectors.departure_at_risk_coaches(user=user).with_holder_count().select_related("account__owner", "contact")
-    )
+    coaches = list(selectors.departure_at_risk_coaches(user=user).select_related("account__owner", "contact"))
     if coaches:
         successors = successor_propose(accounts=[coach.account for coach in coaches], leaving=user)
         flags = [(coach, _at_risk_facts(user=user, coach=coach)) for coach in coaches]
@@ -301,6 +299,8 @@ def _holders_move(*, user: User, today: datetime.date, reason: str) -> int:
             moving.append(row)
         elif others[row.coach_id]:
             leaving_rows.append(row)
+    # A moved row changes hands, not the coach's number of holders (`Coach.holder_count`); a
+    # removed one goes through holder_remove, which keeps that number.
     bulk_update_with_history(moving, Holder, ["user", "since"], batch_size=CHUNK, default_change_reason=reason)
     for row in leaving_rows:
         coach_services.holder_remove(holder=row, by=user)

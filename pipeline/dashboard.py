@@ -375,13 +375,11 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     )
 
     coaches = Coach.objects.filter(coach_scope)
-    # Within the scope: counting the holders of every coach in the organisation to keep the
-    # team's few thousand was most of this query's time at 15,000 coaches.
     stale_ids = coaches.stale().values("pk")
-    single_ids = coaches.single_threaded().values("pk")
     health = coaches.aggregate(
         active=Count("pk", filter=Q(status=Coach.Status.ACTIVE)),
-        single_threaded=Count("pk", filter=Q(pk__in=single_ids)),
+        # The kept holder count (`Coach.holder_count`): no holders counted per coach.
+        single_threaded=Count("pk", filter=Q(status=Coach.Status.ACTIVE, holder_count__lte=1)),
         stale=Count("pk", filter=Q(pk__in=stale_ids)),
         at_risk=Count("pk", filter=Q(status=Coach.Status.ACTIVE, at_risk=True)),
     )

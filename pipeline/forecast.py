@@ -110,7 +110,8 @@ def _healthy_coaches():
         Coach.objects.qualifying(REAL_COACH)
         .filter(at_risk=False)
         .exclude(Exists(Coach.objects.unverified().filter(pk=OuterRef("pk"))))
-        .exclude(Exists(Coach.objects.single_threaded().filter(pk=OuterRef("pk"))))
+        # Held by two or more: the kept count (an active coach with at most one is single-threaded).
+        .filter(holder_count__gt=1)
     )
 
 

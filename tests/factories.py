@@ -5,6 +5,7 @@ import importlib
 from decimal import Decimal
 
 import factory
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -199,12 +200,23 @@ class CoachFactory(factory.django.DjangoModelFactory):
 
 
 class HolderFactory(factory.django.DjangoModelFactory):
+    """A holder; the coach's kept holder count (`Coach.holder_count`) follows, as the services keep it."""
+
     class Meta:
         model = "coaches.Holder"
 
     coach = factory.SubFactory(CoachFactory)
     user = factory.SubFactory(RepFactory)
     is_primary = False
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from coaches.services import holder_counts_refresh
+
+        with transaction.atomic():
+            holder = super()._create(model_class, *args, **kwargs)
+            holder_counts_refresh(coaches=(holder.coach,))
+        return holder
 
 
 class InteractionFactory(factory.django.DjangoModelFactory):

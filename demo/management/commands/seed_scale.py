@@ -236,6 +236,8 @@ def seed_coaches(state):
             if other != primary:
                 users.append(other)
         holders.append(users)
+        # The holder count the services keep (`holder_counts_refresh`), for the rows created below.
+        coaches[-1].holder_count = len(users)
     _bulk(Coach, coaches)
     coach_ids = list(Coach.objects.order_by("pk").values_list("pk", flat=True))
     _bulk(
