@@ -34,6 +34,7 @@ def _coach(request, pk) -> Coach:
 def coach_list(request):
     filterset = CoachFilter(request.GET, queryset=selectors.coach_list(user=request.user))
     page = paginate(request, filterset.qs)
+    page.object_list = selectors.coach_list_rows(coaches=page.object_list)
     return render(request, "coaches/coach_list.html", {"page": page, "filter": filterset})
 
 
