@@ -30,7 +30,7 @@ Usage: `access.accounts(user)` (a queryset), `access.get(user, Coach, pk)` (or 4
 from collections.abc import Callable
 
 from django.db import connection
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
@@ -294,7 +294,24 @@ def opportunities(user: User, queryset: QuerySet | None = None, *, once: bool = 
     queryset = _base(Opportunity, queryset)
     if user.is_admin:
         return queryset
-    return queryset.filter(within("account", account_ids(user, once=once)) | Q(owner__in=team(user)))
+    return queryset.filter(opportunity_q(user, once=once))
+
+
+def opportunity_q(user: User, *, relation: str = "", once: bool = False) -> Q:
+    """`opportunities`' rule as a condition, on the deals reached by `relation` ("" for the deals themselves).
+
+    Its sets are subqueries (`Subquery`), so that it can also be the condition of a
+    `FilteredRelation`: a join that keeps the rows it finds no visible deal for (the board's
+    stages, each joined to the deals the user may see). Always true for an admin (an empty Q).
+    """
+    if user.is_admin:
+        return Q()
+    accounts = account_ids(user, once=once)
+    if not isinstance(accounts, list):
+        accounts = Subquery(accounts)
+    return within(f"{relation}account", accounts) | Q(
+        **{f"{relation}owner__in": Subquery(team(user).order_by().values("pk"))}
+    )
 
 
 def opportunity_contacts(user: User, queryset: QuerySet | None = None) -> QuerySet[OpportunityContact]:

@@ -132,6 +132,11 @@ class LossReason(models.Model):
         return gettext(self.name)
 
 
+def coach_flag(account: str = "account_id") -> Exists:
+    """ "The deal's account has a real coach" (REAL_COACH, the gate's test), for a deal reached by `account`."""
+    return Exists(Coach.objects.qualifying(REAL_COACH).filter(account=OuterRef(account)))
+
+
 class OpportunityQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Opportunity.Status.OPEN)
@@ -144,9 +149,7 @@ class OpportunityQuerySet(models.QuerySet):
 
     def with_coach_flag(self):
         """Annotate `has_coach`: the account has a real coach (REAL_COACH, the gate's test; one subquery)."""
-        return self.annotate(
-            has_coach=Exists(Coach.objects.qualifying(REAL_COACH).filter(account=OuterRef("account_id")))
-        )
+        return self.annotate(has_coach=coach_flag())
 
     def failing_gate(self, today=None, requirement: str | None = None):
         """Open deals standing in a gated stage whose account lacks what the stage requires, without a live override.

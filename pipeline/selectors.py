@@ -3,7 +3,7 @@ import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, F, FilteredRelation, Prefetch, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,7 @@ import access
 from accounts.models import Account, Employment
 from coaches.models import Holder, PlaybookCard, Stance
 from coaches.selectors import current_stances, current_styles
-from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange
+from pipeline.models import GateSweep, Opportunity, OpportunityContact, Stage, StageChange, coach_flag
 from team.models import User
 
 # Closed deals stay on the board this long, so a fresh win or loss is still in sight.
@@ -23,11 +23,13 @@ BOARD_COLUMN_LIMIT = 20
 ZERO = Decimal("0.00")
 
 
+# What a deal's row or card shows besides the coach flag.
+ROW_RELATIONS = ("account", "owner", "stage", "product_line", "loss_reason")
+
+
 def opportunity_rows() -> QuerySet[Opportunity]:
     """Deals with what a row or a page shows: account, owner, stage, product line and the coach flag."""
-    return Opportunity.objects.select_related(
-        "account", "owner", "stage", "product_line", "loss_reason"
-    ).with_coach_flag()
+    return Opportunity.objects.select_related(*ROW_RELATIONS).with_coach_flag()
 
 
 def _rows(user: User, *, once: bool = False) -> QuerySet[Opportunity]:
@@ -91,42 +93,57 @@ def board_columns(*, user: User, limit: int = BOARD_COLUMN_LIMIT, pinned: int | 
     if limit < 1:
         raise ValueError("A board column shows at least one deal.")
     since = board_since()
-    stages = list(Stage.objects.all())
-    # One query for every column: number the deals within their stage in the board's order
-    # (coached first, then amount) and keep the first `limit` of each. The column's count and
-    # total are window aggregates over the whole stage, computed before that cut, so every row
-    # returned carries its column's figures: the same numbers as a GROUP BY stage, without
-    # computing the user's visibility a second time (the costly part of the query).
-    order = [F("has_coach").desc(), F("amount").desc(), F("pk").asc()]
+    # Ids first, as the Today page does. The first query is the stages, each joined to the
+    # board's deals the user may see (LEFT: an empty stage is still a row), numbered within
+    # their stage in the board's order (coached first, then amount) and cut at `limit`; the
+    # column's count and total are window aggregates over the whole stage, computed before that
+    # cut, so every row carries its column's figures without computing the user's visibility a
+    # second time. It sorts a deal's id, amount and coach flag only: with the card's five joins
+    # in it, PostgreSQL sorted a manager's 13,700 wide rows (6.5 MB, on disk) to keep 140. The
+    # second query reads the cards of the ids kept.
+    deal = (
+        Q(opportunities__status=Opportunity.Status.OPEN) | Q(opportunities__closed_at__gte=since)
+    ) & access.opportunity_q(user, relation="opportunities__")
+    order = [F("deal_has_coach").desc(), F("deal__amount").desc(), F("deal__id").asc()]
     if pinned is not None:
-        order.insert(0, Case(When(pk=pinned, then=Value(0)), default=Value(1)).asc())
-    column = [F("stage_id")]
-    deals = (
-        _rows(user)
-        .filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=since))
+        order.insert(0, Case(When(deal__id=pinned, then=Value(0)), default=Value(1)).asc())
+    column = [F("pk")]
+    rows = list(
+        Stage.objects.annotate(deal=FilteredRelation("opportunities", condition=deal))
+        .annotate(deal_id=F("deal__id"), deal_has_coach=coach_flag("deal__account_id"))
         .annotate(
             position=Window(RowNumber(), partition_by=column, order_by=order),
-            column_count=Window(Count("pk"), partition_by=column),
-            column_total=Window(Sum("amount"), partition_by=column),
+            column_count=Window(Count("deal__id"), partition_by=column),
+            column_total=Window(Sum("deal__amount"), partition_by=column),
         )
         .filter(position__lte=limit)
-        .order_by("stage_id", "position")
+        .order_by("order", "pk", "position")
     )
-    by_stage = {stage.pk: [] for stage in stages}
-    for deal in deals:
-        by_stage[deal.stage_id].append(deal)
+    stages, kept = {}, []
+    for row in rows:
+        stages.setdefault(row.pk, row)  # the stage's first row carries its column's figures
+        if row.deal_id is not None:
+            kept.append(row.deal_id)
+    # The coach flag as the first query computed it for the order (`opportunity_rows` less it).
+    cards = Opportunity.objects.select_related(*ROW_RELATIONS).order_by().in_bulk(kept)
+    by_stage = {pk: [] for pk in stages}
+    for row in rows:
+        if (card := cards.get(row.deal_id)) is not None:
+            card.has_coach = row.deal_has_coach
+            by_stage[row.pk].append(card)
+    stages = list(stages.values())
     columns = []
     for index, stage in enumerate(stages):
         open_before = [s for s in stages[:index] if not s.is_closed]
         open_after = [s for s in stages[index + 1 :] if not s.is_closed]
         shown = by_stage[stage.pk]
-        count = shown[0].column_count if shown else 0
+        count = stage.column_count
         columns.append(
             {
                 "stage": stage,
                 "deals": shown,
                 "count": count,
-                "total": shown[0].column_total if shown else ZERO,
+                "total": stage.column_total if shown else ZERO,
                 "more": count > len(shown),
                 # The opportunity list's filters that select this column's deals, for "show all".
                 "filters": {"stage": stage.pk, "closed_from": since.date().isoformat()}
