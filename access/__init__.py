@@ -297,21 +297,28 @@ def opportunities(user: User, queryset: QuerySet | None = None, *, once: bool = 
     return queryset.filter(opportunity_q(user, once=once))
 
 
-def opportunity_q(user: User, *, relation: str = "", once: bool = False) -> Q:
+def opportunity_q(user: User, *, relation: str = "", once: bool = False, arrays: bool = False) -> Q:
     """`opportunities`' rule as a condition, on the deals reached by `relation` ("" for the deals themselves).
 
     Its sets are subqueries (`Subquery`), so that it can also be the condition of a
     `FilteredRelation`: a join that keeps the rows it finds no visible deal for (the board's
     stages, each joined to the deals the user may see). Always true for an admin (an empty Q).
+
+    `arrays`: each set as one array evaluated once (`= ANY(ARRAY(…))`, coachcrm.lookups), so
+    that PostgreSQL reads the deals through their account and owner indexes (a BitmapOr)
+    instead of testing every deal against two hashed sets; for a query that reads all of the
+    user's deals (the board: a rep's 461 of 100,000 in 8-16 ms instead of 20-40), not for a
+    list that stops after a page in its own order.
     """
     if user.is_admin:
         return Q()
     accounts = account_ids(user, once=once)
     if not isinstance(accounts, list):
         accounts = Subquery(accounts)
-    return within(f"{relation}account", accounts) | Q(
-        **{f"{relation}owner__in": Subquery(team(user).order_by().values("pk"))}
-    )
+    team_ids = Subquery(team(user).order_by().values("pk"))
+    if arrays:
+        return Q(**{f"{relation}account__any_of": accounts}) | Q(**{f"{relation}owner__any_of": team_ids})
+    return within(f"{relation}account", accounts) | Q(**{f"{relation}owner__in": team_ids})
 
 
 def opportunity_contacts(user: User, queryset: QuerySet | None = None) -> QuerySet[OpportunityContact]:

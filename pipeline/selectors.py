@@ -103,7 +103,7 @@ def board_columns(*, user: User, limit: int = BOARD_COLUMN_LIMIT, pinned: int | 
     # second query reads the cards of the ids kept.
     deal = (
         Q(opportunities__status=Opportunity.Status.OPEN) | Q(opportunities__closed_at__gte=since)
-    ) & access.opportunity_q(user, relation="opportunities__")
+    ) & access.opportunity_q(user, relation="opportunities__", arrays=True)
     order = [F("deal_has_coach").desc(), F("deal__amount").desc(), F("deal__id").asc()]
     if pinned is not None:
         order.insert(0, Case(When(deal__id=pinned, then=Value(0)), default=Value(1)).asc())
