@@ -5,7 +5,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,6 +89,13 @@ def holder_counts_refresh(*, coach_ids=(), coaches: tuple[Coach, ...] = ()) -> N
         counts = dict(Coach.objects.filter(pk__in=[coach.pk for coach in coaches]).values_list("pk", "holder_count"))
         for coach in coaches:
             coach.holder_count = counts[coach.pk]
+
+
+@transaction.atomic
+def holder_counts_rebuild() -> int:
+    """Recount every coach's holders (`manage.py holder_counts_refresh`); how many coaches had a wrong count."""
+    wrong = Coach.objects.annotate(live=holders_counted()).exclude(holder_count=F("live")).values_list("pk", flat=True)
+    return Coach.objects.filter(pk__in=list(wrong)).update(holder_count=holders_counted())
 
 
 def _check_coach_can_be_active(*, contact: Contact, account: Account, exclude_pk: int | None = None) -> None:

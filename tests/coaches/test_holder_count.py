@@ -117,3 +117,14 @@ def test_single_threaded_and_health_read_the_kept_count(rep, other_rep):
     # A count written around the services shows: the pages read the column, not the rows.
     Coach.objects.filter(pk=double.pk).update(holder_count=1)
     assert set(Coach.objects.single_threaded()) == {single, double}
+
+
+def test_holder_counts_refresh_command_repairs_counts_written_around_the_services(rep, other_rep):
+    coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep), holder=rep)
+    fine = factories.CoachFactory(account=factories.AccountFactory(owner=rep), holder=rep)
+    Holder.objects.create(coach=coach, user=other_rep)  # a script, behind the services' back
+    out = io.StringIO()
+    call_command("holder_counts_refresh", stdout=out)
+    assert "1 coaches corrected" in out.getvalue()
+    assert Coach.objects.get(pk=coach.pk).holder_count == 2 and Coach.objects.get(pk=fine.pk).holder_count == 1
+    assert_counts_kept()
