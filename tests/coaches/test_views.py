@@ -26,9 +26,10 @@ def test_coach_list_shows_the_reps_coaches_worst_health_first(rep_client, rep):
 def test_coach_list_query_count_does_not_grow_with_rows(rep_client, rep, rows, django_assert_num_queries):
     for _ in range(rows):
         factories.CoachFactory(holder=rep)
-    # session, user, count, the page of coaches with account/contact joined and the health
-    # and holder count annotated, one prefetch of all holders with their users (an N+1 on
-    # holders or their names would add one or two queries per row), the unread badge.
+    # session, user, count, the page of coaches (its ids sorted by health, the kept holder
+    # count a column, then account/contact joined to those rows), one prefetch of all holders
+    # with their users (an N+1 on holders or their names would add one or two queries per row),
+    # the unread badge.
     with django_assert_num_queries(6):
         response = rep_client.get(reverse("coaches:coach-list"))
     assert response.status_code == 200

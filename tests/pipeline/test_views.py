@@ -52,11 +52,11 @@ def test_board_query_count_does_not_grow_with_rows(
 ):
     for index in range(rows):
         factories.OpportunityFactory(account=account, stage=list(stages.values())[index % columns])
-    # session, user, stages (the close buttons' won and lost stages among them), the deals: the
-    # first few of every column in one query (a window function, not a query per column), with
-    # account/owner/stage joined, the coach flag as a subquery (an N+1 on owner, account or "has
-    # a coach" would add queries per card) and the column's count and total as window
-    # aggregates (not a query per column); the unread badge.
+    # session, user, the stages with the ids of the first few deals of every column (one
+    # window query, not a query per column; the coach flag, the column's count and total as
+    # window aggregates there, not a query per column), the cards of those ids with
+    # account/owner/stage joined (an N+1 on owner, account or "has a coach" would add queries
+    # per card); the unread badge.
     with django_assert_num_queries(5):
         response = rep_client.get(reverse("pipeline:opportunity-board"))
     assert response.status_code == 200
