@@ -1,9 +1,12 @@
 """The kept holder count (`Coach.holder_count`) equals the holders counted afresh, after every kind of write."""
 
 import io
+import threading
+import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -127,4 +130,44 @@ def test_holder_counts_refresh_command_repairs_counts_written_around_the_service
     call_command("holder_counts_refresh", stdout=out)
     assert "1 coaches corrected" in out.getvalue()
     assert Coach.objects.get(pk=coach.pk).holder_count == 2 and Coach.objects.get(pk=fine.pk).holder_count == 1
+    assert_counts_kept()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_holders_added_at_once_are_both_counted():
+    """A holder added while another transaction adds one to the same coach: the count sees both."""
+    rep, first, second = factories.RepFactory(), factories.RepFactory(), factories.RepFactory()
+    coach = factories.CoachFactory(account=factories.AccountFactory(owner=rep), holder=rep)
+    added, errors = threading.Event(), []
+
+    def add_and_commit_once_the_other_waits():
+        try:
+            with transaction.atomic():
+                services.holder_add(coach=Coach.objects.get(pk=coach.pk), user=first, by=rep)
+                added.set()
+                with connection.cursor() as cursor:
+                    for _attempt in range(200):
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+                    else:
+                        errors.append("the second holder_add never waited for the coach's lock")
+        except Exception as error:
+            errors.append(error)
+            added.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=add_and_commit_once_the_other_waits)
+    thread.start()
+    assert added.wait(10)
+    services.holder_add(coach=Coach.objects.get(pk=coach.pk), user=second, by=rep)
+    thread.join(10)
+    assert errors == []
+    assert Coach.objects.get(pk=coach.pk).holder_count == 3
     assert_counts_kept()
