@@ -393,17 +393,9 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
         .order_by("held_back_since", "pk")[:HELD_BACK_SHOWN]
     )
 
-    coaches = Coach.objects.filter(coach_scope)
     # Within the scope: counting the holders of every coach in the organisation to keep the
     # team's few thousand was most of this query's time at 15,000 coaches.
-    stale_ids = coaches.stale().values("pk")
-    single_ids = coaches.single_threaded().values("pk")
-    health = coaches.aggregate(
-        active=Count("pk", filter=Q(status=Coach.Status.ACTIVE)),
-        single_threaded=Count("pk", filter=Q(pk__in=single_ids)),
-        stale=Count("pk", filter=Q(pk__in=stale_ids)),
-        at_risk=Count("pk", filter=Q(status=Coach.Status.ACTIVE, at_risk=True)),
-    )
+    health = Coach.objects.filter(coach_scope).health_counts()
 
     return {
         "period": {"start": start, "end": end},
