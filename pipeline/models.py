@@ -335,8 +335,22 @@ class StageChange(models.Model):
         indexes = [
             # The dashboard's moves in a period for everybody (an admin), and the list's drill-downs.
             models.Index(fields=["at"], name="stagechange_at"),
-            # A team's or a rep's moves in a period: one range per owner.
-            models.Index(fields=["owner", "at"], name="stagechange_owner_at"),
+            # A team's or a rep's moves in a period: one range per owner, read off the index alone
+            # (PostgreSQL; SQLite builds it without the included columns): the funnel's columns
+            # are in it, so the all-time moves do not visit the 7,000 table pages they are spread on.
+            models.Index(
+                fields=["owner", "at"],
+                name="stagechange_owner_at",
+                include=[
+                    "opportunity",
+                    "from_stage",
+                    "to_stage",
+                    "kind",
+                    "from_stage_entered_at",
+                    "left_forward_at",
+                    "left_back_at",
+                ],
+            ),
         ]
 
     def __str__(self):

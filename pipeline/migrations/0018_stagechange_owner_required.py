@@ -1,4 +1,5 @@
-# Every stage change has its deal's owner (0017), and the dashboard reads a team's moves by (owner, at).
+# Every stage change has its deal's owner (0017), and the dashboard reads a team's moves by (owner, at),
+# with the funnel's columns in the index (an index-only scan on PostgreSQL).
 
 import django.db.models.deletion
 from django.conf import settings
@@ -26,6 +27,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="stagechange",
-            index=models.Index(fields=["owner", "at"], name="stagechange_owner_at"),
+            index=models.Index(
+                fields=["owner", "at"],
+                include=(
+                    "opportunity",
+                    "from_stage",
+                    "to_stage",
+                    "kind",
+                    "from_stage_entered_at",
+                    "left_forward_at",
+                    "left_back_at",
+                ),
+                name="stagechange_owner_at",
+            ),
         ),
     ]
