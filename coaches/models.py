@@ -110,6 +110,22 @@ class CoachQuerySet(models.QuerySet):
     def at_risk(self):
         return self.active().filter(at_risk=True)
 
+    def health_counts(self, today: datetime.date | None = None) -> dict:
+        """How many of these coaches are active, single-threaded, stale and at risk: one pass, one query.
+
+        The same tests as `single_threaded()`, `stale()` and `at_risk()`, as conditions on each row:
+        counting `pk IN` those sets made PostgreSQL build the scope's coaches once per set. Holders
+        come from the kept `Coach.holder_count`, not counted per coach.
+        """
+        active = Q(status=Coach.Status.ACTIVE)
+        stale = _last_touch_before(_days_ago(settings.COACH_STALE_DAYS, today))
+        return self.aggregate(
+            active=Count("pk", filter=active),
+            single_threaded=Count("pk", filter=active & Q(holder_count__lte=1)),
+            stale=Count("pk", filter=active & stale),
+            at_risk=Count("pk", filter=active & Q(at_risk=True)),
+        )
+
     def touch_due(self, today: datetime.date | None = None):
         """Active coaches whose next touch is due today or overdue (cadence after the last touch)."""
         return self.active().filter(next_touch_due__lte=today or timezone.localdate())

@@ -67,7 +67,13 @@ def seed(*, users: dict, today: datetime.date) -> int:
             created_at=now - age,
         )
         StageChange.objects.create(
-            opportunity=deal, from_stage=None, to_stage=stages[0], by=deal.owner, kind="advance", at=now - age
+            opportunity=deal,
+            from_stage=None,
+            to_stage=stages[0],
+            by=deal.owner,
+            owner=deal.owner,
+            kind="advance",
+            at=now - age,
         )
         if stage != stages[0]:
             StageChange.objects.create(
@@ -75,6 +81,7 @@ def seed(*, users: dict, today: datetime.date) -> int:
                 from_stage=stages[0],
                 to_stage=stage,
                 by=deal.owner,
+                owner=deal.owner,
                 kind="override" if (closed and stage.is_won and not has_coach) else "advance",
                 reason="Sponsor known at board level." if (stage.is_won and not has_coach) else "",
                 at=now - age / 2,
@@ -137,13 +144,20 @@ def seed_closed_history(*, users: dict, today: datetime.date) -> int:
                     from_stage=previous,
                     to_stage=stage,
                     by=deal.owner,
+                    owner=deal.owner,
                     kind=kind,
                     at=moment,
                     reason="Board sponsor known." if kind == "override" else "",
                 )
                 previous = stage
             StageChange.objects.create(
-                opportunity=deal, from_stage=previous, to_stage=end, by=deal.owner, kind="advance", at=closed_at
+                opportunity=deal,
+                from_stage=previous,
+                to_stage=end,
+                by=deal.owner,
+                owner=deal.owner,
+                kind="advance",
+                at=closed_at,
             )
             created += 1
     stage_facts_refresh(Opportunity.objects.values_list("pk", flat=True))  # written around the services

@@ -30,6 +30,7 @@ from coaches.models import Coach, Handover, Holder
 from coaches.selectors import successor_propose
 from departures import selectors, tasks
 from pipeline.models import Opportunity
+from pipeline.stage_facts import stage_owners_refresh
 from team.models import User
 from team.services import Notice, api_tokens_revoke, notify, notify_many
 from webhooks.services import events_emit
@@ -265,6 +266,7 @@ def _opportunities_move(*, user: User, reason: str) -> int:
                 raise ValidationError(_("Nobody can take over %(deal)s.") % {"deal": deal})
             deal.owner = successor
         bulk_update_with_history(chunk, Opportunity, ["owner"], batch_size=CHUNK, default_change_reason=reason)
+        stage_owners_refresh([deal.pk for deal in chunk])  # their moves carry the new owner (the dashboard)
         moved += len(chunk)
     return moved
 

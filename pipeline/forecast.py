@@ -131,14 +131,18 @@ def forecast_deals(*, user: User, filters: dict, rates: list[dict] | None = None
     deal_scope, start, end = _scope(user=user, filters=filters)
     if rates is None:
         rates = forecast_rates(deal_scope=deal_scope)
-    adjusted = Case(
-        *[
-            When(Q(stage_id=rate["stage_id"], has_coach=rate["with_coach"]), then=Value(rate["probability"]))
+
+    # The coach test once, then the stage: a CASE of (stage, coach) pairs evaluated the coach's
+    # EXISTS for each pair it tried (ten per deal, each a hash of all 15,000 coaches).
+    def by_stage(with_coach: bool) -> Case:
+        whens = [
+            When(stage_id=rate["stage_id"], then=Value(rate["probability"]))
             for rate in rates
-        ],
-        default=F("stage__probability"),
-        output_field=PERCENT,
-    )
+            if rate["with_coach"] is with_coach
+        ]
+        return Case(*whens, default=F("stage__probability"), output_field=PERCENT)
+
+    adjusted = Case(When(has_coach=True, then=by_stage(True)), default=by_stage(False), output_field=PERCENT)
     # Times 0.01 rather than / 100: SQLite keeps whole-number amounts as integers and would divide as such.
     hundredth = Value(Decimal("0.01"))
     return (

@@ -26,7 +26,7 @@ from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
 from coaches.selectors import account_best_coach, account_had_coach_on, account_meets
 from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
-from pipeline.stage_facts import stage_facts_refresh
+from pipeline.stage_facts import stage_facts_refresh, stage_owners_refresh
 from team.models import User
 from team.services import notify
 from webhooks.services import event_emit
@@ -140,7 +140,12 @@ def opportunity_create(
     _gate_check(opportunity=opportunity, stage=stage)
     opportunity.save()
     StageChange.objects.create(
-        opportunity=opportunity, from_stage=None, to_stage=stage, by=by, kind=StageChange.Kind.ADVANCE
+        opportunity=opportunity,
+        from_stage=None,
+        to_stage=stage,
+        by=by,
+        kind=StageChange.Kind.ADVANCE,
+        owner_id=opportunity.owner_id,
     )
     return opportunity
 
@@ -169,6 +174,9 @@ def opportunity_update(*, opportunity: Opportunity, by: User, **fields) -> Oppor
     for field, value in fields.items():
         setattr(opportunity, field, value)
     opportunity.save()
+    if "owner" in fields:
+        # Its moves carry the deal's owner (the dashboard's team); those already right are left alone.
+        stage_owners_refresh([opportunity.pk])
     return opportunity
 
 
@@ -207,6 +215,7 @@ def _apply_stage(
         reason=reason,
         reason_facts=facts or {},
         at=now,
+        owner_id=opportunity.owner_id,
     )
     stage_facts_refresh([opportunity.pk])
     opportunity.stage = stage
@@ -809,6 +818,7 @@ def opportunity_import(
             by=by,
             kind=StageChange.Kind.ADVANCE,
             at=closed_at,
+            owner_id=opportunity.owner_id,
         )
         opportunity.stage, opportunity.stage_entered_at, opportunity.closed_at = stage, closed_at, closed_at
         opportunity.status = Opportunity.Status.WON if stage.is_won else Opportunity.Status.LOST

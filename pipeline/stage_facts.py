@@ -13,14 +13,20 @@ deal in the same transaction, and `manage.py dashboard_facts_rebuild` (nightly, 
 stage's order or outcome changed) for every deal. Both recompute a deal's facts from all its
 moves, so they are exact whatever order the moves were written in (an import's back-dated
 ones too). `stage_facts_live` is the slow computation they replace, kept as the oracle.
+
+`StageChange.owner` is the deal's owner now, so that the dashboard reads a team's moves in a
+period off the (owner, at) index. A move is written with it (the services), and
+`stage_owners_refresh` copies it again after every owner change: `opportunity_update` (the
+page, the API, the admin, an import's update), the departures' bulk move of a leaver's deals,
+and the nightly rebuild for all deals (after writes that bypassed the services).
 """
 
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
-from pipeline.models import Stage, StageChange
+from pipeline.models import Opportunity, Stage, StageChange
 
 FACTS = ("from_stage_entered_at", "left_forward_at", "left_back_at")
 BATCH = 2000
@@ -102,6 +108,20 @@ def _save(change_model, updates: list) -> None:
             + ") WHERE s.id = v.id",
             [[move.pk for move in updates], *(values for _, values in columns)],
         )
+
+
+def stage_owners_refresh(opportunity_ids: Iterable[int] | None = None) -> int:
+    """Give these deals' moves (every deal's when None) their deal's owner where it differs; the moves changed.
+
+    One UPDATE: an owner change of one deal, a departure's chunk of deals, or the whole table.
+    """
+    moves = (
+        StageChange.objects.all()
+        if opportunity_ids is None
+        else StageChange.objects.filter(opportunity_id__in=sorted(set(opportunity_ids)))
+    )
+    owner = Opportunity.objects.filter(pk=OuterRef("opportunity_id")).order_by().values("owner_id")[:1]
+    return moves.exclude(owner_id=F("opportunity__owner_id")).update(owner_id=Subquery(owner))
 
 
 def stage_facts_live(moves: QuerySet[StageChange] | None = None) -> QuerySet[StageChange]:

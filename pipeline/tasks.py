@@ -5,7 +5,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from pipeline import services
-from pipeline.stage_facts import stage_facts_refresh
+from pipeline.stage_facts import stage_facts_refresh, stage_owners_refresh
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
@@ -25,8 +25,8 @@ def gate_sweep_task() -> int:
 # Under the broker's visibility timeout (600 s): 520,000 moves took ~2 min on a loaded machine.
 @shared_task(name="pipeline.tasks.dashboard_facts_rebuild_task", time_limit=540, soft_time_limit=480, **RETRY)
 def dashboard_facts_rebuild_task() -> int:
-    """Nightly, and after a stage's order or outcome changed: every move's visit facts recomputed; the moves changed."""
-    return stage_facts_refresh()
+    """Nightly, and after a stage's order or outcome changed: every move's visit facts and owner; the moves changed."""
+    return stage_facts_refresh() + stage_owners_refresh()
 
 
 # Named as it was when it lived in coaches/tasks.py, so messages queued before an upgrade still run.

@@ -252,6 +252,8 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     from_stage = None
     to_stage = factory.LazyAttribute(lambda o: o.opportunity.stage)
     kind = "advance"
+    # The deal's owner, as the services write it (pipeline.stage_facts.stage_owners_refresh).
+    owner = factory.LazyAttribute(lambda o: o.opportunity.owner)
 
     @factory.post_generation
     def visit_facts(self, create, extracted, **kwargs):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
-from pipeline.dashboard import _through
+from pipeline.dashboard import _through, moves_scope
 from pipeline.models import Opportunity, StageChange
 from team.models import User
 from tests import factories
@@ -40,6 +40,19 @@ def test_through_prefixes_every_lookup_and_keeps_negation_and_or(manager, rep, o
     moved = set(StageChange.objects.filter(_through("opportunity", scope)).values_list("opportunity", flat=True))
     assert moved == expected == {deals[1].pk, deals[2].pk, deals[3].pk}
     assert _through("opportunity", Q()) == Q()
+
+
+def test_the_moves_scope_reads_the_owner_on_the_move_and_the_rest_on_its_deal(manager, rep, other_rep, deals, stages):
+    for deal in deals:
+        factories.StageChangeFactory(opportunity=deal)
+    team = User.objects.team_of(manager).order_by().values("pk")
+    scope = (Q(owner=rep) | ~Q(owner__any_of=team)) & Q(amount__gte=0)
+    moves = StageChange.objects.filter(moves_scope(scope))
+    assert set(moves.values_list("opportunity", flat=True)) == {deals[1].pk, deals[2].pk, deals[3].pk}
+    sql = str(moves.query)
+    # The owner is the move's own column (its (owner, at) index), the amount its deal's.
+    assert '"pipeline_stagechange"."owner_id" =' in sql and '"pipeline_opportunity"."amount" >=' in sql
+    assert '"pipeline_opportunity"."owner_id"' not in sql
 
 
 def test_any_of_a_list_of_ids_selects_what_in_selects(deals):

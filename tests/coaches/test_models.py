@@ -32,6 +32,15 @@ def test_health_querysets_and_row_properties_agree(db, settings):
     assert stale.is_stale and not stale.is_unverified and stale.is_single_threaded
     assert unverified.health_issues() == ["single-threaded", "unverified"]
     assert at_risk.health_issues()[0] == "at risk"
+    # The dashboard's counts in one pass are the sizes of those sets, for all and for a part.
+    for coaches in (Coach.objects.all(), Coach.objects.exclude(pk=stale.pk)):
+        assert coaches.health_counts() == {
+            "active": coaches.active().count(),
+            "single_threaded": coaches.single_threaded().count(),
+            "stale": coaches.stale().count(),
+            "at_risk": coaches.at_risk().count(),
+        }
+    assert Coach.objects.health_counts() == {"active": 4, "single_threaded": 3, "stale": 1, "at_risk": 1}
 
 
 def test_visible_to_scopes_coaches_to_holders_their_managers_and_admins(rep, manager, other_rep, admin_user):

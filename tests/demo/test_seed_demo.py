@@ -19,6 +19,13 @@ def test_seed_demo_twice_changes_nothing(settings):
     assert counts[1] >= 30
     assert User.objects.get(username="alice").check_password("coachcrm-demo")
     assert Employment.objects.filter(end_date__isnull=False).exists()
+    # Its deals' moves carry their deal's owner (StageChange.owner, the dashboard's team scope).
+    from django.db.models import F
+
+    from pipeline.models import StageChange
+
+    assert StageChange.objects.exists()
+    assert not StageChange.objects.exclude(owner=F("opportunity__owner")).exists()
 
 
 @pytest.mark.django_db

@@ -31,6 +31,8 @@ def test_seed_scale_builds_a_consistent_organisation():
         last = StageChange.objects.filter(opportunity=opportunity).order_by("-at", "-pk").first()
         assert last.to_stage_id == opportunity.stage_id
         assert (opportunity.closed_at is not None) == (opportunity.status != Opportunity.Status.OPEN)
+    # Every move carries its deal's owner (StageChange.owner, the dashboard's team scope).
+    assert not StageChange.objects.exclude(owner=F("opportunity__owner")).exists()
 
 
 @pytest.mark.postgres

@@ -1,11 +1,13 @@
 """The stage changes' visit facts (pipeline.stage_facts) equal their live computation, and so does the dashboard.
 
 Oracle tests: a mixed history written through the services (creates, moves forward and back,
-send-backs, overrides, wins, losses, reopens, an owner change, an account's region change, an
-import of back-dated deals), across days and in two time zones. Then every stored fact must
-equal the correlated-subquery computation (`stage_facts_live`), and every dashboard figure the
-one computed with the dashboard's funnel queries of before (kept here as `live_stage_entries`
-and `live_stage_exits`), for several periods and scopes.
+send-backs, overrides, wins, losses, reopens, owner changes, an account's region change, an
+import of back-dated deals, a departure's bulk move of deals, an account merge), across days
+and in two time zones. Then every stored fact must equal the correlated-subquery computation
+(`stage_facts_live`), every move's owner its deal's, and every dashboard figure the one computed
+with the dashboard's funnel queries of before (kept here as `live_stage_entries` and
+`live_stage_exits`, scoped through the move's deal instead of its copy of the owner), for
+several periods and scopes.
 """
 
 import datetime
@@ -20,13 +22,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import Account
 from coaches import services as coach_services
-from pipeline import dashboard, services
+from coaches.models import Coach
+from departures import services as departures_services
+from pipeline import dashboard, forecast, services
 from pipeline.dashboard import DaysBetween, dashboard_summary, in_period
+from pipeline.forecast import forecast_deals, forecast_summary
 from pipeline.models import Opportunity, StageChange
 from pipeline.stage_facts import FACTS, stage_facts_live, stage_facts_refresh
 from pipeline.tasks import dashboard_facts_rebuild_task
 from tests import factories
+from tests.pipeline.test_stage_owner import assert_owners_kept
 
 ZONES = ["Asia/Kolkata", "America/Los_Angeles"]
 
@@ -165,6 +172,16 @@ def history(manager, stages, loss_reason, seed: int) -> dict:
                 created_on=datetime.date(2026, 4, 2 + index),
                 closed_on=datetime.date(2026, 5, 1 + index) if stage.is_closed else None,
             )
+        # A rep of another team departs: his open deals (and their moves) go to successors in this
+        # team, through the departures' bulk move; his closed ones stay his, outside the team.
+        leaver = factories.RepFactory(manager=factories.ManagerFactory())
+        for index in range(3):
+            services.opportunity_update(opportunity=deals[index], by=admin, owner=leaver)
+        leaver.status, leaver.departure_date = "leaving", timezone.localdate()
+        leaver.save()
+        assert departures_services.user_depart(user_id=leaver.pk)["opportunities"]
+        # Two accounts of one rep merged: their deals move, their owners stay.
+        account_services.account_merge(account=accounts[3], into=accounts[0], by=admin)
     return {"reps": reps, "regions": regions, "lines": lines, "admin": admin, "now": moment}
 
 
@@ -186,6 +203,7 @@ def test_visit_facts_and_every_dashboard_figure_equal_the_live_computation(
         kinds = set(StageChange.objects.values_list("kind", flat=True))
         assert kinds >= {"advance", "back", "sent_back", "override", "reopen"}, kinds
         assert_facts_are_live()
+        assert_owners_kept()
         scopes = [
             (manager, {}),
             (manager, {"owner": made["reps"][0]}),
@@ -204,6 +222,10 @@ def test_visit_facts_and_every_dashboard_figure_equal_the_live_computation(
                     with monkeypatch.context() as patched:
                         patched.setattr(dashboard, "stage_entries", live_stage_entries)
                         patched.setattr(dashboard, "stage_exits", live_stage_exits)
+                        # The scope on the move's deal, without the move's copy of its owner.
+                        patched.setattr(
+                            dashboard, "moves_scope", lambda scope: dashboard._through("opportunity", scope)
+                        )
                         live = dashboard_summary(user=user, filters=filters)
                     assert summary == live, (user, filters)
                     for stage in summary["funnel"]:
@@ -261,3 +283,60 @@ def test_a_move_keeps_the_facts_in_its_transaction(rep, stages):
     assert (first.left_forward_at, first.left_back_at) == (second.at, None)
     assert (second.from_stage_entered_at, second.left_back_at) == (first.at, third.at)
     assert third.from_stage_entered_at == second.at
+
+
+def rounded(figures: dict) -> dict:
+    """The amounts of `figures` to the cent, as the forecast gives them."""
+    money = {"amount", "stage_weighted", "adjusted"}
+    return {k: Decimal(v).quantize(Decimal("0.01")) if k in money else v for k, v in figures.items()}
+
+
+def test_the_forecast_equals_its_deals_summed_in_python(manager, stages, loss_reason, monkeypatch):
+    """Each deal's coach-adjusted probability is its (stage, coach) rate, and every total and month their sum."""
+    monkeypatch.setattr(forecast, "FORECAST_MIN_SAMPLE", 1)  # the history's few closed deals set rates
+    with timezone.override(ZONES[0]):
+        made = history(manager, stages, loss_reason, seed=21)
+        # The history ended most coaches: half the accounts get one now, and their closed deals
+        # count as closed with one (inputs for the rates, written around the services).
+        for account in Account.objects.order_by("pk")[::2]:
+            factories.CoachFactory(account=account)
+        coached = Coach.objects.filter(status="active").values("account_id")
+        Opportunity.objects.exclude(status="open").filter(account__in=coached).update(had_coach_at_close=True)
+        scopes = [(manager, {}), (made["admin"], {}), (made["reps"][1], {}), (manager, {"region": made["regions"][1]})]
+        cent = Decimal("0.01")
+        checked, bases, risky, coached_deals = 0, set(), 0, 0
+        with time_machine.travel(made["now"], tick=False):
+            for user, scope in scopes:
+                for period in PERIODS:
+                    filters = {**scope, **period}
+                    summary = forecast_summary(user=user, filters=filters)
+                    rates = {(r["stage_id"], r["with_coach"]): r["probability"] for r in summary["rates"]}
+                    bases |= {(r["with_coach"], r["basis"]) for r in summary["rates"]}
+                    deals = list(forecast_deals(user=user, filters=filters).select_related("stage"))
+                    months, totals = {}, {"count": 0, "amount": 0, "stage_weighted": 0, "adjusted": 0}
+                    risk = {"count": 0, "amount": 0, "stage_weighted": 0, "adjusted": 0}
+                    for deal in deals:
+                        adjusted = rates.get((deal.stage_id, deal.has_coach), deal.stage.probability)
+                        assert deal.adjusted_probability == adjusted, (deal.pk, deal.has_coach)
+                        coached_deals += deal.has_coach
+                        row = {
+                            "count": 1,
+                            "amount": deal.amount,
+                            "stage_weighted": deal.amount * deal.stage.probability * cent,
+                            "adjusted": deal.amount * adjusted * cent,
+                        }
+                        month = months.setdefault(deal.expected_close.replace(day=1), dict.fromkeys(row, 0))
+                        for key, value in row.items():
+                            totals[key] += value
+                            month[key] += value
+                            if deal.at_risk:
+                                risk[key] += value
+                    assert {k: summary["totals"][k] for k in totals} == rounded(totals), (user, filters)
+                    assert summary["at_risk"] == rounded(risk), (user, filters)
+                    assert [{k: m[k] for k in ("month", *totals)} for m in summary["months"]] == [
+                        {"month": month, **rounded(figures)} for month, figures in sorted(months.items())
+                    ]
+                    checked += len(deals)
+                    risky += risk["count"]
+        assert checked and risky and coached_deals
+        assert bases >= {(True, "history"), (False, "history")}, bases

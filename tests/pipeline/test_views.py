@@ -448,7 +448,7 @@ def _team_pipeline(rep, stages, rows: int) -> None:
         for index in range(rows)
     )
     StageChange.objects.bulk_create(
-        StageChange(opportunity=deal, from_stage=stages["Lead"], to_stage=deal.stage, at=now, kind="advance")
+        StageChange(opportunity=deal, from_stage=stages["Lead"], to_stage=deal.stage, at=now, kind="advance", owner=rep)
         for deal in deals
     )
 

@@ -350,7 +350,7 @@ def seed_opportunities(state):
         for source, target, at, kind in changes:
             rows.append(
                 StageChange(opportunity_id=opportunity_id, from_stage=source, to_stage=target, by=opportunity.owner,
-                            at=min(at, now), kind=kind)
+                            owner=opportunity.owner, at=min(at, now), kind=kind)
             )  # fmt: skip
             if len(rows) >= BATCH * 10:
                 _bulk(StageChange, rows)
