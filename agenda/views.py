@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -55,7 +56,7 @@ def touch_log(request, pk):
         else:
             text = _("Logged: %(name)s.") % {"name": coach.contact}
             if task is not None:
-                text += " " + _("Next step due %(day)s.") % {"day": task.due_on}
+                text += " " + _("Next step due %(day)s.") % {"day": date_format(task.due_on)}
             messages.success(request, text)
             return redirect(back)
     return render(request, "agenda/touch_form.html", {"form": form, "coach": coach, "next": back})

@@ -256,17 +256,37 @@ def test_deal_page_offers_log_touch_for_the_coaches_the_user_may_see(rep_client,
     assert reverse("agenda:touch-create", args=[theirs.pk]) not in html
 
 
-def test_today_held_back_deal_says_what_finds_it_a_coach(rep_client, rep, account, stages):
+def test_today_held_back_deals_offer_the_next_step_to_a_coach(rep_client, rep, account, stages):
     from coachcrm.notes import note_facts
 
-    factories.OpportunityFactory(
+    lapsed = factories.CoachFactory(account=account, holder=rep, status="lapsed")
+    none = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], held_back=True)
+    unverified = factories.OpportunityFactory(
         account=account,
         owner=rep,
         stage=stages["Lead"],
         held_back=True,
-        held_back_facts=note_facts("gate", stage="Qualified", account=account),
+        held_back_facts=note_facts("gate", stage="Qualified", account=account, coach_id=lapsed.pk),
     )
     page = rep_client.get(reverse("home")).content.decode()
-    section = page[page.index('id="today-held"') : page.index("Work list")]
-    assert "Record a coach at the account first" in section
-    assert reverse("coaches:coach-create") + f"?account={account.pk}" in section
+    section = page[
+        page.index('id="today-held"') : page.index('id="today-close"') if 'id="today-close"' in page else None
+    ]
+    rows = {deal: section[section.index(deal.get_absolute_url()) :].split("</li>")[0] for deal in (none, unverified)}
+    # No coach: record one; a coach who no longer qualifies: verify him.
+    assert reverse("coaches:coach-create") + f"?account={account.pk}" in rows[none]
+    assert reverse("coaches:coach-verify", args=[lapsed.pk]) in rows[unverified]
+
+
+def test_touch_log_message_gives_the_next_steps_day_as_the_pages_show_dates(rep_client, rep):
+    from django.utils.formats import date_format
+
+    coach = _due_coach(rep)
+    response = rep_client.post(
+        reverse("agenda:touch-create", args=[coach.pk]),
+        {"kind": "call", "occurred_on": timezone.localdate(), "next_step": "Send deck", "next": "/"},
+        follow=True,
+    )
+    due = Task.objects.get().due_on
+    assert f"Next step due {date_format(due)}." in response.content.decode()
+    assert due.isoformat() not in response.content.decode()

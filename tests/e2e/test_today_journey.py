@@ -82,6 +82,8 @@ def test_rep_finds_an_account_by_typing_three_letters_of_its_name(page):
     result = answer.get_by_role("link", name="Kestrel Capital")
     expect(result).to_be_visible()
     expect(answer).not_to_contain_text("Kestrel Foods")
+    expect(result).to_be_in_viewport(ratio=1)  # the answer is on the screen, not past its edge
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     result.click()
     taps += 1
     page.wait_for_url(page.base_url + mine.get_absolute_url())
