@@ -181,8 +181,8 @@ def test_today_api_query_count_is_fixed(token_client, rep, stages, rows, django_
             account=account, owner=rep, stage=stages["Lead"], held_back=True, expected_close=_days(index + 1)
         )
     client = token_client(rep)
-    # The token, its user's last use, then one query per section (an N+1 in a serializer would add
-    # one per row).
+    # Two token look-ups (knox), then one query per section with what its rows show joined (an N+1
+    # in a serializer would add one per row).
     with django_assert_num_queries(8):
         response = client.get(reverse("api:today"))
     assert len(response.json()["tasks"]) == min(rows, 20)
