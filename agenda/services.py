@@ -201,12 +201,6 @@ def touch_log(
     return interaction, task
 
 
-def last_kind(*, coach: Coach, user: User) -> str:
-    """The kind a new touch starts with: the user's last one with this coach, else his last at all, else a call."""
-    kinds = Interaction.objects.filter(user=user).order_by("-created_at", "-pk").values_list("kind", flat=True)
-    return kinds.filter(coach=coach).first() or kinds.first() or Interaction.Kind.CALL
-
-
 def digest_send(*, user: User, day: datetime.date | None = None) -> bool:
     """Send the user his daily digest (today's tasks, coaches due for a touch) once a day; False when nothing.
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,6 +16,7 @@ from agenda.forms import NoteForm, StyleRequestForm, TaskForm, TouchForm
 from agenda.models import Task
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches import selectors as coach_selectors
 from coaches.models import Coach, Handover
 from pipeline import selectors as pipeline_selectors
 from pipeline.models import Opportunity
@@ -43,7 +45,7 @@ def today(request):
 def touch_log(request, pk):
     """The short log form: one tap opens it from any coach row, one more saves it."""
     coach = access.get(request.user, Coach.objects.select_related("contact", "account"), pk)
-    initial = {"kind": services.last_kind(coach=coach, user=request.user)}
+    initial = {"kind": coach_selectors.last_kind(coach=coach, user=request.user)}
     form = TouchForm(request.POST or None, initial=initial)
     back = _next(request, coach.get_absolute_url())
     if form.is_valid():
@@ -54,7 +56,7 @@ def touch_log(request, pk):
         else:
             text = _("Logged: %(name)s.") % {"name": coach.contact}
             if task is not None:
-                text += " " + _("Next step due %(day)s.") % {"day": task.due_on}
+                text += " " + _("Next step due %(day)s.") % {"day": date_format(task.due_on)}
             messages.success(request, text)
             return redirect(back)
     return render(request, "agenda/touch_form.html", {"form": form, "coach": coach, "next": back})
@@ -144,8 +146,17 @@ def style_request(request):
     return redirect(back)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def digest_opt_out(request):
+    """The daily digest preference: its form (GET, loaded into the profile and the task list), or setting it."""
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect("agenda:task-list")
+        context = {
+            "digest_off": selectors.digest_is_off(user=request.user),
+            "next": _next(request, reverse("team:profile")),
+        }
+        return render(request, "agenda/_digest.html", context)
     opt_out = request.POST.get("opt_out") == "1"
     services.digest_set_opt_out(user=request.user, opt_out=opt_out)
     messages.success(request, _("No daily digest any more.") if opt_out else _("The daily digest is on."))

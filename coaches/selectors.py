@@ -118,6 +118,12 @@ def coach_list_rows(*, coaches: QuerySet[Coach]) -> QuerySet[Coach]:
     )
 
 
+def last_kind(*, coach: Coach, user: User) -> str:
+    """The kind a new touch starts with: the user's last one with this coach, else his last at all, else a call."""
+    kinds = Interaction.objects.filter(user=user).order_by("-created_at", "-pk").values_list("kind", flat=True)
+    return kinds.filter(coach=coach).first() or kinds.first() or Interaction.Kind.CALL
+
+
 def coach_interactions(*, coach: Coach) -> list[Interaction]:
     """The coach's timeline, newest first."""
     return list(coach.interactions.select_related("user"))

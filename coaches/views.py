@@ -71,7 +71,7 @@ def coach_detail(request, pk):
         "interactions": selectors.coach_interactions(coach=coach),
         "favours": selectors.coach_favour_balance(coach=coach),
         "reported_styles": selectors.coach_reported_styles(coach=coach),
-        "interaction_form": InteractionForm(),
+        "interaction_form": InteractionForm(initial={"kind": selectors.last_kind(coach=coach, user=request.user)}),
         "holder_form": HolderForm(coach=coach),
         "status_form": CoachStatusForm(initial={"status": "lapsed" if coach.is_active else "active"}),
         "cadence_form": CadenceForm(initial={"cadence_days": coach.cadence_days}),

@@ -17,6 +17,7 @@ from accounts.models import Account
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
 from coachcrm.pagination import paginate
+from coaches import selectors as coach_selectors
 from csvio.export import SafeWriter, csv_response
 from pipeline import selectors, services
 from pipeline.committee import committee_chart, committee_legend
@@ -125,6 +126,8 @@ def _detail_context(request, opportunity, committee_form=None) -> dict:
         "contact_roles": selectors.opportunity_contact_roles(opportunity=opportunity, user=request.user),
         "contact_form": OpportunityContactForm(opportunity=opportunity),
         "playbook": selectors.opportunity_playbook(opportunity=opportunity, user=request.user),
+        # The account's coaches the user may see, each with its one-tap "Log touch".
+        "coaches": coach_selectors.account_coaches(account=opportunity.account, user=request.user),
         **_committee_context(request, opportunity, form=committee_form),
     }
 

@@ -147,3 +147,52 @@ def test_search_takes_the_format_parameter_and_refuses_other_unknown_ones(token_
     assert client.get(reverse("api:search"), {"q": "ann", "format": "json"}).status_code == 200
     response = client.get(reverse("api:search"), {"q": "ann", "limit": 5})
     assert response.status_code == 400 and list(response.json()["fields"]) == ["limit"]
+
+
+def test_task_list_owner_filter_for_a_manager(token_client, manager, rep):
+    reps = factories.TaskFactory(owner=rep)
+    own = factories.TaskFactory(owner=manager)
+    client = token_client(manager)
+    ids = lambda params: [row["id"] for row in client.get(reverse("api:task-list"), params).json()["results"]]  # noqa: E731
+    assert ids({"owner": rep.pk}) == [reps.pk]
+    assert ids({"owner": manager.pk}) == [own.pk]
+    assert sorted(ids({})) == sorted([reps.pk, own.pk])
+
+
+def test_today_api_sections_in_the_pages_order(token_client, rep, stages):
+    account = factories.AccountFactory(owner=rep)
+    handover = factories.HandoverFactory(coach=factories.CoachFactory(), to_user=rep, due_on=_days(-1))
+    held = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], held_back=True)
+    late = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], expected_close=_days(3))
+    body = token_client(rep).get(reverse("api:today")).json()
+    assert list(body) == ["day", "tasks", "touches", "verify", "handovers", "held_back", "past_close", "more"]
+    assert [row["id"] for row in body["handovers"]] == [handover.pk]
+    assert [row["id"] for row in body["held_back"]] == [held.pk]
+    assert [row["id"] for row in body["past_close"]] == [late.pk]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_today_api_query_count_is_fixed(token_client, rep, stages, rows, django_assert_num_queries):
+    account = factories.AccountFactory(owner=rep)
+    for index in range(rows):
+        coach = factories.CoachFactory(holder=rep, account=account, strength="champion", last_interaction_on=_days(20))
+        factories.TaskFactory(owner=rep, due_on=_days(1), coach=coach)
+        factories.OpportunityFactory(
+            account=account, owner=rep, stage=stages["Lead"], held_back=True, expected_close=_days(index + 1)
+        )
+    client = token_client(rep)
+    # Two token look-ups (knox), then one query per section with what its rows show joined (an N+1
+    # in a serializer would add one per row).
+    with django_assert_num_queries(8):
+        response = client.get(reverse("api:today"))
+    assert len(response.json()["tasks"]) == min(rows, 20)
+
+
+def test_contact_timeline_api_and_scope(token_client, rep, other_rep):
+    account = factories.AccountFactory(owner=other_rep)
+    coach = factories.CoachFactory(account=account, holder=other_rep)
+    factories.InteractionFactory(coach=coach, user=other_rep, note="Private")
+    url = reverse("api:contact-timeline", args=[coach.contact_id])
+    body = token_client(other_rep).get(url).json()
+    assert "touch" in {row["kind"] for row in body["results"]}
+    assert token_client(rep).get(url).status_code == 404

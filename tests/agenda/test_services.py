@@ -85,15 +85,6 @@ def test_touch_log_without_a_next_step_makes_no_task_and_a_date_alone_is_refused
     assert coach.interactions.count() == 1  # the refused one rolled back
 
 
-def test_last_kind_is_the_users_last_with_this_coach_else_his_last_else_a_call(rep):
-    coach, other = factories.CoachFactory(holder=rep), factories.CoachFactory(holder=rep)
-    assert services.last_kind(coach=coach, user=rep) == "call"
-    factories.InteractionFactory(coach=other, user=rep, kind="meeting")
-    assert services.last_kind(coach=coach, user=rep) == "meeting"
-    factories.InteractionFactory(coach=coach, user=rep, kind="message")
-    assert services.last_kind(coach=coach, user=rep) == "message"
-
-
 def test_digest_is_sent_once_a_day_in_the_users_language_and_not_when_nothing_is_due(rep, other_rep, frozen):
     rep.language = "zh-hans"
     rep.save()

@@ -1,6 +1,7 @@
 """Today (the home page), the short log form, tasks: happy paths, 404 out of scope, wrong methods, form errors."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -196,3 +197,96 @@ def test_digest_opt_out_page_action(rep_client, rep):
     assert b"Send it again" in rep_client.get(reverse("agenda:task-list")).content
     rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "0"})
     assert b"Stop the daily digest" in rep_client.get(reverse("agenda:task-list")).content
+
+
+def test_digest_opt_out_is_on_the_profile(rep_client, rep):
+    profile = reverse("team:profile")
+    loader = reverse("agenda:digest-opt-out") + "?next=" + profile
+    assert loader in rep_client.get(profile).content.decode()
+    # The loader's answer (htmx): the preference form, coming back to the profile.
+    response = rep_client.get(loader, headers={"HX-Request": "true"})
+    assert b"Stop the daily digest" in response.content and f'value="{profile}"'.encode() in response.content
+    response = rep_client.post(reverse("agenda:digest-opt-out"), {"opt_out": "1", "next": profile})
+    assert response["Location"] == profile
+    assert b"Send it again" in rep_client.get(loader, headers={"HX-Request": "true"}).content
+    # Without htmx the address is the task list's preference.
+    assert rep_client.get(reverse("agenda:digest-opt-out"))["Location"] == reverse("agenda:task-list")
+
+
+@pytest.mark.parametrize(
+    ("kind", "page"),
+    [
+        ("coach", "coaches:coach-detail"),
+        ("account", "accounts:account-detail"),
+        ("opportunity", "pipeline:opportunity-detail"),
+    ],
+)
+def test_new_task_from_a_coach_account_or_deal_page_is_linked_to_it(rep_client, rep, account, stages, kind, page):
+    coach = factories.CoachFactory(holder=rep, account=account)
+    deal = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"])
+    record = {"coach": coach, "account": account, "opportunity": deal}[kind]
+    url = reverse(page, args=[record.pk])
+    html = rep_client.get(url).content.decode()
+    link = re.search(r'href="([^"]*)" data-testid="new-task"', html).group(1).replace("&amp;", "&")
+    assert link.startswith(reverse("agenda:task-create") + f"?{kind}={record.pk}&")
+    response = rep_client.post(link, {"subject": "Follow up", "due_on": timezone.localdate()})
+    assert response.status_code == 302 and response["Location"] == url
+    task = Task.objects.get()
+    assert getattr(task, kind) == record and task.account == account
+
+
+def test_new_task_from_a_handover_is_the_successors_about_its_coach(rep_client, rep, other_rep):
+    handover = factories.HandoverFactory(
+        coach=factories.CoachFactory(holder=other_rep), to_user=rep, from_user=other_rep
+    )
+    html = rep_client.get(reverse("departures:handover-list")).content.decode()
+    link = reverse("agenda:task-create") + f"?handover={handover.pk}"
+    assert link in html and reverse("agenda:touch-create", args=[handover.coach_id]) in html
+    rep_client.post(link, {"subject": "Meet the coach with Bob", "due_on": timezone.localdate()})
+    task = Task.objects.get()
+    assert (task.owner, task.handover, task.coach) == (rep, handover, handover.coach)
+
+
+def test_deal_page_offers_log_touch_for_the_coaches_the_user_may_see(rep_client, rep, other_rep, account, stages):
+    mine = factories.CoachFactory(holder=rep, account=account)
+    theirs = factories.CoachFactory(holder=other_rep, account=account)
+    deal = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"])
+    html = rep_client.get(deal.get_absolute_url()).content.decode()
+    assert reverse("agenda:touch-create", args=[mine.pk]) in html
+    assert reverse("agenda:touch-create", args=[theirs.pk]) not in html
+
+
+def test_today_held_back_deals_offer_the_next_step_to_a_coach(rep_client, rep, account, stages):
+    from coachcrm.notes import note_facts
+
+    lapsed = factories.CoachFactory(account=account, holder=rep, status="lapsed")
+    none = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Lead"], held_back=True)
+    unverified = factories.OpportunityFactory(
+        account=account,
+        owner=rep,
+        stage=stages["Lead"],
+        held_back=True,
+        held_back_facts=note_facts("gate", stage="Qualified", account=account, coach_id=lapsed.pk),
+    )
+    page = rep_client.get(reverse("home")).content.decode()
+    section = page[
+        page.index('id="today-held"') : page.index('id="today-close"') if 'id="today-close"' in page else None
+    ]
+    rows = {deal: section[section.index(deal.get_absolute_url()) :].split("</li>")[0] for deal in (none, unverified)}
+    # No coach: record one; a coach who no longer qualifies: verify him.
+    assert reverse("coaches:coach-create") + f"?account={account.pk}" in rows[none]
+    assert reverse("coaches:coach-verify", args=[lapsed.pk]) in rows[unverified]
+
+
+def test_touch_log_message_gives_the_next_steps_day_as_the_pages_show_dates(rep_client, rep):
+    from django.utils.formats import date_format
+
+    coach = _due_coach(rep)
+    response = rep_client.post(
+        reverse("agenda:touch-create", args=[coach.pk]),
+        {"kind": "call", "occurred_on": timezone.localdate(), "next_step": "Send deck", "next": "/"},
+        follow=True,
+    )
+    due = Task.objects.get().due_on
+    assert f"Next step due {date_format(due)}." in response.content.decode()
+    assert due.isoformat() not in response.content.decode()

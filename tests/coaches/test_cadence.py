@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from coaches import services
+from coaches import selectors, services
 from coaches.models import Coach
 from tests import factories
 
@@ -98,3 +98,27 @@ def test_coach_list_filters_the_coaches_due_for_a_touch(rep_client, rep, frozen)
     factories.CoachFactory(holder=rep, last_interaction_on=frozen)
     response = rep_client.get("/coaches/", {"health": "touch_due"})
     assert list(response.context["page"]) == [due]
+
+
+def test_last_kind_is_the_users_last_with_this_coach_else_his_last_else_a_call(rep):
+    coach, other = factories.CoachFactory(holder=rep), factories.CoachFactory(holder=rep)
+    assert selectors.last_kind(coach=coach, user=rep) == "call"
+    factories.InteractionFactory(coach=other, user=rep, kind="meeting")
+    assert selectors.last_kind(coach=coach, user=rep) == "meeting"
+    factories.InteractionFactory(coach=coach, user=rep, kind="message")
+    assert selectors.last_kind(coach=coach, user=rep) == "message"
+
+
+def test_coach_page_puts_the_log_form_first_with_the_last_kind_and_status_behind_a_confirmation(rep_client, rep):
+    coach = factories.CoachFactory(holder=rep)
+    factories.InteractionFactory(coach=coach, user=rep, kind="meeting")
+    response = rep_client.get(coach.get_absolute_url())
+    assert response.context["interaction_form"].initial["kind"] == "meeting"
+    page = response.content.decode()
+    # The log form's column comes first on a phone (order-1) and is the main one on a desktop;
+    # the status change is in the side column (order-2: after it on a phone), folded, asking first.
+    log = page.index(f'action="/today/coaches/{coach.pk}/log/"')
+    status = page.index(f'action="/coaches/{coach.pk}/status/"')
+    assert page.index("order-2 order-lg-1") < status < page.index("order-1 order-lg-2") < log
+    assert "<details" in page[page.rindex("<details", 0, status) : status]
+    assert "data-confirm=" in page[status : page.index(">", status)]

@@ -52,3 +52,21 @@ def test_seed_demo_prints_a_summary_and_the_logins_not_emails(settings):
     assert "Demo organisation:" in text and "accounts" in text
     assert "alice    / coachcrm-demo" in text
     assert len(text.splitlines()) < 12
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_alice_a_realistic_day(settings):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from agenda import selectors
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    alice = User.objects.get(username="alice")
+    sections = selectors.today(user=alice)["sections"]
+    assert any(task.due_on < timezone.localdate() for task in sections["tasks"])  # overdue
+    assert any(task.created_by.username == "manager" for task in sections["tasks"])  # assigned by her manager
+    assert len(sections["touches"]) >= 2
+    assert len(sections["handovers"]) >= 1
+    assert len(sections["held_back"]) >= 1
