@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,7 +17,7 @@ from coaches.models import Coach, Handover, Interaction
 from coaches.services import interaction_log, reporting_coach_check
 from pipeline.models import Opportunity
 from team.models import User
-from team.services import notify
+from team.services import email_queue, notify, site_url
 from webhooks.services import events_emit
 
 TASK_FIELDS = ["subject", "due_on", "due_time", "owner", "coach", "account", "opportunity", "handover"]
@@ -201,28 +202,75 @@ def touch_log(
     return interaction, task
 
 
+# The digest's e-mail lists this many tasks and coaches each; the rest are counted ("and 3 more").
+DIGEST_LISTED = 20
+
+
 def digest_send(*, user: User, day: datetime.date | None = None) -> bool:
     """Send the user his daily digest (today's tasks, coaches due for a touch) once a day; False when nothing.
 
-    Idempotent by (user, day): the DigestSent row is written in the same transaction as the notice.
+    One in-app notice with the counts, and one e-mail that lists them, in the user's language.
+    Idempotent by (user, day): the DigestSent row is written in the same transaction as both.
     """
     day = day or timezone.localdate()
-    tasks = Task.objects.filter(owner=user).due_by(day).count()
-    touches = Coach.objects.touch_due(day).filter(holders__user=user).count()
-    if not (tasks or touches):
+    tasks = Task.objects.filter(owner=user).due_by(day).order_by("due_on", F("due_time").asc(nulls_last=True), "pk")
+    touches = (
+        Coach.objects.touch_due(day)
+        .filter(holders__user=user)
+        .select_related("contact", "account")
+        .order_by("next_touch_due", "pk")
+    )
+    task_count, touch_count = tasks.count(), touches.count()
+    if not (task_count or touch_count):
         return False
+    message = gettext_lazy("Today: %(tasks)s tasks due and %(touches)s coaches to touch.")
+    params = {"tasks": task_count, "touches": touch_count}
     try:
         with transaction.atomic():
             DigestSent.objects.create(user=user, day=day)
-            notify(
-                user=user,
-                message=gettext_lazy("Today: %(tasks)s tasks due and %(touches)s coaches to touch."),
-                params={"tasks": tasks, "touches": touches},
-                link=reverse("home"),
-            )
+            notice = notify(user=user, message=message, params=params, link=reverse("home"), email=False)
+            if user.email:
+                email_queue(
+                    to=user.email,
+                    subject=_digest_text(user, gettext_lazy("CoachCRM: %(message)s"), {"message": notice.message}),
+                    body=_digest_body(user, notice.message, tasks[:DIGEST_LISTED], task_count, touches, touch_count),
+                )
     except IntegrityError:
         return False  # already sent today
     return True
+
+
+def _digest_text(user: User, text, params: dict) -> str:
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        return str(text) % params
+
+
+def _digest_body(user: User, summary: str, tasks, task_count: int, touches, touch_count: int) -> str:
+    """The digest e-mail: the summary, then each task due and each coach to touch, with the Today link."""
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        lines = [summary]
+        if task_count:
+            lines += ["", _("Tasks")]
+            for task in tasks:
+                when = date_format(task.due_on, "SHORT_DATE_FORMAT")
+                if task.due_time:
+                    when += " " + time_format(task.due_time, "TIME_FORMAT")
+                lines.append(f"- {when}: {task.subject}")
+            if task_count > DIGEST_LISTED:
+                lines.append(_("… and %(n)s more") % {"n": task_count - DIGEST_LISTED})
+        if touch_count:
+            lines += ["", _("Coaches to touch")]
+            for coach in touches[:DIGEST_LISTED]:
+                due = date_format(coach.next_touch_due, "SHORT_DATE_FORMAT")
+                lines.append(
+                    "- "
+                    + _("%(person)s at %(account)s, due %(day)s")
+                    % {"person": coach.contact, "account": coach.account, "day": due}
+                )
+            if touch_count > DIGEST_LISTED:
+                lines.append(_("… and %(n)s more") % {"n": touch_count - DIGEST_LISTED})
+        lines += ["", site_url(reverse("home"))]
+        return "\n".join(lines)
 
 
 def digests_send(*, day: datetime.date | None = None) -> int:

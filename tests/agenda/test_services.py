@@ -115,6 +115,36 @@ def test_digest_sends_one_email(rep, frozen, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [rep.email]
 
 
+def test_digest_email_lists_the_tasks_and_the_coaches_to_touch(
+    rep, other_rep, frozen, django_capture_on_commit_callbacks
+):
+    factories.TaskFactory(owner=rep, subject="Send Chen the pilot plan", due_on=frozen - datetime.timedelta(days=1))
+    factories.TaskFactory(owner=rep, subject="Not yet", due_on=frozen + datetime.timedelta(days=2))
+    factories.TaskFactory(owner=other_rep, subject="Somebody else's", due_on=frozen)
+    coach = factories.CoachFactory(
+        holder=rep, strength="champion", last_interaction_on=frozen - datetime.timedelta(days=15)
+    )
+    factories.CoachFactory(
+        holder=other_rep, strength="champion", last_interaction_on=frozen - datetime.timedelta(days=15)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.digests_send(day=frozen)
+    body = next(message.body for message in mail.outbox if message.to == [rep.email])
+    assert "Today: 1 tasks due and 1 coaches to touch." in body
+    assert "Send Chen the pilot plan" in body and "Not yet" not in body and "Somebody else" not in body
+    assert f"{coach.contact} at {coach.account}" in body
+    assert body.rstrip().endswith("/")  # the Today link, in full
+
+
+def test_digest_email_lists_twenty_of_each_and_counts_the_rest(rep, frozen, django_capture_on_commit_callbacks):
+    factories.TaskFactory.create_batch(services.DIGEST_LISTED + 3, owner=rep, due_on=frozen)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.digests_send(day=frozen)
+    body = mail.outbox[0].body
+    assert body.count("\n- ") == services.DIGEST_LISTED
+    assert "and 3 more" in body
+
+
 def test_access_tasks_own_given_and_the_managers_team(rep, other_rep, manager, admin_user):
     import access
 
