@@ -22,7 +22,7 @@ import time
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from coachcrm.bulk import delete_in_batches
@@ -111,12 +111,20 @@ def _relay_after_commit(ids: list[int]) -> None:
     for pk in ids:
         if not app.conf.task_always_eager and time.monotonic() < _broker_paused_until:
             _note_delayed(pk)  # the broker just failed: leave the job to the periodic relay
-        elif send(pk) in (Outcome.DELAYED, Outcome.FAILED):
+            continue
+        try:
+            outcome = send(pk)
+        except DatabaseError as error:
+            # The write is committed: the job waits in the outbox for the periodic relay, and the
+            # request answers as saved (SQLite under a busy worker: "database is locked").
+            logger.warning("Job %s not handed over after its write, left to the relay: %s", pk, error)
+            outcome = Outcome.DELAYED
+        if outcome in (Outcome.DELAYED, Outcome.FAILED):
             _note_delayed(pk)
 
 
 def send(pk: int) -> str:
-    """Hand one waiting job to Celery (embedded: run it here) and mark it sent; never raises."""
+    """Hand one waiting job to Celery (embedded: run it here) and mark it sent; only a database error raises."""
     global _broker_paused_until
     eager = app.conf.task_always_eager
     with transaction.atomic():

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -97,6 +97,24 @@ def test_broker_down_keeps_the_job_waiting_and_the_relay_sends_it_once_back(
     job.refresh_from_db()
     assert job.status == Job.Status.SENT and job.last_error == "" and job.attempts == 3
     assert fake_broker.sent == [(SEND_BACK, {"account_id": 3})]
+
+
+def test_a_database_error_while_handing_over_leaves_the_job_to_the_relay_and_the_write_saved(
+    db, fake_broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    # SQLite under a busy worker: marking the job sent after the commit can meet "database is
+    # locked". The write is committed; the request must answer as saved, the job wait.
+    def locked(pk):
+        raise OperationalError("database is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jobs, "send", locked)
+        with jobs.collecting_delayed() as delayed, django_capture_on_commit_callbacks(execute=True):
+            job = jobs.enqueue(SEND_BACK, key="account-send-back:4", account_id=4)
+    job.refresh_from_db()
+    assert delayed == [job.pk] and job.status == Job.Status.PENDING
+    assert jobs.relay()["sent"] == 1
+    assert fake_broker.sent == [(SEND_BACK, {"account_id": 4})]
 
 
 def test_after_a_broker_error_the_commits_that_follow_do_not_wait_on_it(
