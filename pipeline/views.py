@@ -328,6 +328,7 @@ def opportunity_close(request, pk, stage):
     stage = get_object_or_404(Stage.objects.filter(Q(is_won=True) | Q(is_lost=True)), pk=stage)
     initial = {"next": _safe_next(request, request.GET.get("next", ""))}
     form = OpportunityCloseForm(request.POST or None, stage=stage, initial=initial)
+    gate_error = None
     if opportunity.is_open and form.is_valid():
         data = form.cleaned_data
         try:
@@ -340,10 +341,17 @@ def opportunity_close(request, pk, stage):
             )
         except ValidationError as error:
             add_service_error(form, error)
+            gate_error = error if isinstance(error, services.GateError) else None
         else:
             messages.success(request, _("%(name)s moved to %(stage)s.") % {"name": opportunity, "stage": stage})
             return redirect(_safe_next(request, data["next"]) or opportunity.get_absolute_url())
-    context = {"form": form, "opportunity": opportunity, "stage": stage, "next": initial["next"]}
+    context = {
+        "form": form,
+        "opportunity": opportunity,
+        "stage": stage,
+        "next": initial["next"],
+        "gate_error": gate_error,
+    }
     return render(request, "pipeline/opportunity_close.html", context)
 
 

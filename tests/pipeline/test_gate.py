@@ -247,6 +247,26 @@ def test_the_sweep_sends_back_what_fails_counts_per_reason_and_changes_nothing_t
     assert GateSweep.objects.count() == 2
 
 
+def test_the_sweep_is_set_based_the_same_statements_for_2_deals_as_for_20(stages):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_of(count: int) -> int:
+        for _ in range(count):
+            account = factories.AccountFactory(owner=factories.RepFactory())
+            _informant(account)
+            factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+        with CaptureQueriesContext(connection) as queries:
+            sweep = services.gate_sweep()
+        assert (sweep.sent_back, sweep.reasons) == (count, {"not_qualified": count})
+        return len(queries)
+
+    # One notice per owner, a move and a history row per deal: all in a fixed number of statements.
+    assert sweep_of(2) == sweep_of(20)
+    assert Notification.objects.count() == 22
+    assert StageChange.objects.filter(kind=StageChange.Kind.SENT_BACK).count() == 22
+
+
 def test_the_sweep_sends_back_after_a_stage_rule_changed_off_and_on(
     admin_user, rep, account, stages, django_capture_on_commit_callbacks
 ):
@@ -342,6 +362,22 @@ def test_the_board_refusal_links_to_the_coachs_verify_form(rep_client, deal, sta
     assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in response.content
     detail = rep_client.get(deal.get_absolute_url())
     assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in detail.content
+
+
+def test_the_win_page_refusal_names_the_lapsed_verification_and_links_to_the_verify_form(rep_client, account, stages):
+    from django.urls import reverse
+
+    old = timezone.localdate() - datetime.timedelta(days=100)
+    coach = factories.CoachFactory(account=account, established_on=old, last_verified_on=old)
+    deal = factories.OpportunityFactory(account=account, stage=stages["Negotiation"])
+    response = rep_client.post(
+        reverse("pipeline:opportunity-close", args=[deal.pk, stages["Won"].pk]), {"stage": stages["Won"].pk}
+    )
+    assert response.status_code == 200
+    assert b"Won needs a verified coach" in response.content and b"was not verified since" in response.content
+    assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in response.content
+    deal.refresh_from_db()
+    assert deal.is_open and deal.stage == stages["Negotiation"] and deal.held_back
 
 
 def test_the_stage_history_shows_what_an_override_covered(rep_client, manager, deal, stages):
