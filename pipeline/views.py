@@ -106,7 +106,9 @@ def opportunity_export(request):
 def opportunity_held_back(request):
     page = paginate(request, selectors.opportunity_held_back_list(user=request.user))
     sweep = selectors.gate_sweep_last(user=request.user)
-    return render(request, "pipeline/opportunity_held_back.html", {"page": page, "sweep": sweep})
+    sending = selectors.gate_sweep_last_sending(user=request.user) if sweep and not sweep.sent_back else None
+    context = {"page": page, "sweep": sweep, "sending": sending}
+    return render(request, "pipeline/opportunity_held_back.html", context)
 
 
 def opportunity_detail(request, pk):

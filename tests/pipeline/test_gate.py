@@ -437,5 +437,10 @@ def test_managers_see_the_sweeps_last_run_and_reps_do_not(client, manager, rep, 
     client.force_login(manager)
     page = client.get(reverse("pipeline:opportunity-held-back"))
     assert b"sent back 3 deals" in page.content and b"verification expired: 2" in page.content
+    # The next hourly run finds nothing: the run that sent deals back stays in sight, with its reasons.
+    GateSweep.objects.create(sent_back=0, reasons={})
+    page = client.get(reverse("pipeline:opportunity-held-back")).content.decode()
+    assert "sent back 0 deals" in page and "The last run that sent deals back" in page and ": 3 deals." in page
+    assert "verification expired: 2" in page
     client.force_login(rep)
     assert b"gate-sweep" not in client.get(reverse("pipeline:opportunity-held-back")).content
