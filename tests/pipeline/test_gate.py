@@ -380,6 +380,19 @@ def test_the_win_page_refusal_names_the_lapsed_verification_and_links_to_the_ver
     assert deal.is_open and deal.stage == stages["Negotiation"] and deal.held_back
 
 
+def test_needs_a_coach_leads_a_deal_held_back_for_an_unqualified_coach_to_his_verify_form(
+    rep_client, rep, deal, stages
+):
+    from django.urls import reverse
+
+    coach = _informant(deal.account)
+    with pytest.raises(services.GateError):
+        services.opportunity_move(opportunity=deal, stage=stages["Coach confirmed"], by=rep)
+    page = rep_client.get(reverse("pipeline:opportunity-held-back")).content.decode()
+    assert reverse("coaches:coach-verify", args=[coach.pk]) in page
+    assert "Coach recorded: move it on" not in page
+
+
 def test_the_stage_history_shows_what_an_override_covered(rep_client, manager, deal, stages):
     services.opportunity_override(opportunity=deal, stage=stages["Coach confirmed"], by=manager, reason="sponsor")
     response = rep_client.get(deal.get_absolute_url())
