@@ -111,7 +111,7 @@ def test_the_page_ends_the_coach(rep_client, coach, gated_deal, stages, django_c
 def test_the_page_asks_before_ending_a_position(rep_client, coach):
     page = rep_client.get(coach.contact.get_absolute_url()).content.decode()
     assert reverse("accounts:employment-end", args=[_position(coach).pk]) in page
-    assert 'data-confirm="End this position? If this person is our coach there' in page
+    assert 'data-confirm="End this position at Acme? If this person is our coach there' in page
 
 
 def test_the_api_ends_the_coach(token_client, rep, coach, gated_deal, stages, django_capture_on_commit_callbacks):
