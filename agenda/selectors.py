@@ -1,7 +1,6 @@
 # Reads for the rep's day: the Today sections, a user's task list.
 import datetime
 
-from django.conf import settings
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +30,6 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
     day = day or timezone.localdate()
     # His own coaches (as a holder) and handovers (as the successor), within what access lets him see.
     mine = access.coaches(user, Coach.objects.active().filter(holders__user=user)).select_related("contact", "account")
-    verify_cutoff = day - datetime.timedelta(days=settings.COACH_UNVERIFIED_DAYS - settings.COACH_VERIFY_WARN_DAYS)
     deals = access.opportunities(user, Opportunity.objects.open().filter(owner=user)).select_related("account", "stage")
     sections = {
         "tasks": task_rows(user=user)
@@ -39,10 +37,9 @@ def today(*, user: User, day: datetime.date | None = None) -> dict:
         .due_by(day)
         .order_by("due_on", F("due_time").asc(nulls_last=True), "pk"),
         "touches": mine.filter(next_touch_due__lte=day).order_by("next_touch_due", "pk"),
-        # Expired or expiring within COACH_VERIFY_WARN_DAYS: expired ones first, their deals are going back.
-        "verify": mine.filter(
-            Q(last_verified_on__lt=verify_cutoff) | Q(last_verified_on__isnull=True, established_on__lt=verify_cutoff)
-        ).order_by(F("last_verified_on").asc(nulls_first=True), "established_on", "pk"),
+        # Expired or expiring within COACH_VERIFY_WARN_DAYS (coaches.models, the date the gate reads):
+        # the soonest to expire first, expired ones before them, their deals are going back.
+        "verify": mine.verification_due(day).order_by("verified_since", "pk"),
         "handovers": access.handovers(user, Handover.objects.due_by(day + datetime.timedelta(days=HANDOVER_SOON_DAYS)))
         .filter(to_user=user)
         .select_related("coach__contact", "coach__account", "from_user")

@@ -76,16 +76,17 @@ class CoachQuerySet(models.QuerySet):
         return self.filter(qualification_q(requirement, today))
 
     def verification_due(self, today: datetime.date | None = None):
-        """Qualified coaches whose verification expires within COACH_VERIFY_WARN_DAYS (before their deals go back)."""
+        """Active coaches whose verification expires within COACH_VERIFY_WARN_DAYS, or has expired (the work list).
+
+        Annotated `verified_since` (the last verification, else the established date: the date
+        `qualification_q` reads), so the soonest to expire sort first.
+        """
         today = today or timezone.localdate()
         soon = today + datetime.timedelta(days=settings.COACH_VERIFY_WARN_DAYS)
         return (
-            self.qualifying(CoachRequirement.QUALIFIED)
+            self.active()
             .annotate(verified_since=Coalesce("last_verified_on", "established_on"))
-            .filter(
-                verified_since__gte=verified_since_cutoff(today),
-                verified_since__lt=verified_since_cutoff(soon),
-            )
+            .filter(verified_since__lt=verified_since_cutoff(soon))
         )
 
     def stale(self, today: datetime.date | None = None):

@@ -49,7 +49,14 @@ def account_best_coach(
     account: Account, requirement: str, today: datetime.date | None = None
 ) -> tuple[Coach | None, list[str]]:
     """The account's active coach closest to the requirement and what he lacks (None: no active coach)."""
-    coaches = list(Coach.objects.active().filter(account_id=account.pk).select_related("contact"))
+    return best_coach(
+        Coach.objects.active().filter(account_id=account.pk).select_related("contact"), requirement, today
+    )
+
+
+def best_coach(coaches, requirement: str, today: datetime.date | None = None) -> tuple[Coach | None, list[str]]:
+    """Of these coaches (one account's active ones), the closest to the requirement and what he lacks."""
+    coaches = list(coaches)
     if not coaches:
         return None, []
     missing = {c.pk: c.missing_for(requirement, today) for c in coaches}
@@ -58,14 +65,12 @@ def account_best_coach(
     return coach, missing[coach.pk]
 
 
-def coaches_verification_due(*, user: User, today: datetime.date | None = None) -> list[Coach]:
-    """The user's coaches (he holds them) whose verification expires within COACH_VERIFY_WARN_DAYS, soonest first."""
-    return list(
-        Coach.objects.verification_due(today)
-        .filter(holders__user=user)
-        .select_related("contact", "account")
-        .order_by("verified_since", "pk")
-    )
+def accounts_active_coaches(account_ids) -> dict[int, list[Coach]]:
+    """The active coaches of these accounts (with their person), by account: one query (a sweep's send-back)."""
+    by_account: dict[int, list[Coach]] = {}
+    for coach in Coach.objects.active().filter(account_id__in=account_ids).select_related("contact").order_by("pk"):
+        by_account.setdefault(coach.account_id, []).append(coach)
+    return by_account
 
 
 def account_had_coach_on(account: Account, day: datetime.date, requirement: str = REAL_COACH) -> bool:

@@ -18,7 +18,7 @@ import access
 from accounts.importers import accounts_by_external_id, accounts_by_name, owner_keys, row_account
 from accounts.models import ProductLine
 from coachcrm.inputs import amount_check
-from coaches.models import Coach
+from coaches.models import REAL_COACH, Coach, CoachRequirement
 from csvio import external_ids
 from csvio.importers import CREATED, DUPLICATE, UPDATED, Importer, Plan, RowError, chunks, fold
 from pipeline import services
@@ -100,16 +100,22 @@ class DealImporter(Importer):
             ids=self.external_ids_of(rows),
         )
         account_ids = {a.pk for a in self.accounts.values()} | {a.pk for a in self.accounts_by_external.values()}
+        self.stages = {fold(s.name): s for s in Stage.objects.all()}
+        # The accounts with an active coach, and those meeting each stage's requirement (the
+        # gate's test for one row, Coach.missing_for), so the dry run says what the gate will do.
+        levels = {s.coach_requirement for s in self.stages.values()} - {CoachRequirement.NONE}
         self.coached = set()
+        self.meets = {level: set() for level in levels | {REAL_COACH}}
         for chunk in chunks(account_ids):
-            self.coached.update(
-                Coach.objects.active().filter(account_id__in=chunk).values_list("account_id", flat=True)
-            )
+            for coach in Coach.objects.active().filter(account_id__in=chunk):
+                self.coached.add(coach.account_id)
+                for level, met in self.meets.items():
+                    if not coach.missing_for(level):
+                        met.add(coach.account_id)
             # A second import of the same file: a deal of the same name at the account is known.
             deals = Opportunity.objects.filter(account_id__in=chunk).values_list("pk", "account_id", "name")
             for pk, account_id, name in deals:
                 self.deals[(account_id, fold(name))] = pk
-        self.stages = {fold(s.name): s for s in Stage.objects.all()}
         self.stages.update({fold(s.label): s for s in self.stages.values()})
         self.gated = Stage.objects.gated().exists()
         self.lines = {fold(p.name): p for p in ProductLine.objects.all()}
@@ -176,10 +182,17 @@ class DealImporter(Importer):
             return Plan(DUPLICATE, key, detail=_("Already in CoachCRM at %(account)s; skipped.") % {"account": account})
         detail = ""
         if stage.is_closed:
-            if stage.is_won and self.gated and account.pk not in self.coached:
+            if stage.is_won and self.gated and account.pk not in self.meets[REAL_COACH]:
                 detail = _("Won, with no coach on record at %(account)s.") % {"account": account}
-        elif account.pk not in self.coached and services.stage_needs_coach(stage):
-            detail = _("Will be held back: no coach at %(account)s.") % {"account": account}
+        elif services.stage_needs_coach(stage) and account.pk not in self.meets[stage.coach_requirement]:
+            if account.pk not in self.coached:
+                detail = _("Will be held back: no coach at %(account)s.") % {"account": account}
+            else:
+                detail = _("Will be held back: %(stage)s needs %(requirement)s at %(account)s.") % {
+                    "stage": stage,
+                    "requirement": CoachRequirement(stage.coach_requirement).label,
+                    "account": account,
+                }
         return Plan(
             CREATED,
             key,

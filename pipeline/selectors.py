@@ -52,6 +52,11 @@ def gate_sweep_last(*, user: User) -> GateSweep | None:
     return None if user.is_rep else GateSweep.objects.first()
 
 
+def gate_sweep_last_sending(*, user: User) -> GateSweep | None:
+    """The last run that sent deals back (an hourly run that found nothing must not hide it), as gate_sweep_last."""
+    return None if user.is_rep else GateSweep.objects.filter(sent_back__gt=0).first()
+
+
 WORK_LIST_ORDER = (F("has_coach").desc(), F("stage__order").desc(), F("amount").desc(), "pk")
 
 

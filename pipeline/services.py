@@ -20,16 +20,23 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Account, Contact, ProductLine
 from accounts.services import employment_set_reports_to
 from coachcrm import jobs
+from coachcrm.bulk import bulk_update_with_history
 from coachcrm.inputs import amount_check, date_check, single_line_check
 from coachcrm.notes import note_facts, note_text, note_text_lazy
 from coaches.models import REAL_COACH, Coach, CoachMove, CoachRequirement
-from coaches.selectors import account_best_coach, account_had_coach_on, account_meets
+from coaches.selectors import (
+    account_best_coach,
+    account_had_coach_on,
+    account_meets,
+    accounts_active_coaches,
+    best_coach,
+)
 from coaches.services import coach_record, holder_add, stance_report_record
 from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage, StageChange
 from pipeline.stage_facts import stage_facts_refresh, stage_owners_refresh
 from team.models import User
-from team.services import notify
-from webhooks.services import event_emit
+from team.services import Notice, notify, notify_many
+from webhooks.services import event_emit, events_emit
 
 logger = logging.getLogger(__name__)
 
@@ -387,45 +394,90 @@ def _sweep_reason(missing: list[str], coach: Coach | None) -> str:
 
 
 def _send_back(deals: list[Opportunity], *, target: Stage) -> dict[str, int]:
-    """Send these deals back before the gate, each held back with what its stage lacks; one notice per owner."""
+    """Send these (locked) deals back before the gate, each held back with what its stage lacks; one notice per owner.
+
+    Set-based, as the sweep must be: a fixed number of statements whatever the number of deals
+    (their accounts' coaches, the moves, their visit facts, the deals with their history rows,
+    the webhook events, the notices), not one move and one hold-back per deal.
+    """
+    now = timezone.now()
+    coaches = accounts_active_coaches({deal.account_id for deal in deals})
     reasons: dict[str, int] = {}
     best: dict[tuple[int, str], tuple] = {}
     per_owner: dict[int, list[Opportunity]] = {}
+    changes, newly = [], []
     for deal in deals:
         key = (deal.account_id, deal.stage.coach_requirement)
         if key not in best:
-            best[key] = account_best_coach(deal.account, deal.stage.coach_requirement)
+            best[key] = best_coach(coaches.get(deal.account_id, []), deal.stage.coach_requirement)
         coach, missing = best[key]
         why = gate_facts(stage=deal.stage, account=deal.account, coach=coach, missing=missing)
         reason = _sweep_reason(missing, coach)
         reasons[reason] = reasons.get(reason, 0) + 1
-        change = _apply_stage(opportunity=deal, stage=target, by=None, kind=StageChange.Kind.SENT_BACK, facts=why)
-        opportunity_hold_back(opportunity=deal, facts=why)
-        # After the hold-back, so the payload says the deal now waits for a coach.
-        event_emit(
-            event="opportunity.sent_back",
-            data={**opportunity_event_data(deal), "from_stage": change.from_stage_id, "reason": why},
+        changes.append(
+            StageChange(
+                opportunity=deal,
+                owner_id=deal.owner_id,
+                from_stage=deal.stage,
+                to_stage=target,
+                by=None,
+                kind=StageChange.Kind.SENT_BACK,
+                reason_facts=why,
+                at=now,
+            )
         )
+        if not deal.held_back:
+            deal.held_back_since = now
+            newly.append(deal)
+        deal.stage, deal.stage_entered_at = target, now
+        deal.held_back, deal.held_back_reason, deal.held_back_facts = True, "", why
         per_owner.setdefault(deal.owner_id, []).append(deal)
+    StageChange.objects.bulk_create(changes, batch_size=500)
+    stage_facts_refresh([deal.pk for deal in deals])
+    bulk_update_with_history(
+        deals,
+        Opportunity,
+        ["stage", "stage_entered_at", *HOLD_BACK_FIELDS],
+        batch_size=500,
+        default_change_reason="sent back",
+    )
+    events_emit(
+        event="opportunity.held_back",
+        items=[{**opportunity_event_data(deal), "reason": deal.held_back_facts} for deal in newly],
+    )
+    # After the hold-back, so the payload says the deal now waits for a coach.
+    events_emit(
+        event="opportunity.sent_back",
+        items=[
+            {**opportunity_event_data(deal), "from_stage": change.from_stage_id, "reason": change.reason_facts}
+            for deal, change in zip(deals, changes, strict=True)
+        ],
+    )
+    notices = []
     for owned in per_owner.values():
         deal = owned[0]
         if len(owned) == 1:
-            notify(
-                user=deal.owner,
-                message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s"),
-                params={"deal": deal, "stage": target, "reason": note_text_lazy(deal.held_back_facts)},
-                link=deal.get_absolute_url(),
+            notices.append(
+                Notice(
+                    user=deal.owner,
+                    message=gettext_lazy("%(deal)s was sent back to %(stage)s: %(reason)s"),
+                    params={"deal": deal, "stage": target, "reason": note_text_lazy(deal.held_back_facts)},
+                    link=deal.get_absolute_url(),
+                )
             )
         else:
-            notify(
-                user=deal.owner,
-                message=gettext_lazy(
-                    "%(count)s of your deals were sent back to %(stage)s: their accounts lack the coach "
-                    "their stage requires. See “Needs a coach”."
-                ),
-                params={"count": len(owned), "stage": target},
-                link=reverse("pipeline:opportunity-held-back"),
+            notices.append(
+                Notice(
+                    user=deal.owner,
+                    message=gettext_lazy(
+                        "%(count)s of your deals were sent back to %(stage)s: their accounts lack the coach "
+                        "their stage requires. See “Needs a coach”."
+                    ),
+                    params={"count": len(owned), "stage": target},
+                    link=reverse("pipeline:opportunity-held-back"),
+                )
             )
+    notify_many(notices=notices)
     return reasons
 
 

@@ -107,7 +107,9 @@ def opportunity_export(request):
 def opportunity_held_back(request):
     page = paginate(request, selectors.opportunity_held_back_list(user=request.user))
     sweep = selectors.gate_sweep_last(user=request.user)
-    return render(request, "pipeline/opportunity_held_back.html", {"page": page, "sweep": sweep})
+    sending = selectors.gate_sweep_last_sending(user=request.user) if sweep and not sweep.sent_back else None
+    context = {"page": page, "sweep": sweep, "sending": sending}
+    return render(request, "pipeline/opportunity_held_back.html", context)
 
 
 def opportunity_detail(request, pk):
@@ -331,6 +333,7 @@ def opportunity_close(request, pk, stage):
     stage = get_object_or_404(Stage.objects.filter(Q(is_won=True) | Q(is_lost=True)), pk=stage)
     initial = {"next": _safe_next(request, request.GET.get("next", ""))}
     form = OpportunityCloseForm(request.POST or None, stage=stage, initial=initial)
+    gate_error = None
     if opportunity.is_open and form.is_valid():
         data = form.cleaned_data
         try:
@@ -343,10 +346,17 @@ def opportunity_close(request, pk, stage):
             )
         except ValidationError as error:
             add_service_error(form, error)
+            gate_error = error if isinstance(error, services.GateError) else None
         else:
             messages.success(request, _("%(name)s moved to %(stage)s.") % {"name": opportunity, "stage": stage})
             return redirect(_safe_next(request, data["next"]) or opportunity.get_absolute_url())
-    context = {"form": form, "opportunity": opportunity, "stage": stage, "next": initial["next"]}
+    context = {
+        "form": form,
+        "opportunity": opportunity,
+        "stage": stage,
+        "next": initial["next"],
+        "gate_error": gate_error,
+    }
     return render(request, "pipeline/opportunity_close.html", context)
 
 

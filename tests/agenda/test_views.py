@@ -45,6 +45,41 @@ def test_today_lists_the_sections_in_the_reps_order(rep_client, rep, account, st
     assert reverse("agenda:touch-create", args=[coach.pk]) in page
 
 
+def test_today_lists_the_coaches_to_verify_before_their_deals_go_back(
+    rep_client, rep, other_rep, account, stages, settings
+):
+    expiry = settings.COACH_UNVERIFIED_DAYS
+    old = _days(expiry + 100)
+    soon = factories.CoachFactory(account=account, holder=rep, established_on=old, last_verified_on=_days(expiry - 7))
+    expired = factories.CoachFactory(holder=rep, established_on=old, last_verified_on=_days(expiry + 5))
+    never = factories.CoachFactory(holder=rep, established_on=_days(expiry - 3))  # never verified: since established
+    factories.CoachFactory(holder=rep, established_on=old, last_verified_on=_days(expiry - 20))  # not yet
+    factories.CoachFactory(holder=other_rep, established_on=old, last_verified_on=_days(expiry - 7))  # not his
+    deal = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Proposal"])
+    response = rep_client.get(reverse("home"))
+    # Expired first, then the soonest to expire; on the list while the gate still lets his deals stand.
+    assert response.context["sections"]["verify"] == [expired, never, soon]
+    page = response.content.decode()
+    assert reverse("coaches:coach-verify", args=[soon.pk]) in page
+    assert "expires" in page and "expired" in page
+    from pipeline.services import gate_sweep
+
+    assert gate_sweep().sent_back == 0
+    deal.refresh_from_db()
+    assert deal.stage == stages["Proposal"]
+
+
+def test_today_links_a_deal_held_back_for_an_unqualified_coach_to_his_verify_form(rep_client, rep, account, stages):
+    from pipeline import services as pipeline_services
+
+    coach = factories.CoachFactory(account=account, holder=rep, strength="informant")
+    deal = factories.OpportunityFactory(account=account, owner=rep, stage=stages["Qualified"])
+    with pytest.raises(pipeline_services.GateError):
+        pipeline_services.opportunity_move(opportunity=deal, stage=stages["Coach confirmed"], by=rep)
+    page = rep_client.get(reverse("home")).content.decode()
+    assert reverse("coaches:coach-verify", args=[coach.pk]) in page
+
+
 def test_today_shows_nothing_of_another_rep(rep_client, other_rep):
     factories.TaskFactory(owner=other_rep, subject="Their task")
     _due_coach(other_rep)

@@ -108,6 +108,12 @@ def test_the_page_ends_the_coach(rep_client, coach, gated_deal, stages, django_c
     _assert_ended_and_sent_back(coach, gated_deal, stages, today)
 
 
+def test_the_page_asks_before_ending_a_position(rep_client, coach):
+    page = rep_client.get(coach.contact.get_absolute_url()).content.decode()
+    assert reverse("accounts:employment-end", args=[_position(coach).pk]) in page
+    assert 'data-confirm="End this position at Acme? If this person is our coach there' in page
+
+
 def test_the_api_ends_the_coach(token_client, rep, coach, gated_deal, stages, django_capture_on_commit_callbacks):
     today = timezone.localdate()
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,6 +187,25 @@ def test_the_admin_contact_form_saves_through_the_service(admin_client, coach):
     assert response.status_code == 302
     coach.contact.refresh_from_db()
     assert coach.contact.email == "chen@example.com"
+
+
+def test_the_admin_contact_form_cannot_end_a_position_around_the_service(admin_client, coach):
+    # The positions inline is read-only: an end date posted there is ignored (the employment form ends it).
+    position = _position(coach)
+    inline = {**INLINE, "employments-0-id": str(position.pk), "employments-0-contact": str(coach.contact_id)}
+    inline["employments-0-end_date"] = timezone.localdate().isoformat()
+    response = admin_client.post(
+        reverse("admin:accounts_contact_change", args=[coach.contact_id]),
+        {"first_name": "Chen", "last_name": "Okafor", "email": "", "phone": "", "notes": "", **inline},
+    )
+    assert response.status_code == 302
+    assert (
+        b'name="employments-0-end_date"'
+        not in admin_client.get(reverse("admin:accounts_contact_change", args=[coach.contact_id])).content
+    )
+    position.refresh_from_db()
+    coach.refresh_from_db()
+    assert position.end_date is None and coach.is_active
 
 
 def test_the_job_change_feed_ends_the_coach_as_moved(

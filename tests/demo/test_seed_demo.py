@@ -70,3 +70,36 @@ def test_seed_demo_gives_alice_a_realistic_day(settings):
     assert len(sections["touches"]) >= 2
     assert len(sections["handovers"]) >= 1
     assert len(sections["held_back"]) >= 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_every_case_of_the_coach_gate(settings):
+    """Issue 15: a qualified coach, a verified one, an unverified informant, one expiring soon, deals to send back."""
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from agenda import selectors as agenda_selectors
+    from coaches.models import Coach
+    from pipeline import services
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    today = timezone.localdate()
+    active = list(Coach.objects.active().select_related("contact"))
+    verified = [c for c in active if not c.missing_for("verified")]
+    qualified_only = [
+        c for c in active if not c.missing_for("qualified") and c.missing_for("verified") == ["unverified"]
+    ]
+    informants = [
+        c for c in active if c.strength == "informant" and c.last_verified_on is None and c.missing_for("qualified")
+    ]
+    expiring = [c for c in verified if today < c.verification_expires_on <= today + datetime.timedelta(days=7)]
+    assert verified and qualified_only and informants and expiring
+    holder = expiring[0].holders.get(is_primary=True).user
+    assert expiring[0] in agenda_selectors.today(user=holder)["sections"]["verify"]
+    first = services.gate_sweep()
+    assert first.sent_back > 0 and sum(first.reasons.values()) == first.sent_back
+    again = services.gate_sweep()
+    assert (again.sent_back, again.reasons) == (0, {})

@@ -247,6 +247,26 @@ def test_the_sweep_sends_back_what_fails_counts_per_reason_and_changes_nothing_t
     assert GateSweep.objects.count() == 2
 
 
+def test_the_sweep_is_set_based_the_same_statements_for_2_deals_as_for_20(stages):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_of(count: int) -> int:
+        for _ in range(count):
+            account = factories.AccountFactory(owner=factories.RepFactory())
+            _informant(account)
+            factories.OpportunityFactory(account=account, stage=stages["Proposal"])
+        with CaptureQueriesContext(connection) as queries:
+            sweep = services.gate_sweep()
+        assert (sweep.sent_back, sweep.reasons) == (count, {"not_qualified": count})
+        return len(queries)
+
+    # One notice per owner, a move and a history row per deal: all in a fixed number of statements.
+    assert sweep_of(2) == sweep_of(20)
+    assert Notification.objects.count() == 22
+    assert StageChange.objects.filter(kind=StageChange.Kind.SENT_BACK).count() == 22
+
+
 def test_the_sweep_sends_back_after_a_stage_rule_changed_off_and_on(
     admin_user, rep, account, stages, django_capture_on_commit_callbacks
 ):
@@ -344,6 +364,35 @@ def test_the_board_refusal_links_to_the_coachs_verify_form(rep_client, deal, sta
     assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in detail.content
 
 
+def test_the_win_page_refusal_names_the_lapsed_verification_and_links_to_the_verify_form(rep_client, account, stages):
+    from django.urls import reverse
+
+    old = timezone.localdate() - datetime.timedelta(days=100)
+    coach = factories.CoachFactory(account=account, established_on=old, last_verified_on=old)
+    deal = factories.OpportunityFactory(account=account, stage=stages["Negotiation"])
+    response = rep_client.post(
+        reverse("pipeline:opportunity-close", args=[deal.pk, stages["Won"].pk]), {"stage": stages["Won"].pk}
+    )
+    assert response.status_code == 200
+    assert b"Won needs a verified coach" in response.content and b"was not verified since" in response.content
+    assert reverse("coaches:coach-verify", args=[coach.pk]).encode() in response.content
+    deal.refresh_from_db()
+    assert deal.is_open and deal.stage == stages["Negotiation"] and deal.held_back
+
+
+def test_needs_a_coach_leads_a_deal_held_back_for_an_unqualified_coach_to_his_verify_form(
+    rep_client, rep, deal, stages
+):
+    from django.urls import reverse
+
+    coach = _informant(deal.account)
+    with pytest.raises(services.GateError):
+        services.opportunity_move(opportunity=deal, stage=stages["Coach confirmed"], by=rep)
+    page = rep_client.get(reverse("pipeline:opportunity-held-back")).content.decode()
+    assert reverse("coaches:coach-verify", args=[coach.pk]) in page
+    assert "Coach recorded: move it on" not in page
+
+
 def test_the_stage_history_shows_what_an_override_covered(rep_client, manager, deal, stages):
     services.opportunity_override(opportunity=deal, stage=stages["Coach confirmed"], by=manager, reason="sponsor")
     response = rep_client.get(deal.get_absolute_url())
@@ -401,5 +450,10 @@ def test_managers_see_the_sweeps_last_run_and_reps_do_not(client, manager, rep, 
     client.force_login(manager)
     page = client.get(reverse("pipeline:opportunity-held-back"))
     assert b"sent back 3 deals" in page.content and b"verification expired: 2" in page.content
+    # The next hourly run finds nothing: the run that sent deals back stays in sight, with its reasons.
+    GateSweep.objects.create(sent_back=0, reasons={})
+    page = client.get(reverse("pipeline:opportunity-held-back")).content.decode()
+    assert "sent back 0 deals" in page and "The last run that sent deals back" in page and ": 3 deals." in page
+    assert "verification expired: 2" in page
     client.force_login(rep)
     assert b"gate-sweep" not in client.get(reverse("pipeline:opportunity-held-back")).content

@@ -143,3 +143,16 @@ def test_an_account_out_of_scope_is_a_row_error(setup):
     text = "name,account,amount,stage\nBig deal,Theirs Ltd,1000,Lead\n"
     batch = services.import_batch_create(by=setup["alice"], kind="deals", filename="d.csv", data=text.encode())
     assert [(r["outcome"], r["column"]) for r in batch.report["rows"]] == [("error", "account")]
+
+
+def test_the_dry_run_says_a_deal_is_held_back_when_the_coach_does_not_meet_the_stage(setup):
+    # An active coach who is only an informant: the gate refuses Proposal (a verified coach), and the dry run says so.
+    factories.CoachFactory(account=setup["accounts"]["Cedar Health"], strength="informant")
+    text = "name,account,product_line,amount,stage\nCedar pilot,Cedar Health,Analytics,1000,Proposal\n"
+    batch = services.import_batch_create(by=setup["alice"], kind="deals", filename="d.csv", data=text.encode())
+    assert _rows(batch) == [
+        ("Cedar pilot", "created", "Will be held back: Proposal needs a verified coach at Cedar Health."),
+    ]
+    services.import_batch_confirm(batch=batch, by=setup["alice"])
+    held = Opportunity.objects.get(name="Cedar pilot")
+    assert (held.stage.name, held.held_back) == ("Qualified", True)
