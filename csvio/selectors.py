@@ -1,9 +1,13 @@
 # Reads for the import report and the mapping step.
+import logging
+
 from django.core.cache import cache
 
 from csvio import importers
 from csvio.models import ImportBatch, ImportMapping
 from csvio.services import progress_key
+
+logger = logging.getLogger(__name__)
 
 
 def import_report_rows(*, batch: ImportBatch, limit: int = 500) -> list[dict]:
@@ -14,8 +18,13 @@ def import_report_rows(*, batch: ImportBatch, limit: int = 500) -> list[dict]:
 
 
 def import_batch_progress(*, batch: ImportBatch) -> dict:
-    """Rows done, total and percent of a batch being imported in the background."""
-    progress = cache.get(progress_key(batch.pk)) or {"done": 0, "total": batch.row_count}
+    """Rows done, total and percent of a batch being imported in the background (0 done while the cache is down)."""
+    try:
+        progress = cache.get(progress_key(batch.pk))
+    except Exception as error:
+        logger.warning("Import %s: its progress is unknown, the cache is unreachable: %s", batch.pk, error)
+        progress = None
+    progress = progress or {"done": 0, "total": batch.row_count}
     total = progress["total"] or 1
     return {**progress, "percent": min(100, round(100 * progress["done"] / total))}
 

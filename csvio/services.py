@@ -1,5 +1,6 @@
 # The writes of an import: keep the upload with its dry-run report, map it, then confirm it.
 import datetime
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
@@ -12,6 +13,8 @@ from coachcrm import jobs
 from csvio import importers
 from csvio.models import ImportBatch, ImportCancel, ImportMapping
 from team.models import User
+
+logger = logging.getLogger(__name__)
 
 # An upload nobody confirmed is dropped after this long.
 PENDING_KEPT_FOR = datetime.timedelta(days=1)
@@ -240,19 +243,32 @@ def import_batches_resume() -> int:
 
 
 # Progress lives in the cache, not the batch row: the job's transaction is open until the end,
-# so a row update would not be seen by the page polling it.
+# so a row update would not be seen by the page polling it. It is only a progress bar: with the
+# cache down (Redis away) the import goes on without it, never fails for it.
 def progress_key(batch_id: int) -> str:
     return f"csvio:progress:{batch_id}"
 
 
 def _job_done(batch_id: int) -> None:
-    cache.delete(progress_key(batch_id))
+    try:
+        cache.delete(progress_key(batch_id))
+    except Exception as error:
+        logger.warning("Import %s: its progress could not be cleared, the cache is unreachable: %s", batch_id, error)
     ImportCancel.objects.filter(batch_id=batch_id).delete()
 
 
 def _progress_reporter(batch_id: int, total: int):
+    cache_down = False
+
     def report(done: int) -> None:
-        cache.set(progress_key(batch_id), {"done": done, "total": total}, timeout=3600)
+        nonlocal cache_down
+        if not cache_down:
+            try:
+                cache.set(progress_key(batch_id), {"done": done, "total": total}, timeout=3600)
+            except Exception as error:
+                # Once: each try at a Redis that is away costs its connect timeout.
+                cache_down = True
+                logger.warning("Import %s goes on without its progress, the cache is unreachable: %s", batch_id, error)
         if ImportCancel.objects.filter(batch_id=batch_id).exists():
             raise importers.Cancelled
 

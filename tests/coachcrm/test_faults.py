@@ -37,11 +37,14 @@ REDIS_SERVER, REDIS_CLI = shutil.which("redis-server"), shutil.which("redis-cli"
 
 
 def _free_port() -> int:
-    for port in range(6391, 6400):
+    # PRIVATE_REDIS_PORT pins the port (a machine shared with other runs: each its own); else the
+    # first free one in 6391..6399.
+    pinned = os.environ.get("PRIVATE_REDIS_PORT")
+    for port in [int(pinned)] if pinned else range(6391, 6400):
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
-    pytest.fail("no free port in 6391..6399 for a private Redis")
+    pytest.fail(f"no free port {pinned or 'in 6391..6399'} for a private Redis")
 
 
 class PrivateRedis:
@@ -321,14 +324,18 @@ def _dead_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"  # nothing listens there once the probe is closed
 
 
-def test_cache_down_the_api_still_answers_and_readiness_names_the_cache(client, token_client, rep, settings):
-    settings.CACHES = {
+def _dead_cache() -> dict:
+    return {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _dead_redis_url(),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+
+
+def test_cache_down_the_api_still_answers_and_readiness_names_the_cache(client, token_client, rep, settings):
+    settings.CACHES = _dead_cache()
     assert token_client(rep).get(reverse("api:account-list")).status_code == 200
     login = client.post(reverse("api:auth-token"), {"username": rep.username, "password": "pw-for-tests"})
     assert login.status_code in (200, 201), login.content
@@ -337,6 +344,34 @@ def test_cache_down_the_api_still_answers_and_readiness_names_the_cache(client, 
     ready = client.get(reverse("health-ready"))
     assert ready.status_code == 503
     assert ready.json()["down"] == ["cache"] and ready.json()["checks"]["database"] == "ok"
+
+
+def test_cache_down_a_user_signs_in_and_stays_signed_in(client, rep, settings):
+    # Sessions are in the database (SESSION_ENGINE): the cache going away signs nobody out.
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    settings.CACHES = _dead_cache()
+    assert client.post(reverse("login"), {"username": rep.username, "password": "pw-for-tests"}).status_code == 302
+    assert client.get(reverse("accounts:account-list")).status_code == 200
+    assert client.get(reverse("accounts:account-list")).wsgi_request.user == rep
+
+
+def test_cache_down_a_large_import_still_runs_and_its_pages_answer(rep_client, rep, settings):
+    from csvio import services as import_services
+    from csvio import tasks as import_tasks
+    from csvio.models import ImportBatch
+
+    settings.CACHES = _dead_cache()  # the import's progress bar lives in the cache
+    settings.CSV_IMPORT_BACKGROUND_ROWS = 2  # a background job, with its progress
+    factories.RegionFactory(name="North")
+    factories.IndustryFactory(name="Retail")
+    text = "name,region,industry\n" + "".join(f"Company {i},North,Retail\n" for i in range(5))
+    batch = import_services.import_batch_create(by=rep, kind="accounts", filename="big.csv", data=text.encode())
+    assert import_tasks.import_batch_run_task(batch.pk) == ImportBatch.Status.PENDING  # the dry run
+    batch = import_services.import_batch_confirm(batch=ImportBatch.objects.get(pk=batch.pk), by=rep)
+    for page in ("csvio:import-detail", "csvio:import-progress"):
+        assert rep_client.get(reverse(page, args=[batch.pk])).status_code == 200
+    assert import_tasks.import_batch_run_task(batch.pk) == ImportBatch.Status.IMPORTED
+    assert Account.objects.filter(name__startswith="Company ").count() == 5
 
 
 def test_readiness_answers_200_when_everything_is_up(client, db):

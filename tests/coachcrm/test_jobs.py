@@ -219,7 +219,11 @@ def test_admin_home_warns_when_a_job_has_waited_too_long(admin_client, settings)
     assert b"Background jobs are not getting through" not in admin_client.get(reverse("admin:index")).content
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=6))
     page = admin_client.get(reverse("admin:index")).content.decode()
-    assert "Background jobs are not getting through: 1 waiting, the oldest for 6 minutes." in page
+    assert "Background jobs are not getting through: 1 not sent (0 failed), the oldest for 6 minutes." in page
+    # A failed job is counted as failed, not as waiting: it needs the retry action, not the broker.
+    Job.objects.create(task=SEND_BACK, key="account-send-back:2", status=Job.Status.FAILED)
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "2 not sent (1 failed), the oldest for 6 minutes" in page
 
 
 def test_admin_job_list_shows_the_counts_and_retries_failed_jobs(admin_client, django_capture_on_commit_callbacks):
