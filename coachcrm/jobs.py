@@ -18,9 +18,11 @@ import contextvars
 import datetime
 import json
 import logging
+import re
 import time
 from functools import partial
 
+from celery.signals import task_failure
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -46,7 +48,7 @@ _delayed: contextvars.ContextVar[list | None] = contextvars.ContextVar("jobs_del
 class Outcome:
     SENT = "sent"
     DELAYED = "delayed"  # the broker could not be reached: the job waits for the next relay
-    FAILED = "failed"  # the task raised (embedded) or is unknown: an admin retries it
+    FAILED = "failed"  # the task raised (embedded, or on the worker for good) or is unknown: an admin retries it
     SKIPPED = "skipped"  # already sent, or another relay holds it
 
 
@@ -140,7 +142,13 @@ def send(pk: int) -> str:
                 with transaction.atomic():  # the task's writes roll back alone when it raises
                     _task(job.task).apply(kwargs=job.kwargs, throw=True)
             else:
-                app.send_task(job.task, kwargs=job.kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+                app.send_task(
+                    job.task,
+                    kwargs=job.kwargs,
+                    task_id=worker_task_id(job),
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
         except Exception as error:
             job.last_error = f"{type(error).__name__}: {error}"[:2000]
             if eager:
@@ -155,6 +163,30 @@ def send(pk: int) -> str:
         job.status, job.sent_at, job.last_error = Job.Status.SENT, timezone.now(), ""
         job.save(update_fields=["attempts", "last_error", "status", "sent_at"])
     return Outcome.SENT
+
+
+def worker_task_id(job: Job) -> str:
+    """The Celery task id of one sending of a job: the worker's failure comes back to its row by it."""
+    return f"coachcrm-job-{job.pk}-{job.attempts}"
+
+
+_WORKER_TASK_ID = re.compile(r"^coachcrm-job-(?P<pk>\d+)-\d+$")
+
+
+@task_failure.connect
+def _failed_on_the_worker(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    """A job that failed on the worker for good (its task's retries spent) is marked failed, as an
+    embedded one is, so the admin counts it and can retry it (every task is idempotent by its key).
+    A publish reaches the worker after the relay marked the job sent, so only a sent job changes."""
+    match = _WORKER_TASK_ID.match(task_id or "")
+    if match is None:
+        return  # not a job of the outbox (an eager run, a task sent by hand)
+    try:
+        Job.objects.filter(pk=int(match["pk"]), status=Job.Status.SENT).update(
+            status=Job.Status.FAILED, last_error=f"{type(exception).__name__}: {exception}"[:2000]
+        )
+    except DatabaseError:
+        logger.exception("Could not mark job %s failed", match["pk"])
 
 
 def relay(*, limit: int = 1000) -> dict:

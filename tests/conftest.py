@@ -152,6 +152,7 @@ class FakeBroker:
     def __init__(self):
         self.down = False
         self.sent = []
+        self.task_ids = []
 
     def send_task(self, name, kwargs=None, **options):
         from kombu.exceptions import OperationalError
@@ -159,6 +160,7 @@ class FakeBroker:
         if self.down:
             raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         self.sent.append((name, kwargs))
+        self.task_ids.append(options.get("task_id"))
 
 
 @pytest.fixture

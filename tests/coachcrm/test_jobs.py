@@ -117,6 +117,29 @@ def test_a_database_error_while_handing_over_leaves_the_job_to_the_relay_and_the
     assert fake_broker.sent == [(SEND_BACK, {"account_id": 4})]
 
 
+def test_a_job_that_fails_on_the_worker_for_good_is_marked_failed_and_the_retry_sends_it_again(
+    db, fake_broker, django_capture_on_commit_callbacks
+):
+    from celery.signals import task_failure
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.enqueue(SEND_BACK, key="account-send-back:5", account_id=5)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SENT and fake_broker.task_ids == [jobs.worker_task_id(job)]
+
+    # The worker's last try raised (Celery sends task_failure once the task's retries are spent).
+    task_failure.send(sender=None, task_id=fake_broker.task_ids[0], exception=ValueError("account 5 is gone"))
+    task_failure.send(sender=None, task_id="a-task-sent-by-hand", exception=ValueError("not a job"))
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.last_error == "ValueError: account 5 is gone"
+    assert Job.objects.backlog()["failed"] == 1
+
+    assert jobs.retry(ids=[job.pk]) == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.SENT and len(fake_broker.sent) == 2
+    assert fake_broker.task_ids[1] == jobs.worker_task_id(job) != fake_broker.task_ids[0]  # one id per sending
+
+
 def test_after_a_broker_error_the_commits_that_follow_do_not_wait_on_it(
     db, fake_broker, django_capture_on_commit_callbacks
 ):
