@@ -220,3 +220,12 @@ def test_search_finds_what_the_search_found_before_its_indexes(request, crowd, w
     assert found == _search_as_it_was(user, q)
     if q == "bor" and who in ("manager", "admin_user"):
         assert all(len(rows) == selectors.SEARCH_LIMIT for rows in found.values())  # more matches than a page
+
+
+@pytest.mark.parametrize("q", ["bor", "harbor", "bor 2", "kes", "zz"])
+def test_search_for_a_manager_with_a_long_scope_finds_what_it_found_before(manager, crowd, q, monkeypatch):
+    # Past ID_LIST_MAX visible accounts the scope goes as one array and his deals stay one query.
+    import access
+
+    monkeypatch.setattr(access, "ID_LIST_MAX", 1)
+    assert _ids(selectors.search(user=manager, q=q)) == _search_as_it_was(manager, q)
