@@ -72,8 +72,11 @@ def search(*, user: User, q: str) -> dict:
     A case-insensitive substring match (`icontains`): on PostgreSQL the trigram indexes of
     agenda's migrations 0002 and 0005 (people: one on their joined fields) answer it, on SQLite
     a LIKE. Every kind goes through `access`, so nothing out of the user's scope ever appears.
-    One query per kind whatever the data, and for a rep or a manager one more: his visible
-    accounts, evaluated once for the three kinds that scope by them.
+    One query per kind whatever the data, and for a manager one more: his visible accounts,
+    evaluated once for the three kinds that scope by them. On PostgreSQL the coaches and deals are
+    sorted and cut to a page before their joins, and the deals matched as two halves (see below);
+    SQLite keeps the plain LIKE queries. `tests/agenda/test_search.py` holds the search as it was
+    as an oracle.
     """
     q = " ".join(q.split())
     if len(q) < SEARCH_MIN_LENGTH:
