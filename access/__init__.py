@@ -116,7 +116,7 @@ ONCE_MAX_IDS = 10_000
 ID_LIST_MAX = 1_000
 
 
-def account_ids(user: User, *, once: bool = False) -> QuerySet | list[int]:
+def account_ids(user: User, *, once: bool | QuerySet | list[int] = False) -> QuerySet | list[int]:
     """The ids of the accounts a (non-admin) user may see, as one subquery: deals, grants and people scope by it.
 
     A UNION of three id sets, each answered from an index: owned (`owner`), held (the holders'
@@ -125,8 +125,11 @@ def account_ids(user: User, *, once: bool = False) -> QuerySet | list[int]:
 
     `once`: evaluate the set now (one query) and return the ids, for a page that queries the scope
     more than once (a list's count and its page): as a subquery, PostgreSQL computes the set anew
-    in each of them, a manager's ~6,000 accounts out of three scans each time.
+    in each of them, a manager's ~6,000 accounts out of three scans each time. A page that asks
+    several kinds (the search) evaluates it once and passes what this returned as `once` to each.
     """
+    if not isinstance(once, bool):
+        return once
 
     def by(field: str) -> dict:
         # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
@@ -164,7 +167,9 @@ def within(field: str, ids: QuerySet | list[int]) -> Q:
     return Q(**{f"{field}__in": ids})
 
 
-def accounts(user: User, queryset: QuerySet | None = None, *, once: bool = False) -> QuerySet[Account]:
+def accounts(
+    user: User, queryset: QuerySet | None = None, *, once: bool | QuerySet | list[int] = False
+) -> QuerySet[Account]:
     """Accounts the user may see: an admin all; a rep those he owns, holds a coach at or his territories
     cover; a manager his team's. `once`: the visible set evaluated now (see `account_ids`)."""
     queryset = _base(Account, queryset)
@@ -178,7 +183,9 @@ def may_see_account(user: User, account: Account) -> bool:
     return accounts(user).filter(pk=account.pk).exists()
 
 
-def contacts(user: User, queryset: QuerySet | None = None, *, once: bool = False) -> QuerySet[Contact]:
+def contacts(
+    user: User, queryset: QuerySet | None = None, *, once: bool | QuerySet | list[int] = False
+) -> QuerySet[Contact]:
     """People who hold or held a position at an account the user may see (`once`: see `account_ids`)."""
     queryset = _base(Contact, queryset)
     if user.is_admin:
@@ -287,7 +294,9 @@ def handovers(user: User, queryset: QuerySet | None = None) -> QuerySet[Handover
 # --- Deals and grants ------------------------------------------------------------------------
 
 
-def opportunities(user: User, queryset: QuerySet | None = None, *, once: bool = False) -> QuerySet[Opportunity]:
+def opportunities(
+    user: User, queryset: QuerySet | None = None, *, once: bool | QuerySet | list[int] = False
+) -> QuerySet[Opportunity]:
     """Deals the user may see: on accounts he may see, or owned by him (his team, for a manager).
 
     `once`: the visible accounts evaluated now (see `account_ids`)."""

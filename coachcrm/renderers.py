@@ -1,6 +1,7 @@
 # The form renderer: Django's, with `<select>` written in Python instead of one template include
-# per option (and one more per option for its attributes). A filter form's selects cost ~40
-# includes a list page; the markup is byte for byte Django's (tests/coachcrm/test_rendering_floor.py).
+# per option (and one more per option for its attributes), and the `<input>`s and `<label>`s
+# of the filter forms too (each a template with an include for its attributes: ~60 us apiece,
+# a dozen a list page). The markup is byte for byte Django's (tests/coachcrm/test_rendering_floor.py).
 from django.forms.renderers import DjangoTemplates
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
@@ -8,6 +9,12 @@ from django.utils.safestring import SafeData, mark_safe
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
+LABEL = "django/forms/label.html"
+# Django's input widgets whose template is only `{% include "django/forms/widgets/input.html" %}`.
+INPUTS = frozenset(
+    f"django/forms/widgets/{kind}.html"
+    for kind in ("text", "number", "email", "url", "password", "hidden", "search", "tel", "date", "datetime", "time")
+)
 
 
 class _Fallback(Exception):
@@ -54,11 +61,31 @@ def render_select(widget) -> str:
     return "".join(html)
 
 
+def render_input(widget) -> str:
+    """django/forms/widgets/input.html."""
+    value = widget["value"]
+    value = "" if value is None else f' value="{_formatted(value)}"'
+    return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
+
+
+def render_label(context) -> str:
+    """django/forms/label.html."""
+    label = _text(context["label"])
+    if not context["use_tag"]:
+        return label
+    tag = _text(context["tag"])
+    return f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>"
+
+
 class FastSelectRenderer(DjangoTemplates):
     def render(self, template_name, context, request=None):
-        if template_name == SELECT and "widget" in context:
-            try:
+        try:
+            if template_name == SELECT and "widget" in context:
                 return mark_safe(render_select(context["widget"]))  # noqa: S308 - each piece escaped above
-            except _Fallback:
-                pass
+            if template_name in INPUTS and "widget" in context:
+                return mark_safe(render_input(context["widget"]))  # noqa: S308 - each piece escaped above
+            if template_name == LABEL and "label" in context:
+                return mark_safe(render_label(context))  # noqa: S308 - each piece escaped above
+        except _Fallback:
+            pass
         return super().render(template_name, context, request)

@@ -3,7 +3,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.conf import settings
+from django.utils.choices import CallableChoiceIterator
+from django.utils.encoding import force_str
 from django.utils.formats import number_format
+from django.utils.hashable import make_hashable
 
 register = template.Library()
 
@@ -35,3 +38,28 @@ def jobs_backlog() -> dict:
     from coachcrm.models import Job
 
     return Job.objects.backlog()
+
+
+# (model, field name) -> {value: label}, built once: a field's choices do not change while the
+# process runs (a field whose choices are a callable is read each time, as Django does).
+_CHOICE_LABELS: dict = {}
+
+
+@register.filter
+def choice_label(instance, field_name: str):
+    """`instance.get_FOO_display()` for the rows of a list: `{{ account|choice_label:"size_tier" }}`.
+
+    The same value (the label, translated when rendered, or the value itself when it is not among
+    the choices), without Django's rebuilding `dict(make_hashable(field.flatchoices))` on each call
+    (~40 us, 25 times a page).
+    """
+    key = (type(instance), field_name)
+    known = _CHOICE_LABELS.get(key)
+    if known is None:
+        field = instance._meta.get_field(field_name)
+        known = (field.attname, dict(make_hashable(field.flatchoices)))
+        if not isinstance(field.choices, CallableChoiceIterator):
+            _CHOICE_LABELS[key] = known
+    attname, labels = known
+    value = getattr(instance, attname)
+    return force_str(labels.get(make_hashable(value), value), strings_only=True)
