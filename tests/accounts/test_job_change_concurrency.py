@@ -8,7 +8,6 @@ parallel give the same answers.
 
 import datetime
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -17,6 +16,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import Account, Employment
 from tests import factories
+from tests.locks import wait_until_someone_waits_for_a_lock
 
 
 def _change(person, company="Globex Inc.", days_ago=5):
@@ -35,19 +35,6 @@ def _people(n):
     return owner, [factories.EmploymentFactory(account=old, start_date=start).contact for _ in range(n)]
 
 
-def _wait_until_someone_waits_for_a_lock(cursor):
-    for _attempt in range(200):
-        # Inside a transaction the statistics views are a snapshot taken at their first read.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        if cursor.fetchone()[0]:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _first_holds_until_second_waits(first, second):
     """Run `first` in a transaction kept open until `second` (another connection) waits for a lock."""
     answers, errors, started = {}, [], threading.Event()
@@ -58,7 +45,7 @@ def _first_holds_until_second_waits(first, second):
                 answers["first"] = first()
                 started.set()
                 with connection.cursor() as cursor:
-                    if not _wait_until_someone_waits_for_a_lock(cursor):
+                    if not wait_until_someone_waits_for_a_lock(cursor):
                         errors.append("the second writer never waited for the first one's lock")
         except Exception as error:
             errors.append(error)

@@ -2,7 +2,6 @@
 
 import io
 import threading
-import time
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +16,7 @@ from csvio import services as csvio_services
 from departures import services as departure_services
 from team.models import User
 from tests import factories
+from tests.locks import wait_until_someone_waits_for_a_lock
 
 
 def assert_counts_kept():
@@ -147,15 +147,7 @@ def test_two_holders_added_at_once_are_both_counted():
                 services.holder_add(coach=Coach.objects.get(pk=coach.pk), user=first, by=rep)
                 added.set()
                 with connection.cursor() as cursor:
-                    for _attempt in range(200):
-                        cursor.execute(
-                            "SELECT count(*) FROM pg_stat_activity"
-                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                        )
-                        if cursor.fetchone()[0]:
-                            break
-                        time.sleep(0.05)
-                    else:
+                    if not wait_until_someone_waits_for_a_lock(cursor):
                         errors.append("the second holder_add never waited for the coach's lock")
         except Exception as error:
             errors.append(error)

@@ -1,7 +1,6 @@
 import datetime
 import re
 import threading
-import time
 
 import pytest
 import time_machine
@@ -17,6 +16,7 @@ from coaches.models import Coach, Holder, Interaction
 from pipeline.models import StageChange
 from team.models import Notification
 from tests import factories
+from tests.locks import wait_until_someone_waits_for_a_lock
 
 
 @pytest.fixture
@@ -403,15 +403,7 @@ def test_lapse_job_spares_a_coach_touched_while_it_waits_for_the_lock(settings):
                 services.interaction_log(coach=coach, by=rep, kind="call")  # holds the coach row
                 touched.set()
                 with connection.cursor() as cursor:
-                    for _attempt in range(200):
-                        cursor.execute(
-                            "SELECT count(*) FROM pg_stat_activity"
-                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                        )
-                        if cursor.fetchone()[0]:
-                            break
-                        time.sleep(0.05)
-                    else:
+                    if not wait_until_someone_waits_for_a_lock(cursor):
                         errors.append("the lapse job never waited for the coach's lock")
         except Exception as error:
             errors.append(error)
