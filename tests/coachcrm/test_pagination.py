@@ -51,6 +51,8 @@ def test_grouped_rows_and_lists_are_counted_as_they_are(rep, deals, monkeypatch,
     from django.db.models import Count
 
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 5)
-    grouped = factories.OpportunityFactory._meta.model.objects.values("account").annotate(n=Count("pk")).order_by("account")
+    grouped = (
+        factories.OpportunityFactory._meta.model.objects.values("account").annotate(n=Count("pk")).order_by("account")
+    )
     assert pagination.paginate(rf.get("/"), grouped).paginator.count == 1
     assert pagination.paginate(rf.get("/"), list(range(8))).paginator.count == 6
