@@ -116,6 +116,20 @@ def manager_client(client, manager):
 
 
 @pytest.fixture
+def client_for(db):
+    """`client_for(user)`: a test client of its own, logged in as `user`. `rep_client` and
+    `manager_client` are the one `client` fixture, so a test that takes both is the last one's."""
+    from django.test import Client
+
+    def logged_in(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return logged_in
+
+
+@pytest.fixture
 def stages(db):
     """The default pipeline stages by name (Lead, Qualified, Coach confirmed, …, Won, Lost)."""
     return factories.default_stages()

@@ -16,9 +16,9 @@ def admin_client(client, admin_user):
 # --- territories (admins) -------------------------------------------------------------------
 
 
-def test_territory_pages_are_404_for_reps_and_managers(rep_client, manager_client):
+def test_territory_pages_are_404_for_reps_and_managers(client_for, rep, manager):
     territory = factories.TerritoryFactory()
-    for client in (rep_client, manager_client):
+    for client in (client_for(rep), client_for(manager)):
         assert client.get(reverse("accounts:territory-list")).status_code == 404
         assert client.get(reverse("accounts:territory-create")).status_code == 404
         assert client.get(reverse("accounts:territory-update", args=[territory.pk])).status_code == 404

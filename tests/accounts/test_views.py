@@ -434,9 +434,11 @@ def test_account_reassign_page_shows_the_service_error(manager_client, rep):
     assert "already owns" in response.context["form"].errors["owner"][0]
 
 
-def test_account_reassign_page_is_404_out_of_scope_and_for_reps(manager_client, rep_client, rep, other_rep):
+def test_account_reassign_page_is_404_out_of_scope_and_for_reps(client_for, manager, rep, other_rep):
     theirs = factories.AccountFactory(owner=other_rep)
     mine = factories.AccountFactory(owner=rep)
+    manager_client, rep_client = client_for(manager), client_for(rep)
+    assert manager_client.get(reverse("accounts:account-reassign", args=[mine.pk])).status_code == 200  # his rep's
     assert manager_client.get(reverse("accounts:account-reassign", args=[theirs.pk])).status_code == 404
     assert rep_client.get(reverse("accounts:account-reassign", args=[mine.pk])).status_code == 404
 
