@@ -174,6 +174,10 @@ if CACHE_URL:
     }
 # Sessions live in the database, never in the cache: a cache outage must not sign everybody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Messages in the session, not in a cookie (Django's default tries a cookie first): a message may
+# carry a secret shown once (a new webhook's signing secret in the admin), which must not travel
+# to the browser and back in a readable, merely signed, cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Users and login ------------------------------------------------------------------------
 AUTH_USER_MODEL = "team.User"
