@@ -17,7 +17,7 @@ from coaches.models import Coach, Handover, Interaction
 from coaches.services import interaction_log, reporting_coach_check
 from pipeline.models import Opportunity
 from team.models import User
-from team.services import email_queue, notify, site_url
+from team.services import notify
 from webhooks.services import events_emit
 
 TASK_FIELDS = ["subject", "due_on", "due_time", "owner", "coach", "account", "opportunity", "handover"]
@@ -225,52 +225,49 @@ def digest_send(*, user: User, day: datetime.date | None = None) -> bool:
         return False
     message = gettext_lazy("Today: %(tasks)s tasks due and %(touches)s coaches to touch.")
     params = {"tasks": task_count, "touches": touch_count}
+    body = _digest_body(user, message, params, tasks[:DIGEST_LISTED], task_count, touches[:DIGEST_LISTED], touch_count)
     try:
         with transaction.atomic():
             DigestSent.objects.create(user=user, day=day)
-            notice = notify(user=user, message=message, params=params, link=reverse("home"), email=False)
-            if user.email:
-                email_queue(
-                    to=user.email,
-                    subject=_digest_text(user, gettext_lazy("CoachCRM: %(message)s"), {"message": notice.message}),
-                    body=_digest_body(user, notice.message, tasks[:DIGEST_LISTED], task_count, touches, touch_count),
-                )
+            notify(user=user, message=message, params=params, link=reverse("home"), email_body=body)
     except IntegrityError:
         return False  # already sent today
     return True
 
 
-def _digest_text(user: User, text, params: dict) -> str:
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        return str(text) % params
+def _digest_body(user: User, summary, params: dict, tasks, task_count: int, touches, touch_count: int) -> str:
+    """The digest e-mail in the user's language: the summary, then each task due and each coach to touch
+    (`notify` adds the Today link)."""
 
+    def section(title, lines: list[str], count: int) -> list[str]:
+        more = [_("… and %(n)s more") % {"n": count - DIGEST_LISTED}] if count > DIGEST_LISTED else []
+        return ["", title, *(f"- {line}" for line in lines), *more] if count else []
 
-def _digest_body(user: User, summary: str, tasks, task_count: int, touches, touch_count: int) -> str:
-    """The digest e-mail: the summary, then each task due and each coach to touch, with the Today link."""
+    def when(task: Task) -> str:
+        day = date_format(task.due_on, "SHORT_DATE_FORMAT")
+        return f"{day} {time_format(task.due_time, 'TIME_FORMAT')}" if task.due_time else day
+
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        lines = [summary]
-        if task_count:
-            lines += ["", _("Tasks")]
-            for task in tasks:
-                when = date_format(task.due_on, "SHORT_DATE_FORMAT")
-                if task.due_time:
-                    when += " " + time_format(task.due_time, "TIME_FORMAT")
-                lines.append(f"- {when}: {task.subject}")
-            if task_count > DIGEST_LISTED:
-                lines.append(_("… and %(n)s more") % {"n": task_count - DIGEST_LISTED})
-        if touch_count:
-            lines += ["", _("Coaches to touch")]
-            for coach in touches[:DIGEST_LISTED]:
-                due = date_format(coach.next_touch_due, "SHORT_DATE_FORMAT")
-                lines.append(
-                    "- "
-                    + _("%(person)s at %(account)s, due %(day)s")
-                    % {"person": coach.contact, "account": coach.account, "day": due}
-                )
-            if touch_count > DIGEST_LISTED:
-                lines.append(_("… and %(n)s more") % {"n": touch_count - DIGEST_LISTED})
-        lines += ["", site_url(reverse("home"))]
-        return "\n".join(lines)
+        due = _("%(person)s at %(account)s, due %(day)s")
+        return "\n".join(
+            [
+                str(summary) % params,
+                *section(_("Tasks"), [f"{when(task)}: {task.subject}" for task in tasks], task_count),
+                *section(
+                    _("Coaches to touch"),
+                    [
+                        due
+                        % {
+                            "person": coach.contact,
+                            "account": coach.account,
+                            "day": date_format(coach.next_touch_due, "SHORT_DATE_FORMAT"),
+                        }
+                        for coach in touches
+                    ],
+                    touch_count,
+                ),
+            ]
+        )
 
 
 def digests_send(*, day: datetime.date | None = None) -> int:

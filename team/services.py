@@ -164,15 +164,19 @@ def user_update(*, user: User, by: User, **fields) -> User:
     return user
 
 
-def notify(*, user: User, message: str, params: dict | None = None, link: str = "", email: bool = True) -> Notification:
+def notify(
+    *, user: User, message: str, params: dict | None = None, link: str = "", email: bool = True, email_body: str = ""
+) -> Notification:
     """Tell a user something in the app and, by default, by e-mail once the transaction commits.
 
     Pass `message` as a gettext_lazy msgid and its `params`: the notice is rendered in the
     recipient's language (his choice, else the site default), not in the language of whoever
     triggered it. Lazy params (model instances, lazy strings, `note_text_lazy`) are
-    rendered in it too, amounts (`Decimal`) as money and dates in his locale's format.
+    rendered in it too, amounts (`Decimal`) as money and dates in his locale's format. `email_body`
+    (already in his language): the e-mail says more than the notice (the daily digest's lists).
     """
-    return notify_many(notices=[Notice(user=user, message=message, params=params, link=link)], email=email)[0]
+    notice = Notice(user=user, message=message, params=params, link=link, email_body=email_body)
+    return notify_many(notices=[notice], email=email)[0]
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ class Notice:
     message: str
     params: dict | None = None
     link: str = ""
+    email_body: str = ""  # the e-mail's text instead of the notice's, rendered by the caller
 
 
 @transaction.atomic(savepoint=False)  # a notice, its e-mail and the e-mail's job together, or none of them
@@ -203,7 +208,7 @@ def notify_many(*, notices: list[Notice], email: bool = True) -> list[Notificati
         notifications.append(Notification(user=user, message=text[:500], link=notice.link))
         if email and user.email:
             # The link in full: a mail client cannot open a path.
-            body = text + (f"\n\n{site_url(notice.link)}" if notice.link else "")
+            body = (notice.email_body or text) + (f"\n\n{site_url(notice.link)}" if notice.link else "")
             emails.append((user.email, subject, body))
     notifications = Notification.objects.bulk_create(notifications)
     email_queue_many(messages=emails)

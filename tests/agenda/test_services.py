@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agenda import services
 from agenda.models import DigestSent, Task
-from team.models import Notification
+from team.models import Email, Notification
 from tests import factories
 
 MONDAY = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
@@ -96,6 +96,8 @@ def test_digest_is_sent_once_a_day_in_the_users_language_and_not_when_nothing_is
     assert services.digests_send(day=frozen) == 0  # idempotent per day
     notice = Notification.objects.get(user=rep)
     assert "1" in notice.message and "Today" not in notice.message  # rendered in Chinese
+    body = Email.objects.get(recipient=rep.email).body
+    assert body.startswith(notice.message) and "Tasks" not in body  # the e-mail too
     assert DigestSent.objects.filter(user=rep, day=frozen).count() == 1
     assert not Notification.objects.filter(user=other_rep).exists()
 
