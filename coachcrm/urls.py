@@ -22,7 +22,14 @@ from coaches.api import (
 )
 from csvio.api import ImportBatchViewSet
 from departures.api import HandoverViewSet, UserDepartureViewSet
-from pipeline.api import AccountCommitteeView, DashboardView, LossReasonViewSet, OpportunityViewSet, StageViewSet
+from pipeline.api import (
+    AccountCommitteeView,
+    DashboardView,
+    GateSweepView,
+    LossReasonViewSet,
+    OpportunityViewSet,
+    StageViewSet,
+)
 from service_catalog.api import AuthorityViewSet, GrantViewSet, ServiceItemViewSet
 from team import views as team_views
 from team.api import NotificationViewSet, SecurityEventViewSet, TokenView, UserViewSet
@@ -63,6 +70,7 @@ def api_urls() -> list:
         path("auth/token/", TokenView.as_view(), name="auth-token"),
         path("job-changes/", JobChangeView.as_view(), name="job-changes"),
         path("dashboard/", DashboardView.as_view(), name="dashboard"),
+        path("gate-sweep/", GateSweepView.as_view(), name="gate-sweep"),
         path("today/", TodayView.as_view(), name="today"),
         path("digest/", DigestView.as_view(), name="digest"),
         path("touches/", TouchView.as_view(), name="touches"),

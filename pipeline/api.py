@@ -27,7 +27,7 @@ from pipeline.dashboard import dashboard_summary, quarter_of
 from pipeline.filters import OpportunityApiFilter
 from pipeline.forecast import forecast_summary
 from pipeline.forms import DashboardFilterForm
-from pipeline.models import LossReason, Opportunity, OpportunityContact, Stage
+from pipeline.models import GateSweep, LossReason, Opportunity, OpportunityContact, Stage
 from team.models import User
 
 
@@ -353,6 +353,30 @@ class DashboardQuerySerializer(CrmSerializer):
     who = serializers.CharField(required=False, help_text="`user:<id>` or `team:<id>` (managers and admins).")
     region = serializers.IntegerField(required=False)
     product_line = serializers.IntegerField(required=False)
+
+
+class GateSweepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GateSweep
+        fields = ["ran_at", "sent_back", "reasons"]
+
+
+class GateSweepView(CrmAPIView):
+    """The gate sweep's last run and the last run that sent deals back, as the *Needs a coach* page shows
+    them to managers and admins (a rep: 403). Either is null before the first such run."""
+
+    @extend_schema(responses={200: dict, 403: ErrorSerializer})
+    def get(self, request):
+        if request.user.is_rep:
+            raise exceptions.PermissionDenied(_("The gate sweep's results are for managers and admins."))
+        last = selectors.gate_sweep_last(user=request.user)
+        sending = selectors.gate_sweep_last_sending(user=request.user)
+        return Response(
+            {
+                "last": GateSweepSerializer(last).data if last else None,
+                "last_sending": GateSweepSerializer(sending).data if sending else None,
+            }
+        )
 
 
 class DashboardView(CrmAPIView):

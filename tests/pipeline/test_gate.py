@@ -457,3 +457,20 @@ def test_managers_see_the_sweeps_last_run_and_reps_do_not(client, manager, rep, 
     assert "verification expired: 2" in page
     client.force_login(rep)
     assert b"gate-sweep" not in client.get(reverse("pipeline:opportunity-held-back")).content
+
+
+def test_the_api_gives_managers_the_sweeps_last_run_and_the_last_that_sent_deals_back(token_client, manager, rep):
+    from django.urls import reverse
+
+    url = reverse("api:gate-sweep")
+    assert token_client(manager).get(url).json() == {"last": None, "last_sending": None}
+    GateSweep.objects.create(sent_back=3, reasons={"no_coach": 1, "not_verified": 2})
+    GateSweep.objects.create(sent_back=0, reasons={})
+    answer = token_client(manager).get(url).json()
+    assert answer["last"]["sent_back"] == 0
+    assert (answer["last_sending"]["sent_back"], answer["last_sending"]["reasons"]) == (
+        3,
+        {"no_coach": 1, "not_verified": 2},
+    )
+    refused = token_client(rep).get(url)
+    assert refused.status_code == 403 and "managers and admins" in refused.json()["detail"]
