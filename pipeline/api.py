@@ -355,7 +355,7 @@ class DashboardQuerySerializer(CrmSerializer):
     product_line = serializers.IntegerField(required=False)
 
 
-class GateSweepSerializer(serializers.ModelSerializer):
+class GateSweepSerializer(CrmModelSerializer):
     class Meta:
         model = GateSweep
         fields = ["ran_at", "sent_back", "reasons"]
