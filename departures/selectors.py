@@ -39,9 +39,22 @@ def _handovers() -> QuerySet[Handover]:
     )
 
 
+DEPARTURE_ORDER = (F("done_at").desc(nulls_first=True), "status", "due_on", "pk")
+
+
 def departure_handovers(*, rep: User) -> QuerySet[Handover]:
-    """The leaving rep's handovers for his departure page: open first, then by due date."""
-    return _handovers().filter(from_user=rep).order_by(F("done_at").desc(nulls_first=True), "status", "due_on", "pk")
+    """The leaving rep's handovers for his departure page: open first, then by due date (`handover_rows` for a page)."""
+    return Handover.objects.filter(from_user=rep).order_by(*DEPARTURE_ORDER)
+
+
+def handover_rows(*, handovers: QuerySet[Handover]) -> QuerySet[Handover]:
+    """A page of `departure_handovers` (its slice, not yet read) as rows, in its order: one query.
+
+    Ids first, as the coach list does: the leaver's handovers (510 for the benchmark's leaver)
+    were each joined to their coach, account, person and users, and tested for the successor's
+    holding and touch, before 25 were kept; the sort now reads the handovers only.
+    """
+    return _handovers().filter(pk__in=handovers.values("pk")).order_by(*DEPARTURE_ORDER)
 
 
 def departure_progress(*, rep: User) -> dict:

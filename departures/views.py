@@ -29,10 +29,12 @@ def team_list(request):
 
 def _departure_context(request, rep, form=None) -> dict:
     candidates = selectors.successor_candidates(user=request.user).exclude(pk=rep.pk)
+    page = paginate(request, selectors.departure_handovers(rep=rep))
+    page.object_list = selectors.handover_rows(handovers=page.object_list)
     return {
         "rep": rep,
         "form": form or DepartureForm(initial={"departure_date": rep.departure_date} if rep.departure_date else None),
-        "page": paginate(request, selectors.departure_handovers(rep=rep)),
+        "page": page,
         "progress": selectors.departure_progress(rep=rep),
         "candidates": list(candidates),
         "retention": retention_summary(users_qs=User.objects.filter(pk=rep.pk)),

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -160,6 +161,29 @@ def test_departure_page_query_count_does_not_grow_with_handovers(
     with django_assert_num_queries(9):
         response = manager_client.get(reverse("departures:departure-detail", args=[leaving.pk]))
     assert response.status_code == 200
+
+
+def test_departure_page_lists_the_handovers_in_order_across_pages(manager_client, leaving):
+    """Open first, then done newest first, each by due date; the page's rows (found by id, then
+    joined) are the same handovers in the same order as the one ordered query, page by page."""
+    statuses = [Handover.Status.OPEN, Handover.Status.DONE, Handover.Status.CANCELLED]
+    for n in range(30):
+        status = statuses[n % 3]
+        factories.HandoverFactory(
+            coach=coach_of(leaving),
+            status=status,
+            due_on=TODAY + datetime.timedelta(days=n % 4),
+            # Two done at the same moment: the due date and the id break the tie.
+            done_at=None if status == Handover.Status.OPEN else timezone.now() - datetime.timedelta(days=n // 6),
+        )
+    expected = list(
+        Handover.objects.filter(from_user=leaving)
+        .order_by(F("done_at").desc(nulls_first=True), "status", "due_on", "pk")
+        .values_list("pk", flat=True)
+    )
+    url = reverse("departures:departure-detail", args=[leaving.pk])
+    shown = [h.pk for page in (1, 2) for h in manager_client.get(url, {"page": page}).context["page"].object_list]
+    assert shown == expected and len(shown) == 30
 
 
 # --- reassign -------------------------------------------------------------------------------
