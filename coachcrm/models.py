@@ -1,4 +1,5 @@
-# The kernel's one model: the outbox of background jobs (coachcrm.jobs records and relays them).
+# The kernel's models: the outbox of background jobs (coachcrm.jobs records and relays them), and
+# the tables' data versions that keyed caches read (coachcrm.versions).
 import datetime
 
 from django.conf import settings
@@ -77,3 +78,21 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} ({self.key})"
+
+
+class TableVersion(models.Model):
+    """How many committed transactions have written to a table: what a cached report is keyed by.
+
+    Bumped after each commit that wrote to the table, whatever wrote it (a service, the Django
+    admin, an import, a job, a bulk update): `coachcrm.versions` watches the statements themselves.
+    """
+
+    table = models.CharField(_("table"), max_length=63, primary_key=True)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("table version")
+        verbose_name_plural = _("table versions")
+
+    def __str__(self) -> str:
+        return f"{self.table} v{self.version}"

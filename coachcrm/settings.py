@@ -172,6 +172,11 @@ if CACHE_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+# How long a costly report (the dashboard) is kept in the cache under the data versions of the
+# tables it reads (coachcrm.versions): any write to them makes the next view recompute it, so
+# this bounds only what a write the database watch cannot see (another program's) leaves
+# stale. 0 computes every view.
+REPORT_CACHE_SECONDS = int(os.environ.get("REPORT_CACHE_SECONDS", "900"))
 # Sessions live in the database, never in the cache: a cache outage must not sign everybody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Messages in the session, not in a cookie (Django's default tries a cookie first): a message may

@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import access
+from coachcrm import versions
 from coaches.models import Coach
 from coaches.selectors import retention_summary
 from pipeline.models import Opportunity, Stage, StageChange
@@ -249,7 +250,35 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
     Ratios are floats between 0 and 1 (None when there is nothing to divide by); days are floats.
     Closed deals count when closed in the period; those with an unknown coach state at close
     (`had_coach_at_close` empty, e.g. imported) are in neither win-rate group.
+
+    Cached under the data versions of the tables it reads (`REPORT_TABLES`, coachcrm.versions):
+    a repeated view costs one query until something writes to them.
     """
+    return versions.cached(
+        "dashboard",
+        tables=REPORT_TABLES,
+        params={"user": user.pk, "role": user.role, **filters},
+        compute=lambda: _dashboard_summary(user=user, filters=filters),
+    )
+
+
+# Every table the dashboard and the forecast read (tests/pipeline/test_dashboard_cache.py holds
+# this list to their queries): a write to any of them makes the next view recompute.
+REPORT_TABLES = (
+    "accounts_account",
+    "coaches_coach",
+    "coaches_handover",
+    "coaches_holder",
+    "coaches_interaction",
+    "pipeline_lossreason",
+    "pipeline_opportunity",
+    "pipeline_stage",
+    "pipeline_stagechange",
+    "team_user",
+)
+
+
+def _dashboard_summary(*, user: User, filters: dict) -> dict:
     default_start, default_end = quarter_of(timezone.localdate())
     start, end = filters.get("start") or default_start, filters.get("end") or default_end
     deal_scope, coach_scope = access.dashboard(user, filters)

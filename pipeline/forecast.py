@@ -34,8 +34,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 import access
+from coachcrm import versions
 from coaches.models import REAL_COACH, Coach, CoachRequirement
-from pipeline.dashboard import quarter_of
+from pipeline.dashboard import REPORT_TABLES, quarter_of
 from pipeline.models import Opportunity, Stage, StageChange
 from team.models import User
 
@@ -197,7 +198,18 @@ def forecast_summary(*, user: User, filters: dict) -> dict:
          "undated": {"count", "amount"},        # open deals without an expected close: in neither forecast
          "rates": forecast_rates(...),          # the method's inputs, per stage and coach state
          "method": {"window_days", "min_sample", "prior"}}
+
+    Cached as the dashboard is, under the data versions of the same tables (coachcrm.versions).
     """
+    return versions.cached(
+        "forecast",
+        tables=REPORT_TABLES,
+        params={"user": user.pk, "role": user.role, **filters},
+        compute=lambda: _forecast_summary(user=user, filters=filters),
+    )
+
+
+def _forecast_summary(*, user: User, filters: dict) -> dict:
     deal_scope, start, end = _scope(user=user, filters=filters)
     rates = forecast_rates(deal_scope=deal_scope)
     deals = forecast_deals(user=user, filters=filters, rates=rates)
