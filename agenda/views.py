@@ -34,9 +34,11 @@ def _next(request, default: str) -> str:
 @require_GET
 def today(request):
     """The home page: the rep's day, then the prioritised deal list."""
-    context = selectors.today(user=request.user)
-    page = paginate(request, pipeline_selectors.work_list(user=request.user))
-    page.object_list = pipeline_selectors.work_list_rows(deals=page.object_list)
+    # The visible accounts evaluated once, for the deal sections and the work list's count and page.
+    scope = False if request.user.is_admin else access.account_ids(request.user, once=True)
+    context = selectors.today(user=request.user, once=scope)
+    page = paginate(request, pipeline_selectors.work_list(user=request.user, once=scope))
+    page.object_list = pipeline_selectors.work_list_rows(deals=page.object_list, user=request.user)
     context["page"] = page
     return render(request, "agenda/today.html", context)
 

@@ -250,6 +250,15 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "status"]),
             # The lists' order: a page of the newest deals is read off this index, not sorted.
             models.Index(fields=["-created_at", "-id"], name="opportunity_newest_first"),
+            # The home page's work list for a manager or an admin: each stage's open deals in amount
+            # order (pipeline.selectors._work_list_page_ids), read up to the page; with the columns
+            # its visibility and coach flag test (PostgreSQL), so the deals it skips are not visited.
+            models.Index(
+                fields=["stage", "-amount", "id"],
+                condition=models.Q(status="open"),
+                include=["account", "owner"],
+                name="opportunity_work_list",
+            ),
         ]
 
     def __str__(self):
