@@ -9,9 +9,12 @@ backend (the embedded default's per-process memory, Redis) agree on them.
 How a write is seen: a database execute wrapper on every connection reads each statement's
 verb and table (`INSERT INTO`, `UPDATE`, `DELETE FROM`: what the ORM sends for saves, deletes,
 bulk and queryset writes, and raw SQL alike) and, after the transaction commits, bumps those
-tables in one statement. A rolled-back transaction bumps nothing. A report computed while a
-write commits is stored under the versions read before it started, which the write's bump
-then leaves behind: the next view recomputes. What the wrapper cannot see is a write by
+tables in one statement. Only tables a cached report reads are watched (`watch`, called by the
+report's app in its `AppConfig.ready`, so in every process, the worker's too): the session's
+update on each request, the outbox, the notices and an import's contacts bump nothing. A
+rolled-back transaction bumps nothing. A report computed while a write commits is stored
+under the versions read before it started, which the write's bump then leaves behind: the
+next view recomputes. What the wrapper cannot see is a write by
 another program (psql, a restore): `manage.py versions_bump` (or any later write to the table,
 or the cache's timeout) clears that.
 """
@@ -32,6 +35,13 @@ logger = logging.getLogger(__name__)
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 _OWN = TableVersion._meta.db_table
+# The tables some cached report reads: only writes to them are bumped.
+_watched: set[str] = set()
+
+
+def watch(tables: Iterable[str]) -> None:
+    """Bump these tables' versions from now on (a report that reads them is cached with `cached`)."""
+    _watched.update(tables)
 
 
 class _Bump:
@@ -51,7 +61,7 @@ def _watch(connection):
         match = _WRITE.match(sql)
         # Under manual transaction management (autocommit off outside `atomic`) there is no commit
         # to follow: nothing is bumped (Django itself never runs like that).
-        if match and match.group(1) != _OWN and (connection.in_atomic_block or connection.get_autocommit()):
+        if match and match.group(1) in _watched and (connection.in_atomic_block or connection.get_autocommit()):
             pending = next((f for _sids, f, _robust in connection.run_on_commit if isinstance(f, _Bump)), None)
             if pending is None:
                 pending = _Bump(connection.alias)
@@ -115,7 +125,8 @@ def _key_part(value):
 def cached(name: str, *, tables: Iterable[str], params: dict, compute: Callable[[], object]):
     """`compute()`, or what it returned before under the same name, params, tables' versions, language and hour.
 
-    `tables`: every table `compute` reads (a test holds each report's list to its queries).
+    `tables`: every table `compute` reads (a test holds each report's list to its queries),
+    passed to `watch` at start-up.
     `params`: what the result depends on besides the data (the user, the filters; records by
     their ids). The hour is in the key because a report may measure ages from now. Without a
     cache (REPORT_CACHE_SECONDS 0), or while the cache is away, it computes every time.

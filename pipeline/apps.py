@@ -17,8 +17,13 @@ class PipelineConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import record_merged, record_merging
+        from coachcrm import versions
         from coaches import signals
         from pipeline import receivers
+        from pipeline.dashboard import REPORT_TABLES
+
+        # The dashboard is cached under these tables' versions: their writes bump them, in every process.
+        versions.watch(REPORT_TABLES)
 
         connection_created.connect(_register_sqlite_functions, dispatch_uid="pipeline_sqlite_functions")
         signals.account_coached.connect(receivers.release_held_back, dispatch_uid="pipeline.release_held_back")

@@ -263,7 +263,8 @@ def dashboard_summary(*, user: User, filters: dict) -> dict:
 
 
 # Every table the dashboard and the forecast read (tests/pipeline/test_dashboard_cache.py holds
-# this list to their queries): a write to any of them makes the next view recompute.
+# this list to their queries): watched (PipelineConfig.ready), so a write to any of them makes
+# the next view recompute.
 REPORT_TABLES = (
     "accounts_account",
     "coaches_coach",

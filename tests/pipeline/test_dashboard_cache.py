@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from coachcrm import versions
 from pipeline import dashboard, forecast, services
 from pipeline.dashboard import REPORT_TABLES
 from tests import factories
@@ -33,6 +34,7 @@ def test_report_tables_names_every_table_the_dashboard_and_forecast_read(manager
     for query in captured.captured_queries:
         read |= set(TABLE.findall(query["sql"]))
     assert read, "no query captured"
+    assert set(REPORT_TABLES) <= versions._watched  # PipelineConfig.ready: in every process
     assert read <= set(REPORT_TABLES), f"read but not in REPORT_TABLES: {sorted(read - set(REPORT_TABLES))}"
     # And nothing more: a table listed but never read would make its writes recompute for nothing.
     assert set(REPORT_TABLES) <= read, f"in REPORT_TABLES but never read: {sorted(set(REPORT_TABLES) - read)}"
@@ -82,7 +84,6 @@ def test_each_user_and_filter_has_its_own_report(cache_on, manager, rep, stages)
 
 
 def test_the_dashboard_answers_while_the_cache_is_away(cache_on, monkeypatch, manager_client, rep, stages):
-    from coachcrm import versions
     from tests.coachcrm.test_versions import DownCache
 
     monkeypatch.setattr(versions, "cache", DownCache())
