@@ -346,6 +346,11 @@ def grants(user: User, queryset: QuerySet | None = None, *, once: bool = False) 
     return queryset.filter(within("account", account_ids(user, once=once)) | Q(rep__in=team(user)))
 
 
+def sees_all_grants(user: User) -> bool:
+    """Whether `grants` is every grant for the user (an admin): his ledger reads the sums kept per group."""
+    return user.is_admin
+
+
 def tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:
     """Tasks the user may see: his own, those he gave someone, his team's as a manager, all as an admin."""
     queryset = _base(Task, queryset)
