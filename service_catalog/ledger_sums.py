@@ -55,7 +55,8 @@ def ledger_groups_live(kind: str) -> QuerySet[dict]:
 def _lock_years(years: Iterable[int]) -> None:
     for year in sorted(set(years)):
         LedgerYear.objects.get_or_create(year=year)
-    LedgerYear.objects.select_for_update().filter(year__in=set(years)).order_by("year").exists()
+    # Every row (not `.exists()`: its LIMIT 1 would lock only the first), in one order for all writers.
+    list(LedgerYear.objects.select_for_update().filter(year__in=set(years)).order_by("year").values_list("year"))
 
 
 def _years_refresh(years: Iterable[int]) -> None:

@@ -11,12 +11,15 @@ see, grouped on every view). `manage.py ledger_rebuild` gives the same rows agai
 """
 
 import datetime
+import io
+import threading
 import zoneinfo
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
 
@@ -28,6 +31,7 @@ from service_catalog.ledger_sums import COUNTED, ledger_groups_live, ledger_sums
 from service_catalog.models import LEDGER_KINDS, NEARING_CAP_SHARE, Grant, LedgerGroup, LedgerYear
 from service_catalog.selectors import LEDGER_GROUPS, _money_sum, recipient_cap
 from tests import factories
+from tests.locks import wait_until_someone_waits_for_a_lock
 
 ZONES = ["Asia/Kolkata", "America/Los_Angeles"]
 D = Decimal
@@ -266,3 +270,53 @@ def test_a_ledger_page_past_the_last_or_not_a_number_is_paged_as_before(client, 
     client.force_login(factories.RepFactory())
     empty = client.get(reverse("service_catalog:ledger"))
     assert list(empty.context["page"]) == [] and empty.context["totals"]["groups"] == 0
+
+
+def test_sums_kept_by_the_demo_data(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    assert LedgerGroup.objects.exists()
+    assert_sums_kept()
+
+
+@pytest.mark.postgres
+def test_sums_kept_by_seed_scale(db):
+    call_command("seed_scale", fraction=0.002, stdout=io.StringIO())
+    assert LedgerYear.objects.exists()
+    assert_sums_kept()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_grants_of_one_year_written_at_once_are_both_counted():
+    """A grant requested while another transaction requests one in the same year: the year's totals see both."""
+    item = factories.ServiceItemFactory(unit_cost=D("40.00"))
+    first, second = factories.RepFactory(), factories.RepFactory()
+    ours, theirs = factories.AccountFactory(owner=first), factories.AccountFactory(owner=second)
+    written, errors = threading.Event(), []
+
+    def request_and_commit_once_the_other_waits():
+        try:
+            with transaction.atomic():
+                services.grant_request(
+                    by=first, item=item, quantity=1, account=ours, recipient=factories.person_at(ours), reason="other"
+                )
+                written.set()
+                with connection.cursor() as cursor:
+                    if not wait_until_someone_waits_for_a_lock(cursor):
+                        errors.append("the second grant never waited for the year's lock")
+        except Exception as error:
+            errors.append(error)
+            written.set()
+        finally:
+            connection.close()
+
+    recipient = factories.person_at(theirs)
+    thread = threading.Thread(target=request_and_commit_once_the_other_waits)
+    thread.start()
+    assert written.wait(10)
+    services.grant_request(by=second, item=item, quantity=1, account=theirs, recipient=recipient, reason="other")
+    thread.join(10)
+    assert errors == []
+    assert LedgerYear.objects.get().approved_count == 2
+    assert_sums_kept()
