@@ -351,14 +351,26 @@ def opportunity_contacts(user: User, queryset: QuerySet | None = None) -> QueryS
     return queryset if user.is_admin else queryset.filter(opportunity__in=opportunities(user))
 
 
-def grants(user: User, queryset: QuerySet | None = None, *, once: bool = False) -> QuerySet[Grant]:
+def grants(
+    user: User, queryset: QuerySet | None = None, *, once: bool = False, arrays: bool = False
+) -> QuerySet[Grant]:
     """Grants the user may see: an admin all; others their own, their team's and their accounts'.
 
-    `once`: the visible accounts evaluated now (see `account_ids`)."""
+    `once`: the visible accounts evaluated now (see `account_ids`). `arrays`: both sets as arrays
+    evaluated once in the query (as `opportunity_q`'s), so that PostgreSQL reads the grants through
+    their account and rep indexes, for a query that reads all of them (the ledger), not a list."""
     queryset = _base(Grant, queryset)
     if user.is_admin:
         return queryset
+    if arrays:
+        team_ids = Subquery(team(user).order_by().values("pk"))
+        return queryset.filter(Q(account__any_of=Subquery(account_ids(user))) | Q(rep__any_of=team_ids))
     return queryset.filter(within("account", account_ids(user, once=once)) | Q(rep__in=team(user)))
+
+
+def sees_all_grants(user: User) -> bool:
+    """Whether `grants` is every grant for the user (an admin): his ledger reads the sums kept per group."""
+    return user.is_admin
 
 
 def tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:

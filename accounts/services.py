@@ -815,6 +815,9 @@ MERGE_SKIP = (
     ("accounts.AccountNotDuplicate", "second"),
     ("accounts.ContactNotDuplicate", "first"),
     ("accounts.ContactNotDuplicate", "second"),
+    # The ledger's kept sums go with the duplicate and are recomputed for the survivor (service_catalog.receivers).
+    ("service_catalog.LedgerGroup", "account"),
+    ("service_catalog.LedgerGroup", "recipient"),
 )
 
 

@@ -57,3 +57,22 @@ def paginate(request, queryset, per_page: int = PAGE_SIZE, count: int | None = N
     if count is not None:
         paginator.count = count
     return paginator.get_page(request.GET.get("page"))
+
+
+def page_number(request) -> int | None:
+    """The page the request asks for when it is a number from 1 (None: the paginator decides, first or last page)."""
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        return None
+    return number if number >= 1 else None
+
+
+def fetched_page(queryset, rows: list, number: int, count: int, per_page: int = PAGE_SIZE):
+    """Page `number` of `queryset` from its rows fetched already (not empty), with the number of rows of them all.
+
+    For a page whose query brings its totals along (service_catalog's ledger): no query here.
+    """
+    paginator = BoundedPaginator(queryset, per_page)
+    paginator.count = count
+    return paginator._get_page(rows, paginator.validate_number(number), paginator)

@@ -305,3 +305,71 @@ def month_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.dateti
 
 def year_bounds(year: int) -> tuple[datetime.datetime, datetime.datetime]:
     return _local_midnight(datetime.date(year, 1, 1)), _local_midnight(datetime.date(year + 1, 1, 1))
+
+
+# The ledger's groups: a kept sum per year and account, recipient or rep (service_catalog.ledger_sums).
+LEDGER_KINDS = ("account", "recipient", "rep")
+LEDGER_MONEY = {"max_digits": 14, "decimal_places": 2, "default": 0}
+
+
+class LedgerGroup(models.Model):
+    """A year's approved and pending grants of one account, recipient or rep (exactly one of the three).
+
+    Kept by the grant services in the write's transaction (`ledger_sums_refresh`); `manage.py
+    ledger_rebuild` recomputes them all. The ledger of a user who sees every grant reads a page of
+    them off an index in its order, instead of summing the year's grants on every view.
+    """
+
+    year = models.PositiveSmallIntegerField()
+    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey("accounts.Contact", null=True, on_delete=models.CASCADE, related_name="+")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    approved = models.DecimalField(**LEDGER_MONEY)
+    approved_count = models.PositiveIntegerField(default=0)
+    pending = models.DecimalField(**LEDGER_MONEY)
+    pending_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(account__isnull=False, recipient__isnull=True, rep__isnull=True)
+                    | Q(account__isnull=True, recipient__isnull=False, rep__isnull=True)
+                    | Q(account__isnull=True, recipient__isnull=True, rep__isnull=False)
+                ),
+                name="ledger_group_one_kind",
+            ),
+            *[
+                models.UniqueConstraint(
+                    fields=["year", kind], condition=Q(**{f"{kind}__isnull": False}), name=f"ledger_group_{kind}_once"
+                )
+                for kind in LEDGER_KINDS
+            ],
+        ]
+        indexes = [
+            # The ledger's order (largest first), read off the index a page at a time.
+            models.Index(
+                fields=["year", "-approved"], condition=Q(**{f"{kind}__isnull": False}), name=f"ledger_{kind}_largest"
+            )
+            for kind in LEDGER_KINDS
+        ]
+
+    def __str__(self):
+        kind = next(kind for kind in LEDGER_KINDS if getattr(self, f"{kind}_id"))
+        return f"{self.year} {kind} {getattr(self, f'{kind}_id')}"
+
+
+class LedgerYear(models.Model):
+    """A year's approved and pending totals and its number of groups of each kind (from its `LedgerGroup` rows)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    approved = models.DecimalField(**LEDGER_MONEY)
+    approved_count = models.PositiveIntegerField(default=0)
+    pending = models.DecimalField(**LEDGER_MONEY)
+    pending_count = models.PositiveIntegerField(default=0)
+    accounts = models.PositiveIntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+    reps = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.year)

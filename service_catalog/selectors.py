@@ -9,6 +9,8 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    Func,
+    IntegerField,
     Q,
     QuerySet,
     Sum,
@@ -20,7 +22,17 @@ from django.utils import timezone
 
 import access
 from accounts.models import Account, Contact
-from service_catalog.models import NEARING_CAP_SHARE, Authority, Grant, ServiceItem, limits_exceeded, month_bounds
+from coachcrm.pagination import PAGE_SIZE
+from service_catalog.models import (
+    NEARING_CAP_SHARE,
+    Authority,
+    Grant,
+    LedgerGroup,
+    LedgerYear,
+    ServiceItem,
+    limits_exceeded,
+    month_bounds,
+)
 from team.models import User
 
 ZERO = Decimal("0.00")
@@ -155,8 +167,13 @@ def recipient_cap() -> Decimal | None:
 
 
 def ledger_grants(*, user: User, year: int) -> QuerySet[Grant]:
-    """What a ledger adds up: the year's approved and pending grants the user may see."""
-    return access.grants(user).in_year(year).filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING]).order_by()
+    """What a ledger adds up: the year's approved and pending grants the user may see.
+
+    Their scope as arrays (`access.grants(arrays=True)`): read through the grants' account and rep
+    indexes instead of testing all of them against two hashed sets (a rep's page 31-36 -> 17-23 ms).
+    """
+    grants = access.grants(user, arrays=True).in_year(year)
+    return grants.filter(status__in=[Grant.Status.APPROVED, Grant.Status.PENDING]).order_by()
 
 
 def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:
@@ -164,6 +181,8 @@ def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:
 
     A queryset of rows (group_id, name, approved, pending, count, nearing_cap), grouped and
     flagged in the database, so that a page of it is one LIMIT query (`ledger_totals` counts them).
+    For a user who sees every grant they are the kept `LedgerGroup` rows (service_catalog.ledger_sums),
+    read off their index in this order; for anyone else the year's visible grants, grouped here.
     """
     field, name = LEDGER_GROUPS[group]
     cap = recipient_cap() if group == "recipient" else None
@@ -172,23 +191,98 @@ def ledger_summary(*, user: User, group: str, year: int) -> QuerySet[dict]:
         if cap is not None
         else Value(False)
     )
-    return (
-        ledger_grants(user=user, year=year)
-        .values(group_id=F(field), name=name)
-        .annotate(
-            approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
-            pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
-            count=Count("pk"),
+    if access.sees_all_grants(user):
+        rows = (
+            LedgerGroup.objects.filter(year=year, **{f"{field}__isnull": False})
+            .values("approved", "pending", group_id=F(field), name=name)
+            .annotate(count=F("approved_count") + F("pending_count"))
         )
-        .annotate(nearing_cap=ExpressionWrapper(nearing, output_field=BooleanField()))
+    else:
+        rows = (
+            ledger_grants(user=user, year=year)
+            .values(group_id=F(field), name=name)
+            .annotate(
+                approved=_money_sum(filter=Q(status=Grant.Status.APPROVED)),
+                pending=_money_sum(filter=Q(status=Grant.Status.PENDING)),
+                count=Count("pk"),
+            )
+        )
+    return (
+        rows.annotate(nearing_cap=ExpressionWrapper(nearing, output_field=BooleanField()))
         # The group's id last: a total order, so that no row falls between two pages.
         .order_by("-approved", "name", "group_id")
     )
 
 
+class _OverAllGroups(Func):
+    """`FUNCTION(<a group's aggregate>) OVER ()`: over every group of a grouped query, before its LIMIT."""
+
+    template = "%(function)s(%(expressions)s) OVER ()"
+
+
+# The whole ledger's totals as each row of a page brings them (`ledger_page`): name, window aggregate.
+_PAGE_TOTALS = {
+    "all_approved": (
+        "SUM",
+        _money_sum(filter=Q(status=Grant.Status.APPROVED)),
+        DecimalField(max_digits=14, decimal_places=2),
+    ),
+    "all_approved_count": ("SUM", Count("pk", filter=Q(status=Grant.Status.APPROVED)), IntegerField()),
+    "all_pending": (
+        "SUM",
+        _money_sum(filter=Q(status=Grant.Status.PENDING)),
+        DecimalField(max_digits=14, decimal_places=2),
+    ),
+    "all_pending_count": ("SUM", Count("pk", filter=Q(status=Grant.Status.PENDING)), IntegerField()),
+    # Every group counts one (its COUNT is at least 1).
+    "all_groups": ("COUNT", Count("pk"), IntegerField()),
+}
+
+
+def ledger_page(
+    *, user: User, group: str, year: int, summary: QuerySet[dict], offset: int, limit: int = PAGE_SIZE
+) -> tuple[list[dict], dict | None]:
+    """Rows `offset` to `offset + limit` of `summary` (`ledger_summary`'s) and the whole ledger's `ledger_totals`.
+
+    For a user who sees every grant: the kept totals, then the page of kept rows. For anyone else
+    in one query: each row brings the totals of all groups along (window aggregates, computed
+    before the LIMIT), so that the year's visible grants and the visible set are read once, not
+    once for the totals and again for the page. The totals are None when that page is empty (an
+    empty ledger, or past its last page): `ledger_totals` then.
+    """
+    if access.sees_all_grants(user):
+        return list(summary[offset : offset + limit]), ledger_totals(user=user, group=group, year=year)
+    windows = {
+        name: _OverAllGroups(aggregate, function=function, output_field=output)
+        for name, (function, aggregate, output) in _PAGE_TOTALS.items()
+    }
+    rows = list(summary.annotate(**windows)[offset : offset + limit])
+    if not rows:
+        return rows, None
+    totals = {name.removeprefix("all_"): rows[0][name] for name in _PAGE_TOTALS}
+    for row in rows:
+        for name in _PAGE_TOTALS:
+            del row[name]
+    return rows, totals
+
+
+# The kept totals' number of groups of each kind (LedgerYear).
+LEDGER_YEAR_GROUPS = {"account": "accounts", "recipient": "recipients", "rep": "reps"}
+
+
 def ledger_totals(*, user: User, group: str, year: int) -> dict:
     """The whole ledger's approved and pending totals and number of groups (not just the page), in one query."""
     field, _name = LEDGER_GROUPS[group]
+    if access.sees_all_grants(user):
+        # The year's kept totals (no row: no grant counted that year).
+        kept = LedgerYear.objects.filter(year=year).values().first() or {}
+        return {
+            "approved": kept.get("approved", ZERO),
+            "approved_count": kept.get("approved_count", 0),
+            "pending": kept.get("pending", ZERO),
+            "pending_count": kept.get("pending_count", 0),
+            "groups": kept.get(LEDGER_YEAR_GROUPS[group], 0),
+        }
     # The groups are counted here, with the totals, so that paging them needs no COUNT of its own:
     # each query is one more pass over the grants the user may see, the costly part of them all.
     return grant_totals(grants=ledger_grants(user=user, year=year), groups=Count(field, distinct=True))

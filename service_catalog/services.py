@@ -13,6 +13,7 @@ from accounts.models import Account, Contact, Employment
 from coachcrm.inputs import MAX_AMOUNT, amount_check, quantity_check, single_line_check
 from coachcrm.templatetags.crm import money
 from pipeline.models import Opportunity
+from service_catalog.ledger_sums import ledger_sums_grant
 from service_catalog.models import Authority, Grant, ServiceItem, limits_exceeded
 from service_catalog.selectors import authority_excess, grant_approver
 from team.models import User
@@ -226,6 +227,7 @@ def grant_request(
         grant.status = Grant.Status.APPROVED
         grant.authorised_by = by
         grant.save()
+        ledger_sums_grant(grant)
         return grant
 
     grant.status = Grant.Status.PENDING
@@ -233,6 +235,7 @@ def grant_request(
     grant.approver = grant_approver(by=by)
     grant.needs_admin = grant.approver is None
     grant.save()
+    ledger_sums_grant(grant)
     event_emit(event="grant.pending", data=grant_event_data(grant))
     message = gettext_lazy("%(rep)s asks to grant %(grant)s (%(amount)s) at %(account)s — over %(over)s.")
     params = {"rep": by, "grant": grant, "amount": amount, "account": account, "over": _excess_text_lazy(excess)}
@@ -310,6 +313,7 @@ def grant_approve(*, grant: Grant, by: User, note: str = "") -> Grant:
     grant.decided_at = timezone.now()
     grant.decision_note = note.strip()
     grant.save(update_fields=["status", "authorised_by", "decided_by", "decided_at", "decision_note"])
+    ledger_sums_grant(grant)
     event_emit(event="grant.decided", data=grant_event_data(grant))
     notify(
         user=grant.rep,
@@ -333,6 +337,7 @@ def grant_reject(*, grant: Grant, by: User, note: str) -> Grant:
     grant.decided_at = timezone.now()
     grant.decision_note = note
     grant.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    ledger_sums_grant(grant)
     event_emit(event="grant.decided", data=grant_event_data(grant))
     notify(
         user=grant.rep,
@@ -353,4 +358,5 @@ def grant_cancel(*, grant: Grant, by: User) -> Grant:
     grant.decided_by = by
     grant.decided_at = timezone.now()
     grant.save(update_fields=["status", "decided_by", "decided_at"])
+    ledger_sums_grant(grant)
     return grant

@@ -13,7 +13,7 @@ import access
 from accounts.models import Account, Contact
 from accounts.selectors import history_entries
 from coachcrm.forms import add_service_error
-from coachcrm.pagination import paginate
+from coachcrm.pagination import PAGE_SIZE, fetched_page, page_number, paginate
 from csvio.export import csv_response
 from service_catalog import selectors, services
 from service_catalog.filters import YEARS, GrantFilter
@@ -319,13 +319,23 @@ def ledger(request):
     # The grant list's bounds: a year outside datetime's range (?year=0) would be a server error.
     if year is None or not YEARS[0] <= year <= YEARS[1]:
         year = timezone.localdate().year
-    totals = selectors.ledger_totals(user=request.user, group=group, year=year)
+    summary = selectors.ledger_summary(user=request.user, group=group, year=year)
+    rows, totals = [], None
+    if (number := page_number(request)) is not None:
+        # The page and the totals in one pass over the grants (the totals ride on each row).
+        rows, totals = selectors.ledger_page(
+            user=request.user, group=group, year=year, summary=summary, offset=(number - 1) * PAGE_SIZE
+        )
+    if rows:
+        page = fetched_page(summary, rows, number, count=totals["groups"])
+    else:
+        # An empty ledger, a page past its last or not a number: the totals, then the page the pager picks.
+        totals = totals or selectors.ledger_totals(user=request.user, group=group, year=year)
+        page = paginate(request, summary, count=totals["groups"])
     context = {
         "group": group,
         "year": year,
-        "page": paginate(
-            request, selectors.ledger_summary(user=request.user, group=group, year=year), count=totals["groups"]
-        ),
+        "page": page,
         "totals": totals,
         "groups": [("account", _("By account")), ("recipient", _("By recipient")), ("rep", _("By rep"))],
     }

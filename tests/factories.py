@@ -141,6 +141,15 @@ class GrantFactory(factory.django.DjangoModelFactory):
     status = "approved"
     authorised_by = factory.LazyAttribute(lambda o: o.rep if o.status == "approved" else None)
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As the grant services do: the ledger's kept sums follow every grant written.
+        from service_catalog.ledger_sums import ledger_sums_grant
+
+        grant = super()._create(model_class, *args, **kwargs)
+        ledger_sums_grant(grant)
+        return grant
+
 
 # --- coaches and pipeline -------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from accounts.territories import coverage_refresh
 from coaches.models import Coach, Holder, Interaction
 from pipeline.models import Opportunity, Stage, StageChange
 from pipeline.stage_facts import stage_facts_refresh
+from service_catalog.ledger_sums import ledger_sums_rebuild
 from service_catalog.models import Grant, ServiceItem
 from team.models import User
 
@@ -394,6 +395,11 @@ def seed_grants(state):
     _bulk(Grant, rows)
 
 
+def seed_ledger(state):
+    """The ledger's kept sums, derived once (bulk inserts bypass the grant services)."""
+    ledger_sums_rebuild()
+
+
 def seed_territories(state):
     """A few territories, one per region, each with a handful of members."""
     rnd, reps = state["rnd"], state["reps"]
@@ -415,6 +421,7 @@ SECTIONS = [
     seed_interactions,
     seed_opportunities,
     seed_grants,
+    seed_ledger,
     seed_territories,
     seed_coverage,
 ]
