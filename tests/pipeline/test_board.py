@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 import access
@@ -78,3 +79,23 @@ def test_board_pins_a_deal_beyond_the_limit_at_the_top_of_its_column(rep, histor
     lowest = selectors.board_columns(user=rep, limit=100)[1]["deals"][-1]
     column = selectors.board_columns(user=rep, limit=2, pinned=lowest.pk)[1]
     assert column["deals"][0].pk == lowest.pk and len(column["deals"]) == 2
+
+
+@pytest.mark.parametrize("who", ["rep", "manager"])
+def test_board_cards_link_to_their_deal_their_move_and_their_closings(who, history, request, client_for, stages):
+    # The card's links are reversed once per board with a stand-in id (pipeline.views): each
+    # card must still get its own deal's, as `{% url %}` gave them.
+    user = request.getfixturevalue(who)
+    response = client_for(user).get(reverse("pipeline:opportunity-board"))
+    content = response.content.decode()
+    board = reverse("pipeline:opportunity-board")
+    cards = [deal for column in response.context["columns"] for deal in column["deals"]]
+    assert cards
+    for deal in cards:
+        assert f'href="{reverse("pipeline:opportunity-detail", args=[deal.pk])}"' in content
+        if deal.is_open:
+            move = reverse("pipeline:opportunity-move", args=[deal.pk])
+            assert f'data-move-url="{move}"' in content and f'action="{move}" hx-post="{move}"' in content
+            for closing in ("Won", "Lost"):
+                close = reverse("pipeline:opportunity-close", args=[deal.pk, stages[closing].pk])
+                assert f'href="{close}?next={board}"' in content
