@@ -7,12 +7,12 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import CharField, F, Func, Q, TextField, Value
 from django.db.models.functions import Concat, Lower, Replace
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coachcrm.links import reverse_pk
 from coachcrm.merge import reference_label
 from coachcrm.notes import note_text
 from team.models import User
@@ -160,7 +160,7 @@ class Account(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("accounts:account-detail", args=[self.pk])
+        return reverse_pk("accounts:account-detail", self.pk)
 
     @property
     def assignment_note_display(self) -> str:
@@ -285,7 +285,7 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     def get_absolute_url(self):
-        return reverse("accounts:contact-detail", args=[self.pk])
+        return reverse_pk("accounts:contact-detail", self.pk)
 
     @property
     def full_name(self) -> str:

@@ -74,5 +74,5 @@ def crm(request):
         "CRM_CURRENCY": settings.CRM_CURRENCY,
         "nav_items": navigation_for(user) if authenticated else [],
         # Lazy, so that pages which never render the navigation pay no query for it.
-        "unread_notifications": (lambda: user.notifications.unread().count()) if authenticated else 0,
+        "unread_notifications": user.unread_notification_count if authenticated else 0,
     }

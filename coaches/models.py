@@ -5,12 +5,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from coachcrm.links import reverse_pk
 from coachcrm.models import DueQuerySet
 from coachcrm.notes import note_text
 
@@ -257,7 +257,7 @@ class Coach(models.Model):
         return f"{self.contact} ({self.account})"
 
     def get_absolute_url(self):
-        return reverse("coaches:coach-detail", args=[self.pk])
+        return reverse_pk("coaches:coach-detail", self.pk)
 
     @property
     def is_active(self) -> bool:

