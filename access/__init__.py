@@ -35,7 +35,16 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, Employment, TerritoryCoverage
 from agenda.models import Note, Task
-from coaches.models import Coach, CoachMove, Handover, Holder, Interaction, StanceReport, StyleReport
+from coaches.models import (
+    Coach,
+    CoachMove,
+    Handover,
+    Holder,
+    Interaction,
+    StanceReport,
+    StyleReport,
+    VisibleAccount,
+)
 from csvio.models import ImportBatch
 from pipeline.models import Opportunity, OpportunityContact
 from service_catalog.models import Grant
@@ -119,42 +128,41 @@ ID_LIST_MAX = 1_000
 def account_ids(user: User, *, once: bool | QuerySet | list[int] = False) -> QuerySet | list[int]:
     """The ids of the accounts a (non-admin) user may see, as one subquery: deals, grants and people scope by it.
 
-    A UNION of three id sets, each answered from an index: owned (`owner`), held (the holders'
-    `user`) and covered by an active territory of his (`TerritoryCoverage`, which the services keep,
-    so the territory rules are not tested against every account on every page).
+    The rule is `account_ids_live`; its answer is kept as rows (`VisibleAccount`, by
+    coaches.visibility), so the set is one range of the (user, account) index, which PostgreSQL
+    estimates from its statistics wherever the subquery goes.
 
-    `once`: evaluate the set now (one query) and return the ids, for a page that queries the scope
-    more than once (a list's count and its page): as a subquery, PostgreSQL computes the set anew
-    in each of them, a manager's ~6,000 accounts out of three scans each time. A page that asks
-    several kinds (the search) evaluates it once and passes what this returned as `once` to each.
+    `once`: for a rep, evaluate his short set now (one query) and return the ids, which the
+    planner estimates one by one against the deals' and people's statistics; a page that asks
+    several kinds passes what this returned as `once` to each. A manager's ~5,000 stay the
+    subquery (as ids they were planned element by element, ~5 ms a query).
     """
     if not isinstance(once, bool):
         return once
-
-    def by(field: str) -> dict:
-        # A rep by his id as a constant, which PostgreSQL estimates from its statistics (a rep in
-        # no territory: no coverage rows), so his pages use the indexes. A manager by his team as
-        # an array (coachcrm.lookups): as `IN (subquery)` each of the three sets was a hash join
-        # over a whole table (13 -> 6 ms for the set at the benchmark's full size).
-        if user.is_manager:
-            return {f"{field}__any_of": User.objects.team_of(user).order_by().values("pk")}
-        return {field: user.pk}
-
-    owned = Account.objects.filter(**by("owner")).order_by().values("pk")
-    holders = Holder.objects.filter(**by("user")).order_by()
-    if user.is_manager:
-        held = holders.values("coach__account_id")
-    else:
-        # A rep's ~130 coaches by key: joined to his holders, PostgreSQL scanned all 15,000 coaches
-        # to hash them (5 -> 1 ms for his whole set at full size). A team's ~1,100 it hashes faster.
-        held = Coach.objects.filter(pk__any_of=holders.values("coach_id")).order_by().values("account_id")
-    covered = TerritoryCoverage.objects.filter(territory__active=True, **by("user")).order_by().values("account_id")
-    ids = owned.union(held, covered)
-    if once:
-        evaluated = list(ids.values_list("pk", flat=True)[: ONCE_MAX_IDS + 1])
+    ids = VisibleAccount.objects.filter(user=user).order_by().values("account_id")
+    if once and not user.is_manager:
+        evaluated = list(ids.values_list("account_id", flat=True)[: ONCE_MAX_IDS + 1])
         if len(evaluated) <= ONCE_MAX_IDS:
             return evaluated
     return ids
+
+
+def account_ids_live(user: User) -> QuerySet:
+    """The visibility rule itself, computed: what `VisibleAccount` keeps for the user (its oracle tests compare).
+
+    A UNION of three id sets: owned (`owner`), held (the holders' `user`) and covered by an
+    active territory (`TerritoryCoverage`), the user's own, or his team's for a manager.
+    """
+
+    def by(field: str) -> dict:
+        if user.is_manager:
+            return {f"{field}__in": User.objects.team_of(user).order_by().values("pk")}
+        return {field: user.pk}
+
+    owned = Account.objects.filter(**by("owner")).order_by().values("pk")
+    held = Holder.objects.filter(**by("user")).order_by().values("coach__account_id")
+    covered = TerritoryCoverage.objects.filter(territory__active=True, **by("user")).order_by().values("account_id")
+    return owned.union(held, covered)
 
 
 def within(field: str, ids: QuerySet | list[int]) -> Q:

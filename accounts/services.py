@@ -815,6 +815,8 @@ MERGE_SKIP = (
     ("accounts.AccountNotDuplicate", "second"),
     ("accounts.ContactNotDuplicate", "first"),
     ("accounts.ContactNotDuplicate", "second"),
+    # Who sees the duplicate goes with it; the survivor's are rewritten (coaches.visibility, on record_merged).
+    ("coaches.VisibleAccount", "account"),
     # The ledger's kept sums go with the duplicate and are recomputed for the survivor (service_catalog.receivers).
     ("service_catalog.LedgerGroup", "account"),
     ("service_catalog.LedgerGroup", "recipient"),

@@ -19,3 +19,6 @@ record_merging = Signal()
 # The merge moved everything and deleted `loser_id`: receivers run the consequences on `survivor`
 # (the coach qualification of its deals).
 record_merged = Signal()
+# `coverage_refresh` rewrote the territory coverage of `accounts` (ids; None: every account), which
+# widens who sees them: the receiver rewrites what it keeps of visibility (coaches.visibility).
+coverage_changed = Signal()

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Exists
 from django.utils.translation import gettext as _
 
+from accounts import signals
 from accounts.models import Account, Territory, TerritoryCoverage
 from coachcrm.inputs import single_line_check
 from coachcrm.notes import note_facts
@@ -126,6 +127,10 @@ def coverage_refresh(*, territories=None, accounts=None) -> int:
         stale, chosen = stale.filter(territory__in=territories), chosen.filter(pk__in=territories)
     if accounts is not None:
         stale, scope = stale.filter(account__in=accounts), scope.filter(pk__in=accounts)
+    # Whose coverage may change: these accounts, or those the territories covered or will cover.
+    changed = None if territories is None and accounts is None else set(accounts or ())
+    if territories is not None and accounts is None:
+        changed |= set(stale.values_list("account_id", flat=True))
     stale.delete()
     members = defaultdict(list)
     for territory_id, user_id in Territory.members.through.objects.filter(territory__in=chosen).values_list(
@@ -142,6 +147,9 @@ def coverage_refresh(*, territories=None, accounts=None) -> int:
     ]
     # ignore_conflicts: two refreshes of one account racing write the same rows.
     TerritoryCoverage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    if changed is not None:
+        changed |= {row.account_id for row in rows}
+    signals.coverage_changed.send(sender=TerritoryCoverage, accounts=changed)
     return len(rows)
 
 

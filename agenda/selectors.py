@@ -88,8 +88,7 @@ def search(*, user: User, q: str) -> dict:
     A case-insensitive substring match (`icontains`): on PostgreSQL the trigram indexes of
     agenda's migrations 0002 and 0005 (people: one on their joined fields) answer it, on SQLite
     a LIKE. Every kind goes through `access`, so nothing out of the user's scope ever appears.
-    One query per kind whatever the data, and for a manager one more: his visible accounts,
-    evaluated once for the three kinds that scope by them. On PostgreSQL the coaches and deals are
+    One query per kind whatever the data. On PostgreSQL the coaches and deals are
     sorted and cut to a page before their joins, and the deals matched as two halves (see below);
     SQLite keeps the plain LIKE queries. `tests/agenda/test_search.py` holds the search as it was
     as an oracle.
@@ -97,10 +96,6 @@ def search(*, user: User, q: str) -> dict:
     q = " ".join(q.split())
     if len(q) < SEARCH_MIN_LENGTH:
         return {"q": q, "groups": {}, "too_short": bool(q)}
-    # Computed in each of the three queries, a manager's ~5,000 visible accounts (three scans) were
-    # 15-19 ms each time; once, and passed as ids, one query. (A rep's, ~170, are cheaper as the
-    # subquery: as a list of ids PostgreSQL misjudged them and walked every person by name.)
-    scope = access.account_ids(user, once=True) if user.is_manager else False
     named_accounts = Account.objects.filter(name__icontains=q).values("pk")
     if user.is_admin:
         # Nothing narrows an admin's scope, so each term is read where its own index answers it:
@@ -133,9 +128,9 @@ def search(*, user: User, q: str) -> dict:
     else:
         deal_match = Q(name__icontains=q) | Q(account_id__in=named_accounts)
     groups = {
-        "accounts": (access.accounts(user, once=scope).filter(name__icontains=q), ("name", "pk"), ()),
+        "accounts": (access.accounts(user).filter(name__icontains=q), ("name", "pk"), ()),
         "contacts": (
-            access.contacts(user, once=scope).matching(q),
+            access.contacts(user).matching(q),
             ("last_name", "first_name", "pk"),
             (),
         ),
@@ -145,25 +140,23 @@ def search(*, user: User, q: str) -> dict:
             ("contact", "account"),
         ),
         "opportunities": (
-            access.opportunities(user, once=scope).filter(deal_match),
+            access.opportunities(user).filter(deal_match),
             # Open deals first, newest first.
             (Case(When(status=Opportunity.Status.OPEN, then=0), default=1), "-created_at", "pk"),
             ("account", "stage"),
         ),
     }
-    long_scope = isinstance(scope, list) and len(scope) > access.ID_LIST_MAX
-    if connection.vendor == "postgresql" and not long_scope:
+    if connection.vendor == "postgresql":
         # A deal matches by its own name or its account's: each half sorted and cut to a page on its
         # own, then the two pages merged. Each half is a plain condition PostgreSQL estimates from
         # its statistics, so a common fragment walks the deals in the search's order (agenda 0008)
         # and stops at the eighth, and a rare one goes through its trigram index. (As an OR with the
         # named accounts' subquery it guessed half the deals matched whatever the fragment, and a
-        # rare one walked all 100,000.) A manager's ~5,000 visible accounts are one constant array
-        # that PostgreSQL plans element by element (~15 ms a query), so his deals stay one query
-        # (`deal_match`): a common fragment walks the order index, a rare one is a scan, as before.
+        # rare one walked all 100,000.) Everyone's visible accounts are a range of the kept
+        # (user, account) index (coaches.VisibleAccount), estimated from its statistics.
         _deals, order, related = groups["opportunities"]
         halves = [
-            access.opportunities(user, once=scope).filter(match).order_by(*order).values("pk")[:SEARCH_LIMIT]
+            access.opportunities(user).filter(match).order_by(*order).values("pk")[:SEARCH_LIMIT]
             for match in (Q(name__icontains=q), Q(account__name__icontains=q))
         ]
         groups["opportunities"] = (Opportunity.objects.filter(pk__in=halves[0].union(halves[1])), order, related)

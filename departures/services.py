@@ -28,6 +28,7 @@ from coachcrm.notes import note_facts
 from coaches import services as coach_services
 from coaches.models import Coach, Handover, Holder
 from coaches.selectors import successor_propose
+from coaches.visibility import visible_refresh
 from departures import selectors, tasks
 from pipeline.models import Opportunity
 from pipeline.stage_facts import stage_owners_refresh
@@ -248,6 +249,7 @@ def _accounts_move(*, user: User, today: datetime.date, reason: str) -> int:
             batch_size=CHUNK,
             default_change_reason=reason,
         )
+        visible_refresh(accounts=[account.pk for account in chunk])  # who sees them (bulk: no signal)
         moved += len(chunk)
     return moved
 
@@ -304,6 +306,7 @@ def _holders_move(*, user: User, today: datetime.date, reason: str) -> int:
     # A moved row changes hands, not the coach's number of holders (`Coach.holder_count`); a
     # removed one goes through holder_remove, which keeps that number.
     bulk_update_with_history(moving, Holder, ["user", "since"], batch_size=CHUNK, default_change_reason=reason)
+    visible_refresh(accounts={row.coach.account_id for row in moving})  # who sees them (bulk: no signal)
     for row in leaving_rows:
         coach_services.holder_remove(holder=row, by=user)
     return len(moving)
