@@ -29,10 +29,22 @@ def test_once_scopes_exactly_as_the_subquery(who, list_max, rep, other_rep, stag
 
 @pytest.mark.parametrize("list_max", [0, 1000])
 def test_a_long_id_set_goes_as_one_array_on_postgresql(list_max, rep, monkeypatch):
-    """Past ID_LIST_MAX: `= ANY(array)` (estimated from its length), never `IN (SELECT unnest(...))`."""
+    """Evaluated ids past ID_LIST_MAX: `= ANY(array)` (estimated from its length), never `IN (SELECT unnest(...))`."""
     monkeypatch.setattr(access, "ID_LIST_MAX", list_max)
     factories.AccountFactory(owner=rep)
-    sql = str(access.accounts(rep.manager, once=True).query)
+    evaluated = access.account_ids(rep, once=True)
+    assert isinstance(evaluated, list)  # a rep's short set, evaluated
+    sql = str(access.accounts(rep, once=evaluated).query)
     array = connection.vendor == "postgresql" and list_max == 0
     assert ("= ANY(" in sql) is array
     assert "unnest" not in sql
+
+
+def test_a_managers_once_stays_the_kept_rows_subquery(manager, rep):
+    """A manager's ~5,000 visible accounts are not fetched: his scope is the kept rows' index range."""
+    factories.AccountFactory(owner=rep)
+    scope = access.account_ids(manager, once=True)
+    assert not isinstance(scope, list)
+    assert list(scope.values_list("account_id", flat=True)) == list(
+        access.account_ids_live(manager).values_list("pk", flat=True)
+    )
