@@ -153,7 +153,7 @@ def territory_saved(sender, instance, raw=False, **kwargs) -> None:
 
 
 def coverage_changed(sender, *, accounts=None, **kwargs) -> None:
-    visible_refresh(accounts=accounts) if accounts is not None else visible_refresh()
+    visible_refresh(accounts=accounts)  # None: every account
 
 
 def account_merged(sender, *, survivor, **kwargs) -> None:
