@@ -107,28 +107,26 @@ class User(AbstractUser):
     def unread_notification_count(self) -> int:
         """How many of his notices are unread (the menu's badge): `notifications.unread().count()`.
 
-        Every page shows it, so its SQL is written once per database connection's vendor rather
-        than compiled by the ORM on each request (~0.3 ms of CPU a page); the same rows counted.
+        Every page shows it, so the count of `NotificationQuerySet.unread()` is compiled once per
+        database (with a stand-in id, its one parameter) rather than by the ORM on each request
+        (~0.3 ms of CPU a page): what `unread()` means is still said there only.
         """
-        connection = connections[router.db_for_read(Notification)]
-        sql = _UNREAD_COUNT_SQL.get(connection.vendor)
+        alias = router.db_for_read(Notification)
+        if alias not in _UNREAD_COUNT_SQL:
+            query = Notification.objects.filter(user_id=0).unread().order_by().values("pk").query
+            sql, params = query.get_compiler(alias).as_sql()
+            # The ORM's own SQL, counted; a definition with parameters of its own takes the ORM's path.
+            _UNREAD_COUNT_SQL[alias] = f"SELECT COUNT(*) FROM ({sql}) unread" if list(params) == [0] else None  # noqa: S608
+        sql = _UNREAD_COUNT_SQL[alias]
         if sql is None:
-            quote, meta = connection.ops.quote_name, Notification._meta
-            table, user, read_at = (
-                quote(meta.db_table),
-                quote(meta.get_field("user").column),
-                quote(meta.get_field("read_at").column),
-            )
-            # The model's own names, quoted; the user's id is a parameter.
-            sql = f"SELECT COUNT(*) FROM {table} WHERE {user} = %s AND {read_at} IS NULL"  # noqa: S608
-            _UNREAD_COUNT_SQL[connection.vendor] = sql
-        with connection.cursor() as cursor:
+            return self.notifications.unread().count()
+        with connections[alias].cursor() as cursor:
             cursor.execute(sql, [self.pk])
             return cursor.fetchone()[0]
 
 
-# The badge's count, by database vendor (see `User.unread_notification_count`).
-_UNREAD_COUNT_SQL: dict[str, str] = {}
+# The badge's count, compiled once per database alias (see `User.unread_notification_count`).
+_UNREAD_COUNT_SQL: dict[str, str | None] = {}
 
 
 class NotificationQuerySet(models.QuerySet):
