@@ -4,11 +4,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region
+from coachcrm.filters import CrmFilterSet
 from coachcrm.inputs import IdFilter
 from team.models import User
 
 
-class AccountFilter(django_filters.FilterSet):
+class AccountFilter(CrmFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     # Explicit lazy labels: a label django-filter derives from the model is a plain string in
     # whatever language was active when it was first built.
@@ -27,10 +28,10 @@ class AccountFilter(django_filters.FilterSet):
         user = user or self.request.user
         if user.is_rep:
             # A rep sees only his own accounts, so there is no owner to choose.
-            del self.filters["owner"]
+            self.drop("owner")
         else:
             owners = User.objects.all() if user.is_admin else User.objects.team_of(user)
-            self.filters["owner"].queryset = owners
+            self.form.fields["owner"].queryset = owners
         for field in self.form.fields.values():
             field.widget.attrs.setdefault("class", "form-select form-select-sm")
 
@@ -38,7 +39,7 @@ class AccountFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(notes__icontains=value))
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(CrmFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     account = IdFilter(label=_("Current account"), method="at_account")
 

@@ -13,12 +13,13 @@ from accounts.models import Account, Contact
 from agenda import selectors, services
 from agenda.models import Task
 from coachcrm.api import CrmAPIView, CrmModelSerializer, CrmSerializer, CrmViewSet, ErrorSerializer, query_data
+from coachcrm.filters import CrmFilterSet
 from coaches.models import Coach, Handover, Interaction
 from pipeline.models import Opportunity
 from team.models import User
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(CrmFilterSet):
     due = django_filters.DateFilter(
         method="filter_due", label="Open tasks due on or before this day (overdue included)"
     )

@@ -1,5 +1,4 @@
 # REST API for coaches and interactions (/api/v1/).
-import django_filters
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,12 +10,13 @@ import access
 from access.api import ScopedModelSerializer, ScopedRelatedField
 from accounts.models import Account, Contact
 from coachcrm.api import CrmModelSerializer, CrmSerializer, CrmViewSet, request_user
+from coachcrm.filters import CrmFilterSet
 from coaches import selectors, services
 from coaches.models import Coach, CoachMove, Holder, Interaction, StanceReport, StyleReport
 from team.models import User
 
 
-class CoachApiFilter(django_filters.FilterSet):
+class CoachApiFilter(CrmFilterSet):
     class Meta:
         model = Coach
         fields = ["status", "at_risk", "account"]

@@ -3,11 +3,12 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
+from coachcrm.filters import CrmFilterSet
 from coaches.models import Coach, Holder
 from team.models import User
 
 
-class CoachFilter(django_filters.FilterSet):
+class CoachFilter(CrmFilterSet):
     """The coach list's filters; the dashboard's coach-health figures link with them."""
 
     health = django_filters.ChoiceFilter(

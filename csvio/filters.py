@@ -2,11 +2,12 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from coachcrm.filters import CrmFilterSet
 from csvio import external_ids
 from csvio.models import ExternalId
 
 
-class ExternalIdFilters(django_filters.FilterSet):
+class ExternalIdFilters(CrmFilterSet):
     """`?external_id=123&source=hubspot`: the record with that id (from any system without `source`).
 
     `?source=hubspot` alone: the records imported from that system. One subquery on the ids'

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ProductLine, Region
+from coachcrm.filters import CrmFilterSet
 from csvio.filters import ExternalIdFilters
 from pipeline.dashboard import in_period, stage_entries, stage_exits
 from pipeline.models import Opportunity, Stage, StageChange
@@ -27,7 +28,7 @@ DRILLDOWN_FILTERS = [
 ]
 
 
-class OpportunityFilter(django_filters.FilterSet):
+class OpportunityFilter(CrmFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all())
     status = django_filters.ChoiceFilter(choices=Opportunity.Status.choices)
@@ -56,14 +57,15 @@ class OpportunityFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.drilldown = list(DRILLDOWN_FILTERS)
+        fields = self.form.fields
         if user.is_rep:
             # A rep's own deals, for the links of his dashboard; his list shows no owner field.
-            self.filters["owner"].queryset = User.objects.filter(pk=user.pk)
+            fields["owner"].queryset = User.objects.filter(pk=user.pk)
             self.drilldown.append("owner")
         else:
-            self.filters["owner"].queryset = User.objects.all() if user.is_admin else User.objects.team_of(user)
-        self.filters["team"].queryset = User.objects.filter(pk=user.pk) if not user.is_admin else User.objects.all()
-        for field in self.form.fields.values():
+            fields["owner"].queryset = User.objects.all() if user.is_admin else User.objects.team_of(user)
+        fields["team"].queryset = User.objects.filter(pk=user.pk) if not user.is_admin else User.objects.all()
+        for field in fields.values():
             field.widget.attrs.setdefault("class", "form-select form-select-sm")
 
     def search(self, queryset, name, value):

@@ -29,7 +29,7 @@ ZERO = Decimal("0.00")
 ROW_RELATIONS = ("account", "owner", "stage", "product_line", "loss_reason")
 
 
-# What a board card shows (templates/pipeline/_card.html).
+# What a board card shows (pipeline/templatetags/board.py).
 CARD_FIELDS = (
     *("name", "amount", "currency", "stage", "status", "held_back", "had_coach_at_close", "stage_entered_at"),
     *("account__name", "owner__username", "owner__first_name", "owner__last_name"),

@@ -5,6 +5,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coachcrm.filters import CrmFilterSet
 from coachcrm.inputs import IdFilter
 from service_catalog.models import Grant, month_bounds
 
@@ -12,7 +13,7 @@ from service_catalog.models import Grant, month_bounds
 YEARS = (2000, 9000)
 
 
-class GrantFilter(django_filters.FilterSet):
+class GrantFilter(CrmFilterSet):
     """Ledger filters. Account, recipient and rep come as ids from the ledger's links."""
 
     account = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)

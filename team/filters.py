@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from coachcrm.filters import CrmFilterSet
 from coachcrm.forms import DateInput
 from coachcrm.inputs import date_check
 from team.models import SecurityEvent, User
@@ -30,7 +31,7 @@ class SecurityEventFilterForm(forms.Form):
         return data
 
 
-class SecurityEventFilter(django_filters.FilterSet):
+class SecurityEventFilter(CrmFilterSet):
     user = django_filters.ModelChoiceFilter(
         label=gettext_lazy("User"), queryset=User.objects.order_by("username"), empty_label=gettext_lazy("Everyone")
     )

@@ -99,3 +99,29 @@ def test_board_cards_link_to_their_deal_their_move_and_their_closings(who, histo
             for closing in ("Won", "Lost"):
                 close = reverse("pipeline:opportunity-close", args=[deal.pk, stages[closing].pk])
                 assert f'href="{close}?next={board}"' in content
+
+
+def test_a_card_escapes_what_users_typed_and_shows_its_badges(rep, client_for, stages):
+    # The cards are written in Python (pipeline/templatetags/board.py), not by the template
+    # language's autoescape: each value from the deal must still be escaped.
+    account = factories.AccountFactory(owner=rep, name='Bolt & "Nut" <Co>')
+    open_deal = factories.OpportunityFactory(account=account, name="<script>alert(1)</script>", held_back=True)
+    factories.OpportunityFactory(
+        account=account,
+        name="Won <b>deal</b>",
+        stage=stages["Won"],
+        status="won",
+        closed_at=timezone.now(),
+        had_coach_at_close=False,
+    )
+
+    content = client_for(rep).get(reverse("pipeline:opportunity-board")).content.decode()
+
+    assert "<script>alert(1)</script>" not in content and "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert "Won &lt;b&gt;deal&lt;/b&gt;" in content
+    assert "Bolt &amp; &quot;Nut&quot; &lt;Co&gt;" in content
+    start = content.rindex('<div class="card shadow-sm', 0, content.index(f'id="deal-{open_deal.pk}"'))
+    card = content[start:].split('<div class="card shadow-sm', 2)[1]
+    assert "border-warning" in card and "held back" in card and "no coach" in card
+    assert "in this stage for" in card and 'name="csrfmiddlewaretoken"' in card
+    assert "won without coach" in content
