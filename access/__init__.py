@@ -176,8 +176,10 @@ def within(field: str, ids: QuerySet | list[int]) -> Q:
     estimated from the array's length. A short list (a rep's ~170) stays a list: estimated from
     the statistics it lets the deal and owner indexes answer. SQLite takes the list.
     """
-    if isinstance(ids, list) and connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:
-        return Q(**{f"{field}__any_of": ids})  # coachcrm.lookups
+    if isinstance(ids, list):
+        if connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:
+            return Q(**{f"{field}__any_of": ids})  # coachcrm.lookups
+        return Q(**{f"{field}__ids_in": ids})  # the same IN (…), written at once
     return Q(**{f"{field}__in": ids})
 
 

@@ -11,8 +11,13 @@
   id on its own.
 
 SQLite has no arrays: there it is the plain `IN`.
+
+`field__ids_in=[…]`: a short list of evaluated ids (a rep's ~200 visible accounts) as the same
+`IN (1, 2, …)` that `__in` sends, written at once instead of prepared id by id (Django resolves,
+prepares and adapts each element: ~0.6 ms for 200 ids, eight times on a rep's Today).
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import AutoField, BigAutoField, ForeignKey, Lookup
 
 
@@ -40,6 +45,21 @@ class AnyOf(Lookup):
         return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
 
 
+class IdsIn(Lookup):
+    lookup_name = "ids_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # int() of each: only digits reach the SQL text. In `__in`'s order, without repeats or
+        # None, as `__in` sends them (psycopg2 binds on the client): the same text, the same plans.
+        ids = list(dict.fromkeys(int(pk) for pk in self.rhs if pk is not None))
+        if not ids:
+            raise EmptyResultSet  # as `__in=[]`: the query matches nothing
+        return f"{lhs} IN ({', '.join(map(str, ids))})", lhs_params
+
+
 def register() -> None:
     for field in (ForeignKey, AutoField, BigAutoField):
         field.register_lookup(AnyOf)
+        field.register_lookup(IdsIn)

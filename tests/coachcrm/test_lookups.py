@@ -1,4 +1,4 @@
-"""`any_of` (coachcrm.lookups): the same rows as `__in`, as an array PostgreSQL can estimate."""
+"""`any_of` and `ids_in` (coachcrm.lookups): the same rows as `__in`."""
 
 import pytest
 from django.db import connection
@@ -65,3 +65,20 @@ def test_any_of_a_list_of_ids_selects_what_in_selects(deals):
     assert {a.pk for a in type(deals[0].account).objects.filter(pk__any_of=ids)} == set(ids[:2])
     if connection.vendor == "postgresql":
         assert "= ANY(" in str(query.query)
+
+
+def test_ids_in_sends_what_in_sends_and_selects_the_same_rows(deals):
+    ids = [deals[2].account_id, deals[0].account_id, deals[2].account_id, None]
+    by_in = Opportunity.objects.filter(account_id__in=ids)
+    by_ids_in = Opportunity.objects.filter(account_id__ids_in=ids)
+    # With psycopg2 (and SQLite's client-side quoting in str()) the text is what the server gets.
+    assert str(by_ids_in.query) == str(by_in.query)
+    assert set(by_ids_in) == set(by_in) == {deals[0], deals[2]}
+    assert set(Opportunity.objects.exclude(account_id__ids_in=ids)) == {deals[1], deals[3]}
+
+
+def test_ids_in_of_nothing_matches_nothing_and_takes_only_whole_numbers(deals):
+    assert list(Opportunity.objects.filter(account_id__ids_in=[])) == []
+    assert Opportunity.objects.exclude(account_id__ids_in=[]).count() == len(deals)
+    with pytest.raises(ValueError):
+        list(Opportunity.objects.filter(account_id__ids_in=["1) OR (1=1"]))
