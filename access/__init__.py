@@ -168,13 +168,12 @@ def account_ids_live(user: User) -> QuerySet:
 def within(field: str, ids: QuerySet | list[int]) -> Q:
     """`field` among `ids` (a subquery or evaluated ids), as a condition for `.filter()`.
 
-    As `IN (1, 2, …)` PostgreSQL estimates each of a manager's ~5,000 constants on its own
-    (35 ms of planning, twice a page) and Django prepares each as a parameter. As `IN (SELECT
-    unnest(array))` it estimated the set at 200 rows (a HashAggregate's default) and chose
-    nested loops that scanned the whole set again for each row (the contact list's count, the
-    board). So past ID_LIST_MAX one array parameter, `= ANY(array)`: planned as one filter,
-    estimated from the array's length. A short list (a rep's ~170) stays a list: estimated from
-    the statistics it lets the deal and owner indexes answer. SQLite takes the list.
+    A subquery (a manager's kept rows) stays one. Evaluated ids are a rep's (`account_ids`
+    with `once`): a short list (~200) goes as `IN (1, 2, …)`, which PostgreSQL estimates id by
+    id from the deals' and owners' statistics, written at once (`ids_in`, coachcrm.lookups)
+    rather than prepared id by id. Past ID_LIST_MAX (a rep with a broad territory) one array
+    parameter, `= ANY(array)`: thousands of constants in an IN were ~35 ms of planning, and
+    `IN (SELECT unnest(array))` was estimated at 200 rows whatever its length. SQLite takes the list.
     """
     if isinstance(ids, list):
         if connection.vendor == "postgresql" and len(ids) > ID_LIST_MAX:

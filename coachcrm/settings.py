@@ -322,6 +322,11 @@ CELERY_BEAT_SCHEDULE["pipeline-dashboard-facts-rebuild"] = {
     "task": "pipeline.tasks.dashboard_facts_rebuild_task",
     "schedule": crontab(hour=3, minute=30),
 }
+# The kept visible accounts mended where a write around the services left them drifting.
+CELERY_BEAT_SCHEDULE["coaches-visible-repair"] = {
+    "task": "coaches.tasks.visible_repair_task",
+    "schedule": crontab(hour=3, minute=40),
+}
 # Departures: depart reps whose date has come, enqueue flagging a broker outage missed, close done handovers.
 # The tasks live in departures/tasks.py and keep their `team.tasks.` names (queued messages know them so).
 CELERY_BEAT_SCHEDULE["team-departures"] = {

@@ -1,8 +1,13 @@
-# The coaches' background jobs: the periodic lapse of coaches nobody touched.
+# The coaches' background jobs: the periodic lapse of coaches nobody touched, the nightly repair
+# of the kept visible accounts.
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
 
-from coaches import services
+from coaches import services, visibility
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -27,3 +32,18 @@ def coaches_lapse_untouched_task() -> int:
 def coaches_end_departed_task() -> int:
     """Periodic: end coaches whose position at the account has ended (a future end date on its day)."""
     return services.coaches_end_departed()
+
+
+@shared_task(
+    name="coaches.tasks.visible_repair_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def visible_repair_task() -> dict:
+    """Nightly: the kept visible accounts mended where they drifted from the rule (writes around the services)."""
+    added, removed = visibility.visible_repair()
+    if added or removed:
+        logger.warning("visible accounts repaired: %s rows added, %s removed", added, removed)
+    return {"added": added, "removed": removed}

@@ -13,14 +13,15 @@ territory coverage), so the rows are kept here, where all three are known:
   territory coverage rewritten (`accounts.signals.coverage_changed`, which every change of a
   territory or of an account's routing facts, imports included, sends), a merge
   (`record_merged`), a departure's bulk move of accounts and holders, `seed_scale`;
-- `manage.py visible_refresh` rebuilds every row after writes around all of these.
+- `manage.py visible_refresh` rebuilds every row after writes around all of these, and every
+  night `visible_repair` mends what drifted (coaches.tasks.visible_repair_task, at 03:40).
 
 tests/coaches/test_visibility.py holds the rows to the rule after a mixed history of writes.
 """
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Account, TerritoryCoverage
 from coaches.models import Coach, Holder, VisibleAccount
@@ -96,6 +97,32 @@ def visible_refresh(*, accounts: Iterable[int] | None = None, users: Iterable[in
         return _write(rows)
     VisibleAccount.objects.all().delete()
     return _write(_rows(_sources(), everyone))
+
+
+def visible_repair() -> tuple[int, int]:
+    """The kept rows compared with the rule and only the difference mended: (rows added, rows removed).
+
+    The nightly job (coaches.tasks.visible_repair_task), for writes made around the services: a
+    run with nothing to mend writes nothing. On PostgreSQL the table is locked against other
+    writers (reads go on) while the sources are read and the difference written, so a refresh
+    running meanwhile waits and then recomputes its accounts from what this left.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {VisibleAccount._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        wanted = _rows(_sources(), _viewers())
+        kept = set(VisibleAccount.objects.values_list("user_id", "account_id").iterator(chunk_size=CHUNK))
+        extra = kept - wanted
+        by_user: dict[int, list[int]] = {}
+        for user_id, account_id in extra:
+            by_user.setdefault(user_id, []).append(account_id)
+        for user_id, account_ids in by_user.items():
+            for start in range(0, len(account_ids), CHUNK):
+                VisibleAccount.objects.filter(
+                    user_id=user_id, account_id__in=account_ids[start : start + CHUNK]
+                ).delete()
+        return _write(wanted - kept), len(extra)
 
 
 def _write(rows: set[tuple[int, int]]) -> int:

@@ -162,6 +162,15 @@ def _dashboard_facts(ctx, settings):
     return {}
 
 
+@scenario("coaches.tasks.visible_repair_task")
+def _visible_repair(ctx, settings):
+    from coaches.models import VisibleAccount
+
+    account = factories.AccountFactory(owner=ctx.rep)
+    VisibleAccount.objects.filter(account=account).delete()  # a write around the services
+    return {}
+
+
 @scenario("coaches.tasks.coach_moved_task")
 def _coach_moved(ctx, settings):
     from accounts.services import contact_move

@@ -19,6 +19,7 @@ from accounts import territories as territory_services
 from accounts.models import Account
 from coaches import services as coach_services
 from coaches.models import Coach, Holder, VisibleAccount
+from coaches.tasks import visible_repair_task
 from coaches.visibility import visible_refresh
 from csvio.services import import_batch_confirm, import_batch_create
 from departures import services as departure_services
@@ -109,6 +110,21 @@ def test_a_rebuild_restores_rows_written_around_the_services(manager, rep):
     VisibleAccount.objects.create(user=manager, account=factories.AccountFactory(owner=factories.RepFactory()))
     call_command("visible_refresh", stdout=io.StringIO())
     assert_kept_is_the_rule()
+
+
+def test_the_nightly_repair_mends_only_what_drifted_and_then_writes_nothing(manager, rep):
+    colleague = factories.RepFactory(manager=manager)
+    mine, theirs = factories.AccountFactory(owner=rep), factories.AccountFactory(owner=colleague)
+    untouched = VisibleAccount.objects.get(user=colleague, account=theirs).pk
+    Account.objects.filter(pk=mine.pk).update(owner=colleague)  # around the signals: rep still sees it
+    VisibleAccount.objects.filter(user=manager, account=theirs).delete()  # and the manager lost one
+
+    assert visible_repair_task.delay().get() == {"added": 2, "removed": 1}
+
+    assert_kept_is_the_rule()
+    assert kept(rep) == set() and kept(colleague) == {mine.pk, theirs.pk}
+    assert VisibleAccount.objects.get(user=colleague, account=theirs).pk == untouched  # rows that held stay
+    assert visible_repair_task.delay().get() == {"added": 0, "removed": 0}
 
 
 def test_a_refresh_of_some_accounts_or_users_rewrites_only_theirs(manager, rep):
