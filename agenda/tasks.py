@@ -1,19 +1,13 @@
 # The agenda's background job: the daily digest.
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
 from django.utils import timezone
 
 from agenda import services
+from coachcrm.tasks import RETRY
 
 
-@shared_task(
-    name="agenda.tasks.digests_send_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="agenda.tasks.digests_send_task", **RETRY)
 def digests_send_task() -> int:
     """Daily: each person's digest, once a day (DigestSent), not before DIGEST_HOUR local time."""
     if timezone.localtime().hour < settings.DIGEST_HOUR:
@@ -21,13 +15,7 @@ def digests_send_task() -> int:
     return services.digests_send()
 
 
-@shared_task(
-    name="agenda.tasks.tasks_due_emit_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="agenda.tasks.tasks_due_emit_task", **RETRY)
 def tasks_due_emit_task() -> int:
     """Hourly: the `task.due` webhook event for each open task due today, once per task and due date."""
     return services.tasks_due_emit()

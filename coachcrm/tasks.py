@@ -1,7 +1,12 @@
 # The kernel's background jobs: the periodic relay of the outbox (coachcrm.jobs), and its pruning.
 from celery import shared_task
+from django.db import OperationalError
 
 from coachcrm import jobs
+
+# Every app's jobs retry on a database hiccup (a lock timeout, a dropped connection) with backoff:
+# `@shared_task(name=..., **RETRY)`. Each job is idempotent, so a retry redoes nothing twice.
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
 
 # No autoretry: the next beat round is the retry, and a relay that failed half-way sent what it could.

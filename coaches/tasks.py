@@ -3,44 +3,26 @@
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
 
+from coachcrm.tasks import RETRY
 from coaches import services, visibility
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="coaches.tasks.coaches_lapse_untouched_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="coaches.tasks.coaches_lapse_untouched_task", **RETRY)
 def coaches_lapse_untouched_task() -> int:
     """Periodic: lapse coaches untouched for COACH_LAPSE_DAYS; the send-back follows per account."""
     return services.coaches_lapse_untouched()
 
 
-@shared_task(
-    name="coaches.tasks.coaches_end_departed_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="coaches.tasks.coaches_end_departed_task", **RETRY)
 def coaches_end_departed_task() -> int:
     """Periodic: end coaches whose position at the account has ended (a future end date on its day)."""
     return services.coaches_end_departed()
 
 
-@shared_task(
-    name="coaches.tasks.visible_repair_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="coaches.tasks.visible_repair_task", **RETRY)
 def visible_repair_task() -> dict:
     """Nightly: the kept visible accounts mended where they drifted from the rule (writes around the services)."""
     added, removed = visibility.visible_repair()

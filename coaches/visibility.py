@@ -112,17 +112,16 @@ def visible_repair() -> tuple[int, int]:
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {VisibleAccount._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         wanted = _rows(_sources(), _viewers())
-        kept = set(VisibleAccount.objects.values_list("user_id", "account_id").iterator(chunk_size=CHUNK))
-        extra = kept - wanted
-        by_user: dict[int, list[int]] = {}
-        for user_id, account_id in extra:
-            by_user.setdefault(user_id, []).append(account_id)
-        for user_id, account_ids in by_user.items():
-            for start in range(0, len(account_ids), CHUNK):
-                VisibleAccount.objects.filter(
-                    user_id=user_id, account_id__in=account_ids[start : start + CHUNK]
-                ).delete()
-        return _write(wanted - kept), len(extra)
+        kept = {
+            (user_id, account_id): pk
+            for pk, user_id, account_id in VisibleAccount.objects.values_list("pk", "user_id", "account_id").iterator(
+                chunk_size=CHUNK
+            )
+        }
+        extra = [pk for row, pk in kept.items() if row not in wanted]
+        for start in range(0, len(extra), CHUNK):
+            VisibleAccount.objects.filter(pk__in=extra[start : start + CHUNK]).delete()
+        return _write(wanted - kept.keys()), len(extra)
 
 
 def _write(rows: set[tuple[int, int]]) -> int:

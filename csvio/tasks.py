@@ -1,17 +1,11 @@
 # The background jobs of imports: a large file's confirmation, and the requeue of lost ones.
 from celery import shared_task
-from django.db import OperationalError
 
+from coachcrm.tasks import RETRY
 from csvio import services
 
 
-@shared_task(
-    name="csvio.import_batch_run",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="csvio.import_batch_run", **RETRY)
 def import_batch_run_task(batch_id: int) -> str:
     """Import a confirmed batch, all rows or none (a second run finds it imported and changes nothing)."""
     return services.import_batch_run(batch_id=batch_id)

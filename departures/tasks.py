@@ -5,18 +5,12 @@ messages and CELERY_BEAT_SCHEDULE know the tasks by that name.
 """
 
 from celery import shared_task
-from django.db import OperationalError
 
+from coachcrm.tasks import RETRY as RETRY_ON_DATABASE_ERRORS
 from departures import services
 
-RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "max_retries": 5,
-    "soft_time_limit": 240,
-    "time_limit": 300,
-}
+# The kernel's retry, and time limits: a departure's sweep over many coaches must not hang a worker.
+RETRY = {**RETRY_ON_DATABASE_ERRORS, "soft_time_limit": 240, "time_limit": 300}
 
 
 @shared_task(name="team.tasks.departure_flag_at_risk_task", **RETRY)

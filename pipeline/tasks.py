@@ -2,12 +2,10 @@
 import datetime
 
 from celery import shared_task
-from django.db import OperationalError
 
+from coachcrm.tasks import RETRY
 from pipeline import services
 from pipeline.stage_facts import stage_facts_refresh, stage_owners_refresh
-
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
 
 @shared_task(name="pipeline.tasks.account_send_back_task", **RETRY)

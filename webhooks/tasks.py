@@ -2,16 +2,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from coachcrm.tasks import RETRY
 from webhooks import services
 
 
-@shared_task(
-    name="webhooks.tasks.webhook_deliver_task",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="webhooks.tasks.webhook_deliver_task", **RETRY)
 def webhook_deliver_task(delivery_pk: int) -> str:
     """Send one delivery; HTTP failures are recorded and retried by the sweep, never raised."""
     return services.delivery_send(delivery_pk=delivery_pk)
